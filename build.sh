@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# build.sh — build, test, benchmark and fuzz edgerec.  Idempotent.
+#   ./build.sh            build everything (native CLI, WASM reactor + CLI, Emscripten, sample bundles)
+#   ./build.sh deps       install what is missing (Debian packages, Node >= 22.12, npm from the lockfile)
+#   ./build.sh test       build, then run every suite; ends with one line "N passed, N failed"
+#   ./build.sh bench      benchmarks (Node/V8): table, then one JSON line
+#   ./build.sh fuzz S     run each libFuzzer target for S seconds
+#   ./build.sh demo       build and show the engine on the sample bundle
+#   ./build.sh clean      remove build outputs
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$PWD
+B=$ROOT/build
+TOOLS=$ROOT/.tools
+
+APT_PKGS="clang lld wasi-libc libclang-rt-14-dev libclang-rt-14-dev-wasm32 libjsmn-dev libxxhash-dev emscripten
+  python3-xgboost python3-onnx python3-numpy xz-utils binaryen"
+NODE_MIN=22.12.0
+NODE_PKG=node@22.23.3
+
+ENGINE_SRC="src/er_base.c src/er_json.c src/er_buf.c src/er_bundle.c src/er_features.c src/er_profile.c
+  src/er_event.c src/er_context.c src/er_score.c src/er_topk.c src/er_recommend.c src/er_rerank.c src/er_engine.c"
+CLI_SRC="$ENGINE_SRC src/er_pack.c src/edgerec_cli.c"
+WARN="-std=c11 -Wall -Wextra -Werror -Wvla"
+CFLAGS_COMMON="$WARN -ffp-contract=off -Isrc"
+WASM_FLAGS="--target=wasm32-wasi --sysroot=/usr -O2 $CFLAGS_COMMON -Wl,--strip-all"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
+
+# ---- dependencies -----------------------------------------------------------
+version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]; }
+
+node_bin() { # a Node >= NODE_MIN: the system's, or the one in .tools
+  if command -v node >/dev/null && version_ge "$(node --version | tr -d v)" "$NODE_MIN"; then command -v node; return; fi
+  local n=$TOOLS/node_modules/node/bin/node
+  [ -x "$n" ] && version_ge "$("$n" --version | tr -d v)" "$NODE_MIN" && { echo "$n"; return; }
+  return 1
+}
+
+deps() {
+  local missing=()
+  for p in $APT_PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing Debian packages: ${missing[*]}"
+    local SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  if ! command -v npm >/dev/null; then # Node/npm: the machine's own if it has them, else Debian's
+    log "installing Debian packages: nodejs npm"
+    local SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  fi
+  if ! node_bin >/dev/null; then
+    log "system Node is older than $NODE_MIN: installing $NODE_PKG (npm package) into .tools/"
+    mkdir -p "$TOOLS"
+    (cd "$TOOLS" && npm install --no-audit --no-fund --silent --prefix "$TOOLS" "$NODE_PKG" >/dev/null)
+    node_bin >/dev/null || die "could not provide Node >= $NODE_MIN"
+  fi
+  if [ -f package-lock.json ]; then
+    local stamp=node_modules/.lock-stamp
+    if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
+      log "installing npm packages from package-lock.json"
+      PATH="$(dirname "$(node_bin)"):$PATH" npm ci --no-audit --no-fund --silent
+      cp package-lock.json "$stamp"
+    fi
+  fi
+}
+
+# ---- build ------------------------------------------------------------------
+newer() { # newer OUT INPUTS...: true when OUT is missing or older than any input
+  local out=$1; shift
+  [ -e "$out" ] || return 0
+  for f in "$@"; do [ "$f" -nt "$out" ] && return 0; done
+  return 1
+}
+
+build_native() {
+  mkdir -p "$B"
+  if newer "$B/edgerec" $CLI_SRC src/*.h build.sh; then
+    log "native CLI → build/edgerec"
+    cc -O2 $CFLAGS_COMMON $CLI_SRC -lm -o "$B/edgerec"
+  fi
+}
+
+build_wasm() {
+  if newer wasm/edgerec.wasm $ENGINE_SRC wasm/exports.c src/*.h build.sh; then
+    log "WASM reactor → wasm/edgerec.wasm"
+    # wasm-opt on PATH makes clang run it after linking; we run it ourselves.
+    PATH=$(echo "$PATH" | tr ':' '\n' | grep -v binaryen | paste -sd:) \
+    clang $WASM_FLAGS -mexec-model=reactor $ENGINE_SRC wasm/exports.c -o "$B/edgerec.raw.wasm"
+    if command -v wasm-opt >/dev/null; then wasm-opt -Oz --strip-debug "$B/edgerec.raw.wasm" -o wasm/edgerec.wasm
+    else cp "$B/edgerec.raw.wasm" wasm/edgerec.wasm; fi
+  fi
+  if newer wasm/edgerec-cli.wasm $CLI_SRC src/*.h build.sh; then
+    log "WASI CLI → wasm/edgerec-cli.wasm"
+    clang $WASM_FLAGS $CLI_SRC -lm -o "$B/edgerec-cli.raw.wasm"
+    if command -v wasm-opt >/dev/null; then wasm-opt -O2 --strip-debug "$B/edgerec-cli.raw.wasm" -o wasm/edgerec-cli.wasm
+    else cp "$B/edgerec-cli.raw.wasm" wasm/edgerec-cli.wasm; fi
+  fi
+}
+
+build_emscripten() {
+  [ -f wasm/emscripten.sh ] || return 0
+  bash wasm/emscripten.sh
+}
+
+build_samples() {
+  for m in linear trees; do
+    if newer "$B/sample-$m.erb" "$B/edgerec" tests/data/sample-catalog.json tests/data/sample-$m.json; then
+      "$B/edgerec" pack --model tests/data/sample-$m.json --catalog tests/data/sample-catalog.json --out "$B/sample-$m.erb"
+    fi
+  done
+  cp -p "$B/sample-linear.erb" "$B/sample.erb"
+}
+
+build_all() {
+  build_native
+  build_wasm
+  build_emscripten
+  build_samples
+}
+
+# ---- tests ------------------------------------------------------------------
+# Each suite prints its own "N passed, N failed" line; we add them up.
+TOTAL_PASS=0
+TOTAL_FAIL=0
+SUITES_FAILED=()
+run_suite() { # run_suite NAME COMMAND...
+  local name=$1; shift
+  local logf="$B/test-logs/$name.log"
+  mkdir -p "$B/test-logs"
+  log "suite: $name"
+  local rc=0
+  "$@" >"$logf" 2>&1 || rc=$?
+  local line p=0 f=0
+  line=$(grep -aE '^([A-Za-z_-]+: )?[0-9]+ passed, [0-9]+ failed' "$logf" | tail -n1 || true)
+  if [ -n "$line" ]; then
+    p=$(sed -E 's/.*\b([0-9]+) passed.*/\1/' <<<"$line")
+    f=$(sed -E 's/.*passed, ([0-9]+) failed.*/\1/' <<<"$line")
+  fi
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi # a crash or setup failure counts as a failure
+  tail -n 25 "$logf" | sed "s/^/  [$name] /" >&2
+  printf '  [%s] %s passed, %s failed (exit %s)\n' "$name" "$p" "$f" "$rc" >&2
+  TOTAL_PASS=$((TOTAL_PASS + p))
+  TOTAL_FAIL=$((TOTAL_FAIL + f))
+  [ "$f" -eq 0 ] || SUITES_FAILED+=("$name")
+}
+
+SAN="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+unit_tests() {
+  mkdir -p "$B/unit"
+  local t
+  for t in tests/unit/test_*.c; do
+    local name; name=$(basename "$t" .c)
+    if newer "$B/unit/$name" $ENGINE_SRC src/er_pack.c src/*.h "$t" tests/unit/harness.h; then
+      clang $SAN $CFLAGS_COMMON $ENGINE_SRC src/er_pack.c "$t" -lm -o "$B/unit/$name"
+    fi
+    run_suite "unit-$name" "$B/unit/$name"
+  done
+}
+
+test_all() {
+  deps
+  build_all
+  unit_tests
+  for s in tests/suites/*.sh; do
+    [ -f "$s" ] || continue
+    run_suite "$(basename "$s" .sh)" bash "$s"
+  done
+  echo
+  if [ ${#SUITES_FAILED[@]} -gt 0 ]; then echo "failed suites: ${SUITES_FAILED[*]}"; fi
+  echo "$TOTAL_PASS passed, $TOTAL_FAIL failed"
+  [ "$TOTAL_FAIL" -eq 0 ]
+}
+
+# ---- fuzz -------------------------------------------------------------------
+fuzz() {
+  local secs=${1:-60}
+  deps
+  build_all
+  bash tests/fuzz/run.sh "$secs"
+}
+
+bench() {
+  deps
+  build_all
+  "$(node_bin)" bench/bench.mjs
+}
+
+demo() {
+  deps
+  build_all
+  bash tests/demo.sh
+}
+
+export -f node_bin version_ge 2>/dev/null || true
+export ROOT B TOOLS NODE_MIN
+
+case "${1:-}" in
+  "") deps; build_all ;;
+  deps) deps ;;
+  test) test_all ;;
+  bench) bench ;;
+  fuzz) fuzz "${2:-60}" ;;
+  demo) demo ;;
+  clean) rm -rf "$B" wasm/*.wasm wasm/edgerec.emscripten.mjs ;;
+  *) die "unknown command '$1' (use: deps, test, bench, fuzz SECONDS, demo, clean)" ;;
+esac

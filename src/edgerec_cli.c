@@ -1,0 +1,438 @@
+/* edgerec_cli.c — the `edgerec` command line (native and WASI builds).
+ * Exit codes: 0 ok, 2 usage, 3 bad input, 4 bad bundle. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "edgerec.h"
+#include "er_bundle.h"
+#include "er_features.h"
+#include "er_pack.h"
+#include "er_score.h"
+
+#define EXIT_USAGE 2
+#define EXIT_INPUT 3
+#define EXIT_BUNDLE 4
+
+static const char *USAGE =
+    "usage: edgerec <command> [options]\n"
+    "  recommend --bundle F [--unit NAME] [--k N] [--profile P] < context.json\n"
+    "  rerank    --bundle F --context CTX [--profile P] [--strict] < response.json > out.json\n"
+    "  pack      --model model.json [--xgboost xgb.json] --catalog catalog.json --out F.erb\n"
+    "  inspect   F.erb\n"
+    "  profile   update --bundle F [--profile P] [--out P2] < event.json\n"
+    "  profile   show P\n"
+    "  score-dense --bundle F < vectors.csv   (16 comma-separated values a line; empty = missing)\n"
+    "  version\n"
+    "exit codes: 0 ok, 2 usage, 3 bad input, 4 bad bundle\n";
+
+static int usage(const char *msg) {
+  if (msg) fprintf(stderr, "edgerec: %s\n", msg);
+  fputs(USAGE, stderr);
+  return EXIT_USAGE;
+}
+
+/* Read a whole file ("-" = stdin) into a malloc'd buffer. */
+static uint8_t *read_all(const char *path, uint32_t *len, const char **why) {
+  FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+  if (!f) { *why = strerror(errno); return NULL; }
+  size_t cap = 65536, n = 0;
+  uint8_t *buf = malloc(cap);
+  for (;;) {
+    if (!buf) { *why = "out of memory"; break; }
+    if (n == cap) {
+      if (cap >= 0x7FFFFFFFu / 2) { free(buf); buf = NULL; *why = "file larger than 1 GiB"; break; }
+      uint8_t *nb = realloc(buf, cap * 2);
+      if (!nb) { free(buf); buf = NULL; *why = "out of memory"; break; }
+      buf = nb;
+      cap *= 2;
+    }
+    size_t r = fread(buf + n, 1, cap - n, f);
+    n += r;
+    if (r == 0) {
+      if (ferror(f)) { free(buf); buf = NULL; *why = "read error"; }
+      break;
+    }
+  }
+  if (f != stdin) fclose(f);
+  *len = (uint32_t)n;
+  return buf;
+}
+
+static int write_all(const char *path, const void *p, uint32_t n) {
+  FILE *f = strcmp(path, "-") ? fopen(path, "wb") : stdout;
+  if (!f) { fprintf(stderr, "edgerec: cannot write %s: %s\n", path, strerror(errno)); return EXIT_INPUT; }
+  size_t w = fwrite(p, 1, n, f);
+  int bad = w != n || fflush(f) != 0;
+  if (f != stdout) bad |= fclose(f) != 0;
+  if (bad) { fprintf(stderr, "edgerec: write to %s failed\n", path); return EXIT_INPUT; }
+  return 0;
+}
+
+typedef struct {
+  const char *bundle, *unit, *context, *profile, *model, *catalog, *xgboost, *out;
+  int strict;
+  long k;
+  const char *pos[4];
+  int npos;
+} opts;
+
+static int parse_opts(int argc, char **argv, int start, opts *o) {
+  memset(o, 0, sizeof *o);
+  for (int i = start; i < argc; i++) {
+    const char *a = argv[i];
+    const char **slot = NULL;
+    if (!strcmp(a, "--bundle")) slot = &o->bundle;
+    else if (!strcmp(a, "--unit")) slot = &o->unit;
+    else if (!strcmp(a, "--context")) slot = &o->context;
+    else if (!strcmp(a, "--profile")) slot = &o->profile;
+    else if (!strcmp(a, "--model")) slot = &o->model;
+    else if (!strcmp(a, "--catalog")) slot = &o->catalog;
+    else if (!strcmp(a, "--xgboost")) slot = &o->xgboost;
+    else if (!strcmp(a, "--out")) slot = &o->out;
+    else if (!strcmp(a, "--strict")) { o->strict = 1; continue; }
+    else if (!strcmp(a, "--k")) {
+      if (i + 1 >= argc) { fprintf(stderr, "edgerec: --k needs a value\n"); return -1; }
+      char *end;
+      o->k = strtol(argv[++i], &end, 10);
+      if (*end || o->k < 1 || o->k > 200) { fprintf(stderr, "edgerec: --k must be an integer 1..200\n"); return -1; }
+      continue;
+    } else if (a[0] == '-' && a[1] == '-') { fprintf(stderr, "edgerec: unknown option %s\n", a); return -1; }
+    else {
+      if (o->npos >= 4) { fprintf(stderr, "edgerec: too many arguments\n"); return -1; }
+      o->pos[o->npos++] = a;
+      continue;
+    }
+    if (i + 1 >= argc) { fprintf(stderr, "edgerec: %s needs a value\n", a); return -1; }
+    *slot = argv[++i];
+  }
+  return 0;
+}
+
+static void print_error(const char *what, const er_error *e) {
+  fprintf(stderr, "edgerec: %s: %s (%s)\n", what, e->msg[0] ? e->msg : er_strerror(e->code), er_strerror(e->code));
+}
+
+static int exit_for(er_status s) {
+  if (s >= ER_E_BUNDLE_MAGIC && s <= ER_E_BUNDLE_CORRUPT) return EXIT_BUNDLE;
+  return EXIT_INPUT;
+}
+
+/* Load a bundle file into an engine; *bytes must be freed after the engine. */
+static er_engine *open_engine(const char *path, uint8_t **bytes, int *rc) {
+  const char *why = "";
+  uint32_t n;
+  *bytes = read_all(path, &n, &why);
+  if (!*bytes) { fprintf(stderr, "edgerec: cannot read bundle %s: %s\n", path, why); *rc = EXIT_BUNDLE; return NULL; }
+  er_error err;
+  er_error_clear(&err);
+  er_engine *e = er_engine_new(*bytes, n, &err);
+  if (!e) { fprintf(stderr, "edgerec: %s: %s\n", path, err.msg); free(*bytes); *bytes = NULL; *rc = EXIT_BUNDLE; }
+  return e;
+}
+
+static uint8_t *read_profile(const char *path, uint32_t *n, int *rc) {
+  if (!path) { *n = 0; return NULL; }
+  const char *why = "";
+  uint8_t *p = read_all(path, n, &why);
+  if (!p) { fprintf(stderr, "edgerec: cannot read profile %s: %s\n", path, why); *rc = EXIT_INPUT; }
+  return p;
+}
+
+static int cmd_recommend(opts *o) {
+  if (!o->bundle) return usage("recommend needs --bundle F");
+  int rc = 0;
+  uint8_t *bb;
+  er_engine *e = open_engine(o->bundle, &bb, &rc);
+  if (!e) return rc;
+  uint32_t cn = 0, pn = 0;
+  const char *why = "";
+  uint8_t *ctx = read_all("-", &cn, &why), *prof = read_profile(o->profile, &pn, &rc);
+  if (!ctx) { fprintf(stderr, "edgerec: cannot read context: %s\n", why); rc = EXIT_INPUT; }
+  if (!rc && (o->unit || o->k) && er_engine_override(e, o->unit, (uint32_t)o->k)) { print_error("recommend", er_engine_error(e)); rc = EXIT_USAGE; }
+  if (!rc) {
+    const char *out;
+    uint32_t on;
+    er_status st = er_recommend(e, (const char *)ctx, cn, prof, pn, &out, &on);
+    if (st) { print_error("recommend", er_engine_error(e)); rc = exit_for(st); }
+    else if (!(rc = write_all("-", out, on))) putchar('\n');
+  }
+  free(ctx);
+  free(prof);
+  er_engine_free(e);
+  free(bb);
+  return rc;
+}
+
+static int cmd_rerank(opts *o) {
+  if (!o->bundle || !o->context) return usage("rerank needs --bundle F and --context CTX (a file, or inline JSON)");
+  int rc = 0;
+  uint8_t *bb;
+  er_engine *e = open_engine(o->bundle, &bb, &rc);
+  if (!e) return rc;
+  uint32_t cn = 0, rn = 0, pn = 0;
+  const char *why = "";
+  uint8_t *ctx = NULL, *prof = read_profile(o->profile, &pn, &rc);
+  if (o->context[0] == '{') {
+    cn = (uint32_t)strlen(o->context);
+    ctx = malloc(cn + 1);
+    if (ctx) memcpy(ctx, o->context, cn + 1);
+  } else if (!(ctx = read_all(o->context, &cn, &why))) {
+    fprintf(stderr, "edgerec: cannot read context %s: %s\n", o->context, why);
+    rc = EXIT_INPUT;
+  }
+  uint8_t *resp = read_all("-", &rn, &why);
+  if (!resp) { fprintf(stderr, "edgerec: cannot read response: %s\n", why); rc = EXIT_INPUT; }
+  if (!rc) {
+    const char *out;
+    uint32_t on;
+    er_status st = er_rerank(e, (const char *)resp, rn, (const char *)ctx, cn, prof, pn, &out, &on);
+    if (st) {
+      fprintf(stderr, "edgerec: rerank: not re-ranked (reason=%s): %s\n", er_engine_reason(e), er_engine_error(e)->msg);
+      rc = write_all("-", resp, rn);
+      if (!rc && o->strict) rc = EXIT_INPUT;
+    } else {
+      rc = write_all("-", out, on);
+    }
+  }
+  free(ctx);
+  free(resp);
+  free(prof);
+  er_engine_free(e);
+  free(bb);
+  return rc;
+}
+
+static int cmd_pack(opts *o) {
+  if (!o->model || !o->catalog || !o->out) return usage("pack needs --model, --catalog and --out");
+  const char *why = "";
+  uint32_t mn = 0, cn = 0, xn = 0;
+  uint8_t *m = read_all(o->model, &mn, &why);
+  if (!m) { fprintf(stderr, "edgerec: cannot read %s: %s\n", o->model, why); return EXIT_INPUT; }
+  uint8_t *c = read_all(o->catalog, &cn, &why);
+  if (!c) { fprintf(stderr, "edgerec: cannot read %s: %s\n", o->catalog, why); free(m); return EXIT_INPUT; }
+  uint8_t *x = NULL;
+  if (o->xgboost && !(x = read_all(o->xgboost, &xn, &why))) {
+    fprintf(stderr, "edgerec: cannot read %s: %s\n", o->xgboost, why);
+    free(m); free(c);
+    return EXIT_INPUT;
+  }
+  uint8_t *out = NULL;
+  uint32_t on = 0;
+  er_error err;
+  er_error_clear(&err);
+  er_status st = er_pack_from_json((const char *)m, mn, (const char *)c, cn, (const char *)x, xn, o->model, &out, &on, &err);
+  int rc = 0;
+  if (st) { fprintf(stderr, "edgerec: pack: %s\n", err.msg); rc = EXIT_INPUT; }
+  else {
+    er_bundle b; /* prove it loads */
+    if (er_bundle_load(&b, out, on, &err)) { fprintf(stderr, "edgerec: pack produced an invalid bundle: %s\n", err.msg); rc = EXIT_BUNDLE; }
+    else if (!(rc = write_all(o->out, out, on)))
+      fprintf(stderr, "edgerec: packed %s: %u bytes, %u items, model %s (%s)\n", o->out, on, b.n_items, b.version,
+              b.model_kind == ER_MODEL_LINEAR ? "linear" : "trees");
+  }
+  free(out); free(m); free(c); free(x);
+  return rc;
+}
+
+static double now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+/* A context with n explicit candidates: catalog items, then synthetic unknown
+ * skus when the catalog is smaller. */
+static char *bench_context(er_engine *e, const er_bundle *b, uint32_t n, uint32_t *len) {
+  (void)e;
+  size_t cap = 256 + (size_t)n * (ER_MAX_SKU_BYTES + 8);
+  char *s = malloc(cap);
+  if (!s) return NULL;
+  size_t o = (size_t)snprintf(s, cap, "{\"page\":{\"type\":\"category\"},\"device\":\"mobile\",\"hour\":20,\"recent\":[");
+  for (uint32_t k = 0; k < 3 && k < b->n_items; k++) {
+    uint32_t sl;
+    const char *sku = er_item_sku(b, k, &sl);
+    o += (size_t)snprintf(s + o, cap - o, "%s\"%.*s\"", k ? "," : "", (int)sl, sku);
+  }
+  o += (size_t)snprintf(s + o, cap - o, "],\"k\":20,\"candidates\":[");
+  for (uint32_t k = 0; k < n; k++) {
+    if (k < b->n_items) {
+      uint32_t sl;
+      const char *sku = er_item_sku(b, k, &sl);
+      o += (size_t)snprintf(s + o, cap - o, "%s\"%.*s\"", k ? "," : "", (int)sl, sku);
+    } else {
+      o += (size_t)snprintf(s + o, cap - o, ",\"inspect-%u\"", k);
+    }
+  }
+  o += (size_t)snprintf(s + o, cap - o, "]}");
+  *len = (uint32_t)o;
+  return s;
+}
+
+static int cmd_inspect(opts *o) {
+  const char *path = o->npos ? o->pos[0] : o->bundle;
+  if (!path) return usage("inspect needs a bundle file");
+  const char *why = "";
+  uint32_t n;
+  uint8_t *bytes = read_all(path, &n, &why);
+  if (!bytes) { fprintf(stderr, "edgerec: cannot read %s: %s\n", path, why); return EXIT_BUNDLE; }
+  er_error err;
+  er_error_clear(&err);
+  er_engine *e = er_engine_new(bytes, n, &err);
+  if (!e) {
+    printf("{\"file\":\"%s\",\"bytes\":%u,\"valid\":false,\"error\":\"%s\",\"reason\":\"%s\"}\n", path, n, er_strerror(err.code), err.msg);
+    free(bytes);
+    return EXIT_BUNDLE;
+  }
+  er_bundle b;
+  er_bundle_load(&b, bytes, n, &err);
+  const char *info;
+  uint32_t in;
+  er_bundle_info(e, &info, &in);
+  char *infocopy = malloc(in + 1);
+  if (!infocopy) { er_engine_free(e); free(bytes); return EXIT_INPUT; }
+  memcpy(infocopy, info, in);
+  infocopy[in - 1] = 0; /* drop the closing brace: we append */
+  printf("%s,\"valid\":true,\"requests\":[", infocopy);
+  static const uint32_t sizes[] = {50, 200};
+  for (int s = 0; s < 2; s++) {
+    uint32_t cl;
+    char *ctx = bench_context(e, &b, sizes[s], &cl);
+    if (!ctx) break;
+    const char *out;
+    uint32_t on;
+    double best = 1e18;
+    double total = 0;
+    int reps = 200;
+    er_status st = ER_OK;
+    for (int r = 0; r < reps; r++) {
+      double t0 = now_us();
+      st = er_recommend(e, ctx, cl, NULL, 0, &out, &on);
+      double dt = now_us() - t0;
+      total += dt;
+      if (dt < best) best = dt;
+      if (st) break;
+    }
+    printf("%s{\"candidates\":%u,\"work_units\":%llu,\"budget\":%u,\"us_min\":%.1f,\"us_mean\":%.1f,\"status\":\"%s\"}", s ? "," : "", sizes[s],
+           (unsigned long long)er_engine_units(e), b.budget, best, total / reps, er_strerror(st));
+    free(ctx);
+  }
+  printf("]}\n");
+  free(infocopy);
+  er_engine_free(e);
+  free(bytes);
+  return 0;
+}
+
+static int cmd_profile(int argc, char **argv) {
+  if (argc < 3) return usage("profile needs update or show");
+  opts o;
+  if (parse_opts(argc, argv, 3, &o)) return EXIT_USAGE;
+  if (!strcmp(argv[2], "show")) {
+    const char *path = o.npos ? o.pos[0] : o.profile;
+    if (!path) return usage("profile show needs a profile file");
+    int rc = 0;
+    uint32_t pn;
+    uint8_t *p = read_profile(path, &pn, &rc);
+    if (!p) return rc;
+    /* show works without a bundle: decode directly */
+    er_profile pr;
+    er_error err;
+    er_error_clear(&err);
+    if (er_profile_decode(&pr, p, pn, &err)) { fprintf(stderr, "edgerec: %s: %s\n", path, err.msg); free(p); return EXIT_INPUT; }
+    char buf[8192];
+    uint32_t n = er_profile_to_json(&pr, buf, sizeof buf);
+    free(p);
+    if (!n) return EXIT_INPUT;
+    fwrite(buf, 1, n, stdout);
+    putchar('\n');
+    return 0;
+  }
+  if (strcmp(argv[2], "update")) return usage("profile needs update or show");
+  if (!o.bundle) return usage("profile update needs --bundle F");
+  int rc = 0;
+  uint8_t *bb;
+  er_engine *e = open_engine(o.bundle, &bb, &rc);
+  if (!e) return rc;
+  uint32_t pn = 0, en = 0;
+  const char *why = "";
+  uint8_t *p = read_profile(o.profile, &pn, &rc);
+  uint8_t *ev = rc ? NULL : read_all("-", &en, &why);
+  if (!rc && !ev) { fprintf(stderr, "edgerec: cannot read event: %s\n", why); rc = EXIT_INPUT; }
+  if (!rc) {
+    const uint8_t *out;
+    uint32_t on;
+    er_status st = er_profile_update(e, p, pn, (const char *)ev, en, &out, &on);
+    if (st) { print_error("profile update", er_engine_error(e)); rc = exit_for(st); }
+    else rc = write_all(o.out ? o.out : "-", out, on);
+  }
+  free(p); free(ev);
+  er_engine_free(e);
+  free(bb);
+  return rc;
+}
+
+static int cmd_score_dense(opts *o) {
+  if (!o->bundle) return usage("score-dense needs --bundle F");
+  const char *why = "";
+  uint32_t n;
+  uint8_t *bytes = read_all(o->bundle, &n, &why);
+  if (!bytes) { fprintf(stderr, "edgerec: cannot read %s: %s\n", o->bundle, why); return EXIT_BUNDLE; }
+  er_bundle b;
+  er_error err;
+  er_error_clear(&err);
+  if (er_bundle_load(&b, bytes, n, &err)) { fprintf(stderr, "edgerec: %s: %s\n", o->bundle, err.msg); free(bytes); return EXIT_BUNDLE; }
+  if (b.model_kind != ER_MODEL_TREES) { fprintf(stderr, "edgerec: score-dense needs a tree model\n"); free(bytes); return EXIT_USAGE; }
+  char line[4096];
+  unsigned long lineno = 0;
+  int rc = 0;
+  while (fgets(line, sizeof line, stdin)) {
+    lineno++;
+    float x[ER_DENSE_COUNT];
+    char *p = line;
+    for (int f = 0; f < ER_DENSE_COUNT; f++) {
+      char *end;
+      while (*p == ' ') p++;
+      if (*p == ',' || *p == '\n' || *p == 0) x[f] = __builtin_nanf("");
+      else {
+        x[f] = strtof(p, &end);
+        if (end == p) { fprintf(stderr, "edgerec: score-dense: line %lu field %d is not a number\n", lineno, f + 1); rc = EXIT_INPUT; break; }
+        p = end;
+      }
+      if (f + 1 < ER_DENSE_COUNT) {
+        if (*p != ',') { fprintf(stderr, "edgerec: score-dense: line %lu has fewer than %d fields\n", lineno, ER_DENSE_COUNT); rc = EXIT_INPUT; break; }
+        p++;
+      }
+    }
+    if (rc) break;
+    uint64_t units = 0;
+    int32_t m = er_score_trees(&b, x, &units);
+    printf("%d\n", m);
+  }
+  free(bytes);
+  return rc;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) return usage(NULL);
+  const char *cmd = argv[1];
+  if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) { fputs(USAGE, stdout); return 0; }
+  if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+    printf("edgerec %s (bundle format %d, features %d, schema %016llx)\n", EDGEREC_VERSION, ER_BUNDLE_VERSION, ER_FEATURES_VERSION,
+           (unsigned long long)er_features_schema_hash());
+    return 0;
+  }
+  if (!strcmp(cmd, "profile")) return cmd_profile(argc, argv);
+  opts o;
+  if (parse_opts(argc, argv, 2, &o)) return EXIT_USAGE;
+  if (!strcmp(cmd, "recommend")) return cmd_recommend(&o);
+  if (!strcmp(cmd, "rerank")) return cmd_rerank(&o);
+  if (!strcmp(cmd, "pack")) return cmd_pack(&o);
+  if (!strcmp(cmd, "inspect")) return cmd_inspect(&o);
+  if (!strcmp(cmd, "score-dense")) return cmd_score_dense(&o);
+  fprintf(stderr, "edgerec: unknown command '%s'\n", cmd);
+  return usage(NULL);
+}

@@ -1,0 +1,301 @@
+/* er_bundle.c — bundle validation and in-place access. */
+#include "er_bundle.h"
+
+#include <string.h>
+
+#include "er_features.h"
+#include "er_json.h"
+
+const char *er_section_name(uint32_t id) {
+  static const char *names[] = {"?", "strings", "items", "sku_index", "url_index", "item_categories",
+                                "item_attributes", "list_dir", "list_items", "neighbours_vv", "neighbours_vb",
+                                "neighbours_bb", "neighbours_content", "rules", "model", "linear", "trees",
+                                "thresholds", "categories", "meta"};
+  return id < sizeof names / sizeof names[0] ? names[id] : "?";
+}
+
+#define CORRUPT(...) er_fail(err, ER_E_BUNDLE_CORRUPT, ER_NO_OFFSET, __VA_ARGS__)
+
+static er_status check_records(const er_bundle *b, uint32_t id, uint32_t rec, er_error *err) {
+  const er_section *s = &b->sec[id];
+  if ((uint64_t)s->count * rec != s->len)
+    return CORRUPT("bundle section %s: length %u is not %u records of %u bytes", er_section_name(id), s->len, s->count, rec);
+  return ER_OK;
+}
+
+static er_status check_index(const er_bundle *b, uint32_t id, er_error *err) {
+  er_status st = check_records(b, id, 16, err);
+  if (st) return st;
+  const er_section *s = &b->sec[id];
+  uint64_t prev = 0;
+  for (uint32_t k = 0; k < s->count; k++) {
+    const uint8_t *r = s->p + (size_t)k * 16;
+    uint64_t key = er_rd64(r);
+    if (k && key <= prev) return CORRUPT("bundle section %s: keys not strictly ascending at record %u", er_section_name(id), k);
+    if (er_rd32(r + 8) >= b->n_items) return CORRUPT("bundle section %s: record %u points past the item table", er_section_name(id), k);
+    prev = key;
+  }
+  return ER_OK;
+}
+
+static er_status check_str(const er_bundle *b, uint32_t off, uint32_t len, const char *what, uint32_t k, er_error *err) {
+  if ((uint64_t)off + len > b->sec[ER_SEC_STRINGS].len)
+    return CORRUPT("bundle: %s of record %u lies outside the string pool", what, k);
+  return ER_OK;
+}
+
+static er_status check_items(const er_bundle *b, er_error *err) {
+  er_status st = check_records(b, ER_SEC_ITEMS, ER_ITEM_BYTES, err);
+  if (st) return st;
+  uint32_t ncat = b->sec[ER_SEC_ITEM_CATS].count, nattr = b->sec[ER_SEC_ITEM_ATTRS].count;
+  for (uint32_t k = 0; k < b->n_items; k++) {
+    const uint8_t *r = er_item(b, k);
+    uint32_t sl = er_rd16(r + 12);
+    if (sl == 0 || sl > ER_MAX_SKU_BYTES) return CORRUPT("bundle: item %u has a sku length of %u", k, sl);
+    if ((st = check_str(b, er_rd32(r + 8), sl, "sku", k, err))) return st;
+    if ((st = check_str(b, er_rd32(r + 20), er_rd16(r + 24), "url_key", k, err))) return st;
+    uint32_t parent = er_rd32(r + 16);
+    if (parent != ER_NONE && parent >= b->n_items) return CORRUPT("bundle: item %u has parent %u past the item table", k, parent);
+    if ((uint64_t)er_rd32(r + 28) + er_rd16(r + 26) > ncat) return CORRUPT("bundle: item %u categories lie outside item_categories", k);
+    if ((uint64_t)er_rd32(r + 44) + er_rd16(r + 48) > nattr) return CORRUPT("bundle: item %u attributes lie outside item_attributes", k);
+  }
+  return ER_OK;
+}
+
+static er_status check_lists(const er_bundle *b, er_error *err) {
+  er_status st;
+  if ((st = check_records(b, ER_SEC_LIST_DIR, 16, err))) return st;
+  if ((st = check_records(b, ER_SEC_LIST_ITEMS, 4, err))) return st;
+  const er_section *d = &b->sec[ER_SEC_LIST_DIR], *li = &b->sec[ER_SEC_LIST_ITEMS];
+  for (uint32_t k = 0; k < d->count; k++) {
+    const uint8_t *r = d->p + (size_t)k * 16;
+    uint32_t kind = er_rd32(r);
+    if (kind < 1 || kind > ER_LIST_KINDS) return CORRUPT("bundle: list %u has unknown kind %u", k, kind);
+    if ((uint64_t)er_rd32(r + 4) + er_rd32(r + 8) > li->count) return CORRUPT("bundle: list %u lies outside list_items", k);
+  }
+  for (uint32_t k = 0; k < li->count; k++)
+    if (er_rd32(li->p + 4 * (size_t)k) >= b->n_items) return CORRUPT("bundle: list entry %u points past the item table", k);
+  return ER_OK;
+}
+
+static er_status check_neighbours(const er_bundle *b, uint32_t id, er_error *err) {
+  const er_section *s = &b->sec[id];
+  if (!s->len) return ER_OK;
+  uint64_t need = ((uint64_t)b->n_items + 1) * 4 + (uint64_t)s->count * 8;
+  if (need != s->len) return CORRUPT("bundle section %s: length %u, expected %llu", er_section_name(id), s->len, (unsigned long long)need);
+  uint32_t prev = 0;
+  for (uint32_t k = 0; k <= b->n_items; k++) {
+    uint32_t o = er_rd32(s->p + 4 * (size_t)k);
+    if ((k == 0 && o != 0) || o < prev || o > s->count) return CORRUPT("bundle section %s: bad offset at item %u", er_section_name(id), k);
+    prev = o;
+  }
+  if (prev != s->count) return CORRUPT("bundle section %s: offsets end at %u of %u", er_section_name(id), prev, s->count);
+  const uint8_t *e = s->p + ((size_t)b->n_items + 1) * 4;
+  for (uint32_t k = 0; k < s->count; k++)
+    if (er_rd32(e + 8 * (size_t)k) >= b->n_items) return CORRUPT("bundle section %s: entry %u points past the item table", er_section_name(id), k);
+  return ER_OK;
+}
+
+static float f32_of(uint32_t bits) { float f; memcpy(&f, &bits, 4); return f; }
+
+static er_status check_model(er_bundle *b, er_error *err) {
+  const er_section *m = &b->sec[ER_SEC_MODEL];
+  if (m->len < ER_MODEL_BYTES) return CORRUPT("bundle: model section is %u bytes, expected %u", m->len, ER_MODEL_BYTES);
+  b->model_kind = m->p[0];
+  b->bits = m->p[1];
+  b->n_dense = m->p[2];
+  b->scale_shift = m->p[3];
+  b->scale_mul = (int32_t)er_rd32(m->p + 4);
+  b->base_q16 = (int32_t)er_rd32(m->p + 8);
+  b->n_trees = er_rd32(m->p + 12);
+  b->n_nodes = er_rd32(m->p + 16);
+  if (b->scale_shift > 62) return CORRUPT("bundle: model scale shift %u exceeds 62", b->scale_shift);
+  if (b->model_kind == ER_MODEL_LINEAR) {
+    if (b->bits < 10 || b->bits > 24) return CORRUPT("bundle: linear model has %u hash bits, expected 10..24", b->bits);
+    if (b->sec[ER_SEC_LINEAR].len != (1u << b->bits)) return CORRUPT("bundle: linear weights are %u bytes, expected 2^%u", b->sec[ER_SEC_LINEAR].len, b->bits);
+    return ER_OK;
+  }
+  if (b->model_kind != ER_MODEL_TREES) return CORRUPT("bundle: unknown model kind %u", b->model_kind);
+  if (b->n_dense != ER_DENSE_COUNT) return CORRUPT("bundle: tree model has %u dense features, engine has %u", b->n_dense, ER_DENSE_COUNT);
+  /* thresholds */
+  const er_section *t = &b->sec[ER_SEC_THRESHOLDS];
+  uint64_t head = ((uint64_t)b->n_dense + 1) * 4;
+  if (t->len < head || (t->len - head) / 4 != t->count || (t->len - head) % 4) return CORRUPT("bundle: thresholds section has a bad length");
+  uint32_t prev = 0;
+  for (uint32_t f = 0; f <= b->n_dense; f++) {
+    uint32_t o = er_rd32(t->p + 4 * f);
+    if ((f == 0 && o) || o < prev || o > t->count || o - prev > 65535) return CORRUPT("bundle: thresholds offset %u is invalid", f);
+    if (f) {
+      for (uint32_t k = prev; k < o; k++) {
+        float v = f32_of(er_rd32(t->p + head + 4 * (size_t)k));
+        if (v != v) return CORRUPT("bundle: threshold %u of feature %u is NaN", k - prev, f - 1);
+        if (k > prev && !(f32_of(er_rd32(t->p + head + 4 * (size_t)(k - 1))) < v)) return CORRUPT("bundle: thresholds of feature %u are not ascending", f - 1);
+      }
+    }
+    prev = o;
+  }
+  if (prev != t->count) return CORRUPT("bundle: thresholds offsets end at %u of %u", prev, t->count);
+  /* trees */
+  const er_section *tr = &b->sec[ER_SEC_TREES];
+  if (b->n_trees == 0 || b->n_trees > 4096) return CORRUPT("bundle: %u trees (expected 1..4096)", b->n_trees);
+  if ((uint64_t)b->n_trees * 4 + (uint64_t)b->n_nodes * 8 != tr->len) return CORRUPT("bundle: trees section length %u does not match %u trees and %u nodes", tr->len, b->n_trees, b->n_nodes);
+  const uint8_t *nodes = tr->p + (size_t)b->n_trees * 4;
+  for (uint32_t k = 0; k < b->n_trees; k++) {
+    uint32_t root = er_rd32(tr->p + 4 * (size_t)k);
+    uint32_t end = k + 1 < b->n_trees ? er_rd32(tr->p + 4 * (size_t)(k + 1)) : b->n_nodes;
+    if (root >= b->n_nodes || end <= root || end > b->n_nodes || end - root > 65535) return CORRUPT("bundle: tree %u has a bad node range", k);
+    for (uint32_t n = root; n < end; n++) {
+      const uint8_t *nd = nodes + 8 * (size_t)n;
+      if (nd[1] & ER_NODE_LEAF) continue;
+      uint32_t f = nd[0], thr = er_rd16(nd + 2), l = er_rd16(nd + 4), r = er_rd16(nd + 6);
+      if (f >= b->n_dense) return CORRUPT("bundle: tree %u node %u splits on feature %u of %u", k, n - root, f, b->n_dense);
+      uint32_t nthr = er_rd32(t->p + 4 * (f + 1)) - er_rd32(t->p + 4 * f);
+      if (thr >= nthr) return CORRUPT("bundle: tree %u node %u uses threshold %u of %u", k, n - root, thr, nthr);
+      /* children strictly after their parent: traversal always terminates */
+      if (l <= n - root || r <= n - root || root + l >= end || root + r >= end) return CORRUPT("bundle: tree %u node %u has an invalid child", k, n - root);
+    }
+  }
+  return ER_OK;
+}
+
+er_status er_bundle_load(er_bundle *b, const uint8_t *buf, uint32_t len, er_error *err) {
+  memset(b, 0, sizeof *b);
+  if (!buf || len < 8) return er_fail(err, ER_E_BUNDLE_TRUNCATED, len, "bundle: %u bytes, too short for a header (truncated)", len);
+  if (memcmp(buf, ER_BUNDLE_MAGIC, 8)) return er_fail(err, ER_E_BUNDLE_MAGIC, 0, "bundle: bad magic (not an edgerec .erb bundle)");
+  if (len < ER_BUNDLE_HEADER) return er_fail(err, ER_E_BUNDLE_TRUNCATED, len, "bundle: %u bytes, shorter than the 64-byte header (truncated)", len);
+  b->format_version = er_rd16(buf + 16);
+  if (b->format_version != ER_BUNDLE_VERSION)
+    return er_fail(err, ER_E_BUNDLE_VERSION, 16, "bundle: format version %u is not supported (this engine reads version %u)", b->format_version, ER_BUNDLE_VERSION);
+  if (er_rd16(buf + 18) != ER_BUNDLE_HEADER) return er_fail(err, ER_E_BUNDLE_CORRUPT, 18, "bundle: header size %u, expected 64", er_rd16(buf + 18));
+  uint32_t total = er_rd32(buf + 20);
+  if (total > len) return er_fail(err, ER_E_BUNDLE_TRUNCATED, len, "bundle: header says %u bytes but only %u are present (truncated)", total, len);
+  if (total < len) return er_fail(err, ER_E_BUNDLE_CORRUPT, total, "bundle: %u trailing bytes after the declared size %u", len - total, total);
+  b->checksum = er_rd64(buf + 8);
+  uint64_t actual = er_xxh64(buf + 16, total - 16, 0);
+  if (actual != b->checksum) return er_fail(err, ER_E_BUNDLE_CHECKSUM, 8, "bundle: checksum mismatch (stored %016llx, computed %016llx)", (unsigned long long)b->checksum, (unsigned long long)actual);
+  b->schema_hash = er_rd64(buf + 24);
+  if (b->schema_hash != er_features_schema_hash())
+    return er_fail(err, ER_E_BUNDLE_SCHEMA, 24, "bundle: feature schema %016llx differs from this engine's %016llx (retrain or repack with this version)", (unsigned long long)b->schema_hash, (unsigned long long)er_features_schema_hash());
+  b->budget = er_rd32(buf + 32);
+  if (!b->budget) b->budget = ER_DEFAULT_BUDGET;
+  uint32_t nsec = er_rd32(buf + 36);
+  memcpy(b->version, buf + 40, ER_VERSION_BYTES);
+  b->version[ER_VERSION_BYTES] = 0;
+  for (int k = 0; k < ER_VERSION_BYTES && b->version[k]; k++)
+    if ((uint8_t)b->version[k] < 0x20 || b->version[k] == '"' || b->version[k] == '\\' || (uint8_t)b->version[k] > 0x7e)
+      return er_fail(err, ER_E_BUNDLE_CORRUPT, 40, "bundle: model version must be printable ASCII without quotes");
+  if (nsec > ER_BUNDLE_MAX_SECTIONS) return er_fail(err, ER_E_BUNDLE_CORRUPT, 36, "bundle: %u sections, more than %u", nsec, ER_BUNDLE_MAX_SECTIONS);
+  uint32_t table_end = ER_BUNDLE_HEADER + nsec * 16;
+  if (table_end > total) return er_fail(err, ER_E_BUNDLE_TRUNCATED, total, "bundle: section table runs past the end (truncated)");
+  for (uint32_t k = 0; k < nsec; k++) {
+    const uint8_t *r = buf + ER_BUNDLE_HEADER + 16 * k;
+    uint32_t id = er_rd32(r), off = er_rd32(r + 4), sl = er_rd32(r + 8), cnt = er_rd32(r + 12);
+    if (id < 1 || id > ER_SEC_META) return er_fail(err, ER_E_BUNDLE_CORRUPT, ER_BUNDLE_HEADER + 16 * k, "bundle: unknown section id %u", id);
+    if (b->sec[id].p) return er_fail(err, ER_E_BUNDLE_CORRUPT, ER_BUNDLE_HEADER + 16 * k, "bundle: section %s appears twice", er_section_name(id));
+    if (off < table_end || off % 8 || (uint64_t)off + sl > total)
+      return er_fail(err, ER_E_BUNDLE_TRUNCATED, ER_BUNDLE_HEADER + 16 * k, "bundle: section %s [%u, +%u) lies outside the file", er_section_name(id), off, sl);
+    b->sec[id].p = buf + off;
+    b->sec[id].len = sl;
+    b->sec[id].count = cnt;
+  }
+  static const uint32_t required[] = {ER_SEC_STRINGS, ER_SEC_ITEMS, ER_SEC_SKU_INDEX, ER_SEC_MODEL};
+  for (unsigned k = 0; k < sizeof required / sizeof required[0]; k++)
+    if (!b->sec[required[k]].p) return er_fail(err, ER_E_BUNDLE_CORRUPT, ER_NO_OFFSET, "bundle: required section %s is missing", er_section_name(required[k]));
+  b->data = buf;
+  b->size = total;
+  b->n_items = b->sec[ER_SEC_ITEMS].count;
+  er_status st;
+  if ((st = check_records(b, ER_SEC_ITEM_CATS, 4, err)) || (st = check_records(b, ER_SEC_ITEM_ATTRS, 4, err)) ||
+      (st = check_items(b, err)) || (st = check_index(b, ER_SEC_SKU_INDEX, err)) ||
+      (st = check_index(b, ER_SEC_URL_INDEX, err)) || (st = check_lists(b, err)) ||
+      (st = check_records(b, ER_SEC_RULES, 16, err)) || (st = check_records(b, ER_SEC_CATEGORIES, 12, err)) ||
+      (st = check_model(b, err)))
+    return st;
+  for (uint32_t id = ER_SEC_NBR_VV; id <= ER_SEC_NBR_CONTENT; id++)
+    if ((st = check_neighbours(b, id, err))) return st;
+  for (uint32_t k = 0; k < b->sec[ER_SEC_RULES].count; k++) {
+    const uint8_t *r = b->sec[ER_SEC_RULES].p + 16 * (size_t)k;
+    if (er_rd32(r) >= b->n_items) return CORRUPT("bundle: rule %u points past the item table", k);
+    if (r[8] < ER_RULE_PIN || r[8] > ER_RULE_EXCLUDE) return CORRUPT("bundle: rule %u has unknown action %u", k, r[8]);
+  }
+  for (uint32_t k = 0; k < b->sec[ER_SEC_CATEGORIES].count; k++) {
+    const uint8_t *r = b->sec[ER_SEC_CATEGORIES].p + 12 * (size_t)k;
+    if (k && er_rd32(r) <= er_rd32(r - 12)) return CORRUPT("bundle: categories not sorted at %u", k);
+    if ((st = check_str(b, er_rd32(r + 4), er_rd32(r + 8), "category name", k, err))) return st;
+  }
+  if (b->sec[ER_SEC_META].len) {
+    er_error e2;
+    if (er_json_validate((const char *)b->sec[ER_SEC_META].p, b->sec[ER_SEC_META].len, 16, "bundle meta", &e2, NULL))
+      return CORRUPT("bundle: meta section is not valid JSON (%s)", e2.msg);
+  }
+  return ER_OK;
+}
+
+const char *er_item_sku(const er_bundle *b, uint32_t i, uint32_t *len) {
+  const uint8_t *r = er_item(b, i);
+  *len = er_rd16(r + 12);
+  return (const char *)b->sec[ER_SEC_STRINGS].p + er_rd32(r + 8);
+}
+
+const char *er_item_url_key(const er_bundle *b, uint32_t i, uint32_t *len) {
+  const uint8_t *r = er_item(b, i);
+  *len = er_rd16(r + 24);
+  return (const char *)b->sec[ER_SEC_STRINGS].p + er_rd32(r + 20);
+}
+
+const uint8_t *er_item_cats(const er_bundle *b, uint32_t i, uint32_t *n) {
+  const uint8_t *r = er_item(b, i);
+  *n = er_rd16(r + 26);
+  return b->sec[ER_SEC_ITEM_CATS].p + 4 * (size_t)er_rd32(r + 28);
+}
+
+static uint32_t find_in_index(const er_section *s, uint64_t key) {
+  uint32_t lo = 0, hi = s->count;
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    uint64_t k = er_rd64(s->p + 16 * (size_t)mid);
+    if (k == key) return er_rd32(s->p + 16 * (size_t)mid + 8);
+    if (k < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return ER_NONE;
+}
+
+uint32_t er_bundle_find_sku(const er_bundle *b, uint64_t key) { return find_in_index(&b->sec[ER_SEC_SKU_INDEX], key); }
+uint32_t er_bundle_find_url(const er_bundle *b, uint64_t key) { return find_in_index(&b->sec[ER_SEC_URL_INDEX], key); }
+
+const uint8_t *er_bundle_list(const er_bundle *b, uint32_t kind, uint32_t *n) {
+  const er_section *d = &b->sec[ER_SEC_LIST_DIR];
+  for (uint32_t k = 0; k < d->count; k++) {
+    const uint8_t *r = d->p + 16 * (size_t)k;
+    if (er_rd32(r) == kind) {
+      *n = er_rd32(r + 8);
+      return b->sec[ER_SEC_LIST_ITEMS].p + 4 * (size_t)er_rd32(r + 4);
+    }
+  }
+  *n = 0;
+  return NULL;
+}
+
+const uint8_t *er_bundle_neighbours(const er_bundle *b, int r, uint32_t item, uint32_t *n) {
+  const er_section *s = &b->sec[ER_SEC_NBR_VV + r];
+  if (!s->len || item >= b->n_items) { *n = 0; return NULL; }
+  uint32_t a = er_rd32(s->p + 4 * (size_t)item), e = er_rd32(s->p + 4 * (size_t)item + 4);
+  *n = e - a;
+  return s->p + ((size_t)b->n_items + 1) * 4 + 8 * (size_t)a;
+}
+
+const char *er_bundle_category_name(const er_bundle *b, uint32_t key, uint32_t *len) {
+  const er_section *s = &b->sec[ER_SEC_CATEGORIES];
+  uint32_t lo = 0, hi = s->count;
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    const uint8_t *r = s->p + 12 * (size_t)mid;
+    uint32_t k = er_rd32(r);
+    if (k == key) { *len = er_rd32(r + 8); return (const char *)b->sec[ER_SEC_STRINGS].p + er_rd32(r + 4); }
+    if (k < key) lo = mid + 1;
+    else hi = mid;
+  }
+  *len = 0;
+  return NULL;
+}

@@ -1,0 +1,190 @@
+/* er_engine.c — the engine object: bundle, arena, output buffer; profile
+ * updates and bundle info.  Recommend and re-rank live in their own files. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "er_engine.h"
+#include "er_event.h"
+
+er_engine *er_engine_new(const uint8_t *bundle, uint32_t len, er_error *err) {
+  er_bundle b;
+  if (er_bundle_load(&b, bundle, len, err)) return NULL;
+  er_engine *e = calloc(1, sizeof *e);
+  uint8_t *mem = malloc(ER_ARENA_BYTES);
+  er_shopper_slot *map = malloc(sizeof(er_shopper_slot) * ER_SHOPPER_SLOTS);
+  if (!e || !mem || !map) {
+    free(e);
+    free(mem);
+    free(map);
+    er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "engine: cannot allocate %u bytes of arena", ER_ARENA_BYTES);
+    return NULL;
+  }
+  e->b = b;
+  e->arena_mem = mem;
+  e->map = map;
+  er_arena_init(&e->arena, mem, ER_ARENA_BYTES);
+  e->budget = b.budget;
+  e->reason = "";
+  er_error_clear(&e->err);
+  return e;
+}
+
+void er_engine_free(er_engine *e) {
+  if (!e) return;
+  free(e->arena_mem);
+  free(e->map);
+  free(e->out);
+  free(e);
+}
+
+er_status er_engine_reserve(er_engine *e, uint32_t n) {
+  if (n <= e->out_cap) return ER_OK;
+  uint32_t cap = e->out_cap ? e->out_cap : 4096;
+  while (cap < n) cap = cap > 0x7FFFFFFFu / 2 ? n : cap * 2;
+  char *p = realloc(e->out, cap);
+  if (!p) return er_fail(&e->err, ER_E_NOMEM, ER_NO_OFFSET, "engine: cannot grow the output buffer to %u bytes", cap);
+  e->out = p;
+  e->out_cap = cap;
+  return ER_OK;
+}
+
+const er_error *er_engine_error(const er_engine *e) { return &e->err; }
+const char *er_engine_reason(const er_engine *e) { return e->reason; }
+uint64_t er_engine_units(const er_engine *e) { return e->units; }
+er_status er_engine_override(er_engine *e, const char *unit, uint32_t k) {
+  if (unit && strlen(unit) >= sizeof e->unit_override) return er_fail(&e->err, ER_E_RANGE, ER_NO_OFFSET, "unit name too long");
+  if (k > ER_MAX_K) return er_fail(&e->err, ER_E_RANGE, ER_NO_OFFSET, "k must be 1..%u", ER_MAX_K);
+  strcpy(e->unit_override, unit ? unit : "");
+  e->k_override = k;
+  return ER_OK;
+}
+
+void er_engine_set_budget(er_engine *e, uint32_t units) { e->budget = units ? units : e->b.budget; }
+
+void er_engine_shopper(er_engine *e, const er_context *c, er_shopper *s) {
+  memset(s, 0, sizeof *s);
+  s->page = c->page;
+  s->page_item = c->page_sku ? er_bundle_find_sku(&e->b, c->page_sku) : ER_NONE;
+  s->page_cat = c->page_cat;
+  s->device = c->device;
+  s->hour = c->hour;
+  s->weekday = c->weekday;
+  s->country = c->country;
+  s->now = c->now;
+  er_shopper_build(s, &e->b, &c->profile, e->map, ER_SHOPPER_SLOTS, &e->map_gen, &e->units);
+}
+
+void er_rules_for(const er_bundle *b, uint32_t item, uint32_t unit_key, int32_t *score, int *pin, int *excluded) {
+  const er_section *r = &b->sec[ER_SEC_RULES];
+  for (uint32_t k = 0; k < r->count; k++) {
+    const uint8_t *p = r->p + 16 * (size_t)k;
+    if (er_rd32(p) != item) continue;
+    uint32_t uk = er_rd32(p + 4);
+    if (uk && uk != unit_key) continue;
+    int32_t amount = (int32_t)er_rd32(p + 12);
+    switch (p[8]) {
+    case ER_RULE_PIN: *pin = p[9]; break;
+    case ER_RULE_BOOST: *score = (int32_t)((int64_t)*score + amount > INT32_MAX ? INT32_MAX : *score + amount); break;
+    case ER_RULE_BURY: *score = (int32_t)((int64_t)*score - amount < INT32_MIN ? INT32_MIN : *score - amount); break;
+    case ER_RULE_EXCLUDE: *excluded = 1; break;
+    }
+  }
+}
+
+er_status er_profile_update(er_engine *e, const uint8_t *profile, uint32_t profile_len, const char *event,
+                            uint32_t event_len, const uint8_t **out, uint32_t *out_len) {
+  er_arena_reset(&e->arena);
+  er_error_clear(&e->err);
+  e->units = event_len / 16;
+  er_profile *p = er_arena_alloc(&e->arena, sizeof *p);
+  er_event *ev = er_arena_alloc(&e->arena, sizeof *ev);
+  jsmntok_t *tok = er_arena_alloc(&e->arena, sizeof(jsmntok_t) * ER_MAX_EVENT_TOKENS);
+  if (!p || !ev || !tok) return er_fail(&e->err, ER_E_NOMEM, ER_NO_OFFSET, "profile: out of arena memory");
+  er_status st;
+  if ((st = er_profile_decode(p, profile, profile_len, &e->err))) return st;
+  if (event_len > ER_MAX_EVENT_BYTES)
+    return er_fail(&e->err, ER_E_LIMIT, ER_MAX_EVENT_BYTES, "event: %u bytes, more than the limit of %u", event_len, ER_MAX_EVENT_BYTES);
+  if ((st = er_event_parse(ev, event, event_len, tok, ER_MAX_EVENT_TOKENS, 0, &e->err))) return st;
+  er_profile_delta d;
+  if ((st = er_event_delta(ev, &d))) return er_fail(&e->err, st, ER_NO_OFFSET, "event: cannot be applied to a profile");
+  if (!ev->has_ts) d.ts = p->updated; /* no time: no decay */
+  if (d.sku_key) { /* add catalog categories of the item */
+    uint32_t it = er_bundle_find_sku(&e->b, d.sku_key);
+    if (it != ER_NONE) {
+      uint32_t nc;
+      const uint8_t *cats = er_item_cats(&e->b, it, &nc);
+      for (uint32_t k = 0; k < nc && d.n_cats < sizeof d.cat_keys / sizeof d.cat_keys[0]; k++) d.cat_keys[d.n_cats++] = er_rd32(cats + 4 * k);
+      if (!d.price_cents) d.price_cents = er_item_price(&e->b, it);
+    }
+  }
+  er_profile_apply(p, &d);
+  if ((st = er_engine_reserve(e, ER_PROFILE_MAX_BYTES))) return st;
+  uint32_t n = er_profile_encode(p, (uint8_t *)e->out, e->out_cap);
+  if (!n) return er_fail(&e->err, ER_E_NOMEM, ER_NO_OFFSET, "profile: encode failed");
+  *out = (const uint8_t *)e->out;
+  *out_len = n;
+  return ER_OK;
+}
+
+er_status er_profile_show(er_engine *e, const uint8_t *profile, uint32_t profile_len, const char **out, uint32_t *out_len) {
+  er_error_clear(&e->err);
+  er_profile p;
+  er_status st;
+  if ((st = er_profile_decode(&p, profile, profile_len, &e->err))) return st;
+  if ((st = er_engine_reserve(e, 8192))) return st;
+  uint32_t n = er_profile_to_json(&p, e->out, e->out_cap);
+  if (!n) return er_fail(&e->err, ER_E_NOMEM, ER_NO_OFFSET, "profile: JSON does not fit");
+  *out = e->out;
+  *out_len = n;
+  return ER_OK;
+}
+
+er_status er_bundle_info(er_engine *e, const char **out, uint32_t *out_len) {
+  const er_bundle *b = &e->b;
+  er_status st;
+  if ((st = er_engine_reserve(e, 4096 + b->sec[ER_SEC_META].len))) return st;
+  er_buf o;
+  er_buf_init(&o, e->out, e->out_cap);
+  er_buf_lit(&o, "{\"model_version\":");
+  er_buf_jstr(&o, b->version, (uint32_t)strlen(b->version));
+  er_buf_lit(&o, ",\"format_version\":");
+  er_buf_int(&o, b->format_version);
+  er_buf_lit(&o, ",\"engine_version\":\"" EDGEREC_VERSION "\",\"schema_hash\":\"");
+  er_buf_hex64(&o, b->schema_hash);
+  er_buf_lit(&o, "\",\"checksum\":\"");
+  er_buf_hex64(&o, b->checksum);
+  er_buf_lit(&o, "\",\"checksum_ok\":true,\"bytes\":");
+  er_buf_int(&o, b->size);
+  er_buf_lit(&o, ",\"budget\":");
+  er_buf_int(&o, b->budget);
+  er_buf_lit(&o, ",\"model\":{\"kind\":");
+  er_buf_lit(&o, b->model_kind == ER_MODEL_LINEAR ? "\"linear\",\"bits\":" : "\"trees\",\"trees\":");
+  er_buf_int(&o, b->model_kind == ER_MODEL_LINEAR ? b->bits : b->n_trees);
+  if (b->model_kind == ER_MODEL_TREES) { er_buf_lit(&o, ",\"nodes\":"); er_buf_int(&o, b->n_nodes); }
+  er_buf_lit(&o, "},\"items\":");
+  er_buf_int(&o, b->n_items);
+  er_buf_lit(&o, ",\"sections\":{");
+  int first = 1;
+  for (uint32_t id = 1; id <= ER_SEC_META; id++) {
+    if (!b->sec[id].p) continue;
+    if (!first) er_buf_put(&o, ",", 1);
+    first = 0;
+    er_buf_put(&o, "\"", 1);
+    er_buf_lit(&o, er_section_name(id));
+    er_buf_lit(&o, "\":{\"bytes\":");
+    er_buf_int(&o, b->sec[id].len);
+    er_buf_lit(&o, ",\"records\":");
+    er_buf_int(&o, b->sec[id].count);
+    er_buf_put(&o, "}", 1);
+  }
+  er_buf_put(&o, "}", 1);
+  if (b->sec[ER_SEC_META].len) {
+    er_buf_lit(&o, ",\"meta\":");
+    er_buf_put(&o, b->sec[ER_SEC_META].p, b->sec[ER_SEC_META].len);
+  }
+  er_buf_put(&o, "}", 1);
+  if (o.overflow) return er_fail(&e->err, ER_E_NOMEM, ER_NO_OFFSET, "info: output too large");
+  *out = e->out;
+  *out_len = o.len;
+  return ER_OK;
+}

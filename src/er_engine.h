@@ -1,0 +1,39 @@
+/* er_engine.h — the engine object's internals, shared by er_engine.c,
+ * er_recommend.c and er_rerank.c only. */
+#ifndef ER_ENGINE_H
+#define ER_ENGINE_H
+
+#include "edgerec.h"
+#include "er_buf.h"
+#include "er_bundle.h"
+#include "er_context.h"
+#include "er_score.h"
+
+#define ER_ARENA_BYTES (8u * 1024u * 1024u)
+#define ER_SHOPPER_SLOTS 4096u
+
+struct er_engine {
+  er_bundle b;
+  er_arena arena;
+  uint8_t *arena_mem;
+  char *out;
+  uint32_t out_cap;
+  er_error err;
+  const char *reason;
+  uint64_t units;
+  uint32_t budget;
+  er_shopper_slot *map;     /* co-occurrence map, ER_SHOPPER_SLOTS, reused */
+  uint32_t map_gen;
+  char unit_override[48];
+  uint32_t k_override;
+};
+
+/* Make the output buffer at least n bytes (grows once, keeps it). */
+er_status er_engine_reserve(er_engine *e, uint32_t n);
+/* Build the shopper state from a parsed context. */
+void er_engine_shopper(er_engine *e, const er_context *c, er_shopper *s);
+/* Rule adjustments for an item in a unit: adds boost/bury to *score, sets
+ * *pin (position or -1) and *excluded. */
+void er_rules_for(const er_bundle *b, uint32_t item, uint32_t unit_key, int32_t *score, int *pin, int *excluded);
+
+#endif

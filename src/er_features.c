@@ -1,0 +1,226 @@
+/* er_features.c — shopper state, sparse and dense features, schema hash. */
+#include "er_features.h"
+
+#include <string.h>
+
+const char *const er_dense_names[ER_DENSE_COUNT] = {
+    "pop_view", "pop_cart", "pop_purchase", "trending", "cooc_last", "cooc_recent", "content_last", "recency",
+    "carted", "cat_affinity", "price_ratio", "price", "page_category", "hour", "mobile", "viewed"};
+
+const char *const er_ns_names[ER_NS_COUNT] = {
+    "?", "bias", "item", "cat", "affx", "aff_band", "pricex", "recency", "cooc", "cooc_recent", "content",
+    "pop_view", "pop_purchase", "trending", "device_cat", "hour_cat", "page", "last_x", "carted", "country_cat"};
+const char *const er_ns_args[ER_NS_COUNT] = {
+    "--", "--", "i-", "c-", "cc", "n-", "nn", "n-", "n-", "n-", "n-",
+    "n-", "n-", "n-", "dc", "nc", "pn", "ii", "n-", "kc"};
+
+#define SCHEMA_SEED 0x6564676572656331ull /* "edgerec1" */
+
+const char *er_features_schema(void) {
+  return "edgerec-features/1;dense=pop_view,pop_cart,pop_purchase,trending,cooc_last,cooc_recent,"
+         "content_last,recency,carted,cat_affinity,price_ratio,price,page_category,hour,mobile,viewed;"
+         "ns=bias,item,cat,affx,aff_band,pricex,recency,cooc,cooc_recent,content,pop_view,pop_purchase,"
+         "trending,device_cat,hour_cat,page,last_x,carted,country_cat;hash=xxh3+mix64;values=q8;missing=nan";
+}
+
+uint64_t er_features_schema_hash(void) {
+  static uint64_t h;
+  if (!h) {
+    const char *s = er_features_schema();
+    h = er_xxh64(s, strlen(s), 0);
+  }
+  return h;
+}
+
+uint64_t er_feature_hash(uint32_t ns, uint64_t a, uint64_t b) {
+  return er_mix64(er_mix64(SCHEMA_SEED ^ ((uint64_t)ns << 56), a), b);
+}
+
+er_device er_device_from(const char *s, uint32_t n) {
+  static const char *names[] = {"", "desktop", "mobile", "tablet", "app"};
+  for (uint32_t k = 1; k < 5; k++)
+    if (strlen(names[k]) == n && !memcmp(s, names[k], n)) return (er_device)k;
+  return ER_DEV_UNKNOWN;
+}
+
+er_page_type er_page_from(const char *s, uint32_t n) {
+  static const char *names[] = {"", "home", "category", "search", "product", "cart"};
+  for (uint32_t k = 1; k < 6; k++)
+    if (strlen(names[k]) == n && !memcmp(s, names[k], n)) return (er_page_type)k;
+  return ER_PAGE_NONE;
+}
+
+/* ---- shopper state --------------------------------------------------------- */
+
+static er_shopper_slot *slot_for(er_shopper *s, uint32_t item, int create) {
+  uint32_t h = (uint32_t)(item * 2654435761u) & s->map_mask;
+  for (uint32_t probe = 0; probe <= s->map_mask; probe++) {
+    er_shopper_slot *sl = &s->map[(h + probe) & s->map_mask];
+    if (sl->gen != s->gen) {
+      if (!create) return NULL;
+      *sl = (er_shopper_slot){item, s->gen, 0, 0, 0};
+      return sl;
+    }
+    if (sl->item == item) return sl;
+  }
+  return NULL; /* full: the caller treats it as absent */
+}
+
+static uint16_t sat16(uint32_t v) { return v > 65535u ? 65535u : (uint16_t)v; }
+
+void er_shopper_build(er_shopper *s, const er_bundle *b, const er_profile *p, er_shopper_slot *map_mem,
+                      uint32_t map_slots, uint32_t *gen, uint64_t *units) {
+  s->b = b;
+  s->p = p;
+  s->map = map_slots ? map_mem : NULL;
+  s->map_mask = map_slots ? map_slots - 1 : 0;
+  if (++*gen == 0 || *gen == 1) { /* first use or wrap-around: clear */
+    for (uint32_t k = 0; k < map_slots; k++) map_mem[k] = (er_shopper_slot){ER_NONE, 0, 0, 0, 0};
+    *gen = 1;
+  }
+  s->gen = *gen;
+  /* anchors: the page item first, then recent profile items in the catalog */
+  s->n_anchors = 0;
+  if (s->page_item != ER_NONE) s->anchors[s->n_anchors++] = s->page_item;
+  for (uint32_t k = 0; k < p->n_items && s->n_anchors < ER_RECENT_ANCHORS; k++) {
+    if (p->items[k].types & ER_SEEN_DISLIKED) continue;
+    uint32_t it = er_bundle_find_sku(b, p->items[k].sku_key);
+    if (it == ER_NONE || it == s->page_item) continue;
+    s->anchors[s->n_anchors++] = it;
+  }
+  /* co-occurrence map from the anchors' neighbour lists */
+  for (uint32_t a = 0; a < s->n_anchors; a++) {
+    for (int r = 0; r < ER_NBR_KINDS; r++) {
+      uint32_t n;
+      const uint8_t *e = er_bundle_neighbours(b, r, s->anchors[a], &n);
+      *units += n;
+      for (uint32_t k = 0; k < n && s->map; k++) {
+        er_shopper_slot *sl = slot_for(s, er_rd32(e + 8 * k), 1);
+        if (!sl) continue;
+        uint32_t w = er_rd32(e + 8 * k + 4);
+        if (r == ER_NBR_CONTENT) {
+          if (a == 0) sl->content_last = sat16(w);
+        } else {
+          if (a == 0) sl->cooc_last = sat16(sl->cooc_last + w);
+          sl->cooc_recent += w / (a + 1);
+        }
+      }
+    }
+  }
+  /* strongest categories */
+  s->n_top = 0;
+  for (uint32_t k = 0; k < p->n_cats && k < 3; k++) {
+    s->top_cats[s->n_top] = p->cats[k].key;
+    s->top_aff[s->n_top++] = p->cats[k].affinity;
+  }
+  s->price_band = p->price_n ? er_band(p->price_mean) : 0;
+}
+
+/* Profile entry of a candidate: position (0 newest) or -1. */
+static int profile_pos(const er_profile *p, uint64_t key) {
+  for (uint32_t k = 0; k < p->n_items; k++)
+    if (p->items[k].sku_key == key) return (int)k;
+  return -1;
+}
+
+typedef struct {
+  uint32_t cats[2];
+  uint32_t ncat;
+  uint32_t price;
+  uint16_t pop[4];
+  uint16_t cooc_last, content_last;
+  uint32_t cooc_recent;
+  int pos;
+  uint8_t types;
+  uint16_t affinity;
+  int page_cat; /* -1 unknown, 0/1 */
+} cand_info;
+
+static void gather(const er_shopper *s, const er_candidate *c, cand_info *ci) {
+  memset(ci, 0, sizeof *ci);
+  ci->price = c->price_cents;
+  ci->page_cat = s->page_cat ? 0 : -1;
+  if (c->item != ER_NONE) {
+    const er_bundle *b = s->b;
+    uint32_t n;
+    const uint8_t *cats = er_item_cats(b, c->item, &n);
+    for (uint32_t k = 0; k < n; k++) {
+      uint32_t key = er_rd32(cats + 4 * k);
+      if (ci->ncat < 2) ci->cats[ci->ncat++] = key;
+      uint16_t a = er_profile_affinity(s->p, key);
+      if (a > ci->affinity) ci->affinity = a;
+      if (s->page_cat && key == s->page_cat) ci->page_cat = 1;
+    }
+    ci->price = er_item_price(b, c->item);
+    for (int k = 0; k < 4; k++) ci->pop[k] = er_item_pop(b, c->item, k);
+    if (s->map) {
+      er_shopper_slot *sl = slot_for((er_shopper *)s, c->item, 0);
+      if (sl) {
+        ci->cooc_last = sl->cooc_last;
+        ci->content_last = sl->content_last;
+        ci->cooc_recent = sl->cooc_recent;
+      }
+    }
+  }
+  ci->pos = profile_pos(s->p, c->sku_key);
+  if (ci->pos >= 0) ci->types = s->p->items[ci->pos].types;
+}
+
+static uint32_t recency_bucket(int pos) { return pos < 0 ? 5u : pos < 1 ? 0u : pos < 2 ? 1u : pos < 5 ? 2u : pos < 10 ? 3u : 4u; }
+
+uint32_t er_features_sparse(const er_shopper *s, const er_candidate *c, uint64_t *h, int16_t *v) {
+  cand_info ci;
+  gather(s, c, &ci);
+  uint32_t n = 0;
+#define ADD(ns, a, b, val) do { h[n] = er_feature_hash((ns), (uint64_t)(a), (uint64_t)(b)); v[n] = (int16_t)(val); n++; } while (0)
+  ADD(ER_NS_BIAS, 0, 0, 256);
+  ADD(ER_NS_ITEM, c->sku_key, 0, 256);
+  for (uint32_t k = 0; k < ci.ncat; k++) {
+    ADD(ER_NS_CAT, ci.cats[k], 0, 256);
+    for (uint32_t t = 0; t < s->n_top; t++) {
+      uint32_t a = s->top_aff[t] > 512 ? 512 : s->top_aff[t]; /* value: affinity capped at 2.0 */
+      ADD(ER_NS_AFFX, s->top_cats[t], ci.cats[k], a);
+    }
+  }
+  ADD(ER_NS_AFF_BAND, er_band(ci.affinity >> 6), 0, 256);
+  if (s->price_band && ci.price) ADD(ER_NS_PRICEX, s->price_band, er_band(ci.price), 256);
+  ADD(ER_NS_RECENCY, recency_bucket(ci.pos), 0, 256);
+  ADD(ER_NS_COOC, er_band(ci.cooc_last >> 8), 0, 256);
+  ADD(ER_NS_COOC_RECENT, er_band(ci.cooc_recent >> 8), 0, 256);
+  ADD(ER_NS_CONTENT, er_band(ci.content_last >> 8), 0, 256);
+  ADD(ER_NS_POP_VIEW, er_band(ci.pop[0] >> 4), 0, 256);
+  ADD(ER_NS_POP_PURCHASE, er_band(ci.pop[2] >> 4), 0, 256);
+  ADD(ER_NS_TRENDING, er_band(ci.pop[3] >> 4), 0, 256);
+  uint32_t cat0 = ci.ncat ? ci.cats[0] : 0;
+  if (s->device) ADD(ER_NS_DEVICE_CAT, s->device, cat0, 256);
+  if (s->hour >= 0) ADD(ER_NS_HOUR_CAT, (uint32_t)s->hour / 3, cat0, 256);
+  if (s->page) ADD(ER_NS_PAGE, s->page, ci.page_cat > 0, 256);
+  if (s->n_anchors) ADD(ER_NS_LAST_X, er_item_key(s->b, s->anchors[0]), c->sku_key, 256);
+  if (ci.types & ER_SEEN_CART) ADD(ER_NS_CARTED, 1, 0, 256);
+  if (s->country) ADD(ER_NS_COUNTRY_CAT, s->country, cat0, 256);
+#undef ADD
+  return n;
+}
+
+static const float NaNf = __builtin_nanf("");
+
+void er_features_dense(const er_shopper *s, const er_candidate *c, float *o) {
+  cand_info ci;
+  gather(s, c, &ci);
+  o[ER_D_POP_VIEW] = (float)ci.pop[0];
+  o[ER_D_POP_CART] = (float)ci.pop[1];
+  o[ER_D_POP_PURCHASE] = (float)ci.pop[2];
+  o[ER_D_TRENDING] = (float)ci.pop[3];
+  o[ER_D_COOC_LAST] = (float)ci.cooc_last;
+  o[ER_D_COOC_RECENT] = (float)ci.cooc_recent;
+  o[ER_D_CONTENT_LAST] = (float)ci.content_last;
+  o[ER_D_RECENCY] = ci.pos < 0 ? NaNf : (float)ci.pos;
+  o[ER_D_CARTED] = (ci.types & ER_SEEN_CART) ? 1.0f : 0.0f;
+  o[ER_D_CAT_AFFINITY] = (float)ci.affinity;
+  o[ER_D_PRICE_RATIO] = (s->p->price_n && s->p->price_mean && ci.price) ? (float)((uint64_t)ci.price * 100u / s->p->price_mean) : NaNf;
+  o[ER_D_PRICE] = ci.price ? (float)ci.price / 100.0f : NaNf;
+  o[ER_D_PAGE_CATEGORY] = ci.page_cat < 0 ? NaNf : (float)ci.page_cat;
+  o[ER_D_HOUR] = s->hour < 0 ? NaNf : (float)s->hour;
+  o[ER_D_MOBILE] = s->device == ER_DEV_UNKNOWN ? NaNf : (s->device == ER_DEV_MOBILE || s->device == ER_DEV_APP) ? 1.0f : 0.0f;
+  o[ER_D_VIEWED] = (ci.types & ER_SEEN_VIEW) ? 1.0f : 0.0f;
+}

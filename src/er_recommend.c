@@ -1,0 +1,333 @@
+/* er_recommend.c — candidates and units from the bundle's catalog, ranked by
+ * the model (or by their table), with exclusions, de-duplication, rules and
+ * the work budget. */
+#include <string.h>
+
+#include "er_engine.h"
+#include "er_topk.h"
+
+#define DEFAULT_K 10u
+#define NEIGHBOURS_PER_ANCHOR 50u
+#define POPULAR_FILL 100u
+#define TRENDING_FILL 50u
+
+typedef enum { U_FOR_YOU, U_LIST, U_NEIGHBOURS, U_RECENT, U_EXPLICIT } unit_kind;
+
+typedef struct {
+  const char *name;
+  unit_kind kind;
+  uint32_t arg; /* list kind or neighbour relation */
+} unit_def;
+
+static const unit_def UNITS[] = {
+    {"recommended-for-you", U_FOR_YOU, 0},
+    {"most-viewed", U_LIST, ER_LIST_MOST_VIEWED},
+    {"most-purchased", U_LIST, ER_LIST_MOST_PURCHASED},
+    {"most-added-to-cart", U_LIST, ER_LIST_MOST_CARTED},
+    {"trending", U_LIST, ER_LIST_TRENDING},
+    {"viewed-this-viewed-that", U_NEIGHBOURS, ER_NBR_VV},
+    {"viewed-this-bought-that", U_NEIGHBOURS, ER_NBR_VB},
+    {"bought-this-bought-that", U_NEIGHBOURS, ER_NBR_BB},
+    {"more-like-this", U_NEIGHBOURS, ER_NBR_CONTENT},
+    {"recently-viewed", U_RECENT, 0},
+};
+#define N_UNITS (sizeof UNITS / sizeof UNITS[0])
+
+typedef struct {
+  er_engine *e;
+  const er_context *c;
+  er_shopper s;
+  uint8_t *seen;        /* bitset over catalog items */
+  er_candidate *cand;
+  int32_t *table_score; /* table order weight (Q16) */
+  uint32_t *raw;        /* explicit candidates: index into the context's list */
+  uint32_t n, cap;
+  uint32_t unit_key;
+  int skip_purchased;
+} gen;
+
+static int excluded_key(const er_context *c, uint64_t key) {
+  for (uint32_t k = 0; k < c->n_exclude; k++)
+    if (c->exclude[k] == key) return 1;
+  return 0;
+}
+
+/* Add catalog item `it` (children fold into a visible parent). */
+static void add_item(gen *g, uint32_t it, int32_t table_score) {
+  const er_bundle *b = &g->e->b;
+  if (it == ER_NONE || g->n >= g->cap) return;
+  uint32_t parent = er_item_parent(b, it);
+  if (!(er_item_flags(b, it) & ER_ITEM_VISIBLE) && parent != ER_NONE) it = parent;
+  if (g->seen[it >> 3] & (1u << (it & 7))) return;
+  g->seen[it >> 3] |= (uint8_t)(1u << (it & 7));
+  uint16_t flags = er_item_flags(b, it);
+  if (!(flags & ER_ITEM_IN_STOCK) || !(flags & ER_ITEM_VISIBLE)) return;
+  if (it == g->s.page_item) return;
+  uint64_t key = er_item_key(b, it);
+  for (uint32_t k = 0; k < g->c->profile.n_items; k++) {
+    const er_profile_item *pi = &g->c->profile.items[k];
+    if (pi->sku_key != key) continue;
+    if ((pi->types & ER_SEEN_DISLIKED) || (g->skip_purchased && (pi->types & ER_SEEN_PURCHASE))) return;
+  }
+  if (excluded_key(g->c, key)) return;
+  int32_t sc = 0;
+  int pin = -1, ex = 0;
+  er_rules_for(b, it, g->unit_key, &sc, &pin, &ex);
+  if (ex) return;
+  g->cand[g->n] = (er_candidate){it, key, er_item_price(b, it)};
+  g->table_score[g->n] = table_score;
+  g->n++;
+}
+
+static void add_list(gen *g, uint32_t kind, uint32_t limit, int field) {
+  uint32_t n;
+  const uint8_t *l = er_bundle_list(&g->e->b, kind, &n);
+  if (n > limit) n = limit;
+  g->e->units += n;
+  for (uint32_t k = 0; k < n; k++) {
+    uint32_t it = er_rd32(l + 4 * k);
+    add_item(g, it, (int32_t)er_item_pop(&g->e->b, it, field));
+  }
+}
+
+static void add_neighbours(gen *g, int rel, uint32_t anchor, uint32_t limit) {
+  uint32_t n;
+  const uint8_t *e = er_bundle_neighbours(&g->e->b, rel, anchor, &n);
+  if (n > limit) n = limit;
+  g->e->units += n;
+  for (uint32_t k = 0; k < n; k++) add_item(g, er_rd32(e + 8 * k), (int32_t)er_rd32(e + 8 * k + 4));
+}
+
+static const int LIST_FIELD[] = {0, 0, 2, 1, 3};
+
+static void write_items(er_engine *e, er_buf *o, const gen *g, const er_scored *top, uint32_t k, int model_scores) {
+  const er_bundle *b = &e->b;
+  er_buf_lit(o, "\"items\":[");
+  for (uint32_t r = 0; r < k; r++) {
+    uint32_t pos = top[r].pos;
+    if (r) er_buf_put(o, ",", 1);
+    er_buf_lit(o, "{\"sku\":");
+    const er_candidate *c = &g->cand[pos];
+    if (c->item != ER_NONE) {
+      uint32_t n;
+      const char *sku = er_item_sku(b, c->item, &n);
+      er_buf_jstr(o, sku, n);
+    } else { /* explicit unknown candidate: its original (validated) JSON string */
+      uint32_t x = g->raw[pos];
+      er_buf_put(o, "\"", 1);
+      er_buf_put(o, g->c->cand_raw[x], g->c->cand_raw_len[x]);
+      er_buf_put(o, "\"", 1);
+    }
+    er_buf_lit(o, ",\"score\":");
+    er_buf_q16(o, model_scores ? top[r].score : (int32_t)((int64_t)top[r].score));
+    er_buf_put(o, "}", 1);
+  }
+  er_buf_put(o, "]", 1);
+}
+
+/* Features of every candidate, binary (see er_features_for in edgerec.h). */
+static er_status dump_features(er_engine *e, gen *g, const char **out, uint32_t *out_len) {
+  uint32_t per = 4 + ER_MAX_SPARSE * 8 + ER_DENSE_COUNT * 4;
+  er_status st = er_engine_reserve(e, 12 + g->n * per);
+  if (st) return st;
+  uint8_t *o = (uint8_t *)e->out;
+  uint32_t at = 12;
+  uint64_t mask = ((uint64_t)1 << (e->b.bits ? e->b.bits : 24)) - 1;
+  er_wr32(o, g->n);
+  er_wr32(o + 4, ER_DENSE_COUNT);
+  er_wr32(o + 8, e->b.model_kind == ER_MODEL_LINEAR ? e->b.bits : 0);
+  for (uint32_t x = 0; x < g->n; x++) {
+    uint64_t h[ER_MAX_SPARSE];
+    int16_t v[ER_MAX_SPARSE];
+    float d[ER_DENSE_COUNT];
+    uint32_t n = er_features_sparse(&g->s, &g->cand[x], h, v);
+    er_features_dense(&g->s, &g->cand[x], d);
+    er_wr32(o + at, n);
+    at += 4;
+    for (uint32_t k = 0; k < n; k++) {
+      er_wr32(o + at, (uint32_t)(h[k] & mask));
+      er_wr32(o + at + 4, (uint32_t)(int32_t)v[k]);
+      at += 8;
+    }
+    for (uint32_t k = 0; k < ER_DENSE_COUNT; k++) {
+      uint32_t bits;
+      memcpy(&bits, &d[k], 4);
+      er_wr32(o + at, bits);
+      at += 4;
+    }
+  }
+  *out = e->out;
+  *out_len = at;
+  return ER_OK;
+}
+
+static er_status recommend_impl(er_engine *e, const char *ctx, uint32_t ctx_len, const uint8_t *profile, uint32_t profile_len,
+                                const char **out, uint32_t *out_len, int dump);
+
+er_status er_recommend(er_engine *e, const char *ctx, uint32_t ctx_len, const uint8_t *profile, uint32_t profile_len,
+                       const char **out, uint32_t *out_len) {
+  return recommend_impl(e, ctx, ctx_len, profile, profile_len, out, out_len, 0);
+}
+
+er_status er_features_for(er_engine *e, const char *ctx, uint32_t ctx_len, const uint8_t *profile, uint32_t profile_len,
+                          const uint8_t **out, uint32_t *out_len) {
+  return recommend_impl(e, ctx, ctx_len, profile, profile_len, (const char **)out, out_len, 1);
+}
+
+static er_status recommend_impl(er_engine *e, const char *ctx, uint32_t ctx_len, const uint8_t *profile, uint32_t profile_len,
+                                const char **out, uint32_t *out_len, int dump) {
+  er_arena_reset(&e->arena);
+  er_error_clear(&e->err);
+  e->units = 0;
+  e->reason = "";
+  if (!ctx && ctx_len) return er_fail(&e->err, ER_E_USAGE, ER_NO_OFFSET, "recommend: context pointer is NULL");
+  gen g;
+  memset(&g, 0, sizeof g);
+  g.e = e;
+  er_context *c = er_arena_alloc(&e->arena, sizeof *c);
+  if (!c) return er_fail(&e->err, ER_E_NOMEM, ER_NO_OFFSET, "recommend: out of arena memory");
+  er_status st = er_context_parse(c, ctx_len ? ctx : "{}", ctx_len ? ctx_len : 2, profile, profile_len, &e->arena, &e->err);
+  e->units += ctx_len / 16;
+  if (st) { e->reason = "context"; return st; }
+  g.c = c;
+  if (e->unit_override[0]) {
+    c->unit_len = (uint32_t)strlen(e->unit_override);
+    memcpy(c->unit, e->unit_override, c->unit_len + 1);
+  }
+  if (e->k_override) c->k = e->k_override;
+  const unit_def *u = &UNITS[0];
+  if (c->unit_len) {
+    u = NULL;
+    for (uint32_t k = 0; k < N_UNITS; k++)
+      if (strlen(UNITS[k].name) == c->unit_len && !memcmp(UNITS[k].name, c->unit, c->unit_len)) u = &UNITS[k];
+    if (!u)
+      return er_fail(&e->err, ER_E_RANGE, ER_NO_OFFSET,
+                     "context: unknown unit '%s' (known: recommended-for-you, most-viewed, most-purchased, most-added-to-cart, trending, viewed-this-viewed-that, viewed-this-bought-that, bought-this-bought-that, more-like-this, recently-viewed)",
+                     c->unit);
+  }
+  unit_kind kind = c->n_candidates ? U_EXPLICIT : u->kind;
+  g.unit_key = (uint32_t)er_key(u->name, strlen(u->name));
+  g.skip_purchased = u->kind != U_RECENT;
+  uint32_t k = c->k ? c->k : DEFAULT_K;
+  /* shopper */
+  er_engine_shopper(e, c, &g.s);
+  /* candidates */
+  g.cap = ER_MAX_CANDIDATES;
+  g.cand = er_arena_alloc(&e->arena, sizeof(er_candidate) * g.cap);
+  g.table_score = er_arena_alloc(&e->arena, sizeof(int32_t) * g.cap);
+  g.seen = er_arena_alloc(&e->arena, e->b.n_items / 8 + 1);
+  if (!g.cand || !g.table_score || !g.seen) return er_fail(&e->err, ER_E_NOMEM, ER_NO_OFFSET, "recommend: out of arena memory");
+  memset(g.seen, 0, e->b.n_items / 8 + 1);
+  e->units += e->b.n_items / 64;
+  switch (kind) {
+  case U_EXPLICIT: {
+    /* unknown skus are de-duplicated through a small open-addressing set */
+    uint32_t slots = 16;
+    while (slots < 2 * c->n_candidates) slots *= 2;
+    uint64_t *set = er_arena_alloc(&e->arena, sizeof(uint64_t) * slots);
+    g.raw = er_arena_alloc(&e->arena, sizeof(uint32_t) * (c->n_candidates + 1));
+    if (!set || !g.raw) return er_fail(&e->err, ER_E_NOMEM, ER_NO_OFFSET, "recommend: out of arena memory");
+    memset(set, 0, sizeof(uint64_t) * slots);
+    for (uint32_t x = 0; x < c->n_candidates; x++) {
+      uint64_t key = c->candidates[x];
+      uint32_t it = er_bundle_find_sku(&e->b, key);
+      e->units += 2;
+      if (it != ER_NONE) { add_item(&g, it, 0); continue; }
+      if (g.n >= g.cap || excluded_key(c, key)) continue;
+      uint64_t stored = key ? key : 1; /* 0 marks an empty slot */
+      uint32_t h = (uint32_t)(key >> 32) & (slots - 1);
+      while (set[h] && set[h] != stored) h = (h + 1) & (slots - 1);
+      if (set[h]) continue; /* duplicate */
+      set[h] = stored;
+      g.raw[g.n] = x;
+      g.cand[g.n] = (er_candidate){ER_NONE, key, 0};
+      g.table_score[g.n++] = 0;
+    }
+    break;
+  }
+  case U_FOR_YOU:
+    for (uint32_t a = 0; a < g.s.n_anchors; a++)
+      for (int r = 0; r < ER_NBR_KINDS; r++) add_neighbours(&g, r, g.s.anchors[a], NEIGHBOURS_PER_ANCHOR);
+    add_list(&g, ER_LIST_MOST_VIEWED, POPULAR_FILL, 0);
+    add_list(&g, ER_LIST_TRENDING, TRENDING_FILL, 3);
+    add_list(&g, ER_LIST_MOST_PURCHASED, TRENDING_FILL, 2);
+    if (g.n < k) /* tiny or list-less catalogs: everything */
+      for (uint32_t it = 0; it < e->b.n_items && g.n < g.cap; it++) add_item(&g, it, 0);
+    break;
+  case U_LIST:
+    add_list(&g, u->arg, ER_MAX_CANDIDATES, LIST_FIELD[u->arg]);
+    break;
+  case U_NEIGHBOURS:
+    if (g.s.n_anchors) add_neighbours(&g, (int)u->arg, g.s.anchors[0], ER_MAX_CANDIDATES);
+    break;
+  case U_RECENT:
+    for (uint32_t x = 0; x < c->profile.n_items; x++) {
+      if (!(c->profile.items[x].types & ER_SEEN_VIEW)) continue;
+      uint32_t it = er_bundle_find_sku(&e->b, c->profile.items[x].sku_key);
+      add_item(&g, it, (int32_t)(ER_PROFILE_MAX_ITEMS - x) * 2048);
+    }
+    break;
+  }
+  if (dump) return dump_features(e, &g, out, out_len);
+  /* score */
+  int model_ranked = kind == U_FOR_YOU || kind == U_EXPLICIT;
+  er_scored *sc = er_arena_alloc(&e->arena, sizeof(er_scored) * (g.n + 1));
+  er_scored *heap = er_arena_alloc(&e->arena, sizeof(er_scored) * (k + 1));
+  er_scored *top = er_arena_alloc(&e->arena, sizeof(er_scored) * (k + 1));
+  if (!sc || !heap || !top) return er_fail(&e->err, ER_E_NOMEM, ER_NO_OFFSET, "recommend: out of arena memory");
+  int fallback = 0;
+  for (uint32_t x = 0; x < g.n; x++) {
+    int32_t s = g.table_score[x];
+    if (model_ranked) {
+      if (e->units > e->budget) { fallback = 1; break; }
+      s = er_score_candidate(&g.s, &g.cand[x], &e->units);
+    }
+    int pin = -1, ex = 0;
+    if (g.cand[x].item != ER_NONE) er_rules_for(&e->b, g.cand[x].item, g.unit_key, &s, &pin, &ex);
+    sc[x] = (er_scored){s, x};
+  }
+  if (fallback) { /* generation order, unscored */
+    for (uint32_t x = 0; x < g.n; x++) sc[x] = (er_scored){0, x};
+    e->reason = "budget";
+  }
+  uint32_t nk = er_topk(sc, g.n, k, heap, top);
+  /* pins: move pinned items (if selected or among candidates) to their slot */
+  if (!fallback && e->b.sec[ER_SEC_RULES].count) {
+    for (uint32_t x = 0; x < g.n; x++) {
+      if (g.cand[x].item == ER_NONE) continue;
+      int32_t s0 = 0;
+      int pin = -1, ex = 0;
+      er_rules_for(&e->b, g.cand[x].item, g.unit_key, &s0, &pin, &ex);
+      if (pin < 0) continue;
+      uint32_t at = nk;
+      for (uint32_t r = 0; r < nk; r++)
+        if (top[r].pos == x) at = r;
+      if (at == nk) { /* not selected: it takes the last slot's place */
+        if (nk < k) nk++;
+        at = nk - 1;
+        top[at] = sc[x];
+      }
+      uint32_t want = (uint32_t)pin < nk ? (uint32_t)pin : nk - 1;
+      er_scored moved = top[at];
+      if (want < at) memmove(top + want + 1, top + want, (at - want) * sizeof *top);
+      else if (want > at) memmove(top + at, top + at + 1, (want - at) * sizeof *top);
+      top[want] = moved;
+    }
+  }
+  /* output */
+  if ((st = er_engine_reserve(e, 96 + nk * (ER_MAX_SKU_BYTES * 2 + 40)))) return st;
+  er_buf o;
+  er_buf_init(&o, e->out, e->out_cap);
+  er_buf_lit(&o, "{\"unit\":");
+  er_buf_jstr(&o, u->name, (uint32_t)strlen(u->name));
+  er_buf_lit(&o, ",\"model\":");
+  er_buf_jstr(&o, e->b.version, (uint32_t)strlen(e->b.version));
+  er_buf_put(&o, ",", 1);
+  write_items(e, &o, &g, top, nk, model_ranked);
+  if (fallback) er_buf_lit(&o, ",\"fallback\":\"work-budget\"");
+  er_buf_put(&o, "}", 1);
+  if (o.overflow) return er_fail(&e->err, ER_E_NOMEM, ER_NO_OFFSET, "recommend: output buffer too small");
+  *out = e->out;
+  *out_len = o.len;
+  return ER_OK;
+}

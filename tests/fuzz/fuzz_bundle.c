@@ -1,0 +1,103 @@
+/* fuzz_bundle.c — libFuzzer target: er_bundle_load on arbitrary bytes.
+ * Mode 1: the input as is (mostly exercises magic/version/size/checksum).
+ * Mode 2: inputs of >= 64 bytes that start with the magic get their total
+ * size field (bytes 20..23) set to the input length and their checksum
+ * (bytes 8..15, XXH64 seed 0 of [16, total)) recomputed, so mutations reach
+ * the section validators.  A bundle that loads must then serve every API
+ * call (recommend for every unit, features, rerank, profile update/show,
+ * info) without crashing: the loader's validation is all the engine relies on. */
+#include "fuzz_common.h"
+#include "er_bundle.h"
+#include "er_profile.h"
+
+static const char *UNITS[] = {"recommended-for-you", "most-viewed", "most-purchased", "most-added-to-cart", "trending",
+                              "viewed-this-viewed-that", "viewed-this-bought-that", "bought-this-bought-that",
+                              "more-like-this", "recently-viewed"};
+
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+  (void)argc;
+  fuzz_set_self((*argv)[0]);
+  return 0;
+}
+
+/* A JSON-safe copy of item i's sku ("" when it is not plain printable ASCII). */
+static void sku_of(const er_bundle *b, uint32_t i, char *out, size_t cap) {
+  out[0] = 0;
+  if (i >= b->n_items) return;
+  uint32_t n;
+  const char *s = er_item_sku(b, i, &n);
+  if (n + 1 > cap) return;
+  for (uint32_t k = 0; k < n; k++)
+    if ((uint8_t)s[k] < 0x20 || (uint8_t)s[k] > 0x7e || s[k] == '"' || s[k] == '\\') return;
+  memcpy(out, s, n);
+  out[n] = 0;
+}
+
+static void exercise(const uint8_t *buf, uint32_t len, const er_bundle *b) {
+  er_error err;
+  er_engine *e = er_engine_new(buf, len, &err);
+  CHECK(e != NULL); /* er_bundle_load accepted it: so must the engine */
+  char s0[ER_MAX_SKU_BYTES + 1], s1[ER_MAX_SKU_BYTES + 1];
+  sku_of(b, 0, s0, sizeof s0);
+  sku_of(b, b->n_items ? b->n_items - 1 : 0, s1, sizeof s1);
+  const char *out;
+  uint32_t olen;
+  const uint8_t *bout;
+  char ctx[1024];
+  er_recommend(e, "{}", 2, NULL, 0, &out, &olen);
+  for (size_t u = 0; u < sizeof UNITS / sizeof UNITS[0]; u++) {
+    int n = snprintf(ctx, sizeof ctx,
+                     "{\"unit\":\"%s\",\"k\":200,\"recent\":[\"%s\",\"%s\"],\"page\":{\"type\":\"product\",\"sku\":\"%s\","
+                     "\"category\":\"Gear\"},\"device\":\"mobile\",\"hour\":3,\"country\":\"DE\",\"now\":1700000000}",
+                     UNITS[u], s0[0] ? s0 : "x", s1[0] ? s1 : "y", s1[0] ? s1 : "z");
+    er_recommend(e, ctx, (uint32_t)n, NULL, 0, &out, &olen);
+  }
+  int n = snprintf(ctx, sizeof ctx, "{\"candidates\":[\"%s\",\"%s\",\"unknown-sku\"],\"k\":3}", s0[0] ? s0 : "x", s1[0] ? s1 : "y");
+  er_recommend(e, ctx, (uint32_t)n, NULL, 0, &out, &olen);
+  er_features_for(e, ctx, (uint32_t)n, NULL, 0, &bout, &olen);
+  er_features_for(e, "{}", 2, NULL, 0, &bout, &olen);
+  er_engine_set_budget(e, 1); /* the work-budget fallback paths */
+  er_recommend(e, "{}", 2, NULL, 0, &out, &olen);
+  er_engine_set_budget(e, 0);
+  char resp[1024];
+  int rn = snprintf(resp, sizeof resp,
+                    "{\"data\":{\"products\":{\"items\":[{\"sku\":\"%s\",\"price_range\":{\"minimum_price\":{\"final_price\":{\"value\":12.5}}}},"
+                    "{\"sku\":\"%s\"},{\"uid\":\"q\"}]}}}",
+                    s0[0] ? s0 : "x", s1[0] ? s1 : "y");
+  if (er_rerank(e, resp, (uint32_t)rn, "{\"recent\":[\"x\"]}", 16, NULL, 0, &out, &olen) == ER_OK) CHECK(olen == (uint32_t)rn);
+  else CHECK(fuzz_known_reason(er_engine_reason(e)));
+  char ev[512];
+  int en = snprintf(ev, sizeof ev, "{\"type\":\"purchase\",\"item\":\"%s\",\"ts\":1700000000,\"price\":10}", s0[0] ? s0 : "x");
+  if (er_profile_update(e, NULL, 0, ev, (uint32_t)en, &bout, &olen) == ER_OK) {
+    uint8_t prof[ER_PROFILE_MAX_BYTES];
+    uint32_t pl = olen < sizeof prof ? olen : (uint32_t)sizeof prof;
+    memcpy(prof, bout, pl);
+    er_profile_show(e, prof, pl, &out, &olen);
+    er_recommend(e, "{}", 2, prof, pl, &out, &olen);
+    er_recommend(e, "{\"unit\":\"recently-viewed\"}", 26, prof, pl, &out, &olen);
+  }
+  er_bundle_info(e, &out, &olen);
+  er_engine_free(e);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  if (size > 0xFFFFFFFFu) return 0;
+  er_bundle b;
+  er_error err;
+  er_error_clear(&err);
+  er_status st = er_bundle_load(&b, data, (uint32_t)size, &err);
+  if (st != ER_OK) CHECK(err.code == st && err.msg[0]);
+  else exercise(data, (uint32_t)size, &b);
+  if (size < ER_BUNDLE_HEADER || memcmp(data, ER_BUNDLE_MAGIC, 8)) return 0;
+  uint8_t *buf = malloc(size);
+  if (!buf) return 0;
+  memcpy(buf, data, size);
+  er_wr32(buf + 20, (uint32_t)size);
+  er_wr64(buf + 8, er_xxh64(buf + 16, size - 16, 0));
+  er_error_clear(&err);
+  st = er_bundle_load(&b, buf, (uint32_t)size, &err);
+  if (st != ER_OK) CHECK(err.code == st && err.msg[0]);
+  else if (memcmp(buf, data, size)) exercise(buf, (uint32_t)size, &b); /* else done above */
+  free(buf);
+  return 0;
+}

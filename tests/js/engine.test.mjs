@@ -1,0 +1,308 @@
+// engine.test.mjs — worker-shim/engine.js in Node, checked against the native CLI.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { Engine, EngineError, STATUS_NAMES } from '../../worker-shim/engine.js';
+import { native, reactorEngine, reactorModuleOnce, bundleBytes, readText, path, BUNDLE, BUNDLE_TREES, enc, dec } from './helpers.mjs';
+
+const tmp = mkdtempSync(tmpdir() + '/edgerec-js-');
+after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmpFile = (name, data) => { const p = `${tmp}/${name}`; writeFileSync(p, data); return p; };
+
+const CTX = {
+  empty: '{}',
+  anon: '{"page":{"type":"category","category":"Gear/Bags"},"device":"mobile","hour":20,"weekday":5}',
+  recent: '{"recent":["ER-BAG-01","ER-MJ-01"],"k":5}',
+  product: '{"page":{"type":"product","sku":"ER-FIT-01"},"unit":"viewed-this-viewed-that","k":4}',
+  candidates: '{"candidates":["ER-WT-02","ER-NOPE-1","ER-BAG-03","ER-FIT-07"],"k":3}',
+};
+const EVENT_VIEW = '{"type":"view","item":"ER-BAG-01","ts":1767225600}';
+const EVENT_CART = '{"type":"cart","item":"ER-MJ-01","ts":1767229200,"price":89.5}';
+const nativeRecommend = (ctx, extra = []) => native(['recommend', '--bundle', BUNDLE, ...extra], ctx);
+
+test('recommend matches the native CLI byte for byte', () => {
+  const e = reactorEngine();
+  for (const [name, ctx] of Object.entries(CTX)) {
+    const n = nativeRecommend(ctx);
+    assert.equal(n.status, 0, `native failed on ${name}: ${n.stderr}`);
+    const out = e.recommend(ctx);
+    assert.equal(out + '\n', n.stdout.toString(), `context ${name}`);
+    const parsed = JSON.parse(out);
+    assert.ok(Array.isArray(parsed.items) && parsed.items.length > 0, `${name}: no items`);
+  }
+});
+
+test('recommend: work units are reported and a budget override changes the result', () => {
+  const e = reactorEngine();
+  e.recommend(CTX.anon);
+  const units = e.units();
+  assert.ok(units > 0, 'units after a request');
+  e.setBudget(1);
+  let limited;
+  try { limited = JSON.parse(e.recommend(CTX.anon)); } catch (err) { limited = err; }
+  if (limited instanceof EngineError) assert.equal(limited.code, 'budget');
+  else assert.equal(limited.fallback, 'work-budget');
+  e.setBudget(0);
+  assert.deepEqual(JSON.parse(e.recommend(CTX.anon)).fallback, undefined);
+});
+
+test('recommend with profile bytes equals the native --profile, and wins over ctx.profile', () => {
+  const e = reactorEngine();
+  const p1 = e.updateProfile(null, EVENT_VIEW);
+  const p2 = e.updateProfile(p1, EVENT_CART);
+  const pf = tmpFile('p2.bin', p2);
+  const n = nativeRecommend(CTX.anon, ['--profile', pf]);
+  assert.equal(n.status, 0, n.stderr);
+  assert.equal(e.recommend(CTX.anon, p2) + '\n', n.stdout.toString());
+  // The same profile through the context field (base64url) gives the same answer…
+  const b64 = Buffer.from(p2).toString('base64url');
+  const viaCtx = e.recommend(JSON.stringify({ ...JSON.parse(CTX.anon), profile: b64 }));
+  assert.equal(viaCtx, e.recommend(CTX.anon, p2));
+  // …and explicit bytes win over a different ctx.profile.
+  const withOther = JSON.stringify({ ...JSON.parse(CTX.anon), profile: Buffer.from(p1).toString('base64url') });
+  assert.equal(e.recommend(withOther, p2), e.recommend(CTX.anon, p2));
+});
+
+test('errors become EngineError with status name, offset and the engine message', () => {
+  const e = reactorEngine();
+  const cases = [
+    ['{"k":0}', 'range'],
+    ['{"k":"ten"}', 'type'],
+    ['{"recent":5}', 'type'],
+    ['{"k":', 'json'],
+    ['{"device":"mobile","device":"app"}', null], // duplicate key: an error, status per engine
+  ];
+  for (const [ctx, code] of cases) {
+    let err;
+    try { e.recommend(ctx); } catch (x) { err = x; }
+    assert.ok(err instanceof EngineError, `${ctx}: expected EngineError, got ${err}`);
+    if (code) assert.equal(err.code, code, `${ctx}: ${err.message}`);
+    assert.equal(STATUS_NAMES[err.status], err.code);
+    assert.ok(err.message.length > 5, 'message from er_error_ptr');
+    // The native CLI prints the same message (exit 3: bad input).
+    const n = nativeRecommend(ctx);
+    assert.equal(n.status, 3, `${ctx}: native exit`);
+    assert.ok(n.stderr.includes(err.message), `${ctx}: native says ${n.stderr}, wrapper ${err.message}`);
+    if (err.offset !== null) {
+      assert.ok(Number.isInteger(err.offset) && err.offset >= 0 && err.offset <= ctx.length, `${ctx}: offset ${err.offset}`);
+      const m = err.message.match(/\(byte (\d+)\)/);
+      if (m) assert.equal(err.offset, Number(m[1]), 'offset matches the message');
+    }
+  }
+  // A field error names the field and its byte.
+  try { e.recommend('{"k":0}'); assert.fail('no error'); } catch (x) {
+    assert.match(x.message, /'k'/);
+    assert.equal(typeof x.offset, 'number');
+  }
+  // The engine keeps working after errors.
+  assert.equal(e.recommend(CTX.empty) + '\n', nativeRecommend(CTX.empty).stdout.toString());
+});
+
+test('rerank: re-ranked bodies equal the native CLI, same length, original items', () => {
+  const e = reactorEngine();
+  for (const name of ['venia-category-48', 'venia-category-bags', 'venia-search-mixed']) {
+    const resp = readText(`tests/data/parity/responses/${name}.json`);
+    for (const ctx of [CTX.empty, CTX.recent]) {
+      const r = e.rerank(resp, ctx);
+      assert.equal(r.ok, true, `${name}: ${r.reason} ${r.message}`);
+      assert.ok(r.body instanceof Uint8Array);
+      assert.equal(r.body.length, enc.encode(resp).length, 'same length');
+      const n = native(['rerank', '--bundle', BUNDLE, '--context', ctx], resp);
+      assert.equal(n.status, 0, n.stderr);
+      assert.ok(Buffer.from(r.body).equals(n.stdout), `${name} × ${ctx}`);
+      const skus = (t) => JSON.parse(t).data.products.items.map((i) => i.sku).sort();
+      assert.deepEqual(skus(dec.decode(r.body)), skus(resp), 'a permutation of the same items');
+    }
+    // Bytes in, bytes out: a Uint8Array response gives the same body.
+    assert.deepEqual(e.rerank(enc.encode(resp), CTX.recent).body, e.rerank(resp, CTX.recent).body);
+  }
+});
+
+test('rerank: bypass reasons instead of exceptions', () => {
+  const e = reactorEngine();
+  const cases = [
+    ['venia-errors', 'errors'],
+    ['venia-empty', 'no-items'],
+    ['venia-search-unknown', 'no-known-items'],
+  ];
+  for (const [name, reason] of cases) {
+    const resp = readText(`tests/data/parity/responses/${name}.json`);
+    const r = e.rerank(resp, CTX.empty);
+    assert.equal(r.ok, false, name);
+    assert.equal(r.reason, reason, `${name}: ${r.message}`);
+    assert.equal(typeof r.message, 'string');
+    assert.equal(r.body, undefined);
+    // The native CLI passes the original through and names the reason.
+    const n = native(['rerank', '--bundle', BUNDLE, '--context', CTX.empty], resp);
+    assert.equal(n.stdout.toString(), resp);
+    assert.match(n.stderr, new RegExp(`reason=${reason}`));
+  }
+  assert.equal(e.rerank('{"data":', CTX.empty).reason, 'json');
+  assert.equal(e.rerank('{"data":{"products":{"items":[{"sku":"ER-BAG-01"}]}}}', '{"k":0}').reason, 'context');
+  assert.equal(e.rerank('[1,2]', CTX.empty).ok, false);
+});
+
+test('rerank output is a copy: later calls do not change it', () => {
+  const e = reactorEngine();
+  const a = readText('tests/data/parity/responses/venia-category-bags.json');
+  const b = readText('tests/data/parity/responses/venia-category-men.json');
+  const r1 = e.rerank(a, CTX.recent);
+  const copy = Buffer.from(r1.body);
+  e.rerank(b, CTX.anon);
+  e.recommend(CTX.anon);
+  assert.ok(copy.equals(Buffer.from(r1.body)));
+});
+
+test('profiles: update, show and event checks match the native CLI', () => {
+  const e = reactorEngine();
+  const p1 = e.updateProfile(null, EVENT_VIEW);
+  const n1 = native(['profile', 'update', '--bundle', BUNDLE], EVENT_VIEW);
+  assert.equal(n1.status, 0, n1.stderr);
+  assert.ok(Buffer.from(p1).equals(n1.stdout), 'first update');
+  const f1 = tmpFile('p1.bin', p1);
+  const p2 = e.updateProfile(p1, EVENT_CART);
+  const n2 = native(['profile', 'update', '--bundle', BUNDLE, '--profile', f1], EVENT_CART);
+  assert.ok(Buffer.from(p2).equals(n2.stdout), 'second update');
+  assert.equal(p2[0], 0x45); // 'E'
+  assert.equal(p2[1], 0x50); // 'P'
+  const shown = e.profileJson(p2);
+  const ns = native(['profile', 'show', tmpFile('p2.bin', p2)]);
+  assert.equal(ns.status, 0, ns.stderr);
+  assert.deepEqual(shown, JSON.parse(ns.stdout.toString()));
+  // An empty profile is a new shopper; an empty Uint8Array too.
+  assert.deepEqual(e.updateProfile(new Uint8Array(0), EVENT_VIEW), p1);
+  // A corrupt profile is a 'profile' error.
+  const bad = p2.slice();
+  bad[bad.length - 1] ^= 0xff;
+  assert.throws(() => e.profileJson(bad), (x) => x instanceof EngineError && x.code === 'profile');
+  assert.throws(() => e.updateProfile(bad, EVENT_VIEW), (x) => x instanceof EngineError && x.code === 'profile');
+  // Bad events.
+  assert.throws(() => e.updateProfile(null, '{"type":"teleport","item":"X"}'), EngineError);
+  assert.throws(() => e.updateProfile(null, '{"type":"view"'), (x) => x.code === 'json');
+});
+
+test('checkEvent: null when valid, the message otherwise; requireAll', () => {
+  const e = reactorEngine();
+  assert.equal(e.checkEvent(EVENT_VIEW), null);
+  const full = '{"id":"e1","ts":1767225600,"session":"s1","type":"view","item":"ER-BAG-01"}';
+  assert.equal(e.checkEvent(full, { requireAll: true }), null);
+  const m = e.checkEvent(EVENT_VIEW, { requireAll: true });
+  assert.equal(typeof m, 'string');
+  assert.match(m, /id|session/);
+  assert.match(e.checkEvent('{"type":"view","item":"X","ts":"soon"}') ?? '', /ts/);
+  assert.notEqual(e.checkEvent('{"item":"X"}'), null);
+  assert.notEqual(e.checkEvent('nope'), null);
+  assert.notEqual(e.checkEvent('x'.repeat(20000)), null, 'over the event size limit');
+});
+
+test('info() equals the bundle part of native inspect', () => {
+  const e = reactorEngine();
+  const info = e.info();
+  const n = native(['inspect', BUNDLE]);
+  assert.equal(n.status, 0, n.stderr);
+  const ins = JSON.parse(n.stdout.toString());
+  for (const [k, v] of Object.entries(info)) assert.deepEqual(ins[k], v, `info.${k}`);
+  assert.ok(Object.keys(info).length >= 3);
+  // The trees bundle loads too and reports a different model.
+  const t = reactorEngine(BUNDLE_TREES).info();
+  assert.notDeepEqual(t, info);
+});
+
+test('an invalid bundle throws EngineError with the engine message', () => {
+  const mod = reactorModuleOnce();
+  const bytes = bundleBytes();
+  for (const [bad, what] of [[new Uint8Array(100), 'zeros'], [bytes.slice(0, 64), 'truncated'], [(() => { const b = bytes.slice(); b[b.length - 9] ^= 1; return b; })(), 'flipped']]) {
+    let err;
+    try { new Engine(mod, bad); } catch (x) { err = x; }
+    assert.ok(err instanceof EngineError, what);
+    assert.ok(err.message.length > 0, `${what}: message`);
+    const n = native(['inspect', tmpFile(`bad-${what}.erb`, bad)]);
+    assert.equal(n.status, 4, `${what}: native exit`);
+    assert.ok(n.stdout.toString().includes(JSON.stringify(err.message).slice(1, -1)) || n.stderr.includes(err.message),
+      `${what}: native ${n.stdout} / wrapper ${err.message}`);
+  }
+  assert.throws(() => new Engine(mod, 'not bytes'), TypeError);
+});
+
+test('forced trap → EngineError "trap", instance rebuilt, next call identical', () => {
+  const e = reactorEngine();
+  const before = e.recommend(CTX.recent);
+  const resp = readText('tests/data/parity/responses/venia-category-48.json');
+  const rBefore = e.rerank(resp, CTX.anon).body;
+  e.setBudget(7);
+  const budgeted = (() => { try { return e.recommend(CTX.anon); } catch (x) { return x.code; } })();
+  const oldMemory = e._mem;
+  assert.throws(() => e.debugTrap(), (x) => x instanceof EngineError && x.code === 'trap' && x.status === -1);
+  assert.notEqual(e._mem, oldMemory, 'a new instance');
+  // The budget override survived the rebuild.
+  assert.deepEqual((() => { try { return e.recommend(CTX.anon); } catch (x) { return x.code; } })(), budgeted);
+  e.setBudget(0);
+  assert.equal(e.recommend(CTX.recent), before);
+  assert.deepEqual(e.rerank(resp, CTX.anon).body, rBefore);
+  // Several traps in a row are fine too.
+  for (let i = 0; i < 3; i++) assert.throws(() => e.debugTrap(), (x) => x.code === 'trap');
+  assert.equal(e.recommend(CTX.recent), before);
+});
+
+test('a trap in the middle of a call (memory detached) also recovers', () => {
+  const e = reactorEngine();
+  const before = e.recommend(CTX.anon);
+  // Simulate a host-side RangeError from memory: make the next alloc fail hard.
+  const realAlloc = e._x.er_alloc;
+  e._x = { ...e._x, er_alloc: () => { throw new RangeError('WebAssembly.Memory.grow(): Maximum memory size exceeded'); } };
+  e._slots[0] = [0, 0];
+  assert.throws(() => e.recommend(CTX.anon), (x) => x.code === 'trap');
+  assert.notEqual(e._x.er_alloc, realAlloc);
+  assert.equal(e.recommend(CTX.anon), before);
+});
+
+test('concurrent use: many interleaved requests share one instance safely', async () => {
+  const shared = reactorEngine();
+  const ref = reactorEngine();
+  const resp = readText('tests/data/parity/responses/venia-category-bags.json');
+  const ctxs = Object.values(CTX);
+  const ops = [];
+  for (let i = 0; i < 300; i++) {
+    const ctx = ctxs[(i * 7) % ctxs.length];
+    if (i % 3 === 0) ops.push(['recommend', ctx]);
+    else if (i % 3 === 1) ops.push(['rerank', ctx]);
+    else ops.push(['profile', i % 2 ? EVENT_VIEW : EVENT_CART]);
+  }
+  const run = (eng, [kind, arg]) => kind === 'recommend' ? eng.recommend(arg)
+    : kind === 'rerank' ? dec.decode(eng.rerank(resp, arg).body ?? new Uint8Array())
+    : Buffer.from(eng.updateProfile(null, arg)).toString('hex');
+  const expected = ops.map((op) => run(ref, op));
+  // 300 async "requests", each awaiting between (never during) engine calls.
+  const got = await Promise.all(ops.map(async (op, i) => {
+    await new Promise((r) => setTimeout(r, i % 5));
+    const a = run(shared, op);
+    await null;
+    const b = run(shared, ops[(i + 1) % ops.length]);
+    return [a, b];
+  }));
+  got.forEach(([a, b], i) => {
+    assert.equal(a, expected[i], `request ${i}`);
+    assert.equal(b, expected[(i + 1) % ops.length], `request ${i} second call`);
+  });
+});
+
+test('input buffers grow for large inputs and keep working for small ones', () => {
+  const e = reactorEngine();
+  const small = e.recommend(CTX.candidates);
+  const many = Array.from({ length: 4000 }, (_, i) => `ER-SYN-${i}`);
+  const big = JSON.stringify({ candidates: ['ER-BAG-01', ...many], k: 5 });
+  const nb = nativeRecommend(big);
+  assert.equal(e.recommend(big) + '\n', nb.stdout.toString());
+  // A 2 MB response grows linear memory; outputs stay right.
+  const items = [];
+  for (let i = 0; i < 900; i++) items.push({ sku: i % 3 ? `ER-SYN-${i}` : 'ER-BAG-0' + (1 + (i % 9)), name: 'x'.repeat(2000) });
+  const huge = JSON.stringify({ data: { products: { items } } });
+  const r = e.rerank(huge, CTX.recent);
+  const n = native(['rerank', '--bundle', BUNDLE, '--context', CTX.recent], huge);
+  assert.ok(Buffer.from(r.ok ? r.body : enc.encode(huge)).equals(n.stdout), `huge: ${r.reason}`);
+  assert.equal(e.recommend(CTX.candidates), small);
+  // Non-ASCII strings are UTF-8 encoded exactly.
+  const uni = '{"page":{"type":"search"},"country":"ÅÄÖ","recent":["ER-BAG-01"],"candidates":["ER-BAG-01","sku-ünï-😀"],"k":2}';
+  assert.equal(e.recommend(uni) + '\n', nativeRecommend(uni).stdout.toString());
+});

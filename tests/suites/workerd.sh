@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# workerd.sh — tests that run INSIDE workerd (vitest + @cloudflare/vitest-plugin):
+# engine.js over the reactor and the Emscripten build, trap recovery, the thin
+# Worker.  Expectations come from the native CLI (make-expected.mjs) first.
+# Prints "workerd: N passed, N failed".
+set -uo pipefail
+. "$(dirname "$0")/../lib/common.sh"
+need build/edgerec build/sample.erb wasm/edgerec.wasm wasm/edgerec.emscripten.mjs wasm/edgerec.emscripten.wasm node_modules/vitest/vitest.mjs
+
+json=$(mktemp)
+trap 'rm -f "$json"' EXIT
+"$NODE" tests/workerd/make-expected.mjs || { echo "workerd: 0 passed, 1 failed"; exit 1; }
+timeout 150 "$NODE" node_modules/vitest/vitest.mjs run --config tests/workerd/vitest.config.mjs \
+  --reporter=verbose --reporter=json --outputFile.json="$json" tests/workerd/
+rc=$?
+read -r p f s < <("$NODE" -e '
+  try { const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    console.log(r.numPassedTests, r.numFailedTests, r.numPendingTests + r.numTodoTests); }
+  catch { console.log("0 0 0"); }' "$json")
+f=$((f + s))                              # no skipped tests allowed
+[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1  # a crash or timeout is a failure
+echo "workerd: $p passed, $f failed"
+[ "$f" -eq 0 ]

@@ -1,0 +1,64 @@
+/* harness.h — a tiny unit-test harness (one header, no registration).
+ *
+ *   static void test_x(void) { CHECK(a == b); CHECK_EQ_INT(n, 3); }
+ *   int main(void) { RUN(test_x); return DONE(); }
+ *
+ * Every CHECK* counts as one check.  A failing check prints one line
+ * "file:line: [test] what failed" to stdout and the run continues; DONE()
+ * prints exactly one final line "N passed, N failed" and returns the exit
+ * code (0 when nothing failed, 1 otherwise). */
+#ifndef ER_TEST_HARNESS_H
+#define ER_TEST_HARNESS_H
+
+#include <stdio.h>
+#include <string.h>
+
+static unsigned harness_pass, harness_fail;
+static const char *harness_test = "-";
+
+/* One check: cond must hold. */
+#define CHECK(cond)                                                                   \
+  do {                                                                                \
+    if (cond) harness_pass++;                                                         \
+    else {                                                                            \
+      harness_fail++;                                                                 \
+      printf("%s:%d: [%s] CHECK failed: %s\n", __FILE__, __LINE__, harness_test, #cond); \
+    }                                                                                 \
+  } while (0)
+
+/* One check: two integers (any width, signed or not) are equal. */
+#define CHECK_EQ_INT(a, b)                                                            \
+  do {                                                                                \
+    long long harness_a = (long long)(a), harness_b = (long long)(b);                 \
+    if (harness_a == harness_b) harness_pass++;                                       \
+    else {                                                                            \
+      harness_fail++;                                                                 \
+      printf("%s:%d: [%s] CHECK_EQ_INT failed: %s == %s (%lld vs %lld)\n", __FILE__, __LINE__, \
+             harness_test, #a, #b, harness_a, harness_b);                             \
+    }                                                                                 \
+  } while (0)
+
+/* One check: two NUL-terminated strings are equal. */
+#define CHECK_EQ_STR(a, b)                                                            \
+  do {                                                                                \
+    const char *harness_sa = (a), *harness_sb = (b);                                  \
+    if (harness_sa && harness_sb && !strcmp(harness_sa, harness_sb)) harness_pass++;  \
+    else {                                                                            \
+      harness_fail++;                                                                 \
+      printf("%s:%d: [%s] CHECK_EQ_STR failed: %s == %s (\"%s\" vs \"%s\")\n", __FILE__, __LINE__, \
+             harness_test, #a, #b, harness_sa ? harness_sa : "(null)", harness_sb ? harness_sb : "(null)"); \
+    }                                                                                 \
+  } while (0)
+
+/* Run one test function (void f(void)); failures are tagged with its name. */
+#define RUN(fn)            \
+  do {                     \
+    harness_test = #fn;    \
+    fn();                  \
+    harness_test = "-";    \
+  } while (0)
+
+/* Print the final "N passed, N failed" line; evaluates to the exit code. */
+#define DONE() (printf("%u passed, %u failed\n", harness_pass, harness_fail), harness_fail ? 1 : 0)
+
+#endif

@@ -1,0 +1,481 @@
+/* test_event.c — the event contract: every validation error path (code,
+ * byte offset, field named in the message), the accepted forms, and the
+ * profile delta (escaped sku and category keys hash like their plain form). */
+#include <stdio.h>
+#include <string.h>
+
+#include "er_event.h"
+#include "harness.h"
+
+static jsmntok_t TOK[ER_MAX_EVENT_TOKENS];
+static er_event EV;
+
+static er_status parse(const char *js, uint32_t flags, er_error *err) {
+  er_error_clear(err);
+  return er_event_parse(&EV, js, (uint32_t)strlen(js), TOK, ER_MAX_EVENT_TOKENS, flags, err);
+}
+
+static int str_is(er_str s, const char *want) { return s.n == strlen(want) && !memcmp(s.p, want, s.n); }
+
+typedef struct {
+  er_status st;
+  er_error err;
+  uint32_t want_off;
+  int field_ok, byte_ok;
+} outcome;
+
+/* Parse js expecting an error: the offset is that of the first occurrence of
+ * `at` in js (0 when NULL); `field`, when given, must appear quoted in the
+ * message; the message must name the byte offset. */
+static outcome run_err(const char *js, uint32_t flags, const char *at, const char *field) {
+  outcome o;
+  char want[64];
+  o.st = parse(js, flags, &o.err);
+  o.want_off = 0;
+  if (at) {
+    const char *p = strstr(js, at);
+    o.want_off = p ? (uint32_t)(p - js) : 0xFFFFFFFEu;
+  }
+  o.field_ok = 1;
+  if (field) {
+    snprintf(want, sizeof want, "'%s'", field);
+    o.field_ok = strstr(o.err.msg, want) != NULL;
+  }
+  snprintf(want, sizeof want, "byte %u", (unsigned)o.err.offset);
+  o.byte_ok = strstr(o.err.msg, want) != NULL && !strncmp(o.err.msg, "event:", 6);
+  return o;
+}
+
+#define EXPECT_ERR(js, flags, want_code, at, field)                                                       \
+  do {                                                                                                \
+    outcome o_ = run_err((js), (flags), (at), (field));                                               \
+    CHECK_EQ_INT(o_.st, (want_code));                                                                      \
+    CHECK_EQ_INT(o_.err.code, (want_code));                                                                \
+    CHECK_EQ_INT(o_.err.offset, o_.want_off);                                                         \
+    CHECK(o_.field_ok);                                                                               \
+    CHECK(o_.byte_ok);                                                                                \
+    if (o_.st != (want_code) || o_.err.offset != o_.want_off || !o_.field_ok || !o_.byte_ok)               \
+      printf("    input: %s\n    message: %s\n", (js), o_.err.msg);                                  \
+  } while (0)
+
+#define EXPECT_OK(js, flags)                                                  \
+  do {                                                                        \
+    er_error e_;                                                              \
+    er_status s_ = parse((js), (flags), &e_);                                 \
+    CHECK_EQ_INT(s_, ER_OK);                                                  \
+    if (s_) printf("    input: %s\n    message: %s\n", (js), e_.msg);         \
+  } while (0)
+
+/* ---- accepted events ------------------------------------------------------- */
+
+static void test_valid(void) {
+  EXPECT_OK("{\"type\":\"view\",\"item\":\"SKU-1\",\"ts\":1700000000,\"price\":12.5,\"category\":\"Men/Tops\","
+            "\"id\":\"e1\",\"session\":\"s1\",\"user\":\"u1\",\"country\":\"DE\",\"device\":\"mobile\",\"unit\":\"most-viewed\","
+            "\"model\":\"m1\",\"arm\":\"b\",\"qty\":2}",
+            ER_EVENT_REQUIRE_ALL);
+  CHECK_EQ_INT(EV.type, ER_EV_VIEW);
+  CHECK(str_is(EV.item, "SKU-1"));
+  CHECK(EV.has_ts);
+  CHECK_EQ_INT(EV.ts_ms, 1700000000000ull);
+  CHECK_EQ_INT(EV.price_cents, 1250);
+  CHECK_EQ_INT(EV.qty, 2);
+  CHECK_EQ_INT(EV.rating, 0);
+  CHECK(str_is(EV.category, "Men/Tops"));
+  CHECK(str_is(EV.id, "e1"));
+  CHECK(str_is(EV.session, "s1"));
+  CHECK(str_is(EV.user, "u1"));
+  CHECK(str_is(EV.country, "DE"));
+  CHECK(str_is(EV.device, "mobile"));
+  CHECK(str_is(EV.unit, "most-viewed"));
+  CHECK(str_is(EV.model, "m1"));
+  CHECK(str_is(EV.arm, "b"));
+  CHECK_EQ_INT(EV.n_items, 0);
+
+  /* minimal; absent fields have their documented defaults */
+  EXPECT_OK(" {\"item\":\"x\",\"type\":\"cart\"} ", 0);
+  CHECK_EQ_INT(EV.type, ER_EV_CART);
+  CHECK(!EV.has_ts);
+  CHECK_EQ_INT(EV.price_cents, -1);
+  CHECK_EQ_INT(EV.qty, 0);
+  CHECK_EQ_INT(EV.id.n, 0);
+
+  /* fractional ts: milliseconds, truncated beyond */
+  EXPECT_OK("{\"type\":\"click\",\"item\":\"x\",\"ts\":1700000000.1239}", 0);
+  CHECK_EQ_INT(EV.ts_ms, 1700000000123ull);
+  EXPECT_OK("{\"type\":\"click\",\"item\":\"x\",\"ts\":1.7e9}", 0);
+  CHECK_EQ_INT(EV.ts_ms, 1700000000000ull);
+  EXPECT_OK("{\"type\":\"click\",\"item\":\"x\",\"ts\":4294967295.999}", 0);
+  CHECK_EQ_INT(EV.ts_ms, 4294967295999ull);
+  EXPECT_OK("{\"type\":\"click\",\"item\":\"x\",\"ts\":0}", 0);
+  CHECK(EV.has_ts);
+  CHECK_EQ_INT(EV.ts_ms, 0);
+  EXPECT_OK("{\"type\":\"click\",\"item\":\"x\",\"ts\":-0.0}", 0);
+  CHECK_EQ_INT(EV.ts_ms, 0);
+
+  /* price: cents, truncated; the upper bound */
+  EXPECT_OK("{\"type\":\"purchase\",\"item\":\"x\",\"price\":12.345}", 0);
+  CHECK_EQ_INT(EV.price_cents, 1234);
+  EXPECT_OK("{\"type\":\"purchase\",\"item\":\"x\",\"price\":1e10}", 0);
+  CHECK_EQ_INT(EV.price_cents, 1000000000000ll);
+  EXPECT_OK("{\"type\":\"purchase\",\"item\":\"x\",\"price\":0}", 0);
+  CHECK_EQ_INT(EV.price_cents, 0);
+  EXPECT_OK("{\"type\":\"purchase\",\"item\":\"x\",\"qty\":-1000000}", 0);
+  CHECK_EQ_INT(EV.qty, -1000000);
+  EXPECT_OK("{\"type\":\"purchase\",\"item\":\"x\",\"qty\":3.0}", 0);
+  CHECK_EQ_INT(EV.qty, 3);
+
+  /* feedback */
+  EXPECT_OK("{\"type\":\"feedback\",\"item\":\"x\",\"rating\":1}", 0);
+  CHECK_EQ_INT(EV.type, ER_EV_FEEDBACK);
+  CHECK_EQ_INT(EV.rating, 1);
+  EXPECT_OK("{\"type\":\"feedback\",\"item\":\"x\",\"rating\":5}", 0);
+  CHECK_EQ_INT(EV.rating, 5);
+
+  /* null means absent for optional fields; unknown fields (any shape) are ignored */
+  EXPECT_OK("{\"type\":\"view\",\"item\":\"x\",\"user\":null,\"ts\":null,\"price\":null,\"rating\":null,"
+            "\"extra\":{\"a\":[1,{\"item\":5}],\"type\":7},\"z\":[[]]}",
+            0);
+  CHECK(str_is(EV.item, "x"));
+  CHECK(!EV.has_ts);
+  CHECK_EQ_INT(EV.price_cents, -1);
+  CHECK_EQ_INT(EV.user.n, 0);
+
+  /* string length limits: unescaped bytes */
+  char js[1200];
+  char s128[129], s256[257];
+  memset(s128, 'a', 128); s128[128] = 0;
+  memset(s256, 'b', 256); s256[256] = 0;
+  snprintf(js, sizeof js, "{\"type\":\"view\",\"item\":\"%s\",\"session\":\"%s\"}", s128, s256);
+  EXPECT_OK(js, 0);
+  CHECK_EQ_INT(EV.item.n, 128);
+  CHECK_EQ_INT(EV.session.n, 256);
+  /* 128 bytes once unescaped ("\u00e9" is 2 bytes), raw longer */
+  char esc[1000] = "";
+  for (int k = 0; k < 64; k++) strcat(esc, "\\u00e9");
+  snprintf(js, sizeof js, "{\"type\":\"view\",\"item\":\"%s\"}", esc);
+  EXPECT_OK(js, 0);
+  CHECK_EQ_INT(EV.item.n, 64 * 6);
+  /* empty optional strings are fine */
+  EXPECT_OK("{\"type\":\"view\",\"item\":\"x\",\"category\":\"\",\"id\":\"\"}", 0);
+
+  /* the type may be escaped */
+  EXPECT_OK("{\"type\":\"vi\\u0065w\",\"item\":\"x\"}", 0);
+  CHECK_EQ_INT(EV.type, ER_EV_VIEW);
+}
+
+static void test_impression(void) {
+  EXPECT_OK("{\"type\":\"impression\",\"items\":[\"a\",\"b\\\"c\",\"d\"],\"unit\":\"trending\",\"model\":\"m\"}", 0);
+  CHECK_EQ_INT(EV.type, ER_EV_IMPRESSION);
+  CHECK_EQ_INT(EV.n_items, 3);
+  CHECK(str_is(EV.items[0], "a"));
+  CHECK(str_is(EV.items[1], "b\\\"c"));
+  CHECK(str_is(EV.items[2], "d"));
+  CHECK_EQ_INT(EV.item.n, 0);
+  /* 64 entries is the limit */
+  char js[1024];
+  strcpy(js, "{\"type\":\"impression\",\"items\":[");
+  for (int k = 0; k < ER_EVENT_MAX_ITEMS; k++) strcat(js, k ? ",\"s\"" : "\"s\"");
+  strcat(js, "]}");
+  EXPECT_OK(js, 0);
+  CHECK_EQ_INT(EV.n_items, ER_EVENT_MAX_ITEMS);
+  strcpy(js + strlen(js) - 2, ",\"s\"]}");
+  EXPECT_ERR(js, 0, ER_E_LIMIT, "[", "items");
+
+  EXPECT_ERR("{\"type\":\"impression\",\"item\":\"x\"}", 0, ER_E_SHAPE, NULL, "items");
+  EXPECT_ERR("{\"type\":\"impression\",\"items\":null}", 0, ER_E_TYPE, "null", "items");
+  EXPECT_ERR("{\"type\":\"impression\",\"items\":\"a\"}", 0, ER_E_TYPE, "a\"}", "items");
+  EXPECT_ERR("{\"type\":\"impression\",\"items\":{}}", 0, ER_E_TYPE, "{}", "items");
+  EXPECT_ERR("{\"type\":\"impression\",\"items\":[]}", 0, ER_E_RANGE, "[]", "items");
+  EXPECT_ERR("{\"type\":\"impression\",\"items\":[1]}", 0, ER_E_TYPE, "1]", "items[0]");
+  EXPECT_ERR("{\"type\":\"impression\",\"items\":[\"a\",[\"b\"]]}", 0, ER_E_TYPE, "[\"b", "items[1]");
+  EXPECT_ERR("{\"type\":\"impression\",\"items\":[\"a\",\"b\",\"\"]}", 0, ER_E_RANGE, "\"]", "items[2]");
+  /* items is checked for other types too when present, but not required */
+  EXPECT_ERR("{\"type\":\"view\",\"item\":\"x\",\"items\":[]}", 0, ER_E_RANGE, "[]", "items");
+  EXPECT_OK("{\"type\":\"view\",\"item\":\"x\",\"items\":[\"y\"]}", 0);
+  /* an impression may carry a valid item too */
+  EXPECT_ERR("{\"type\":\"impression\",\"items\":[\"a\"],\"item\":\"\"}", 0, ER_E_RANGE, "\"}", "item");
+}
+
+/* ---- every error path ----------------------------------------------------------- */
+
+static void test_top_level(void) {
+  EXPECT_ERR("[1,2]", 0, ER_E_TYPE, NULL, NULL);
+  EXPECT_ERR("\"view\"", 0, ER_E_TYPE, "view", NULL);
+  EXPECT_ERR("42", 0, ER_E_TYPE, NULL, NULL);
+  EXPECT_ERR("  null", 0, ER_E_TYPE, "null", NULL);
+  EXPECT_ERR("{\"type\":\"view\",}", 0, ER_E_JSON, "}", NULL);
+  {
+    er_error e;
+    CHECK_EQ_INT(parse("", 0, &e), ER_E_JSON);
+    CHECK(strstr(e.msg, "event: empty input") != NULL);
+    CHECK_EQ_INT(parse("{\"type\":\"view\"", 0, &e), ER_E_JSON);
+    CHECK_EQ_INT(e.offset, 14);
+    CHECK(strstr(e.msg, "byte 14") != NULL);
+  }
+  EXPECT_ERR("{\"type\":\"view\",\"item\":\"x\"} {}", 0, ER_E_JSON, "{}", NULL);
+  EXPECT_ERR("{\"type\":\"view\",\"item\":\"\\x\"}", 0, ER_E_JSON, "\\x", NULL);
+  /* duplicate keys: the second occurrence */
+  EXPECT_ERR("{\"type\":\"view\",\"item\":\"a\",\"type\":\"cart\"}", 0, ER_E_JSON, "type\":\"cart", NULL);
+  EXPECT_ERR("{\"type\":\"view\",\"item\":\"a\",\"x\":1,\"x\":2}", 0, ER_E_JSON, "x\":2", NULL);
+  EXPECT_ERR("{\"type\":\"view\",\"item\":\"a\",\"t\\u0073\":1,\"ts\":2}", 0, ER_E_JSON, "ts\":2", "ts");
+  {
+    char js[2048] = "{";
+    for (int k = 0; k < 70; k++) {
+      char kv[32];
+      snprintf(kv, sizeof kv, "\"k%d\":%d,", k % 100, k % 100);
+      strcat(js, kv);
+    }
+    strcat(js, "\"type\":\"view\",\"item\":\"a\",\"item\":\"b\"}");
+    EXPECT_ERR(js, 0, ER_E_JSON, "item\":\"b", "item");
+  }
+  /* token capacity and size limits */
+  {
+    er_error e;
+    jsmntok_t few[5];
+    const char *js = "{\"type\":\"view\",\"item\":\"a\"}";
+    CHECK_EQ_INT(er_event_parse(&EV, js, (uint32_t)strlen(js), few, 4, 0, &e), ER_E_LIMIT);
+    CHECK_EQ_INT(er_event_parse(&EV, js, (uint32_t)strlen(js), few, 5, 0, &e), ER_OK);
+    static char big[ER_MAX_EVENT_BYTES + 2];
+    memset(big, ' ', sizeof big);
+    memcpy(big, js, strlen(js));
+    CHECK_EQ_INT(er_event_parse(&EV, big, ER_MAX_EVENT_BYTES, TOK, ER_MAX_EVENT_TOKENS, 0, &e), ER_OK);
+    CHECK_EQ_INT(er_event_parse(&EV, big, ER_MAX_EVENT_BYTES + 1, TOK, ER_MAX_EVENT_TOKENS, 0, &e), ER_E_LIMIT);
+    CHECK_EQ_INT(er_event_parse(NULL, js, 3, TOK, 10, 0, &e), ER_E_USAGE);
+    CHECK_EQ_INT(er_event_parse(&EV, NULL, 3, TOK, 10, 0, &e), ER_E_USAGE);
+  }
+}
+
+static void test_type_errors(void) {
+  EXPECT_ERR("{\"item\":\"x\"}", 0, ER_E_SHAPE, NULL, "type");
+  EXPECT_ERR("{}", 0, ER_E_SHAPE, NULL, "type");
+  EXPECT_ERR("{\"type\":\"teleport\",\"item\":\"X\"}", 0, ER_E_RANGE, "teleport", "type");
+  EXPECT_ERR("{\"type\":\"View\",\"item\":\"X\"}", 0, ER_E_RANGE, "View", "type");
+  EXPECT_ERR("{\"type\":\"\",\"item\":\"X\"}", 0, ER_E_RANGE, "\",\"item", "type");
+  EXPECT_ERR("{\"type\":\"impressionXXXXXXXXXXXXXXXX\",\"item\":\"X\"}", 0, ER_E_RANGE, "impressionX", "type");
+  EXPECT_ERR("{\"type\":1,\"item\":\"X\"}", 0, ER_E_TYPE, "1,", "type");
+  EXPECT_ERR("{\"type\":null,\"item\":\"X\"}", 0, ER_E_TYPE, "null", "type");
+  EXPECT_ERR("{\"type\":[\"view\"],\"item\":\"X\"}", 0, ER_E_TYPE, "[", "type");
+  CHECK(strstr((run_err("{\"type\":true}", 0, NULL, NULL)).err.msg, "got boolean") != NULL);
+}
+
+static void test_item_errors(void) {
+  EXPECT_ERR("{\"type\":\"view\"}", 0, ER_E_SHAPE, NULL, "item");
+  EXPECT_ERR("{\"type\":\"feedback\",\"rating\":2}", 0, ER_E_SHAPE, NULL, "item");
+  EXPECT_ERR("{\"type\":\"view\",\"item\":null}", 0, ER_E_TYPE, "null", "item");
+  EXPECT_ERR("{\"type\":\"view\",\"item\":17}", 0, ER_E_TYPE, "17", "item");
+  EXPECT_ERR("{\"type\":\"view\",\"item\":\"\"}", 0, ER_E_RANGE, "\"}", "item");
+  char js[1000], s129[130];
+  memset(s129, 'a', 129); s129[129] = 0;
+  snprintf(js, sizeof js, "{\"type\":\"view\",\"item\":\"%s\"}", s129);
+  EXPECT_ERR(js, 0, ER_E_RANGE, "aaa", "item");
+  /* 129 bytes once unescaped */
+  char esc[400] = "a";
+  for (int k = 0; k < 64; k++) strcat(esc, "\\u00e9");
+  snprintf(js, sizeof js, "{\"type\":\"view\",\"item\":\"%s\"}", esc);
+  EXPECT_ERR(js, 0, ER_E_RANGE, "a\\u", "item");
+}
+
+static void test_number_errors(void) {
+  /* ts */
+  EXPECT_ERR("{\"type\":\"view\",\"item\":\"x\",\"ts\":-1}", 0, ER_E_RANGE, "-1", "ts");
+  EXPECT_ERR("{\"type\":\"view\",\"item\":\"x\",\"ts\":-0.0001}", 0, ER_E_RANGE, "-0", "ts");
+  EXPECT_ERR("{\"type\":\"view\",\"item\":\"x\",\"ts\":4294967296}", 0, ER_E_RANGE, "4294967296", "ts");
+  EXPECT_ERR("{\"type\":\"view\",\"item\":\"x\",\"ts\":1700000000000}", 0, ER_E_RANGE, "17", "ts");
+  EXPECT_ERR("{\"type\":\"view\",\"item\":\"x\",\"ts\":1e400}", 0, ER_E_RANGE, "1e400", "ts");
+  EXPECT_ERR("{\"type\":\"view\",\"item\":\"x\",\"ts\":\"1700000000\"}", 0, ER_E_TYPE, "1700", "ts");
+  EXPECT_ERR("{\"type\":\"view\",\"item\":\"x\",\"ts\":true}", 0, ER_E_TYPE, "true", "ts");
+  CHECK(strstr(run_err("{\"type\":\"view\",\"item\":\"x\",\"ts\":{}}", 0, NULL, NULL).err.msg, "must be a number") != NULL);
+  /* price */
+  EXPECT_ERR("{\"type\":\"view\",\"item\":\"x\",\"price\":-5}", 0, ER_E_RANGE, "-5", "price");
+  EXPECT_ERR("{\"type\":\"view\",\"item\":\"x\",\"price\":-0.001}", 0, ER_E_RANGE, "-0", "price");
+  EXPECT_ERR("{\"type\":\"view\",\"item\":\"x\",\"price\":10000000000.01}", 0, ER_E_RANGE, "1000", "price");
+  EXPECT_ERR("{\"type\":\"view\",\"item\":\"x\",\"price\":\"12.50\"}", 0, ER_E_TYPE, "12.50", "price");
+  /* qty */
+  EXPECT_ERR("{\"type\":\"view\",\"item\":\"x\",\"qty\":1.5}", 0, ER_E_RANGE, "1.5", "qty");
+  EXPECT_ERR("{\"type\":\"view\",\"item\":\"x\",\"qty\":1000001}", 0, ER_E_RANGE, "1000001", "qty");
+  EXPECT_ERR("{\"type\":\"view\",\"item\":\"x\",\"qty\":-1000001}", 0, ER_E_RANGE, "-1000001", "qty");
+  EXPECT_ERR("{\"type\":\"view\",\"item\":\"x\",\"qty\":\"3\"}", 0, ER_E_TYPE, "3\"", "qty");
+  /* rating */
+  EXPECT_ERR("{\"type\":\"feedback\",\"item\":\"x\"}", 0, ER_E_SHAPE, NULL, "rating");
+  EXPECT_ERR("{\"type\":\"feedback\",\"item\":\"x\",\"rating\":null}", 0, ER_E_TYPE, "null", "rating");
+  EXPECT_ERR("{\"type\":\"feedback\",\"item\":\"x\",\"rating\":0}", 0, ER_E_RANGE, "0}", "rating");
+  EXPECT_ERR("{\"type\":\"feedback\",\"item\":\"x\",\"rating\":6}", 0, ER_E_RANGE, "6", "rating");
+  EXPECT_ERR("{\"type\":\"feedback\",\"item\":\"x\",\"rating\":4.5}", 0, ER_E_RANGE, "4.5", "rating");
+  EXPECT_ERR("{\"type\":\"feedback\",\"item\":\"x\",\"rating\":\"5\"}", 0, ER_E_TYPE, "5\"", "rating");
+  EXPECT_ERR("{\"type\":\"view\",\"item\":\"x\",\"rating\":9}", 0, ER_E_RANGE, "9", "rating");
+}
+
+static void test_string_errors(void) {
+  static const char *const fields[] = {"id", "session", "user", "category", "country", "device", "unit", "model", "arm"};
+  char js[700], s257[258];
+  memset(s257, 'z', 257); s257[257] = 0;
+  for (unsigned k = 0; k < sizeof fields / sizeof fields[0]; k++) {
+    snprintf(js, sizeof js, "{\"type\":\"view\",\"item\":\"x\",\"%s\":12}", fields[k]);
+    EXPECT_ERR(js, 0, ER_E_TYPE, "12", fields[k]);
+    snprintf(js, sizeof js, "{\"type\":\"view\",\"item\":\"x\",\"%s\":\"%s\"}", fields[k], s257);
+    EXPECT_ERR(js, 0, ER_E_RANGE, "zzz", fields[k]);
+  }
+  EXPECT_ERR("{\"type\":\"view\",\"item\":\"x\",\"user\":{\"id\":1}}", 0, ER_E_TYPE, "{\"id", "user");
+}
+
+static void test_require_all(void) {
+  const uint32_t F = ER_EVENT_REQUIRE_ALL;
+  EXPECT_OK("{\"type\":\"view\",\"item\":\"x\",\"id\":\"1\",\"ts\":1,\"session\":\"s\"}", F);
+  EXPECT_ERR("{\"type\":\"view\",\"item\":\"x\",\"ts\":1,\"session\":\"s\"}", F, ER_E_SHAPE, NULL, "id");
+  EXPECT_ERR("{\"type\":\"view\",\"item\":\"x\",\"id\":\"1\",\"session\":\"s\"}", F, ER_E_SHAPE, NULL, "ts");
+  EXPECT_ERR("{\"type\":\"view\",\"item\":\"x\",\"id\":\"1\",\"ts\":1}", F, ER_E_SHAPE, NULL, "session");
+  EXPECT_ERR("{\"type\":\"view\",\"item\":\"x\",\"id\":null,\"ts\":1,\"session\":\"s\"}", F, ER_E_TYPE, "null", "id");
+  EXPECT_ERR("{\"type\":\"view\",\"item\":\"x\",\"id\":\"1\",\"ts\":null,\"session\":\"s\"}", F, ER_E_TYPE, "null", "ts");
+  EXPECT_ERR("{\"type\":\"impression\",\"items\":[\"a\"],\"id\":\"1\",\"ts\":1}", F, ER_E_SHAPE, NULL, "session");
+  /* without the flag, none of them is required */
+  EXPECT_OK("{\"type\":\"view\",\"item\":\"x\"}", 0);
+}
+
+static void test_type_names(void) {
+  for (int t = ER_EV_VIEW; t <= ER_EV_FEEDBACK; t++) {
+    const char *n = er_event_type_name((er_event_type)t);
+    CHECK_EQ_INT(er_event_type_from(n, (uint32_t)strlen(n)), t);
+  }
+  CHECK_EQ_STR(er_event_type_name(ER_EV_IMPRESSION), "impression");
+  CHECK_EQ_STR(er_event_type_name((er_event_type)0), "unknown");
+  CHECK_EQ_STR(er_event_type_name((er_event_type)7), "unknown");
+  CHECK_EQ_INT(er_event_type_from("vie", 3), 0);
+  CHECK_EQ_INT(er_event_type_from("views", 5), 0);
+  CHECK_EQ_INT(er_event_type_from(NULL, 0), 0);
+}
+
+/* ---- the profile delta ------------------------------------------------------------ */
+
+static uint64_t key_of(const char *s) { return er_key(s, strlen(s)); }
+
+static er_profile_delta delta_of(const char *js) {
+  er_error e;
+  er_profile_delta d;
+  memset(&d, 0xEE, sizeof d);
+  er_status st = parse(js, 0, &e);
+  CHECK_EQ_INT(st, ER_OK);
+  if (st) printf("    input: %s\n    message: %s\n", js, e.msg);
+  CHECK_EQ_INT(er_event_delta(&EV, &d), ER_OK);
+  return d;
+}
+
+static void test_delta(void) {
+  er_profile_delta d = delta_of("{\"type\":\"cart\",\"item\":\"SKU-1\",\"ts\":1700000000.999,\"price\":19.99,"
+                                "\"category\":\"Men/Tops\"}");
+  CHECK_EQ_INT(d.type, ER_EV_CART);
+  CHECK_EQ_INT(d.ts, 1700000000u);
+  CHECK(d.sku_key == key_of("SKU-1"));
+  CHECK_EQ_INT(d.price_cents, 1999);
+  CHECK_EQ_INT(d.rating, 0);
+  CHECK_EQ_INT(d.n_cats, 1);
+  CHECK_EQ_INT(d.cat_keys[0], er_cat_key("Men/Tops", 8));
+
+  /* escaped forms hash like the plain ones */
+  d = delta_of("{\"type\":\"view\",\"item\":\"SK\\u0055-1\",\"category\":\"Men\\/Tops\"}");
+  CHECK(d.sku_key == key_of("SKU-1"));
+  CHECK_EQ_INT(d.cat_keys[0], er_cat_key("Men/Tops", 8));
+  d = delta_of("{\"type\":\"view\",\"item\":\"caf\\u00E9\"}");
+  CHECK(d.sku_key == key_of("caf\xc3\xa9"));
+  d = delta_of("{\"type\":\"view\",\"item\":\"caf\xc3\xa9\"}");
+  CHECK(d.sku_key == key_of("caf\xc3\xa9"));
+  d = delta_of("{\"type\":\"view\",\"item\":\"\\ud83d\\ude00 \\u20ac\"}");
+  CHECK(d.sku_key == key_of("\xf0\x9f\x98\x80 \xe2\x82\xac"));
+  d = delta_of("{\"type\":\"view\",\"item\":\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\"}");
+  CHECK(d.sku_key == key_of("a\"b\\c/d\b\f\n\r\t"));
+  d = delta_of("{\"type\":\"view\",\"item\":\"\\u0000x\"}");
+  CHECK(d.sku_key == er_key("\0x", 2));
+  /* agrees with the JSON reader's own unescaping for a 128-byte escaped sku */
+  {
+    char js[1000] = "{\"type\":\"view\",\"item\":\"", plain[200] = "";
+    for (int k = 0; k < 64; k++) { strcat(js, "\\u00e9"); strcat(plain, "\xc3\xa9"); }
+    strcat(js, "\"}");
+    d = delta_of(js);
+    CHECK(d.sku_key == key_of(plain));
+  }
+
+  /* no ts: 0 (the engine keeps the profile's time); no price: 0 */
+  d = delta_of("{\"type\":\"view\",\"item\":\"x\"}");
+  CHECK_EQ_INT(d.ts, 0);
+  CHECK_EQ_INT(d.price_cents, 0);
+  CHECK_EQ_INT(d.n_cats, 0);
+  /* empty category: no key */
+  d = delta_of("{\"type\":\"view\",\"item\":\"x\",\"category\":\"\"}");
+  CHECK_EQ_INT(d.n_cats, 0);
+  /* price beyond 32 bits saturates */
+  d = delta_of("{\"type\":\"purchase\",\"item\":\"x\",\"price\":50000000}");
+  CHECK_EQ_INT(d.price_cents, 0xFFFFFFFFu);
+  /* feedback carries its rating */
+  d = delta_of("{\"type\":\"feedback\",\"item\":\"x\",\"rating\":2}");
+  CHECK_EQ_INT(d.rating, 2);
+  CHECK_EQ_INT(d.type, ER_EV_FEEDBACK);
+  /* impressions have no single item */
+  d = delta_of("{\"type\":\"impression\",\"items\":[\"a\",\"b\"],\"item\":\"a\"}");
+  CHECK_EQ_INT(d.sku_key, 0);
+  CHECK_EQ_INT(d.type, ER_EV_IMPRESSION);
+
+  /* usage errors and hand-made events */
+  er_event ev;
+  memset(&ev, 0, sizeof ev);
+  CHECK_EQ_INT(er_event_delta(&ev, &d), ER_E_USAGE); /* no type */
+  CHECK_EQ_INT(er_event_delta(NULL, &d), ER_E_USAGE);
+  CHECK_EQ_INT(er_event_delta(&ev, NULL), ER_E_USAGE);
+  ev.type = ER_EV_VIEW;
+  ev.item.p = "ab\\u12";
+  ev.item.n = 6;
+  CHECK_EQ_INT(er_event_delta(&ev, &d), ER_E_RANGE); /* truncated escape */
+  ev.item.p = "\\udc00";
+  CHECK_EQ_INT(er_event_delta(&ev, &d), ER_E_RANGE); /* lone low surrogate */
+  ev.item.p = "a\\";
+  ev.item.n = 2;
+  CHECK_EQ_INT(er_event_delta(&ev, &d), ER_E_RANGE);
+  ev.item.p = "a\\q";
+  ev.item.n = 3;
+  CHECK_EQ_INT(er_event_delta(&ev, &d), ER_E_RANGE);
+  ev.item.p = "\\ud800\\u0041";
+  ev.item.n = 12;
+  CHECK_EQ_INT(er_event_delta(&ev, &d), ER_E_RANGE); /* high surrogate without a low one */
+  ev.item.p = "plain";
+  ev.item.n = 5;
+  ev.has_ts = 1;
+  ev.ts_ms = 4294967296000ull;
+  CHECK_EQ_INT(er_event_delta(&ev, &d), ER_E_RANGE);
+  ev.ts_ms = 5999;
+  CHECK_EQ_INT(er_event_delta(&ev, &d), ER_OK);
+  CHECK_EQ_INT(d.ts, 5);
+  CHECK(d.sku_key == key_of("plain"));
+}
+
+/* parse → delta → apply, end to end */
+static void test_delta_apply(void) {
+  er_profile p;
+  er_profile_init(&p);
+  er_profile_delta d = delta_of("{\"type\":\"view\",\"item\":\"SK\\u0055-1\",\"ts\":1000,\"price\":10,\"category\":\"Bags\"}");
+  er_profile_apply(&p, &d);
+  d = delta_of("{\"type\":\"feedback\",\"item\":\"SKU-1\",\"ts\":1001,\"rating\":1}");
+  er_profile_apply(&p, &d);
+  d = delta_of("{\"type\":\"impression\",\"items\":[\"SKU-2\"],\"ts\":1002}");
+  er_profile_apply(&p, &d);
+  CHECK_EQ_INT(p.n_items, 1);
+  CHECK(p.items[0].sku_key == key_of("SKU-1"));
+  CHECK_EQ_INT(p.items[0].types, ER_SEEN_VIEW | ER_SEEN_DISLIKED);
+  CHECK_EQ_INT(p.items[0].count, 2);
+  CHECK_EQ_INT(p.n_events, 3);
+  CHECK_EQ_INT(p.updated, 1002);
+  CHECK_EQ_INT(p.price_mean, 1000);
+  CHECK_EQ_INT(er_profile_affinity(&p, er_cat_key("Bags", 4)), 256);
+}
+
+int main(void) {
+  RUN(test_valid);
+  RUN(test_impression);
+  RUN(test_top_level);
+  RUN(test_type_errors);
+  RUN(test_item_errors);
+  RUN(test_number_errors);
+  RUN(test_string_errors);
+  RUN(test_require_all);
+  RUN(test_type_names);
+  RUN(test_delta);
+  RUN(test_delta_apply);
+  return DONE();
+}

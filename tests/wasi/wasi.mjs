@@ -1,0 +1,132 @@
+// wasi.mjs — the WASI CLI (wasm/edgerec-cli.wasm) under two independent
+// hosts, Node's node:wasi and `jco run` (preview1 command → component via
+// jco's bundled preview1 adapter), compared with the native build/edgerec:
+// stdout bytes and exit codes.  One test per (case × host).
+//
+// jco note: the preview1 adapter maps proc_exit(n) to wasi:cli/exit with
+// ok/err only, so under jco every failure exits 1; we check success/failure
+// and, for failures, exit 1.  node:wasi keeps the exact code.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { JCO, COMPONENT, ensureComponent } from './component.mjs';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+process.chdir(ROOT);
+const NODE = process.execPath;
+const CLI = 'wasm/edgerec-cli.wasm';
+const T = 'build/wasi-test'; // scratch, relative: inside the preopened "."
+rmSync(T, { recursive: true, force: true });
+mkdirSync(T, { recursive: true });
+
+let passed = 0, failed = 0;
+const ok = (name) => { passed++; console.log(`ok ${passed + failed} - ${name}`); };
+const notOk = (name, why) => { failed++; console.log(`not ok ${passed + failed} - ${name}\n  # ${why.replace(/\n/g, '\n  # ')}`); };
+
+function run(cmd, args, input) {
+  const r = spawnSync(cmd, args, { input: input ?? '', cwd: ROOT, maxBuffer: 64 << 20, timeout: 60000 });
+  // EPIPE: the program exited without reading all its input (usage errors): fine.
+  if (r.error && (r.error.code !== 'EPIPE' || r.status === null)) return { status: -1, stdout: Buffer.alloc(0), stderr: String(r.error) };
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr.toString() };
+}
+const hosts = {
+  native: (args, input) => run('build/edgerec', args, input),
+  'node:wasi': (args, input) => run(NODE, ['--no-warnings', 'tests/wasi/run-node-wasi.mjs', ...args], input),
+  jco: (args, input) => run(NODE, [JCO, 'run', '--jco-import', 'tests/wasi/jco-preopen.mjs', COMPONENT, ...args], input),
+};
+
+try { ensureComponent(CLI); } catch (e) { console.log(String(e.message)); }
+
+// Fixtures (relative paths: the guest sees the repo through the "." preopen).
+const ctx = `${T}/ctx.json`;
+writeFileSync(ctx, '{"page":{"type":"category","category":"Gear/Bags"},"recent":["ER-BAG-01"],"k":6}');
+const ev = '{"type":"view","item":"ER-MJ-01","ts":1767225600}';
+writeFileSync(`${T}/bad.erb`, readFileSync('build/sample.erb').subarray(0, 100));
+const prof = `${T}/profile.bin`;
+writeFileSync(prof, hosts.native(['profile', 'update', '--bundle', 'build/sample.erb'], ev).stdout);
+const resp = (n) => readFileSync(`tests/data/parity/responses/${n}.json`);
+const dense = '0.5,1,,3,0,0,1,2,0.25,,1,0,0,0,1,2\n1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1\n,,,,,,,,,,,,,,,\n';
+
+// Inspect prints timings: compare everything else byte for byte.
+const maskTimes = (b) => b.toString().replace(/"us_(min|mean)":[0-9.]+/g, '"us_$1":T');
+
+const cases = [
+  ['recommend {}', ['recommend', '--bundle', 'build/sample.erb'], '{}'],
+  ['recommend page+recent', ['recommend', '--bundle', 'build/sample.erb'], readFileSync(ctx)],
+  ['recommend --unit trending --k 3', ['recommend', '--bundle', 'build/sample.erb', '--unit', 'trending', '--k', '3'], '{}'],
+  ['recommend --profile', ['recommend', '--bundle', 'build/sample.erb', '--profile', prof], '{"k":5}'],
+  ['recommend trees bundle', ['recommend', '--bundle', 'build/sample-trees.erb'], readFileSync(ctx)],
+  ['recommend bad context (exit 3)', ['recommend', '--bundle', 'build/sample.erb'], '{"k":0}'],
+  ['recommend bad json (exit 3)', ['recommend', '--bundle', 'build/sample.erb'], '{"k":'],
+  ['recommend missing bundle (exit 4)', ['recommend', '--bundle', `${T}/nope.erb`], '{}'],
+  ['recommend corrupt bundle (exit 4)', ['recommend', '--bundle', `${T}/bad.erb`], '{}'],
+  ['recommend --k 0 (exit 2)', ['recommend', '--bundle', 'build/sample.erb', '--k', '0'], '{}'],
+  ['rerank category-48', ['rerank', '--bundle', 'build/sample.erb', '--context', ctx], resp('venia-category-48')],
+  ['rerank search inline ctx + profile', ['rerank', '--bundle', 'build/sample.erb', '--context', '{"k":3}', '--profile', prof], resp('venia-search-mixed')],
+  ['rerank errors: pass-through', ['rerank', '--bundle', 'build/sample.erb', '--context', ctx], resp('venia-errors')],
+  ['rerank errors --strict (exit 3)', ['rerank', '--bundle', 'build/sample.erb', '--context', ctx, '--strict'], resp('venia-errors')],
+  ['rerank without --context (exit 2)', ['rerank', '--bundle', 'build/sample.erb'], resp('venia-single')],
+  ['inspect', ['inspect', 'build/sample.erb'], '', maskTimes],
+  ['inspect trees', ['inspect', 'build/sample-trees.erb'], '', maskTimes],
+  ['inspect corrupt (exit 4)', ['inspect', `${T}/bad.erb`], ''],
+  ['profile update', ['profile', 'update', '--bundle', 'build/sample.erb', '--profile', prof], '{"type":"cart","item":"ER-BAG-03","ts":1767229200}'],
+  ['profile update bad event (exit 3)', ['profile', 'update', '--bundle', 'build/sample.erb'], '{"type":"view"}'],
+  ['profile show', ['profile', 'show', prof], ''],
+  ['score-dense', ['score-dense', '--bundle', 'build/sample-trees.erb'], dense],
+  ['version', ['version'], ''],
+  ['help', ['--help'], ''],
+  ['unknown command (exit 2)', ['frobnicate'], ''],
+  ['no arguments (exit 2)', [], ''],
+];
+// pack writes a file: compare the written bytes (and stdout, exit).
+// Not under jco: jco 1.35.0's generated bindings trap ("assertion failed at
+// adapter line 2857") when a guest writes from linear memory that grew since
+// the host last read from it; pack grows memory and reads no stdin.  A
+// five-line C program reproduces it (see the report in wasm/README.md).
+const PACK_HOSTS = ['node:wasi'];
+console.log('# note: pack is compared under node:wasi only (jco bug: writes from grown memory trap)');
+const packs = [
+  ['pack linear', ['--model', 'tests/data/sample-linear.json', '--catalog', 'tests/data/sample-catalog.json']],
+  ['pack trees', ['--model', 'tests/data/sample-trees.json', '--catalog', 'tests/data/sample-catalog.json']],
+  ['pack missing model (exit 3)', ['--model', `${T}/none.json`, '--catalog', 'tests/data/sample-catalog.json']],
+];
+
+function compare(name, host, want, got, view = (b) => b) {
+  const label = `${name} [${host}]`;
+  const wantOk = want.status === 0;
+  const codeOk = host === 'jco' ? (wantOk ? got.status === 0 : got.status === 1) : got.status === want.status;
+  if (!codeOk) return notOk(label, `exit ${got.status}, native ${want.status}\nstderr: ${got.stderr.slice(0, 400)}`);
+  const a = view(want.stdout), b = view(got.stdout);
+  const same = Buffer.isBuffer(a) ? a.equals(b) : a === b;
+  if (!same) return notOk(label, `stdout differs (${b.length} vs native ${a.length} bytes)\n${String(b).slice(0, 300)}\nnative: ${String(a).slice(0, 300)}`);
+  ok(label);
+}
+
+const t0 = Date.now();
+for (const [name, args, input, view] of cases) {
+  const want = hosts.native(args, input);
+  for (const host of ['node:wasi', 'jco']) compare(name, host, want, hosts[host](args, input), view);
+}
+packs.forEach(([name, args], i) => {
+  const out = (h) => `${T}/pack-${i}-${h.replace(':', '-')}.erb`;
+  const want = hosts.native(['pack', ...args, '--out', out('native')], '');
+  const wantBytes = existsSync(out('native')) ? readFileSync(out('native')) : null;
+  for (const host of PACK_HOSTS) {
+    const got = hosts[host](['pack', ...args, '--out', out(host)], '');
+    const gotBytes = existsSync(out(host)) ? readFileSync(out(host)) : null;
+    if (want.status === 0 && !(wantBytes && gotBytes && wantBytes.equals(gotBytes))) {
+      notOk(`${name} [${host}]`, `bundle bytes differ or missing (${gotBytes?.length} vs ${wantBytes?.length})`);
+      continue;
+    }
+    compare(name, host, want, got);
+  }
+});
+// The packed sample bundle equals what build.sh made with the native packer.
+const wasiTrees = `${T}/pack-1-node-wasi.erb`;
+if (existsSync(wasiTrees) && readFileSync(wasiTrees).equals(readFileSync('build/sample-trees.erb'))) ok('WASI-packed trees bundle == build/sample-trees.erb');
+else notOk('WASI-packed trees bundle == build/sample-trees.erb', 'differs');
+
+rmSync(T, { recursive: true, force: true });
+console.log(`# ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+console.log(`wasi: ${passed} passed, ${failed} failed`);
+process.exitCode = failed ? 1 : 0;

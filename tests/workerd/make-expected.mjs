@@ -1,0 +1,63 @@
+// make-expected.mjs — what the workerd tests expect, computed by the native
+// CLI beforehand (build/workerd/expected.json; tests/suites/workerd.sh runs it).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+process.chdir(ROOT);
+const cli = (args, input = '') => spawnSync('build/edgerec', args, { input, maxBuffer: 64 << 20 });
+const B = 'build/sample.erb';
+
+const CONTEXTS = {
+  empty: '{}',
+  anon: '{"page":{"type":"category","category":"Gear/Bags"},"device":"mobile","hour":20,"weekday":5}',
+  recent: '{"recent":["ER-BAG-01","ER-MJ-01"],"k":5}',
+  product: '{"page":{"type":"product","sku":"ER-FIT-01"},"unit":"viewed-this-viewed-that","k":4}',
+  candidates: '{"candidates":["ER-WT-02","ER-NOPE-1","ER-BAG-03","ER-FIT-07"],"k":3}',
+  trending: '{"unit":"trending","k":20}',
+};
+const ERRORS = ['{"k":0}', '{"k":"ten"}', '{"recent":5}', '{"k":', '[]'];
+const RESPONSES = ['venia-category-48', 'venia-search-mixed', 'venia-errors', 'venia-empty', 'venia-search-unknown'];
+const EVENTS = [
+  '{"type":"view","item":"ER-BAG-01","ts":1767225600}',
+  '{"type":"cart","item":"ER-MJ-01","ts":1767229200,"price":89.5}',
+  '{"type":"purchase","item":"ER-FIT-01","ts":1767232800,"qty":2}',
+];
+
+const out = { info: null, recommend: {}, errors: [], rerank: [], profiles: [], profileShow: null };
+const ins = JSON.parse(cli(['inspect', B]).stdout.toString());
+delete ins.valid; delete ins.requests;
+out.info = ins;
+for (const [name, ctx] of Object.entries(CONTEXTS)) {
+  const r = cli(['recommend', '--bundle', B], ctx);
+  if (r.status !== 0) throw new Error(`native recommend ${name}: ${r.stderr}`);
+  out.recommend[name] = { ctx, out: r.stdout.toString().replace(/\n$/, '') };
+}
+for (const ctx of ERRORS) {
+  const r = cli(['recommend', '--bundle', B], ctx);
+  out.errors.push({ ctx, exit: r.status, stderr: r.stderr.toString() });
+}
+for (const name of RESPONSES) {
+  const resp = readFileSync(`tests/data/parity/responses/${name}.json`, 'utf8');
+  for (const c of ['empty', 'recent']) {
+    const r = cli(['rerank', '--bundle', B, '--context', CONTEXTS[c]], resp);
+    const m = r.stderr.toString().match(/reason=([a-z-]+)/);
+    out.rerank.push({ name, ctx: CONTEXTS[c], resp, out: r.stdout.toString(), reason: m ? m[1] : '' });
+  }
+}
+const tmp = mkdtempSync(tmpdir() + '/edgerec-wd-');
+let prev = null;
+EVENTS.forEach((ev, i) => {
+  const file = `${tmp}/p${i}.bin`;
+  execFileSync('build/edgerec', ['profile', 'update', '--bundle', B, ...(prev ? ['--profile', prev] : []), '--out', file], { input: ev });
+  out.profiles.push({ event: ev, b64: readFileSync(file).toString('base64') });
+  prev = file;
+});
+out.profileShow = JSON.parse(execFileSync('build/edgerec', ['profile', 'show', prev]).toString());
+out.recommendWithProfile = { ctx: CONTEXTS.anon, out: execFileSync('build/edgerec', ['recommend', '--bundle', B, '--profile', prev], { input: CONTEXTS.anon }).toString().replace(/\n$/, '') };
+rmSync(tmp, { recursive: true, force: true });
+mkdirSync('build/workerd', { recursive: true });
+writeFileSync('build/workerd/expected.json', JSON.stringify(out));
+console.log(`make-expected: build/workerd/expected.json (${Object.keys(out.recommend).length} contexts, ${out.rerank.length} reranks, ${out.profiles.length} profile steps)`);
