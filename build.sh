@@ -90,7 +90,7 @@ build_wasm() {
     log "WASM reactor → wasm/edgerec.wasm"
     # wasm-opt on PATH makes clang run it after linking; we run it ourselves.
     PATH=$(echo "$PATH" | tr ':' '\n' | grep -v binaryen | paste -sd:) \
-    clang $WASM_FLAGS -mexec-model=reactor $ENGINE_SRC wasm/exports.c -o "$B/edgerec.raw.wasm"
+    clang $WASM_FLAGS -DER_TINY_PRINTF -mexec-model=reactor $ENGINE_SRC wasm/exports.c -o "$B/edgerec.raw.wasm"
     if command -v wasm-opt >/dev/null; then wasm-opt -Oz --strip-debug "$B/edgerec.raw.wasm" -o wasm/edgerec.wasm
     else cp "$B/edgerec.raw.wasm" wasm/edgerec.wasm; fi
   fi

@@ -31,13 +31,68 @@ const char *er_strerror(er_status s) {
   return "unknown error";
 }
 
+#ifdef ER_TINY_PRINTF
+/* The reactor's formatter: enough of printf for error messages (%s %.*s %c
+ * %d %u %x with ll / zero-padded width, %%) without linking libc's stdio,
+ * which would pull WASI fd_* imports into the module.  Floating-point
+ * conversions (used only by the packer, which the reactor does not contain)
+ * print "?". */
+static void tiny_vfmt(char *out, size_t cap, const char *f, va_list ap) {
+  size_t o = 0;
+#define PUT(ch) do { if (o + 1 < cap) out[o++] = (ch); } while (0)
+  for (; *f; f++) {
+    if (*f != '%') { PUT(*f); continue; }
+    f++;
+    int zero = 0, width = 0, prec = -1, ll = 0;
+    if (*f == '0') { zero = 1; f++; }
+    while (*f >= '0' && *f <= '9') width = width * 10 + (*f++ - '0');
+    if (*f == '.' && f[1] == '*') { prec = va_arg(ap, int); f += 2; }
+    while (*f == 'l' || *f == 'z') { ll = 1; f++; }
+    if (*f == '.') { while (*f && !(*f >= 'a' && *f <= 'z')) f++; } /* "%.9g" */
+    char tmp[24];
+    int n = 0, neg = 0;
+    unsigned long long v = 0;
+    switch (*f) {
+    case 's': {
+      const char *str = va_arg(ap, const char *);
+      if (!str) str = "(null)";
+      for (int k = 0; str[k] && (prec < 0 || k < prec); k++) PUT(str[k]);
+      continue;
+    }
+    case 'c': PUT((char)va_arg(ap, int)); continue;
+    case '%': PUT('%'); continue;
+    case 'd': {
+      long long sv = ll ? va_arg(ap, long long) : va_arg(ap, int);
+      neg = sv < 0;
+      v = neg ? 0ull - (unsigned long long)sv : (unsigned long long)sv;
+      break;
+    }
+    case 'u': case 'x': v = ll ? va_arg(ap, unsigned long long) : va_arg(ap, unsigned); break;
+    case 'g': case 'f': case 'e': (void)va_arg(ap, double); PUT('?'); continue;
+    default: PUT('%'); if (*f) PUT(*f); else f--; continue;
+    }
+    unsigned base = *f == 'x' ? 16 : 10;
+    do { tmp[n++] = "0123456789abcdef"[v % base]; v /= base; } while (v && n < 24);
+    if (neg) PUT('-');
+    for (int k = n; k < width; k++) PUT(zero ? '0' : ' ');
+    while (n) PUT(tmp[--n]);
+  }
+  out[o < cap ? o : cap - 1] = 0;
+#undef PUT
+}
+#endif
+
 er_status er_fail(er_error *e, er_status code, uint32_t offset, const char *fmt, ...) {
   if (!e) return code;
   e->code = code;
   e->offset = offset;
   va_list ap;
   va_start(ap, fmt);
+#ifdef ER_TINY_PRINTF
+  tiny_vfmt(e->msg, sizeof e->msg, fmt, ap);
+#else
   vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+#endif
   va_end(ap);
   return code;
 }

@@ -150,8 +150,11 @@ er_status er_event_parse(er_event *ev, const char *js, uint32_t len, jsmntok_t *
     return er_fail(err, ER_E_TYPE, tok_at(j, 0), "event: must be a JSON object, got %s (byte %u)", er_json_type_name(j, 0),
                    tok_at(j, 0));
   int32_t dup = er_json_find_duplicate(j, 0);
-  if (dup >= 0)
-    return er_fail(err, ER_E_JSON, tok_at(j, (uint32_t)dup), "event: duplicate key at byte %u", tok_at(j, (uint32_t)dup));
+  if (dup >= 0) {
+    int kn = j->tok[dup].end - j->tok[dup].start;
+    return er_fail(err, ER_E_JSON, tok_at(j, (uint32_t)dup), "event: duplicate key '%.*s%s' at byte %u", kn > 40 ? 40 : kn,
+                   j->js + j->tok[dup].start, kn > 40 ? "..." : "", tok_at(j, (uint32_t)dup));
+  }
 
   /* one pass over the keys: value token of each known field (also catches
    * duplicates beyond the first 64 keys and escaped spellings) */

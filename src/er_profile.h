@@ -79,7 +79,7 @@ typedef struct {
 void er_profile_decay(er_profile *p, uint32_t now);
 /* Apply one event: decay to its time, move/insert its item at the front with
  * the type bit, add the type's weight to its categories, update price stats.
- * Impressions change nothing but the event count. */
+ * Impressions move time forward (decay) and count, nothing else. */
 void er_profile_apply(er_profile *p, const er_profile_delta *d);
 /* Affinity of a category key (0 if absent). */
 uint16_t er_profile_affinity(const er_profile *p, uint32_t key);

@@ -8,7 +8,8 @@
 
 static er_status bypass(er_engine *e, const char *reason, er_status code, uint32_t at, const char *msg) {
   e->reason = reason;
-  return er_fail(&e->err, code, at, "rerank: %s", msg);
+  if (at == ER_NO_OFFSET) return er_fail(&e->err, code, at, "rerank: %s", msg);
+  return er_fail(&e->err, code, at, "rerank: %s (byte %u)", msg, at);
 }
 
 /* Child object/array token at key path, or -1. */
@@ -58,7 +59,7 @@ er_status er_rerank(er_engine *e, const char *resp, uint32_t resp_len, const cha
   if (n < 2) return bypass(e, "no-items", ER_E_SHAPE, (uint32_t)j->tok[items].start, "fewer than 2 items, nothing to re-rank");
   if (n > ER_MAX_RERANK_ITEMS) {
     e->reason = "limit";
-    return er_fail(&e->err, ER_E_LIMIT, (uint32_t)j->tok[items].start, "rerank: %u items, more than the limit of %u", n, ER_MAX_RERANK_ITEMS);
+    return er_fail(&e->err, ER_E_LIMIT, (uint32_t)j->tok[items].start, "rerank: %u items, more than the limit of %u (byte %d)", n, ER_MAX_RERANK_ITEMS, j->tok[items].start);
   }
   uint32_t *tix = er_arena_alloc(&e->arena, sizeof(uint32_t) * n);
   er_candidate *cand = er_arena_alloc(&e->arena, sizeof(er_candidate) * n);

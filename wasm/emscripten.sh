@@ -22,7 +22,7 @@ SRCS="$ENGINE_SRC wasm/exports.c"
 up_to_date() {
   [ -f "$OUT" ] && [ -f "$WASM" ] || return 1
   local f
-  for f in $SRCS src/*.h wasm/emscripten.sh; do [ "$f" -nt "$OUT" ] && return 1; done
+  for f in $SRCS src/*.h build.sh wasm/emscripten.sh; do [ "$f" -nt "$OUT" ] && return 1; done
   return 0
 }
 up_to_date && exit 0
@@ -45,7 +45,7 @@ for h in xxhash.h xxh3.h jsmn.h; do [ -e /usr/include/$h ] && ln -sf /usr/includ
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # shellcheck disable=SC2086
-NODE_PATH=/usr/share/nodejs emcc -O2 -std=c11 -Wall -Wextra -Werror -Wvla -ffp-contract=off -Isrc -isystem "$INC" \
+NODE_PATH=/usr/share/nodejs emcc -O2 -std=c11 -Wall -Wextra -Werror -Wvla -ffp-contract=off -DER_TINY_PRINTF -Isrc -isystem "$INC" \
   $SRCS \
   -sMODULARIZE=1 -sEXPORT_ES6=1 -sEXPORT_NAME=createEdgerecModule \
   -sENVIRONMENT=web -sDYNAMIC_EXECUTION=0 -sFILESYSTEM=0 \

@@ -16,7 +16,7 @@ static uint32_t g_out_len;
 static const char *g_reason = "";
 
 static int32_t fail_from(er_engine *e, er_status st) {
-  if (e) {
+  if (e) { /* the engine's error becomes the module's last error */
     g_err = *er_engine_error(e);
     g_reason = er_engine_reason(e);
   }
@@ -130,6 +130,7 @@ EXPORT("er_out_ptr") const char *er_out_ptr(void) { return g_out; }
 EXPORT("er_out_len") uint32_t er_out_len(void) { return g_out_len; }
 EXPORT("er_error_ptr") const char *er_error_ptr(void) { return g_err.msg; }
 EXPORT("er_error_len") uint32_t er_error_len(void) { return (uint32_t)strlen(g_err.msg); }
+EXPORT("er_error_code") int32_t er_error_code(void) { return (int32_t)g_err.code; }
 EXPORT("er_error_offset") uint32_t er_error_offset(void) { return g_err.offset; }
 EXPORT("er_reason_ptr") const char *er_reason_ptr(void) { return g_reason; }
 EXPORT("er_reason_len") uint32_t er_reason_len(void) { return (uint32_t)strlen(g_reason); }

@@ -1,13 +1,14 @@
 /* fuzz_bundle.c — libFuzzer target: er_bundle_load on arbitrary bytes.
  * Mode 1: the input as is (mostly exercises magic/version/size/checksum).
  * Mode 2: inputs of >= 64 bytes that start with the magic get their total
- * size field (bytes 20..23) set to the input length and their checksum
- * (bytes 8..15, XXH64 seed 0 of [16, total)) recomputed, so mutations reach
- * the section validators.  A bundle that loads must then serve every API
+ * size field (bytes 20..23) set to the input length, the engine's schema
+ * hash (bytes 24..31) and their checksum (bytes 8..15, XXH64 seed 0 of
+ * [16, total)) recomputed, so mutations reach the section validators.  A bundle that loads must then serve every API
  * call (recommend for every unit, features, rerank, profile update/show,
  * info) without crashing: the loader's validation is all the engine relies on. */
 #include "fuzz_common.h"
 #include "er_bundle.h"
+#include "er_features.h"
 #include "er_profile.h"
 
 static const char *UNITS[] = {"recommended-for-you", "most-viewed", "most-purchased", "most-added-to-cart", "trending",
@@ -93,6 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!buf) return 0;
   memcpy(buf, data, size);
   er_wr32(buf + 20, (uint32_t)size);
+  er_wr64(buf + 24, er_features_schema_hash()); /* seeds stay useful across schema changes */
   er_wr64(buf + 8, er_xxh64(buf + 16, size - 16, 0));
   er_error_clear(&err);
   st = er_bundle_load(&b, buf, (uint32_t)size, &err);

@@ -2,10 +2,11 @@
 # tests/fuzz/run.sh SECONDS — build the libFuzzer targets into build/fuzz/
 # (only when a source is newer than the binary) and run each for SECONDS on
 # a temporary copy of its seed corpus (tests/fuzz/corpus/<target>/; the
-# bundle target is also seeded with build/sample*.erb), so the repository is
-# never modified.  Prints per target "fuzz_<name>: ok (N runs)" or the crash
+# bundle target is also seeded with build/sample*.erb and two tiny bundles
+# packed from tests/fuzz/seeds/), so the repository is never modified.  Prints per target "fuzz_<name>: ok (N runs)" or the crash
 # and its reproducer, then "N passed, N failed"; exits non-zero on any crash.
 #   FUZZ_TARGETS="context rerank" tests/fuzz/run.sh 30   # a subset
+#   FUZZ_CORPUS_OUT=build/fuzz/grown tests/fuzz/run.sh 600  # keep the grown corpora
 # Reproduce a crash:  build/fuzz/fuzz_<name> build/fuzz/artifacts/<name>/crash-…
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -73,8 +74,14 @@ for t in $TARGETS; do
   corpus=$TMP/corpus-$t
   mkdir -p "$corpus"
   [ -d tests/fuzz/corpus/$t ] && cp -p tests/fuzz/corpus/$t/* "$corpus"/ 2>/dev/null
-  if [ "$t" = bundle ]; then
+  if [ "$t" = bundle ]; then # build outputs, not committed: the sample bundles and two tiny ones
     for f in "$B"/sample*.erb; do [ -f "$f" ] && cp "$f" "$corpus/seed-$(basename "$f")"; done
+    if [ -x "$B/edgerec" ]; then
+      for m in linear trees; do
+        "$B/edgerec" pack --model tests/fuzz/seeds/mini-$m.json --catalog tests/fuzz/seeds/mini-catalog.json \
+          --out "$corpus/seed-mini-$m.erb" >/dev/null 2>&1 || echo "run.sh: note: cannot pack tests/fuzz/seeds/mini-$m.json" >&2
+      done
+    fi
   fi
   dict=()
   [ -f tests/fuzz/$t.dict ] && dict=(-dict="tests/fuzz/$t.dict")
@@ -85,6 +92,9 @@ for t in $TARGETS; do
   rc=0
   "$OUT/$name" -max_total_time="$SECS" -timeout=5 -rss_limit_mb=2048 -print_final_stats=1 \
     "${dict[@]}" -artifact_prefix="$art/" "$corpus" >"$logf" 2>&1 || rc=$?
+  if [ -n "${FUZZ_CORPUS_OUT:-}" ]; then # keep the grown corpus (for coverage reports, minimisation)
+    mkdir -p "$FUZZ_CORPUS_OUT/$t" && cp -p "$corpus"/* "$FUZZ_CORPUS_OUT/$t"/ 2>/dev/null
+  fi
   runs=$(grep -a 'stat::number_of_executed_units:' "$logf" | tail -n1 | awk '{print $2}')
   repro=$(ls -1 "$art" 2>/dev/null | head -n1)
   if [ "$rc" -eq 0 ] && [ -z "$repro" ]; then

@@ -5,7 +5,9 @@
 // The native CLI (build/edgerec) is the reference; compared with it, one test
 // per (input × runtime):
 //   node:wasi   wasm/edgerec-cli.wasm under Node's WASI
-//   jco         the same under `jco run` (component via jco's preview1 adapter)
+//   jco         the same under `jco run` (component via jco's preview1 adapter;
+//               jco run's generated runner is reused per input, see
+//               tests/wasi/component.mjs; tests/suites/wasi.sh runs `jco run` itself)
 //   reactor     wasm/edgerec.wasm through worker-shim/engine.js in Node
 //   emscripten  wasm/edgerec.emscripten.* through engine-emscripten.js in Node
 // and, in tests/js/parity.workerd.mjs (run by parity.sh inside workerd),
@@ -22,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { Engine } from '../../worker-shim/engine.js';
 import { EmscriptenEngine } from '../../worker-shim/engine-emscripten.js';
 import { loadModuleNode, readBytesNode } from '../../worker-shim/node.js';
-import { JCO, COMPONENT, ensureComponent } from '../wasi/component.mjs';
+import { prepareJcoRunner } from '../wasi/component.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 process.chdir(ROOT);
@@ -52,7 +54,7 @@ const cliInput = (k) => (k.kind === 'recommend' ? k.ctx : k.resp);
 const hosts = {
   'native': (k) => ['build/edgerec', cliArgs(k)],
   'node:wasi': (k) => [NODE, ['--no-warnings', 'tests/wasi/run-node-wasi.mjs', ...cliArgs(k)]],
-  'jco': (k) => [NODE, [JCO, 'run', '--jco-import', 'tests/wasi/jco-preopen.mjs', COMPONENT, ...cliArgs(k)]],
+  'jco': (k) => [NODE, [jcoRunner, ...cliArgs(k)]],
 };
 function runAsync([cmd, args], input) {
   return new Promise((resolve) => {
@@ -117,7 +119,7 @@ if (broken.length) {
   process.exit(1);
 }
 
-ensureComponent();
+const jcoRunner = prepareJcoRunner(); // `jco run`'s generated runner, reused per input
 for (const host of ['node:wasi', 'jco']) {
   const res = await pool(cases, 2, (k) => runAsync(hosts[host](k), cliInput(k)));
   cases.forEach((k, i) => report(`${k.id} [${host}]`, expected[i], fromCli(k, res[i])));

@@ -4,8 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { reactorImports, reactorInstantiator } from '../../worker-shim/engine.js';
-import { REACTOR, reactorModuleOnce, reactorEngine, emscriptenEngine, readText } from './helpers.mjs';
+import { reactorImports, reactorInstantiator, wasiImports } from '../../worker-shim/engine.js';
+import { spawnSync } from 'node:child_process';
+import { REACTOR, reactorModuleOnce, reactorEngine, emscriptenEngine, readText, path } from './helpers.mjs';
 
 const ABI_EXPORTS = ['er_abi_version', 'er_alloc', 'er_free', 'er_engine_create', 'er_engine_destroy', 'er_recommend',
   'er_rerank', 'er_profile_update', 'er_profile_json', 'er_event_check', 'er_info', 'er_units', 'er_set_budget',
@@ -40,9 +41,9 @@ test('reactor imports only the WASI functions it uses, and we provide exactly th
 });
 
 test('WASI stubs are safe: I/O answers EBADF, proc_exit throws', () => {
-  const mod = reactorModuleOnce();
   const mem = new WebAssembly.Memory({ initial: 1 });
-  const obj = reactorImports(mod, () => mem).wasi_snapshot_preview1;
+  const obj = wasiImports(() => mem);
+  assert.ok(Object.keys(obj).length > 5);
   for (const [name, fn] of Object.entries(obj)) {
     if (name === 'proc_exit') assert.throws(() => fn(3), /proc_exit\(3\)/);
     else if (name.startsWith('fd_')) assert.equal(fn(1, 0, 0, 0), 8, name);
@@ -76,4 +77,30 @@ test('Emscripten build in Node: same ABI, same outputs as the reactor, trap reco
   const before = ems.recommend('{"k":5}');
   assert.throws(() => ems.debugTrap(), (x) => x.code === 'trap');
   assert.equal(ems.recommend('{"k":5}'), before);
+});
+
+test('features(): header and per-candidate layout; reactor and Emscripten agree', async () => {
+  const rea = reactorEngine();
+  const ems = await emscriptenEngine();
+  for (const ctx of ['{}', '{"candidates":["ER-BAG-01","ER-NOPE","ER-MJ-01"],"device":"mobile","hour":20}']) {
+    const f = rea.features(ctx);
+    assert.deepEqual(ems.features(ctx), f);
+    const dv = new DataView(f.buffer, f.byteOffset, f.byteLength);
+    const n = dv.getUint32(0, true), nDense = dv.getUint32(4, true);
+    assert.ok(n > 0 && nDense > 0, `n ${n}, dense ${nDense}`);
+    assert.equal(dv.getUint32(8, true), rea.info().model.bits, 'bits of the linear model');
+    // Walk the records: they must end exactly at the end of the buffer.
+    let o = 12;
+    for (let c = 0; c < n; c++) { const m = dv.getUint32(o, true); o += 4 + 8 * m + 4 * nDense; }
+    assert.equal(o, f.length);
+  }
+  assert.equal(new DataView(rea.features('{"candidates":["A","B","C"]}').buffer).getUint32(0, true), 3);
+  assert.throws(() => rea.features('{"k":0}'), (x) => x.code === 'range');
+});
+
+test('committed parity data is fresh (tests/data/make-venia.mjs, make-contexts.mjs --check)', () => {
+  for (const gen of ['tests/data/make-venia.mjs', 'tests/data/make-contexts.mjs']) {
+    const r = spawnSync(process.execPath, [path(gen), '--check'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `${gen} --check: ${r.stderr} (regenerate with: node ${gen})`);
+  }
 });

@@ -215,8 +215,8 @@ static void test_top_level(void) {
   EXPECT_ERR("{\"type\":\"view\",\"item\":\"x\"} {}", 0, ER_E_JSON, "{}", NULL);
   EXPECT_ERR("{\"type\":\"view\",\"item\":\"\\x\"}", 0, ER_E_JSON, "\\x", NULL);
   /* duplicate keys: the second occurrence */
-  EXPECT_ERR("{\"type\":\"view\",\"item\":\"a\",\"type\":\"cart\"}", 0, ER_E_JSON, "type\":\"cart", NULL);
-  EXPECT_ERR("{\"type\":\"view\",\"item\":\"a\",\"x\":1,\"x\":2}", 0, ER_E_JSON, "x\":2", NULL);
+  EXPECT_ERR("{\"type\":\"view\",\"item\":\"a\",\"type\":\"cart\"}", 0, ER_E_JSON, "type\":\"cart", "type");
+  EXPECT_ERR("{\"type\":\"view\",\"item\":\"a\",\"x\":1,\"x\":2}", 0, ER_E_JSON, "x\":2", "x");
   EXPECT_ERR("{\"type\":\"view\",\"item\":\"a\",\"t\\u0073\":1,\"ts\":2}", 0, ER_E_JSON, "ts\":2", "ts");
   {
     char js[2048] = "{";

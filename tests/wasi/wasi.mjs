@@ -6,7 +6,7 @@
 // jco note: the preview1 adapter maps proc_exit(n) to wasi:cli/exit with
 // ok/err only, so under jco every failure exits 1; we check success/failure
 // and, for failures, exit 1.  node:wasi keeps the exact code.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { JCO, COMPONENT, ensureComponent } from './component.mjs';
@@ -29,10 +29,24 @@ function run(cmd, args, input) {
   if (r.error && (r.error.code !== 'EPIPE' || r.status === null)) return { status: -1, stdout: Buffer.alloc(0), stderr: String(r.error) };
   return { status: r.status, stdout: r.stdout, stderr: r.stderr.toString() };
 }
+// The same, without blocking: the two WASI hosts of a case run side by side.
+function runAsync(cmd, args, input) {
+  return new Promise((resolve) => {
+    const p = spawn(cmd, args, { cwd: ROOT });
+    const out = [], err = [];
+    const timer = setTimeout(() => p.kill('SIGKILL'), 60000);
+    p.stdout.on('data', (d) => out.push(d));
+    p.stderr.on('data', (d) => err.push(d));
+    p.on('error', (e) => { clearTimeout(timer); resolve({ status: -1, stdout: Buffer.alloc(0), stderr: String(e) }); });
+    p.on('close', (status) => { clearTimeout(timer); resolve({ status: status ?? -1, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString() }); });
+    p.stdin.on('error', () => {}); // EPIPE when it exits without reading
+    p.stdin.end(input ?? '');
+  });
+}
 const hosts = {
   native: (args, input) => run('build/edgerec', args, input),
-  'node:wasi': (args, input) => run(NODE, ['--no-warnings', 'tests/wasi/run-node-wasi.mjs', ...args], input),
-  jco: (args, input) => run(NODE, [JCO, 'run', '--jco-import', 'tests/wasi/jco-preopen.mjs', COMPONENT, ...args], input),
+  'node:wasi': (args, input) => runAsync(NODE, ['--no-warnings', 'tests/wasi/run-node-wasi.mjs', ...args], input),
+  jco: (args, input) => runAsync(NODE, [JCO, 'run', '--jco-import', 'tests/wasi/jco-preopen.mjs', COMPONENT, ...args], input),
 };
 
 try { ensureComponent(CLI); } catch (e) { console.log(String(e.message)); }
@@ -105,14 +119,16 @@ function compare(name, host, want, got, view = (b) => b) {
 const t0 = Date.now();
 for (const [name, args, input, view] of cases) {
   const want = hosts.native(args, input);
-  for (const host of ['node:wasi', 'jco']) compare(name, host, want, hosts[host](args, input), view);
+  const [w, j] = await Promise.all([hosts['node:wasi'](args, input), hosts.jco(args, input)]);
+  compare(name, 'node:wasi', want, w, view);
+  compare(name, 'jco', want, j, view);
 }
-packs.forEach(([name, args], i) => {
+for (const [i, [name, args]] of packs.entries()) {
   const out = (h) => `${T}/pack-${i}-${h.replace(':', '-')}.erb`;
   const want = hosts.native(['pack', ...args, '--out', out('native')], '');
   const wantBytes = existsSync(out('native')) ? readFileSync(out('native')) : null;
   for (const host of PACK_HOSTS) {
-    const got = hosts[host](['pack', ...args, '--out', out(host)], '');
+    const got = await hosts[host](['pack', ...args, '--out', out(host)], '');
     const gotBytes = existsSync(out(host)) ? readFileSync(out(host)) : null;
     if (want.status === 0 && !(wantBytes && gotBytes && wantBytes.equals(gotBytes))) {
       notOk(`${name} [${host}]`, `bundle bytes differ or missing (${gotBytes?.length} vs ${wantBytes?.length})`);
@@ -120,7 +136,7 @@ packs.forEach(([name, args], i) => {
     }
     compare(name, host, want, got);
   }
-});
+}
 // The packed sample bundle equals what build.sh made with the native packer.
 const wasiTrees = `${T}/pack-1-node-wasi.erb`;
 if (existsSync(wasiTrees) && readFileSync(wasiTrees).equals(readFileSync('build/sample-trees.erb'))) ok('WASI-packed trees bundle == build/sample-trees.erb');
