@@ -47,7 +47,9 @@ static void tiny_vfmt(char *out, size_t cap, const char *f, va_list ap) {
     if (*f == '0') { zero = 1; f++; }
     while (*f >= '0' && *f <= '9') width = width * 10 + (*f++ - '0');
     if (*f == '.' && f[1] == '*') { prec = va_arg(ap, int); f += 2; }
-    while (*f == 'l' || *f == 'z') { ll = 1; f++; }
+    if (*f == 'z') { ll = sizeof(size_t) == 8; f++; }
+    else if (f[0] == 'l' && f[1] == 'l') { ll = 1; f += 2; }
+    else if (*f == 'l') { ll = sizeof(long) == 8; f++; }
     if (*f == '.') { while (*f && !(*f >= 'a' && *f <= 'z')) f++; } /* "%.9g" */
     char tmp[24];
     int n = 0, neg = 0;
