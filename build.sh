@@ -190,10 +190,32 @@ bench() {
   "$(node_bin)" bench/bench.mjs
 }
 
-demo() {
+demo() { # the engine on the sample bundle, natively and under WASI (the Worker demo comes with the Worker)
   deps
   build_all
-  bash tests/demo.sh
+  local E="$B/edgerec" R=tests/data/parity/responses/venia-category-men.json N
+  N=$(node_bin)
+  echo
+  log "the sample bundle"
+  "$E" inspect "$B/sample.erb" | "$N" -e 'const d=JSON.parse(require("fs").readFileSync(0));
+    console.log(`  ${d.model_version}: ${d.model.kind}, ${d.items} items, ${d.bytes} bytes, checksum ${d.checksum_ok?"ok":"BAD"}`);
+    for (const r of d.requests) console.log(`  ${r.candidates} candidates: ${r.work_units} work units, ${r.us_mean} µs`);'
+  log "a first-time anonymous shopper:  echo '{}' | build/edgerec recommend --bundle build/sample.erb --k 5"
+  echo '{}' | "$E" recommend --bundle "$B/sample.erb" --k 5
+  local CTX='{"recent":["ER-MJ-01","ER-MJ-02"],"device":"mobile","hour":20,"page":{"type":"category","category":"Men/Tops/Jackets"}}'
+  log "a shopper who just looked at two jackets:  ... recommend <<< '$CTX'"
+  echo "$CTX" | "$E" recommend --bundle "$B/sample.erb" --k 5
+  log "re-ranking a Venia category listing for that shopper (sku order before → after)"
+  "$E" rerank --bundle "$B/sample.erb" --context "$CTX" <"$R" >"$B/demo-reranked.json"
+  "$N" -e 'const fs=require("fs"); const s=f=>JSON.parse(fs.readFileSync(f)).data.products.items.map(i=>i.sku).join(" ");
+    console.log("  before: "+s(process.argv[1])); console.log("  after:  "+s(process.argv[2]));
+    console.log(`  bytes: ${fs.statSync(process.argv[1]).size} → ${fs.statSync(process.argv[2]).size} (item spans moved, nothing re-serialised)`);' "$R" "$B/demo-reranked.json"
+  log "the same request through the WASI CLI (node:wasi; with wasmtime: wasmtime run --dir=. wasm/edgerec-cli.wasm ...)"
+  echo "$CTX" | "$N" --no-warnings tests/wasi/run-node-wasi.mjs recommend --bundle build/sample.erb --k 5 >"$B/demo-wasi.json" || true
+  echo "$CTX" | "$E" recommend --bundle "$B/sample.erb" --k 5 | cmp -s - "$B/demo-wasi.json" \
+    && echo "  native and WASI outputs are byte-identical" || echo "  WASI output differs (see $B/demo-wasi.json)"
+  echo
+  echo "Next: ./build.sh test   (every suite)   ·   ./build.sh bench   (wasm vs plain JS vs onnxruntime-web)"
 }
 
 export -f node_bin version_ge 2>/dev/null || true
