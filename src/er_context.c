@@ -103,11 +103,15 @@ er_status er_context_parse(er_context *c, const char *ctx, uint32_t len, const u
   er_profile_init(&c->profile);
   if (len > ER_MAX_CONTEXT_BYTES)
     return er_fail(err, ER_E_LIMIT, ER_MAX_CONTEXT_BYTES, "context: %u bytes, more than the limit of %u", len, ER_MAX_CONTEXT_BYTES);
-  jsmntok_t *tok = er_arena_alloc(a, sizeof(jsmntok_t) * ER_MAX_CONTEXT_TOKENS);
+  uint32_t ntok = 0;
+  er_status st = er_json_validate(ctx, len, ER_MAX_JSON_DEPTH, "context", err, &ntok);
+  if (st) return st;
+  if (ntok > ER_MAX_CONTEXT_TOKENS)
+    return er_fail(err, ER_E_LIMIT, ER_NO_OFFSET, "context: %u JSON tokens, more than the limit of %u", ntok, ER_MAX_CONTEXT_TOKENS);
+  jsmntok_t *tok = er_arena_alloc(a, sizeof(jsmntok_t) * ntok);
   if (!tok) return er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "context: out of arena memory");
   er_json jj, *j = &jj;
-  er_status st = er_json_parse(j, ctx, len, tok, ER_MAX_CONTEXT_TOKENS, "context", err);
-  if (st) return st;
+  if ((st = er_json_tokenize(j, ctx, len, tok, ntok, err))) return st;
   if (!er_json_is(j, 0, JSMN_OBJECT)) return er_fail(err, ER_E_TYPE, 0, "context: must be a JSON object, got %s", er_json_type_name(j, 0));
   int32_t dup = er_json_find_duplicate(j, 0);
   if (dup < 0) dup = known_duplicate(j, 0, CONTEXT_FIELDS, sizeof CONTEXT_FIELDS / sizeof CONTEXT_FIELDS[0]);

@@ -20,6 +20,11 @@ er_engine *er_engine_new(const uint8_t *bundle, uint32_t len, er_error *err) {
     return NULL;
   }
   e->b = b;
+  if (er_dtrees_init(&e->trees, &e->b)) {
+    free(e); free(mem); free(map);
+    er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "engine: cannot allocate the decoded trees");
+    return NULL;
+  }
   e->arena_mem = mem;
   e->map = map;
   er_arena_init(&e->arena, mem, ER_ARENA_BYTES);
@@ -33,6 +38,8 @@ void er_engine_free(er_engine *e) {
   if (!e) return;
   free(e->arena_mem);
   free(e->map);
+  free(e->tok);
+  er_dtrees_free(&e->trees);
   free(e->out);
   free(e);
 }
@@ -45,6 +52,17 @@ er_status er_engine_reserve(er_engine *e, uint32_t n) {
   if (!p) return er_fail(&e->err, ER_E_NOMEM, ER_NO_OFFSET, "engine: cannot grow the output buffer to %u bytes", cap);
   e->out = p;
   e->out_cap = cap;
+  return ER_OK;
+}
+
+er_status er_engine_reserve_tokens(er_engine *e, uint32_t n) {
+  if (n <= e->tok_cap) return ER_OK;
+  uint32_t cap = e->tok_cap ? e->tok_cap : 4096;
+  while (cap < n) cap *= 2;
+  jsmntok_t *p = realloc(e->tok, sizeof(jsmntok_t) * cap);
+  if (!p) return er_fail(&e->err, ER_E_NOMEM, ER_NO_OFFSET, "engine: cannot grow the token buffer to %u tokens", cap);
+  e->tok = p;
+  e->tok_cap = cap;
   return ER_OK;
 }
 
@@ -72,6 +90,16 @@ void er_engine_shopper(er_engine *e, const er_context *c, er_shopper *s) {
   s->country = c->country;
   s->now = c->now;
   er_shopper_build(s, &e->b, &c->profile, e->map, ER_SHOPPER_SLOTS, &e->map_gen, &e->units);
+}
+
+er_status er_engine_score(er_engine *e, const er_shopper *s, const er_candidate *c, uint32_t n, int32_t *out, uint32_t *done) {
+  for (uint32_t k = 0; k < n; k += ER_SCORE_BLOCK) {
+    if (e->units > e->budget) { *done = k; return ER_E_BUDGET; }
+    uint32_t m = n - k < ER_SCORE_BLOCK ? n - k : ER_SCORE_BLOCK;
+    er_score_many(s, &e->trees, c + k, m, out + k, &e->units);
+  }
+  *done = n;
+  return ER_OK;
 }
 
 void er_rules_for(const er_bundle *b, uint32_t item, uint32_t unit_key, int32_t *score, int *pin, int *excluded) {

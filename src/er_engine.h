@@ -9,7 +9,7 @@
 #include "er_context.h"
 #include "er_score.h"
 
-#define ER_ARENA_BYTES (8u * 1024u * 1024u)
+#define ER_ARENA_BYTES (1024u * 1024u)
 #define ER_SHOPPER_SLOTS 4096u
 
 struct er_engine {
@@ -18,10 +18,13 @@ struct er_engine {
   uint8_t *arena_mem;
   char *out;
   uint32_t out_cap;
+  jsmntok_t *tok;           /* response tokens (rerank), grown on demand   */
+  uint32_t tok_cap;
   er_error err;
   const char *reason;
   uint64_t units;
   uint32_t budget;
+  er_dtrees trees;          /* decoded tree ensemble (tree bundles)       */
   er_shopper_slot *map;     /* co-occurrence map, ER_SHOPPER_SLOTS, reused */
   uint32_t map_gen;
   char unit_override[48];
@@ -30,8 +33,14 @@ struct er_engine {
 
 /* Make the output buffer at least n bytes (grows once, keeps it). */
 er_status er_engine_reserve(er_engine *e, uint32_t n);
+/* Make the response token buffer hold at least n tokens. */
+er_status er_engine_reserve_tokens(er_engine *e, uint32_t n);
 /* Build the shopper state from a parsed context. */
 void er_engine_shopper(er_engine *e, const er_context *c, er_shopper *s);
+/* Score n candidates in blocks of ER_SCORE_BLOCK, checking the work budget
+ * before each block.  ER_E_BUDGET when it runs out (*done = scored so far). */
+#define ER_SCORE_BLOCK 32u
+er_status er_engine_score(er_engine *e, const er_shopper *s, const er_candidate *c, uint32_t n, int32_t *out, uint32_t *done);
 /* Rule adjustments for an item in a unit: adds boost/bury to *score, sets
  * *pin (position or -1) and *excluded. */
 void er_rules_for(const er_bundle *b, uint32_t item, uint32_t unit_key, int32_t *score, int *pin, int *excluded);

@@ -32,8 +32,22 @@ uint64_t er_features_schema_hash(void) {
   return h;
 }
 
-uint64_t er_feature_hash(uint32_t ns, uint64_t a, uint64_t b) {
-  return er_mix64(er_mix64(SCHEMA_SEED ^ ((uint64_t)ns << 56), a), b);
+static inline uint64_t prefix(uint32_t ns, uint64_t a) { return er_mix64(SCHEMA_SEED ^ ((uint64_t)ns << 56), a); }
+
+uint64_t er_feature_hash(uint32_t ns, uint64_t a, uint64_t b) { return er_mix64(prefix(ns, a), b); }
+
+/* Hashes of (ns, small integer, 0), computed once per process: the band
+ * namespaces take values 0..64. */
+#define BAND_VALUES 66
+static uint64_t band_hash[ER_NS_COUNT][BAND_VALUES];
+static int band_ready;
+static void band_init(void) {
+  for (uint32_t ns = 0; ns < ER_NS_COUNT; ns++)
+    for (uint32_t v = 0; v < BAND_VALUES; v++) band_hash[ns][v] = er_feature_hash(ns, v, 0);
+  band_ready = 1;
+}
+static inline uint64_t band_h(uint32_t ns, uint32_t v) {
+  return v < BAND_VALUES ? band_hash[ns][v] : er_feature_hash(ns, v, 0);
 }
 
 er_device er_device_from(const char *s, uint32_t n) {
@@ -114,6 +128,15 @@ void er_shopper_build(er_shopper *s, const er_bundle *b, const er_profile *p, er
     s->top_aff[s->n_top++] = p->cats[k].affinity;
   }
   s->price_band = p->price_n ? er_band(p->price_mean) : 0;
+  /* hash prefixes of the shopper side */
+  if (!band_ready) band_init();
+  for (uint32_t t = 0; t < s->n_top; t++) s->pre_affx[t] = prefix(ER_NS_AFFX, s->top_cats[t]);
+  s->pre_pricex = prefix(ER_NS_PRICEX, s->price_band);
+  s->pre_device = prefix(ER_NS_DEVICE_CAT, (uint64_t)s->device);
+  s->pre_hour = prefix(ER_NS_HOUR_CAT, s->hour >= 0 ? (uint64_t)(s->hour / 3) : 0);
+  s->pre_page = prefix(ER_NS_PAGE, (uint64_t)s->page);
+  s->pre_last = s->n_anchors ? prefix(ER_NS_LAST_X, er_item_key(b, s->anchors[0])) : 0;
+  s->pre_country = prefix(ER_NS_COUNTRY_CAT, s->country);
 }
 
 /* Profile entry of a candidate: position (0 newest) or -1. */
@@ -172,33 +195,35 @@ uint32_t er_features_sparse(const er_shopper *s, const er_candidate *c, uint64_t
   cand_info ci;
   gather(s, c, &ci);
   uint32_t n = 0;
-#define ADD(ns, a, b, val) do { h[n] = er_feature_hash((ns), (uint64_t)(a), (uint64_t)(b)); v[n] = (int16_t)(val); n++; } while (0)
-  ADD(ER_NS_BIAS, 0, 0, 256);
-  ADD(ER_NS_ITEM, c->sku_key, 0, 256);
+  /* every ADD equals er_feature_hash(ns, a, b); prefixes and band tables only
+   * avoid recomputing the parts that do not depend on the candidate */
+#define ADDH(hash, val) do { h[n] = (hash); v[n] = (int16_t)(val); n++; } while (0)
+  ADDH(band_h(ER_NS_BIAS, 0), 256);
+  ADDH(er_feature_hash(ER_NS_ITEM, c->sku_key, 0), 256);
   for (uint32_t k = 0; k < ci.ncat; k++) {
-    ADD(ER_NS_CAT, ci.cats[k], 0, 256);
+    ADDH(er_feature_hash(ER_NS_CAT, ci.cats[k], 0), 256);
     for (uint32_t t = 0; t < s->n_top; t++) {
       uint32_t a = s->top_aff[t] > 512 ? 512 : s->top_aff[t]; /* value: affinity capped at 2.0 */
-      ADD(ER_NS_AFFX, s->top_cats[t], ci.cats[k], a);
+      ADDH(er_mix64(s->pre_affx[t], ci.cats[k]), a);
     }
   }
-  ADD(ER_NS_AFF_BAND, er_band(ci.affinity >> 6), 0, 256);
-  if (s->price_band && ci.price) ADD(ER_NS_PRICEX, s->price_band, er_band(ci.price), 256);
-  ADD(ER_NS_RECENCY, recency_bucket(ci.pos), 0, 256);
-  ADD(ER_NS_COOC, er_band(ci.cooc_last >> 8), 0, 256);
-  ADD(ER_NS_COOC_RECENT, er_band(ci.cooc_recent >> 8), 0, 256);
-  ADD(ER_NS_CONTENT, er_band(ci.content_last >> 8), 0, 256);
-  ADD(ER_NS_POP_VIEW, er_band(ci.pop[0] >> 4), 0, 256);
-  ADD(ER_NS_POP_PURCHASE, er_band(ci.pop[2] >> 4), 0, 256);
-  ADD(ER_NS_TRENDING, er_band(ci.pop[3] >> 4), 0, 256);
+  ADDH(band_h(ER_NS_AFF_BAND, er_band(ci.affinity >> 6)), 256);
+  if (s->price_band && ci.price) ADDH(er_mix64(s->pre_pricex, er_band(ci.price)), 256);
+  ADDH(band_h(ER_NS_RECENCY, recency_bucket(ci.pos)), 256);
+  ADDH(band_h(ER_NS_COOC, er_band(ci.cooc_last >> 8)), 256);
+  ADDH(band_h(ER_NS_COOC_RECENT, er_band(ci.cooc_recent >> 8)), 256);
+  ADDH(band_h(ER_NS_CONTENT, er_band(ci.content_last >> 8)), 256);
+  ADDH(band_h(ER_NS_POP_VIEW, er_band(ci.pop[0] >> 4)), 256);
+  ADDH(band_h(ER_NS_POP_PURCHASE, er_band(ci.pop[2] >> 4)), 256);
+  ADDH(band_h(ER_NS_TRENDING, er_band(ci.pop[3] >> 4)), 256);
   uint32_t cat0 = ci.ncat ? ci.cats[0] : 0;
-  if (s->device) ADD(ER_NS_DEVICE_CAT, s->device, cat0, 256);
-  if (s->hour >= 0) ADD(ER_NS_HOUR_CAT, (uint32_t)s->hour / 3, cat0, 256);
-  if (s->page) ADD(ER_NS_PAGE, s->page, ci.page_cat > 0, 256);
-  if (s->n_anchors) ADD(ER_NS_LAST_X, er_item_key(s->b, s->anchors[0]), c->sku_key, 256);
-  if (ci.types & ER_SEEN_CART) ADD(ER_NS_CARTED, 1, 0, 256);
-  if (s->country) ADD(ER_NS_COUNTRY_CAT, s->country, cat0, 256);
-#undef ADD
+  if (s->device) ADDH(er_mix64(s->pre_device, cat0), 256);
+  if (s->hour >= 0) ADDH(er_mix64(s->pre_hour, cat0), 256);
+  if (s->page) ADDH(er_mix64(s->pre_page, (uint64_t)(ci.page_cat > 0)), 256);
+  if (s->n_anchors) ADDH(er_mix64(s->pre_last, c->sku_key), 256);
+  if (ci.types & ER_SEEN_CART) ADDH(band_h(ER_NS_CARTED, 1), 256);
+  if (s->country) ADDH(er_mix64(s->pre_country, cat0), 256);
+#undef ADDH
   return n;
 }
 

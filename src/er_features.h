@@ -87,6 +87,9 @@ typedef struct {
   er_shopper_slot *map;
   uint32_t map_mask;
   uint32_t gen;             /* slots of other generations are empty         */
+  /* per-request feature-hash prefixes: er_feature_hash(ns, a, b) is
+   * er_mix64(prefix(ns, a), b), so the shopper side is mixed once */
+  uint64_t pre_affx[3], pre_pricex, pre_device, pre_hour, pre_page, pre_last, pre_country;
 } er_shopper;
 
 /* Build the per-request shopper state.  `map_mem` holds `map_slots` slots

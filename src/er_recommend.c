@@ -276,12 +276,15 @@ static er_status recommend_impl(er_engine *e, const char *ctx, uint32_t ctx_len,
   er_scored *top = er_arena_alloc(&e->arena, sizeof(er_scored) * (k + 1));
   if (!sc || !heap || !top) return er_fail(&e->err, ER_E_NOMEM, ER_NO_OFFSET, "recommend: out of arena memory");
   int fallback = 0;
-  for (uint32_t x = 0; x < g.n; x++) {
+  if (model_ranked) {
+    uint32_t done;
+    int32_t *ms = er_arena_alloc(&e->arena, sizeof(int32_t) * (g.n + 1));
+    if (!ms) return er_fail(&e->err, ER_E_NOMEM, ER_NO_OFFSET, "recommend: out of arena memory");
+    fallback = er_engine_score(e, &g.s, g.cand, g.n, ms, &done) == ER_E_BUDGET;
+    if (!fallback) memcpy(g.table_score, ms, sizeof(int32_t) * g.n);
+  }
+  for (uint32_t x = 0; x < g.n && !fallback; x++) {
     int32_t s = g.table_score[x];
-    if (model_ranked) {
-      if (e->units > e->budget) { fallback = 1; break; }
-      s = er_score_candidate(&g.s, &g.cand[x], &e->units);
-    }
     int pin = -1, ex = 0;
     if (g.cand[x].item != ER_NONE) er_rules_for(&e->b, g.cand[x].item, g.unit_key, &s, &pin, &ex);
     sc[x] = (er_scored){s, x};

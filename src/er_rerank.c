@@ -45,10 +45,9 @@ er_status er_rerank(er_engine *e, const char *resp, uint32_t resp_len, const cha
     e->reason = "limit";
     return er_fail(&e->err, ER_E_LIMIT, ER_NO_OFFSET, "rerank: response has %u JSON tokens, more than the limit of %u", ntok, ER_MAX_RESPONSE_TOKENS);
   }
-  jsmntok_t *tok = er_arena_alloc(&e->arena, sizeof(jsmntok_t) * ntok);
-  if (!tok) return bypass(e, "limit", ER_E_NOMEM, ER_NO_OFFSET, "out of arena memory for tokens");
+  if (er_engine_reserve_tokens(e, ntok)) { e->reason = "limit"; return ER_E_NOMEM; }
   er_json jj, *j = &jj;
-  if ((st = er_json_tokenize(j, resp, resp_len, tok, ntok, &e->err))) { e->reason = "json"; return st; }
+  if ((st = er_json_tokenize(j, resp, resp_len, e->tok, ntok, &e->err))) { e->reason = "json"; return st; }
   if (j->tok[0].type != JSMN_OBJECT) return bypass(e, "shape", ER_E_SHAPE, 0, "response is not a JSON object");
   int32_t errs = er_json_get(j, 0, "errors");
   if (errs >= 0 && !er_json_is_null(j, (uint32_t)errs) && !(j->tok[errs].type == JSMN_ARRAY && j->tok[errs].size == 0))
@@ -95,14 +94,21 @@ er_status er_rerank(er_engine *e, const char *resp, uint32_t resp_len, const cha
   if (!nknown) return bypass(e, "no-known-items", ER_E_SHAPE, ER_NO_OFFSET, "no item of the response is in the bundle's catalog");
   er_shopper s;
   er_engine_shopper(e, c, &s);
+  /* score the known items together (compacted), then spread back */
+  er_candidate *kc = er_arena_alloc(&e->arena, sizeof(er_candidate) * nknown);
+  int32_t *ks = er_arena_alloc(&e->arena, sizeof(int32_t) * nknown);
+  if (!kc || !ks) return bypass(e, "limit", ER_E_NOMEM, ER_NO_OFFSET, "out of arena memory");
+  for (uint32_t k = 0, m = 0; k < n; k++)
+    if (known[k]) kc[m++] = cand[k];
+  uint32_t done;
+  if (er_engine_score(e, &s, kc, nknown, ks, &done) == ER_E_BUDGET) {
+    e->reason = "budget";
+    return er_fail(&e->err, ER_E_BUDGET, ER_NO_OFFSET, "rerank: work budget of %u units exhausted after %u of %u items", e->budget, done, n);
+  }
   int64_t sum = 0;
-  for (uint32_t k = 0; k < n; k++) {
+  for (uint32_t k = 0, m = 0; k < n; k++) {
     if (!known[k]) continue;
-    if (e->units > e->budget) {
-      e->reason = "budget";
-      return er_fail(&e->err, ER_E_BUDGET, ER_NO_OFFSET, "rerank: work budget of %u units exhausted after %u of %u items", e->budget, k, n);
-    }
-    sc[k].score = er_score_candidate(&s, &cand[k], &e->units);
+    sc[k].score = ks[m++];
     sum += sc[k].score;
   }
   int32_t neutral = (int32_t)(sum / (int64_t)nknown);

@@ -321,6 +321,25 @@ static void test_trees_float_parity(void) {
   }
   CHECK(exact_paths);
   CHECK(max_err <= NT * q.scale / 2 + 2.0 / 65536);
+  /* the engine's batch scorer (decoded trees, lockstep lanes) decides exactly as the bundle walker,
+   * also on missing values and on values equal to a threshold */
+  er_dtrees dt;
+  CHECK_EQ_INT(er_dtrees_init(&dt, &b), ER_OK);
+  static float xs[200 + 64][ER_DENSE_COUNT];
+  memcpy(xs, f.dense, sizeof(float) * ER_DENSE_COUNT * f.n);
+  for (int r = 0; r < 64; r++)
+    for (int k = 0; k < ER_DENSE_COUNT; k++) {
+      int t = rnd() % NT, nd = rnd() % 7;
+      xs[f.n + r][k] = (rnd() % 3 == 0) ? __builtin_nanf("") : (F[t][nd] == (uint32_t)k ? T[t][nd] : f.dense[rnd() % f.n][k]);
+    }
+  int32_t batch[200 + 64];
+  uint64_t bu = 0;
+  er_score_trees_batch(&b, &dt, &xs[0][0], f.n + 64, batch, &bu);
+  int same = 1;
+  for (uint32_t c = 0; c < f.n + 64; c++) { uint64_t u = 0; same &= batch[c] == er_score_trees(&b, xs[c], &u); }
+  CHECK(same);
+  CHECK_EQ_INT(bu, (uint64_t)(f.n + 64) * NT * 4);
+  er_dtrees_free(&dt);
   int overlap = top10_overlap(fl_score, q_score, f.n);
   printf("trees int8 vs float: max |Δmargin| %.5f (bound %.5f), top-10 agreement %d/10\n", max_err, NT * q.scale / 2, overlap);
   CHECK(overlap >= 9);
