@@ -87,7 +87,7 @@ function featuresFn(bundle) {
   const enc = new TextEncoder();
   let cp = 0, ccap = 0, pp = 0;
   if (profile) { pp = x.er_alloc(profile.length); heap().set(profile, pp); }
-  return (ctx) => {
+  const fn = (ctx) => {
     const b = enc.encode(ctx);
     if (b.length > ccap) { if (cp) x.er_free(cp); ccap = b.length * 2; cp = x.er_alloc(ccap); }
     heap().set(b, cp);
@@ -98,17 +98,33 @@ function featuresFn(bundle) {
     }
     return heap().slice(x.er_out_ptr(), x.er_out_ptr() + rc);
   };
+  // the scorer alone on features already in linear memory (like the JS and ORT peers)
+  let fp = 0, fcap = 0;
+  fn.load = (fbytes) => {
+    if (fbytes.length > fcap) { if (fp) x.er_free(fp); fcap = fbytes.length; fp = x.er_alloc(fcap); }
+    heap().set(fbytes, fp);
+    const len = fbytes.length;
+    return () => {
+      const n = x.er_score_features(h, fp, len);
+      if (n < 0) throw new Error(`bench: er_score_features failed (${-n})`);
+      return new Int32Array(memory.buffer, x.er_out_ptr(), n);
+    };
+  };
+  return fn;
 }
 const featFn = { linear: featuresFn(bundles.linear), trees: featuresFn(bundles.trees) };
 
 // ---- checks: the peers must score what the engine scores ---------------------------------------------
 const SIZES = [50, 200, 1000];
 const feats = { linear: {}, trees: {} };
+const featBytes = { linear: {}, trees: {} };
 const jsOut = { linear: {}, trees: {} };
 let checked = 0;
 for (const kind of ['linear', 'trees']) {
   for (const n of SIZES) {
-    const f = decodeFeatures(featFn[kind](ctxFor(n, Math.min(n, 200))));
+    const fbytes = featFn[kind](ctxFor(n, Math.min(n, 200)));
+    const f = decodeFeatures(fbytes);
+    featBytes[kind][n] = fbytes;
     if (f.n !== n) die(`${kind}: er_features gave ${f.n} candidates for ${n} explicit ones`);
     feats[kind][n] = f;
     const js = (kind === 'linear' ? scoreLinear : scoreTrees)(jsModel[kind], f, new Int32Array(n));
@@ -247,6 +263,15 @@ for (const kind of ['linear', 'trees']) {
     'parse + candidates + features, binary out; no scoring');
 }
 
+// wasm scoring only: the same precomputed features the JS and ORT peers get (like for like)
+for (const kind of ['linear', 'trees'])
+  for (const n of SIZES) {
+    const run = featFn[kind].load(featBytes[kind][n]);
+    const got = run(), want = jsOut[kind][n];
+    for (let c = 0; c < n; c++) if (got[c] !== want[c]) die(`${kind}/${n}: er_score_features margin ${got[c]} != JS ${want[c]} (candidate ${c})`);
+    row(`wasm_score_${kind}_${n}`, `wasm scoring only ${kind}, ${n} cand.`, timeSync(run), 'scoring only, features precomputed (er_score_features)');
+  }
+
 // rerank of a 48-item Venia category page
 const venia = existsSync(VENIA) ? readFileSync(VENIA, 'utf8') : null;
 function veniaFromBench(n) { // the same shape as tests/data/make-venia.mjs, from the bench catalog
@@ -378,6 +403,14 @@ const targets = [
 ];
 console.log('\ntargets (p50; wasm is end to end, the peers score precomputed features only):');
 for (const [what, x, goal] of targets) console.log(`  ${what}: ${x.toFixed(2)}× — ${x >= goal ? 'met' : 'NOT met'}`);
+const like = [
+  ['wasm linear ≥ 20× faster than ORT-web (200 cand.)', ratio(R.ort_linear_200.p50, R.wasm_score_linear_200.p50), 20],
+  ['wasm trees ≥ 5× faster than ORT-web (200 cand.)', ratio(R.ort_trees_200.p50, R.wasm_score_trees_200.p50), 5],
+  ['wasm linear ≥ 2× faster than plain JS (200 cand.)', ratio(R.js_linear_200.p50, R.wasm_score_linear_200.p50), 2],
+  ['wasm trees ≥ 2× faster than plain JS (200 cand.)', ratio(R.js_trees_200.p50, R.wasm_score_trees_200.p50), 2],
+];
+console.log('the same targets like for like (every side scores the same precomputed features):');
+for (const [what, x, goal] of like) console.log(`  ${what}: ${x.toFixed(2)}× — ${x >= goal ? 'met' : 'NOT met'}`);
 const lim = [
   ['rerank48 ≤ 100 µs', R.rerank48.p50, 100, 'µs'],
   ['cold start ≤ 5 ms', R.cold_start.p50 / 1e3, 5, 'ms'],
@@ -398,6 +431,8 @@ const json = {
   cold_start_ms: r2(R.cold_start.p50 / 1e3),
   wasm_bytes: wasmBytes.length,
   wasm_gzip_bytes: wasmGzip,
+  wasm_score_linear_us_200: r2(R.wasm_score_linear_200.p50),
+  wasm_score_trees_us_200: r2(R.wasm_score_trees_200.p50),
   js_trees_us_200: r2(R.js_trees_200.p50),
   wasm_linear_us_50: r2(R.wasm_linear_50.p50), wasm_linear_us_1000: r2(R.wasm_linear_1000.p50),
   wasm_trees_us_50: r2(R.wasm_trees_50.p50), wasm_trees_us_1000: r2(R.wasm_trees_1000.p50),

@@ -34,6 +34,12 @@ er_status er_recommend(er_engine *e, const char *ctx, uint32_t ctx_len, const ui
 er_status er_features_for(er_engine *e, const char *ctx, uint32_t ctx_len, const uint8_t *profile, uint32_t profile_len,
                           const uint8_t **out, uint32_t *out_len);
 
+/* Score features in er_features_for's binary layout with the bundle's model
+ * (no context, no candidate generation): the scorer alone, for benchmarks
+ * against other scorers fed the same features.  *out is n int32 Q16 margins
+ * (output buffer).  ER_E_SHAPE when the layout is inconsistent. */
+er_status er_score_features(er_engine *e, const uint8_t *feats, uint32_t len, const int32_t **out, uint32_t *n);
+
 /* Re-rank a GraphQL products response for the shopper in ctx.  On success
  * *out is the same JSON with data.products.items reordered (same length,
  * byte spans copied).  When it cannot re-rank, returns non-OK and

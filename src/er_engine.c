@@ -92,6 +92,42 @@ void er_engine_shopper(er_engine *e, const er_context *c, er_shopper *s) {
   er_shopper_build(s, &e->b, &c->profile, e->map, ER_SHOPPER_SLOTS, &e->map_gen, &e->units);
 }
 
+er_status er_score_features(er_engine *e, const uint8_t *f, uint32_t len, const int32_t **out, uint32_t *n_out) {
+  er_arena_reset(&e->arena);
+  er_error_clear(&e->err);
+  e->units = 0;
+  if (!f || len < 12) return er_fail(&e->err, ER_E_SHAPE, 0, "features: %u bytes, shorter than the 12-byte header", len);
+  uint32_t n = er_rd32(f), nd = er_rd32(f + 4);
+  if (nd != ER_DENSE_COUNT) return er_fail(&e->err, ER_E_SHAPE, 4, "features: %u dense values per candidate, expected %u", nd, ER_DENSE_COUNT);
+  if (n > ER_MAX_CANDIDATES) return er_fail(&e->err, ER_E_LIMIT, 0, "features: %u candidates, more than %u", n, ER_MAX_CANDIDATES);
+  er_status st = er_engine_reserve(e, 4 * n + 4);
+  if (st) return st;
+  int32_t *o = (int32_t *)(void *)e->out; /* the output buffer is malloc'd: aligned */
+  float *x = er_arena_alloc(&e->arena, sizeof(float) * ER_DENSE_COUNT * (n + 1));
+  if (!x) return er_fail(&e->err, ER_E_NOMEM, ER_NO_OFFSET, "features: out of arena memory");
+  uint32_t at = 12;
+  for (uint32_t c = 0; c < n; c++) {
+    if (len - at < 4) return er_fail(&e->err, ER_E_SHAPE, at, "features: truncated at candidate %u", c);
+    uint32_t m = er_rd32(f + at);
+    at += 4;
+    if (m > ER_MAX_SPARSE || (uint64_t)m * 8 + 4 * ER_DENSE_COUNT > len - at)
+      return er_fail(&e->err, ER_E_SHAPE, at - 4, "features: candidate %u has a bad sparse count %u", c, m);
+    if (e->b.model_kind == ER_MODEL_LINEAR) {
+      uint64_t h[ER_MAX_SPARSE];
+      int16_t v[ER_MAX_SPARSE];
+      for (uint32_t k = 0; k < m; k++) { h[k] = er_rd32(f + at + 8 * k); v[k] = (int16_t)(int32_t)er_rd32(f + at + 8 * k + 4); }
+      o[c] = er_score_linear(&e->b, h, v, m, &e->units);
+    }
+    at += 8 * m;
+    memcpy(x + (size_t)c * ER_DENSE_COUNT, f + at, 4 * ER_DENSE_COUNT);
+    at += 4 * ER_DENSE_COUNT;
+  }
+  if (e->b.model_kind == ER_MODEL_TREES) er_score_trees_batch(&e->b, &e->trees, x, n, o, &e->units);
+  *out = o;
+  *n_out = n;
+  return ER_OK;
+}
+
 er_status er_engine_score(er_engine *e, const er_shopper *s, const er_candidate *c, uint32_t n, int32_t *out, uint32_t *done) {
   for (uint32_t k = 0; k < n; k += ER_SCORE_BLOCK) {
     if (e->units > e->budget) { *done = k; return ER_E_BUDGET; }

@@ -67,6 +67,18 @@ EXPORT("er_features") int32_t wasm_features(er_engine *e, const char *ctx, uint3
   return st ? fail_from(e, st) : ok_out(out, on);
 }
 
+/* Score features (er_features' layout) with the model alone; returns the
+ * number of int32 margins at er_out_ptr, or -status. */
+EXPORT("er_score_features") int32_t wasm_score_features(er_engine *e, const uint8_t *f, uint32_t len) {
+  if (!e) return -(int32_t)ER_E_USAGE;
+  const int32_t *out;
+  uint32_t n;
+  er_status st = er_score_features(e, f, len, &out, &n);
+  if (st) return fail_from(e, st);
+  ok_out(out, n * 4);
+  return (int32_t)n;
+}
+
 /* Re-rank; returns output length (== input length) or -status with
  * er_reason_ptr giving the bypass reason. */
 EXPORT("er_rerank") int32_t wasm_rerank(er_engine *e, const char *resp, uint32_t rn, const char *ctx, uint32_t cn,
