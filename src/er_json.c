@@ -13,6 +13,53 @@
 
 static int is_ws(uint8_t c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
+/* Bytes that need no attention inside a string: printable ASCII (0x20..0x7F)
+ * except '"' and '\\'.  Everything else (the quote, a backslash, a control
+ * byte, a UTF-8 lead or continuation byte) stops the fast skip. */
+#define ER_ROW0 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+#define ER_ROW1 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
+static const uint8_t plain_byte[256] = {
+    ER_ROW0, ER_ROW0,                                        /* 0x00..0x1F control          */
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,          /* 0x20..0x2F: 0x22 '"'        */
+    ER_ROW1, ER_ROW1,                                        /* 0x30..0x4F                  */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,          /* 0x50..0x5F: 0x5C backslash  */
+    ER_ROW1, ER_ROW1,                                        /* 0x60..0x7F                  */
+    ER_ROW0, ER_ROW0, ER_ROW0, ER_ROW0, ER_ROW0, ER_ROW0, ER_ROW0, ER_ROW0 /* 0x80..0xFF */
+};
+#undef ER_ROW0
+#undef ER_ROW1
+
+/* Eight bytes at a time where words are little-endian and ctz is a builtin
+ * (gcc, clang, wasm32): the lowest flagged byte of special8() is exactly the
+ * first byte that is not plain (borrows only travel upward from a flagged
+ * byte), so the skip stops where the byte loop would. */
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define ER_JSON_SWAR 1
+#define ER_ONES 0x0101010101010101ull
+#define ER_HIGH 0x8080808080808080ull
+static inline uint64_t special8(uint64_t x) {
+  uint64_t q = x ^ (ER_ONES * '"'), b = x ^ (ER_ONES * '\\');
+  /* a zero byte in q or b: '"' or '\\'; (x - 0x20) | x high: < 0x20 or >= 0x80 */
+  return (((q - ER_ONES) & ~q) | ((b - ER_ONES) & ~b) | (x - ER_ONES * 0x20) | x) & ER_HIGH;
+}
+#endif
+
+/* First index >= i whose byte is not plain (or len). */
+static inline uint32_t skip_plain(const uint8_t *s, uint32_t len, uint32_t i) {
+#ifdef ER_JSON_SWAR
+  while (len - i >= 8) {
+    uint64_t x;
+    memcpy(&x, s + i, 8);
+    uint64_t m = special8(x);
+    if (m) return i + ((uint32_t)__builtin_ctzll(m) >> 3);
+    i += 8;
+  }
+#endif
+  while (i < len && plain_byte[s[i]]) i++;
+  return i;
+}
+
 /* Length of a valid UTF-8 sequence at p (n bytes left), or 0 if invalid. */
 static uint32_t utf8_len(const uint8_t *p, uint32_t n) {
   uint8_t c = p[0];
@@ -40,11 +87,12 @@ static int hexv(uint8_t c) {
   return -1;
 }
 
-/* Scan a string starting at the opening quote; returns offset after closing
- * quote or 0 with *why set. */
-static uint32_t scan_string(const uint8_t *s, uint32_t len, uint32_t i, const char **why, uint32_t *at) {
-  i++;
+/* The rest of a string from byte i inside it (escapes, UTF-8, the end):
+ * returns the offset after the closing quote, or 0 with *why and *at set. */
+static uint32_t scan_string_rest(const uint8_t *s, uint32_t len, uint32_t i, const char **why, uint32_t *at) {
   while (i < len) {
+    i = skip_plain(s, len, i);
+    if (i >= len) break;
     uint8_t c = s[i];
     if (c == '"') return i + 1;
     if (c < 0x20) { *why = "control character in string"; *at = i; return 0; }
@@ -87,6 +135,15 @@ static uint32_t scan_string(const uint8_t *s, uint32_t len, uint32_t i, const ch
   return 0;
 }
 
+/* Scan a string starting at the opening quote; returns offset after closing
+ * quote or 0 with *why set.  Inline: most strings are plain ASCII up to the
+ * quote, which skip_plain passes in one or two words. */
+static inline uint32_t scan_string(const uint8_t *s, uint32_t len, uint32_t i, const char **why, uint32_t *at) {
+  i = skip_plain(s, len, i + 1);
+  if (i < len && s[i] == '"') return i + 1;
+  return scan_string_rest(s, len, i, why, at);
+}
+
 static uint32_t scan_number(const uint8_t *s, uint32_t len, uint32_t i, const char **why, uint32_t *at) {
   uint32_t st = i;
   if (i < len && s[i] == '-') i++;
@@ -116,83 +173,89 @@ er_status er_json_validate(const char *js, uint32_t len, uint32_t max_depth, con
   const uint8_t *s = (const uint8_t *)js;
   /* container stack as bits: 1 = object, 0 = array; depth <= 64 */
   uint64_t stack = 0;
-  uint32_t depth = 0, ntok = 0, i = 0;
+  uint32_t depth = 0, ntok = 0, i = 0, e;
   const char *why = NULL;
   uint32_t at = 0;
+  uint8_t c;
   if (max_depth > 64) max_depth = 64;
-  /* states: expecting a value (V), after value (A), expecting key or '}' (K0),
-   * expecting key (K), expecting ':' (C), expecting value or ']' (V0) */
-  enum { V, V0, A, K0, K, C } st = V;
-  int done = 0;
   if (len >= 3 && s[0] == 0xEF && s[1] == 0xBB && s[2] == 0xBF)
     return er_fail(err, ER_E_JSON, 0, "%s: byte order mark at byte 0 (not allowed in JSON)", what);
-  while (i < len) {
-    uint8_t c = s[i];
-    if (is_ws(c)) { i++; continue; }
-    if (done) { why = "trailing data after the JSON value"; at = i; goto fail; }
-    switch (st) {
-    case V: case V0:
-      if (st == V0 && c == ']') goto close;
-      if (c == '{' || c == '[') {
-        if (depth >= max_depth) return er_fail(err, ER_E_LIMIT, i, "%s: nesting deeper than %u at byte %u", what, max_depth, i);
-        stack = (stack << 1) | (c == '{');
-        depth++;
-        ntok++;
-        i++;
-        st = c == '{' ? K0 : V0;
-        continue;
-      }
-      if (c == '"') {
-        uint32_t e = scan_string(s, len, i, &why, &at);
-        if (!e) goto fail;
-        i = e;
-      } else if (c == '-' || (c >= '0' && c <= '9')) {
-        uint32_t e = scan_number(s, len, i, &why, &at);
-        if (!e) goto fail;
-        i = e;
-      } else if (c == 't' && len - i >= 4 && !memcmp(s + i, "true", 4)) i += 4;
-      else if (c == 'f' && len - i >= 5 && !memcmp(s + i, "false", 5)) i += 5;
-      else if (c == 'n' && len - i >= 4 && !memcmp(s + i, "null", 4)) i += 4;
-      else { why = "unexpected character"; at = i; goto fail; }
-      ntok++;
-      st = A;
-      if (depth == 0) done = 1;
-      continue;
-    case A:
-      if (depth == 0) { why = "trailing data"; at = i; goto fail; }
-      if (c == ',') { st = (stack & 1) ? K : V; i++; continue; }
-      if ((c == '}' && (stack & 1)) || (c == ']' && !(stack & 1))) goto close;
-      why = (stack & 1) ? "expected ',' or '}'" : "expected ',' or ']'"; at = i; goto fail;
-    case K0: case K:
-      if (st == K0 && c == '}') goto close;
-      if (c != '"') { why = "expected a string key"; at = i; goto fail; }
-      {
-        uint32_t e = scan_string(s, len, i, &why, &at);
-        if (!e) goto fail;
-        i = e;
-      }
-      ntok++;
-      st = C;
-      continue;
-    case C:
-      if (c != ':') { why = "expected ':'"; at = i; goto fail; }
-      i++;
-      st = V;
-      continue;
-    }
-  close:
-    stack >>= 1;
-    depth--;
+  /* A state machine written as labels: value (expecting a value), after (a
+   * value ended), key0 (a key or '}'), key (a key), then ':' and a value.
+   * NEXT() skips whitespace and loads the next byte into c; the input ending
+   * there is a truncation (or, before any token, an empty input). */
+#define NEXT()                                                           \
+  do {                                                                   \
+    while (i < len && s[i] <= ' ' && is_ws(s[i])) i++;                  \
+    if (i >= len) goto eof;                                              \
+    c = s[i];                                                            \
+  } while (0)
+value:
+  NEXT();
+value_c:
+  if (c == '{' || c == '[') {
+    if (depth >= max_depth) return er_fail(err, ER_E_LIMIT, i, "%s: nesting deeper than %u at byte %u", what, max_depth, i);
+    stack = (stack << 1) | (c == '{');
+    depth++;
+    ntok++;
     i++;
-    st = A;
-    if (depth == 0) done = 1;
+    if (c == '{') goto key0;
+    NEXT(); /* a value or ']' */
+    if (c == ']') goto close;
+    goto value_c;
   }
-  if (!done) {
-    if (ntok == 0) return er_fail(err, ER_E_JSON, 0, "%s: empty input (expected a JSON value)", what);
-    return er_fail(err, ER_E_JSON, len, "%s: unexpected end of input at byte %u (truncated JSON)", what, len);
+  if (c == '"') {
+    if (!(e = scan_string(s, len, i, &why, &at))) goto fail;
+    i = e;
+  } else if (c == '-' || (c >= '0' && c <= '9')) {
+    if (!(e = scan_number(s, len, i, &why, &at))) goto fail;
+    i = e;
+  } else if (c == 't' && len - i >= 4 && !memcmp(s + i, "true", 4)) i += 4;
+  else if (c == 'f' && len - i >= 5 && !memcmp(s + i, "false", 5)) i += 5;
+  else if (c == 'n' && len - i >= 4 && !memcmp(s + i, "null", 4)) i += 4;
+  else { why = "unexpected character"; at = i; goto fail; }
+  ntok++;
+after:
+  if (depth == 0) goto done;
+  NEXT();
+  if (c == ',') {
+    i++;
+    if (stack & 1) goto key;
+    goto value;
   }
+  if ((c == '}' && (stack & 1)) || (c == ']' && !(stack & 1))) goto close;
+  why = (stack & 1) ? "expected ',' or '}'" : "expected ',' or ']'";
+  at = i;
+  goto fail;
+key0:
+  NEXT();
+  if (c == '}') goto close;
+  goto key_c;
+key:
+  NEXT();
+key_c:
+  if (c != '"') { why = "expected a string key"; at = i; goto fail; }
+  if (!(e = scan_string(s, len, i, &why, &at))) goto fail;
+  i = e;
+  ntok++;
+  NEXT();
+  if (c != ':') { why = "expected ':'"; at = i; goto fail; }
+  i++;
+  goto value;
+close:
+  stack >>= 1;
+  depth--;
+  i++;
+  goto after;
+#undef NEXT
+done: /* the value is complete: only whitespace may follow */
+  while (i < len && is_ws(s[i])) i++;
+  if (i < len) { why = "trailing data after the JSON value"; at = i; goto fail; }
   if (ntokens_out) *ntokens_out = ntok;
   return ER_OK;
+eof:
+  if (ntok == 0) return er_fail(err, ER_E_JSON, 0, "%s: empty input (expected a JSON value)", what);
+  return er_fail(err, ER_E_JSON, len, "%s: unexpected end of input at byte %u (truncated JSON)", what, len);
 fail:
   return er_fail(err, ER_E_JSON, at, "%s: %s at byte %u", what, why, at);
 }
@@ -234,11 +297,29 @@ er_status er_json_tokenize(er_json *j, const char *js, uint32_t len, jsmntok_t *
 
 /* ---- readers --------------------------------------------------------------- */
 
+/* Tokens are in document order with strictly ascending starts, so the
+ * subtree of i is the run of tokens after it that start before its end: the
+ * first token past it is found by galloping then bisecting on start. */
 uint32_t er_json_skip(const er_json *j, uint32_t i) {
-  int end = j->tok[i].end;
-  i++;
-  while (i < j->ntok && j->tok[i].start < end) i++;
-  return i;
+  const jsmntok_t *t = j->tok;
+  int end = t[i].end;
+  uint32_t n = j->ntok, lo = i + 1; /* tokens in (i, lo) start before end */
+  if (lo >= n || t[lo].start >= end) return lo; /* a scalar, a key, an empty container */
+  uint32_t step = 1, hi;                         /* t[lo] starts before end */
+  for (;;) {
+    hi = lo + step;
+    if (hi >= n) { hi = n; break; }
+    if (t[hi].start >= end) break;
+    lo = hi;
+    step *= 2;
+  }
+  /* t[lo] starts before end; hi == n or t[hi] starts at or after end */
+  while (hi - lo > 1) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (t[mid].start < end) lo = mid;
+    else hi = mid;
+  }
+  return hi;
 }
 
 int er_json_eq(const er_json *j, uint32_t i, const char *s) {
@@ -249,9 +330,11 @@ int er_json_eq(const er_json *j, uint32_t i, const char *s) {
 
 int32_t er_json_get(const er_json *j, uint32_t obj, const char *key) {
   if (j->tok[obj].type != JSMN_OBJECT) return -1;
+  size_t n = strlen(key);
   uint32_t i = obj + 1;
   for (int k = 0; k < j->tok[obj].size; k++) {
-    if (er_json_eq(j, i, key)) return (int32_t)(i + 1);
+    const jsmntok_t *t = &j->tok[i]; /* as er_json_eq(j, i, key) */
+    if (t->type == JSMN_STRING && (size_t)(t->end - t->start) == n && !memcmp(j->js + t->start, key, n)) return (int32_t)(i + 1);
     i = er_json_skip(j, i + 1);
   }
   return -1;
@@ -287,40 +370,67 @@ static uint32_t put_utf8(char *o, uint32_t cp) {
   return 4;
 }
 
+/* Copy s[0..lim) to out up to the first backslash; returns the bytes copied. */
+static inline uint32_t copy_plain(const char *s, char *out, uint32_t lim) {
+  uint32_t k = 0;
+#ifdef ER_JSON_SWAR
+  while (lim - k >= 8) { /* eight bytes at a time while none is a backslash */
+    uint64_t x;
+    memcpy(&x, s + k, 8);
+    uint64_t b = x ^ (ER_ONES * '\\');
+    if ((b - ER_ONES) & ~b & ER_HIGH) break;
+    memcpy(out + k, &x, 8);
+    k += 8;
+  }
+#endif
+  while (k < lim && s[k] != '\\') {
+    out[k] = s[k];
+    k++;
+  }
+  return k;
+}
+
+/* Runs of bytes between escapes are copied as they are; an escape is decoded
+ * whole or not at all.  When the result does not fit, what fits has been
+ * written (as a byte-by-byte copy would) and -1 is returned. */
 int32_t er_json_str(const er_json *j, uint32_t i, char *out, uint32_t cap) {
   const jsmntok_t *t = &j->tok[i];
   if (t->type != JSMN_STRING) return -1;
   const char *s = j->js + t->start;
-  uint32_t n = (uint32_t)(t->end - t->start), o = 0;
-  for (uint32_t k = 0; k < n;) {
-    char c = s[k];
+  uint32_t n = (uint32_t)(t->end - t->start);
+  uint32_t k = copy_plain(s, out, n < cap ? n : cap), o = k;
+  if (k == n) return (int32_t)n; /* no escape: the common case */
+  if (k == cap) return -1;
+  for (;;) { /* s[k] is a backslash */
     char tmp[4];
     uint32_t w;
-    if (c != '\\') { tmp[0] = c; w = 1; k++; }
-    else {
-      char e = s[k + 1];
-      if (e == 'u') {
-        uint32_t cp = 0;
-        for (int m = 2; m < 6; m++) cp = cp * 16 + (uint32_t)hexv((uint8_t)s[k + m]);
+    char c = s[k + 1];
+    if (c == 'u') {
+      uint32_t cp = 0;
+      for (int m = 2; m < 6; m++) cp = cp * 16 + (uint32_t)hexv((uint8_t)s[k + m]);
+      k += 6;
+      if (cp >= 0xD800 && cp <= 0xDBFF) {
+        uint32_t lo = 0;
+        for (int m = 2; m < 6; m++) lo = lo * 16 + (uint32_t)hexv((uint8_t)s[k + m]);
         k += 6;
-        if (cp >= 0xD800 && cp <= 0xDBFF) {
-          uint32_t lo = 0;
-          for (int m = 2; m < 6; m++) lo = lo * 16 + (uint32_t)hexv((uint8_t)s[k + m]);
-          k += 6;
-          cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-        }
-        w = put_utf8(tmp, cp);
-      } else {
-        k += 2;
-        w = 1;
-        tmp[0] = e == 'b' ? '\b' : e == 'f' ? '\f' : e == 'n' ? '\n' : e == 'r' ? '\r' : e == 't' ? '\t' : e;
+        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
       }
+      w = put_utf8(tmp, cp);
+    } else {
+      k += 2;
+      w = 1;
+      tmp[0] = c == 'b' ? '\b' : c == 'f' ? '\f' : c == 'n' ? '\n' : c == 'r' ? '\r' : c == 't' ? '\t' : c;
     }
     if (o + w > cap) return -1;
     memcpy(out + o, tmp, w);
     o += w;
+    uint32_t room = cap - o, left = n - k;
+    uint32_t r = copy_plain(s + k, out + o, left < room ? left : room);
+    o += r;
+    k += r;
+    if (k == n) return (int32_t)o;
+    if (r == room) return -1; /* more to write, no room */
   }
-  return (int32_t)o;
 }
 
 const char *er_json_type_name(const er_json *j, uint32_t i) {

@@ -134,9 +134,11 @@ export class Engine {
     this._bytes().set(this._bundle, p);
     const h = exports.er_engine_create(p, n);
     if (!h) {
-      // The create call has no status return; er_error_code exists from ABI 2.
+      // The create call has no status return: er_error_code() gives it.
       const status = exports.er_error_code ? exports.er_error_code() : 0;
-      throw new EngineError(status ? STATUS_NAMES[status] ?? `status_${status}` : 'bundle', status, this._errorMessage(), this._errorOffset());
+      const message = this._errorMessage(), offset = this._errorOffset();
+      exports.er_free(p);
+      throw new EngineError(status ? STATUS_NAMES[status] ?? `status_${status}` : 'bundle', status, message, offset);
     }
     if (this._budget) exports.er_set_budget(h, this._budget);
     this._h = h;

@@ -53,7 +53,7 @@ static void exercise(const uint8_t *buf, uint32_t len, const er_bundle *b) {
                      UNITS[u], s0[0] ? s0 : "x", s1[0] ? s1 : "y", s1[0] ? s1 : "z");
     er_recommend(e, ctx, (uint32_t)n, NULL, 0, &out, &olen);
   }
-  int n = snprintf(ctx, sizeof ctx, "{\"candidates\":[\"%s\",\"%s\",\"unknown-sku\"],\"k\":3}", s0[0] ? s0 : "x", s1[0] ? s1 : "y");
+  int n = snprintf(ctx, sizeof ctx, "{\"candidates\":[\"%s\",\"%s\",\"unknown-sku\"],\"exclude\":[\"%s\"],\"k\":3}", s0[0] ? s0 : "x", s1[0] ? s1 : "y", s1[0] ? s1 : "y");
   er_recommend(e, ctx, (uint32_t)n, NULL, 0, &out, &olen);
   er_features_for(e, ctx, (uint32_t)n, NULL, 0, &bout, &olen);
   er_features_for(e, "{}", 2, NULL, 0, &bout, &olen);

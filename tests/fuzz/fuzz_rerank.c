@@ -4,7 +4,9 @@
  * response with data.products.items permuted: same length, same byte
  * histogram, identical prefix/suffix/separators, and every item span copied
  * whole exactly once.  On failure the reason must be a documented token.
- * A second identical call must give identical bytes (no state leaks). */
+ * A second identical call must give identical bytes (no state leaks), and
+ * under a tight work budget the call either succeeds the same way or is
+ * declined with the reason "budget". */
 #include "fuzz_common.h"
 #include "er_json.h"
 
@@ -84,6 +86,12 @@ static void run(er_engine *e, const char *resp, uint32_t rlen, const char *ctx, 
   uint32_t olen2 = 0;
   CHECK(er_rerank(e, resp, rlen, ctx, clen, NULL, 0, &out2, &olen2) == ER_OK);
   CHECK(olen2 == olen && !memcmp(out2, copy, olen));
+  /* a tight work budget: still a permutation, or declined as "budget" */
+  er_engine_set_budget(e, 1 + (rlen * 31u + clen) % 400u);
+  st = er_rerank(e, resp, rlen, ctx, clen, NULL, 0, &out2, &olen2);
+  er_engine_set_budget(e, 0);
+  if (st == ER_OK) check_permutation(resp, rlen, out2, olen2);
+  else CHECK(st == ER_E_BUDGET && !strcmp(er_engine_reason(e), "budget"));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
