@@ -116,6 +116,7 @@ static er_status check_model(er_bundle *b, er_error *err) {
     return ER_OK;
   }
   if (b->model_kind != ER_MODEL_TREES) return CORRUPT("bundle: unknown model kind %u", b->model_kind);
+  if (b->bits) return CORRUPT("bundle: tree model has hash bits %u (must be 0)", b->bits);
   if (b->n_dense != ER_DENSE_COUNT) return CORRUPT("bundle: tree model has %u dense features, engine has %u", b->n_dense, ER_DENSE_COUNT);
   /* thresholds */
   const er_section *t = &b->sec[ER_SEC_THRESHOLDS];
@@ -217,6 +218,8 @@ er_status er_bundle_load(er_bundle *b, const uint8_t *buf, uint32_t len, er_erro
     const uint8_t *r = b->sec[ER_SEC_RULES].p + 16 * (size_t)k;
     if (er_rd32(r) >= b->n_items) return CORRUPT("bundle: rule %u points past the item table", k);
     if (r[8] < ER_RULE_PIN || r[8] > ER_RULE_EXCLUDE) return CORRUPT("bundle: rule %u has unknown action %u", k, r[8]);
+    if ((int32_t)er_rd32(r + 12) < 0) return CORRUPT("bundle: rule %u has a negative amount", k);
+    if (r[8] == ER_RULE_PIN && r[9] >= ER_MAX_K) return CORRUPT("bundle: rule %u pins to position %u, past %u", k, r[9], ER_MAX_K);
   }
   for (uint32_t k = 0; k < b->sec[ER_SEC_CATEGORIES].count; k++) {
     const uint8_t *r = b->sec[ER_SEC_CATEGORIES].p + 12 * (size_t)k;

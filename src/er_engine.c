@@ -148,8 +148,12 @@ void er_rules_for(const er_bundle *b, uint32_t item, uint32_t unit_key, int32_t 
     int32_t amount = (int32_t)er_rd32(p + 12);
     switch (p[8]) {
     case ER_RULE_PIN: *pin = p[9]; break;
-    case ER_RULE_BOOST: *score = (int32_t)((int64_t)*score + amount > INT32_MAX ? INT32_MAX : *score + amount); break;
-    case ER_RULE_BURY: *score = (int32_t)((int64_t)*score - amount < INT32_MIN ? INT32_MIN : *score - amount); break;
+    case ER_RULE_BOOST:
+    case ER_RULE_BURY: {
+      int64_t v = (int64_t)*score + (p[8] == ER_RULE_BOOST ? (int64_t)amount : -(int64_t)amount);
+      *score = v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : (int32_t)v;
+      break;
+    }
     case ER_RULE_EXCLUDE: *excluded = 1; break;
     }
   }

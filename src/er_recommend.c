@@ -33,6 +33,32 @@ static const unit_def UNITS[] = {
 };
 #define N_UNITS (sizeof UNITS / sizeof UNITS[0])
 
+/* The context's `exclude` list as an open-addressing set (0 marks empty). */
+typedef struct { uint64_t *slot; uint32_t mask; } key_set;
+
+static int key_set_build(key_set *ks, const uint64_t *keys, uint32_t n, er_arena *a) {
+  uint32_t slots = 16;
+  while (slots < 2 * n) slots *= 2;
+  ks->slot = er_arena_alloc(a, sizeof(uint64_t) * slots);
+  if (!ks->slot) return 0;
+  memset(ks->slot, 0, sizeof(uint64_t) * slots);
+  ks->mask = slots - 1;
+  for (uint32_t k = 0; k < n; k++) {
+    uint64_t key = keys[k] ? keys[k] : 1;
+    uint32_t h = (uint32_t)(key >> 32) & ks->mask;
+    while (ks->slot[h] && ks->slot[h] != key) h = (h + 1) & ks->mask;
+    ks->slot[h] = key;
+  }
+  return 1;
+}
+
+static int key_set_has(const key_set *ks, uint64_t key) {
+  if (!key) key = 1;
+  for (uint32_t h = (uint32_t)(key >> 32) & ks->mask; ks->slot[h]; h = (h + 1) & ks->mask)
+    if (ks->slot[h] == key) return 1;
+  return 0;
+}
+
 typedef struct {
   er_engine *e;
   const er_context *c;
@@ -41,16 +67,11 @@ typedef struct {
   er_candidate *cand;
   int32_t *table_score; /* table order weight (Q16) */
   uint32_t *raw;        /* explicit candidates: index into the context's list */
+  key_set exclude;
   uint32_t n, cap;
   uint32_t unit_key;
   int skip_purchased;
 } gen;
-
-static int excluded_key(const er_context *c, uint64_t key) {
-  for (uint32_t k = 0; k < c->n_exclude; k++)
-    if (c->exclude[k] == key) return 1;
-  return 0;
-}
 
 /* Add catalog item `it` (children fold into a visible parent). */
 static void add_item(gen *g, uint32_t it, int32_t table_score) {
@@ -69,7 +90,7 @@ static void add_item(gen *g, uint32_t it, int32_t table_score) {
     if (pi->sku_key != key) continue;
     if ((pi->types & ER_SEEN_DISLIKED) || (g->skip_purchased && (pi->types & ER_SEEN_PURCHASE))) return;
   }
-  if (excluded_key(g->c, key)) return;
+  if (key_set_has(&g->exclude, key)) return;
   int32_t sc = 0;
   int pin = -1, ex = 0;
   er_rules_for(b, it, g->unit_key, &sc, &pin, &ex);
@@ -132,7 +153,7 @@ static er_status dump_features(er_engine *e, gen *g, const char **out, uint32_t 
   if (st) return st;
   uint8_t *o = (uint8_t *)e->out;
   uint32_t at = 12;
-  uint64_t mask = ((uint64_t)1 << (e->b.bits ? e->b.bits : 24)) - 1;
+  uint64_t mask = ((uint64_t)1 << (e->b.model_kind == ER_MODEL_LINEAR ? e->b.bits : 24)) - 1;
   er_wr32(o, g->n);
   er_wr32(o + 4, ER_DENSE_COUNT);
   er_wr32(o + 8, e->b.model_kind == ER_MODEL_LINEAR ? e->b.bits : 0);
@@ -218,6 +239,9 @@ static er_status recommend_impl(er_engine *e, const char *ctx, uint32_t ctx_len,
   g.seen = er_arena_alloc(&e->arena, e->b.n_items / 8 + 1);
   if (!g.cand || !g.table_score || !g.seen) return er_fail(&e->err, ER_E_NOMEM, ER_NO_OFFSET, "recommend: out of arena memory");
   memset(g.seen, 0, e->b.n_items / 8 + 1);
+  if (!key_set_build(&g.exclude, c->exclude, c->n_exclude, &e->arena))
+    return er_fail(&e->err, ER_E_NOMEM, ER_NO_OFFSET, "recommend: out of arena memory");
+  e->units += c->n_exclude;
   e->units += e->b.n_items / 64;
   switch (kind) {
   case U_EXPLICIT: {
@@ -233,7 +257,7 @@ static er_status recommend_impl(er_engine *e, const char *ctx, uint32_t ctx_len,
       uint32_t it = er_bundle_find_sku(&e->b, key);
       e->units += 2;
       if (it != ER_NONE) { add_item(&g, it, 0); continue; }
-      if (g.n >= g.cap || excluded_key(c, key)) continue;
+      if (g.n >= g.cap || key_set_has(&g.exclude, key)) continue;
       uint64_t stored = key ? key : 1; /* 0 marks an empty slot */
       uint32_t h = (uint32_t)(key >> 32) & (slots - 1);
       while (set[h] && set[h] != stored) h = (h + 1) & (slots - 1);
