@@ -9,6 +9,8 @@
 
 #include "edgerec.h"
 #include "er_bundle.h"
+#include "er_catalog_import.h"
+#include "er_import.h"
 #include "er_features.h"
 #include "er_pack.h"
 #include "er_score.h"
@@ -25,6 +27,8 @@ static const char *USAGE =
     "  inspect   F.erb\n"
     "  profile   update --bundle F [--profile P] [--out P2] < event.json\n"
     "  profile   show P\n"
+    "  import    online-retail FILE|- | otto FILE | csv [options] FILE|-   (→ event NDJSON on stdout)\n"
+    "  import    luma-catalog DIR [--out catalog.json]   (Magento Luma sample CSVs → catalog.json for pack)\n"
     "  score-dense --bundle F < vectors.csv   (16 comma-separated values a line; empty = missing)\n"
     "  version\n"
     "exit codes: 0 ok, 2 usage, 3 bad input, 4 bad bundle\n";
@@ -426,6 +430,15 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (!strcmp(cmd, "profile")) return cmd_profile(argc, argv);
+  if (!strcmp(cmd, "import")) {
+#ifdef ER_CLI_NO_IMPORT
+    fprintf(stderr, "edgerec: import is not in this build (use the native CLI, build/edgerec)\n");
+    return EXIT_USAGE;
+#else
+    if (argc >= 3 && !strcmp(argv[2], "luma-catalog")) return er_catalog_import_main(argc - 1, argv + 1);
+    return er_import_main(argc - 1, argv + 1); /* online-retail, otto, csv; usage on anything else */
+#endif
+  }
   opts o;
   if (parse_opts(argc, argv, 2, &o)) return EXIT_USAGE;
   if (!strcmp(cmd, "recommend")) return cmd_recommend(&o);
