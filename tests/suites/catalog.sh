@@ -10,12 +10,7 @@ cd "$(dirname "$0")/../.."
 E=${EDGEREC:-build/edgerec}
 I=${EDGEREC_IMPORT:-$E}
 LUMA=${LUMA_DIR:-../shared/data/luma}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-no() { fail=$((fail + 1)); echo "FAIL - $1"; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else no "$name"; fi; }
+source tests/lib/checks.sh
 # py FILE EXPR: evaluate EXPR with d = the JSON in FILE, it = items by sku
 py() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); it={i['sku']:i for i in d['items']}; print($2)" "$1" 2>&1; }
 run() { "$@" >"$TMP/out" 2>"$TMP/err"; RC=$?; ERR=$(cat "$TMP/err"); }

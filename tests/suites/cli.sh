@@ -7,12 +7,7 @@ E=build/edgerec
 S=build/sample.erb
 T=build/sample-trees.erb
 R=tests/data/parity/responses
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-no() { fail=$((fail + 1)); echo "FAIL - $1"; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else no "$name"; fi; }
+source tests/lib/checks.sh
 # run CMD... with stdin from $IN; sets OUT, ERR, RC
 run() { OUT=$("$@" <"$IN" 2>"$TMP/err"); RC=$?; ERR=$(cat "$TMP/err"); }
 both() { eval "$1" && eval "$2"; }

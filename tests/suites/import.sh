@@ -10,12 +10,7 @@ E=${EDGEREC:-build/edgerec}
 DATA=../shared/data
 OTTO=$DATA/otto-fixture/train.jsonl
 OR=$DATA/online-retail/onlineretail.csv.xz
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-no() { fail=$((fail + 1)); echo "FAIL - $1"; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else no "$name"; fi; }
+source tests/lib/checks.sh
 finish() { echo "import: $pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit $?; }
 
 for f in "$E" "$OTTO" "$OR"; do
