@@ -14,6 +14,10 @@
 #include "er_features.h"
 #include "er_pack.h"
 #include "er_score.h"
+#ifndef ER_CLI_NO_IMPORT
+#include "er_eval.h"
+#include "er_train.h"
+#endif
 
 #define EXIT_USAGE 2
 #define EXIT_INPUT 3
@@ -29,6 +33,10 @@ static const char *USAGE =
     "  profile   show P\n"
     "  import    online-retail FILE|- | otto FILE | csv [options] FILE|-   (→ event NDJSON on stdout)\n"
     "  import    luma-catalog DIR [--out catalog.json]   (Magento Luma sample CSVs → catalog.json for pack)\n"
+    "  train     --events FILE|- [--catalog FILE] [--until TS | --test-days N] [--model linear|trees]\n"
+    "            [--bits B] [--seed N] [--version V] --out BUNDLE.erb\n"
+    "  eval      --events FILE|- [--bundle B] [--from TS | --test-days N] [--k 20] [--baseline pop,spop,ar,sr,vsknn|all|none]\n"
+    "  features  --events FILE|- [--catalog FILE] [--until TS | --test-days N] [--format libsvm] [--part train|valid|all]\n"
     "  score-dense --bundle F < vectors.csv   (16 comma-separated values a line; empty = missing)\n"
     "  version\n"
     "exit codes: 0 ok, 2 usage, 3 bad input, 4 bad bundle\n";
@@ -437,6 +445,16 @@ int main(int argc, char **argv) {
 #else
     if (argc >= 3 && !strcmp(argv[2], "luma-catalog")) return er_catalog_import_main(argc - 1, argv + 1);
     return er_import_main(argc - 1, argv + 1); /* online-retail, otto, csv; usage on anything else */
+#endif
+  }
+  if (!strcmp(cmd, "train") || !strcmp(cmd, "eval") || !strcmp(cmd, "features")) {
+#ifdef ER_CLI_NO_IMPORT
+    fprintf(stderr, "edgerec: %s is not in this build (use the native CLI, build/edgerec)\n", cmd);
+    return EXIT_USAGE;
+#else
+    if (!strcmp(cmd, "train")) return er_train_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, "features")) return er_features_main(argc - 1, argv + 1);
+    return er_eval_main(argc - 1, argv + 1);
 #endif
   }
   opts o;

@@ -249,6 +249,7 @@ const char *er_item_url_key(const er_bundle *b, uint32_t i, uint32_t *len) {
 const uint8_t *er_item_cats(const er_bundle *b, uint32_t i, uint32_t *n) {
   const uint8_t *r = er_item(b, i);
   *n = er_rd16(r + 26);
+  if (!*n) return r; /* any valid pointer: nothing is read (the section may be absent) */
   return b->sec[ER_SEC_ITEM_CATS].p + 4 * (size_t)er_rd32(r + 28);
 }
 
@@ -326,7 +327,7 @@ const uint8_t *er_bundle_list(const er_bundle *b, uint32_t kind, uint32_t *n) {
     const uint8_t *r = d->p + 16 * (size_t)k;
     if (er_rd32(r) == kind) {
       *n = er_rd32(r + 8);
-      return b->sec[ER_SEC_LIST_ITEMS].p + 4 * (size_t)er_rd32(r + 4);
+      return *n ? b->sec[ER_SEC_LIST_ITEMS].p + 4 * (size_t)er_rd32(r + 4) : r;
     }
   }
   *n = 0;

@@ -159,6 +159,16 @@ void er_rules_for(const er_bundle *b, uint32_t item, uint32_t unit_key, int32_t 
   }
 }
 
+void er_engine_enrich_delta(const er_bundle *b, er_profile_delta *d) {
+  if (!d->sku_key) return;
+  uint32_t it = er_bundle_find_sku(b, d->sku_key);
+  if (it == ER_NONE) return;
+  uint32_t nc;
+  const uint8_t *cats = er_item_cats(b, it, &nc);
+  for (uint32_t k = 0; k < nc && d->n_cats < sizeof d->cat_keys / sizeof d->cat_keys[0]; k++) d->cat_keys[d->n_cats++] = er_rd32(cats + 4 * k);
+  if (!d->price_cents) d->price_cents = er_item_price(b, it);
+}
+
 er_status er_profile_update(er_engine *e, const uint8_t *profile, uint32_t profile_len, const char *event,
                             uint32_t event_len, const uint8_t **out, uint32_t *out_len) {
   er_arena_reset(&e->arena);
@@ -176,15 +186,7 @@ er_status er_profile_update(er_engine *e, const uint8_t *profile, uint32_t profi
   er_profile_delta d;
   if ((st = er_event_delta(ev, &d))) return er_fail(&e->err, st, ER_NO_OFFSET, "event: cannot be applied to a profile");
   if (!ev->has_ts) d.ts = p->updated; /* no time: no decay */
-  if (d.sku_key) { /* add catalog categories of the item */
-    uint32_t it = er_bundle_find_sku(&e->b, d.sku_key);
-    if (it != ER_NONE) {
-      uint32_t nc;
-      const uint8_t *cats = er_item_cats(&e->b, it, &nc);
-      for (uint32_t k = 0; k < nc && d.n_cats < sizeof d.cat_keys / sizeof d.cat_keys[0]; k++) d.cat_keys[d.n_cats++] = er_rd32(cats + 4 * k);
-      if (!d.price_cents) d.price_cents = er_item_price(&e->b, it);
-    }
-  }
+  er_engine_enrich_delta(&e->b, &d);
   er_profile_apply(p, &d);
   if ((st = er_engine_reserve(e, ER_PROFILE_MAX_BYTES))) return st;
   uint32_t n = er_profile_encode(p, (uint8_t *)e->out, e->out_cap);

@@ -45,4 +45,13 @@ er_status er_engine_score(er_engine *e, const er_shopper *s, const er_candidate 
  * *pin (position or -1) and *excluded. */
 void er_rules_for(const er_bundle *b, uint32_t item, uint32_t unit_key, int32_t *score, int *pin, int *excluded);
 
+/* Add the catalog's categories (and price, when the event has none) of the
+ * delta's item, as er_profile_update does before applying an event. */
+void er_engine_enrich_delta(const er_bundle *b, er_profile_delta *d);
+/* The shopper state and the candidates er_recommend would score for this
+ * context and profile, unscored (the trainer's view of a request).  *s and
+ * *cand live in the engine's arena until its next call. */
+er_status er_engine_candidates(er_engine *e, const char *ctx, uint32_t ctx_len, const uint8_t *profile,
+                               uint32_t profile_len, const er_shopper **s, const er_candidate **cand, uint32_t *n);
+
 #endif

@@ -1860,3 +1860,40 @@ done:
   free(P);
   return st;
 }
+
+/* ---- catalog.json alone (the trainer's --catalog) ---- */
+
+struct er_pack_catalog { jpack *P; };
+
+er_status er_pack_catalog_parse(const char *js, uint32_t len, er_pack_catalog **out, const er_pack_item **items,
+                                uint32_t *n_items, er_pack_nbrs nbr[ER_NBR_KINDS], er_error *err) {
+  *out = NULL;
+  er_pack_catalog *c = (er_pack_catalog *)calloc(1, sizeof *c);
+  jpack *P = (jpack *)calloc(1, sizeof *P);
+  if (!c || !P) { free(c); free(P); return er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "catalog: out of memory"); }
+  c->P = P;
+  P->err = err;
+  er_status st = jdoc_open(&P->cat, js, len, "catalog", err);
+  if (!st) st = parse_catalog(P);
+  if (st) { er_pack_catalog_free(c); return st; }
+  *items = P->items;
+  *n_items = P->n_items;
+  for (int r = 0; r < ER_NBR_KINDS; r++) {
+    nbr[r].edges = (const er_pack_edge *)P->edges[r].p;
+    nbr[r].n_edges = P->edges[r].n;
+  }
+  *out = c;
+  return ER_OK;
+}
+
+void er_pack_catalog_free(er_pack_catalog *c) {
+  if (!c) return;
+  jpack *P = c->P;
+  if (P) {
+    free(P->cat.tok);
+    for (int r = 0; r < ER_NBR_KINDS; r++) free(P->edges[r].p);
+    pool_free(&P->pool);
+    free(P);
+  }
+  free(c);
+}

@@ -150,4 +150,12 @@ er_status er_pack_from_json(const char *model_json, uint32_t model_len, const ch
                             const char *xgb_json, uint32_t xgb_len, const char *source_name, uint8_t **out,
                             uint32_t *out_len, er_error *err);
 
+/* Parse catalog.json alone (items and any neighbour links) for programs
+ * that build the rest themselves (the trainer).  *items and nbr[] point into
+ * *out until er_pack_catalog_free(*out).  Errors as er_pack_from_json's. */
+typedef struct er_pack_catalog er_pack_catalog;
+er_status er_pack_catalog_parse(const char *js, uint32_t len, er_pack_catalog **out, const er_pack_item **items,
+                                uint32_t *n_items, er_pack_nbrs nbr[ER_NBR_KINDS], er_error *err);
+void er_pack_catalog_free(er_pack_catalog *c);
+
 #endif

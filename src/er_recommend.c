@@ -185,6 +185,9 @@ static er_status dump_features(er_engine *e, gen *g, const char **out, uint32_t 
 static er_status recommend_impl(er_engine *e, const char *ctx, uint32_t ctx_len, const uint8_t *profile, uint32_t profile_len,
                                 const char **out, uint32_t *out_len, int dump);
 
+/* dump modes of recommend_impl */
+enum { RECOMMEND = 0, DUMP_FEATURES = 1, DUMP_CANDIDATES = 2 };
+
 er_status er_recommend(er_engine *e, const char *ctx, uint32_t ctx_len, const uint8_t *profile, uint32_t profile_len,
                        const char **out, uint32_t *out_len) {
   return recommend_impl(e, ctx, ctx_len, profile, profile_len, out, out_len, 0);
@@ -192,7 +195,20 @@ er_status er_recommend(er_engine *e, const char *ctx, uint32_t ctx_len, const ui
 
 er_status er_features_for(er_engine *e, const char *ctx, uint32_t ctx_len, const uint8_t *profile, uint32_t profile_len,
                           const uint8_t **out, uint32_t *out_len) {
-  return recommend_impl(e, ctx, ctx_len, profile, profile_len, (const char **)out, out_len, 1);
+  return recommend_impl(e, ctx, ctx_len, profile, profile_len, (const char **)out, out_len, DUMP_FEATURES);
+}
+
+er_status er_engine_candidates(er_engine *e, const char *ctx, uint32_t ctx_len, const uint8_t *profile,
+                               uint32_t profile_len, const er_shopper **s, const er_candidate **cand, uint32_t *n) {
+  const char *o;
+  uint32_t ol;
+  er_status st = recommend_impl(e, ctx, ctx_len, profile, profile_len, &o, &ol, DUMP_CANDIDATES);
+  if (st) return st;
+  const gen *g = (const gen *)(const void *)o;
+  *s = &g->s;
+  *cand = g->cand;
+  *n = g->n;
+  return ER_OK;
 }
 
 static er_status recommend_impl(er_engine *e, const char *ctx, uint32_t ctx_len, const uint8_t *profile, uint32_t profile_len,
@@ -202,6 +218,8 @@ static er_status recommend_impl(er_engine *e, const char *ctx, uint32_t ctx_len,
   e->units = 0;
   e->reason = "";
   if (!ctx && ctx_len) return er_fail(&e->err, ER_E_USAGE, ER_NO_OFFSET, "recommend: context pointer is NULL");
+  gen *gp = er_arena_alloc(&e->arena, sizeof *gp); /* in the arena: DUMP_CANDIDATES hands it out */
+  if (!gp) return er_fail(&e->err, ER_E_NOMEM, ER_NO_OFFSET, "recommend: out of arena memory");
   gen g;
   memset(&g, 0, sizeof g);
   g.e = e;
@@ -292,7 +310,13 @@ static er_status recommend_impl(er_engine *e, const char *ctx, uint32_t ctx_len,
     }
     break;
   }
-  if (dump) return dump_features(e, &g, out, out_len);
+  if (dump == DUMP_FEATURES) return dump_features(e, &g, out, out_len);
+  if (dump == DUMP_CANDIDATES) {
+    *gp = g;
+    *out = (const char *)(const void *)gp;
+    *out_len = sizeof *gp;
+    return ER_OK;
+  }
   /* score */
   int model_ranked = kind == U_FOR_YOU || kind == U_EXPLICIT;
   er_scored *sc = er_arena_alloc(&e->arena, sizeof(er_scored) * (g.n + 1));

@@ -1,0 +1,230 @@
+/* er_eval.h — offline evaluation (`edgerec eval`): edgerec's serving path
+ * against the session-based recommendation literature's baselines, on an
+ * event log (er_log.h), with the next-item protocol of session-rec /
+ * GRU4Rec.  Native only (malloc).  Deterministic: the same log, options and
+ * bundle give the same numbers (only the timings differ).
+ *
+ * Protocol (ER_EVAL_PROTOCOL says it in one line, the JSON carries it):
+ *  - Only item events make sequences: view, click, cart, purchase
+ *    (impressions and feedback are ignored).  A session takes part when it
+ *    has at least one item event; events keep er_log's order (time, then
+ *    input order).
+ *  - Split: a session is a test session when its last event
+ *    (er_log_session.end_ms, any type) is at or after `from`, else a
+ *    training session.
+ *  - Test events whose item never occurs in a training session are dropped;
+ *    then test sessions with fewer than 2 remaining events are dropped.
+ *  - For every kept test session e_0..e_{n-1} and every i in 0..n-2, each
+ *    model predicts the item of e_{i+1} from e_0..e_i.  The rank of the true
+ *    item in the model's ranking of the whole catalogue (1 = first) gives
+ *    HR@K (rank <= K), MRR@K (1/rank when rank <= K) and NDCG@K
+ *    (1/log2(rank+1) when rank <= K); ranks past ER_EVAL_MAX_RANK, or items a
+ *    model does not return (edgerec returns max(k, 20) items), are misses.
+ *  - The peers are trained here, on the training sessions only; they may
+ *    recommend items already in the session (as in session-rec); every tie
+ *    is broken by item id (er_log's interned id: first appearance in the
+ *    log), smaller first.  The catalogue is the set of items of the
+ *    training sessions; "then POP" ranks the items not scored by the model
+ *    after the scored ones, in POP order.
+ *      pop    items by number of item events in training.
+ *      spop   the session's items e_0..e_i by count in the session (ties:
+ *             most recent occurrence first), then POP.
+ *      ar     association rules (session-rec's AR, no pruning): every pair
+ *             of distinct positions p != q of a training session adds 1 to
+ *             rule item[p] -> item[q]; rank by the rule weight from the last
+ *             item e_i, then POP.
+ *      sr     sequential rules (session-rec's SR, steps 10, weighting 1/gap,
+ *             no pruning): each position q and earlier position p with
+ *             q - p <= 10 adds 1/(q - p) to rule item[p] -> item[q] (kept
+ *             exactly as multiples of 1/2520); rank by the rule weight from
+ *             e_i, then POP.
+ *      vsknn  V-SKNN (Ludewig & Jannach 2018; session-rec's VMContextKNN with
+ *             k = 100, sample_size = 500, linear position weights, dot
+ *             product): the session's items weighted by the position of
+ *             their last occurrence (the last event weight 1, e_0 weight
+ *             1/(i+1)); candidates: the 500 most recent training sessions
+ *             (by end time) sharing an item with e_0..e_i; similarity = sum
+ *             of the weights of the shared items (neighbour sessions as item
+ *             sets); the 100 most similar (ties: the more recent); score of
+ *             item j = sum of the similarities of the neighbours containing
+ *             j; then POP.  Weights are kept as exact integers (scaled by
+ *             i+1), which changes no ranking.
+ *  - edgerec: per test session a profile starts empty (er_profile_init);
+ *    before predicting e_{i+1}, e_i is applied (er_log_delta,
+ *    er_engine_enrich_delta, er_profile_apply) — so the profile holds exactly
+ *    e_0..e_i of the filtered sequence, what the peers see — then the profile
+ *    is encoded and er_recommend (the serving path, unit
+ *    recommended-for-you) is called with er_log_context_json(e_i, max(k,
+ *    20)).  The true item counts as found at the position of its sku, or of
+ *    its parent's sku (a configurable's child folds into its parent).
+ *    Engine errors are counted (and are misses); so are work-budget
+ *    fallbacks (their items still count).  edgerec's serving rules apply:
+ *    it never recommends items the profile has purchased or disliked. */
+#ifndef ER_EVAL_H
+#define ER_EVAL_H
+
+#include <stdint.h>
+
+#include "edgerec.h"
+#include "er_log.h"
+
+#define ER_EVAL_PROTOCOL                                                                                                \
+  "next-item (session-rec/GRU4Rec): item events (view/click/cart/purchase) only; session is test when its last "     \
+  "event >= from; test events with items unseen in training dropped, then test sessions < 2 events; each prefix "    \
+  "e0..ei predicts e(i+1), rank over the whole catalogue (not returned = miss); peers trained on training sessions " \
+  "only, may repeat session items, ties by item id, filled with POP; ar: all position pairs, sr: steps 10 weight "   \
+  "1/gap, vsknn: k 100, sample 500 most recent, linear position weights, dot product; edgerec: er_recommend with a " \
+  "profile of e0..ei and the context of ei"
+
+#define ER_EVAL_MAX_RANK 200u        /* ranks kept in the histogram (= ER_MAX_K) */
+#define ER_EVAL_DEFAULT_K 20u
+#define ER_EVAL_DEFAULT_TEST_DAYS 30u
+#define ER_EVAL_SR_STEPS 10u
+#define ER_EVAL_SR_UNIT 2520u        /* lcm(1..10): SR weights are multiples of 1/2520 */
+#define ER_EVAL_KNN_K 100u
+#define ER_EVAL_KNN_SAMPLE 500u
+
+/* The models, in output order. */
+typedef enum {
+  ER_EVAL_EDGEREC = 0,
+  ER_EVAL_POP,
+  ER_EVAL_SPOP,
+  ER_EVAL_AR,
+  ER_EVAL_SR,
+  ER_EVAL_VSKNN,
+  ER_EVAL_N_MODELS
+} er_eval_model;
+#define ER_EVAL_BIT(m) (1u << (m))
+#define ER_EVAL_PEERS (ER_EVAL_BIT(ER_EVAL_POP) | ER_EVAL_BIT(ER_EVAL_SPOP) | ER_EVAL_BIT(ER_EVAL_AR) | \
+                       ER_EVAL_BIT(ER_EVAL_SR) | ER_EVAL_BIT(ER_EVAL_VSKNN))
+
+/* "edgerec", "pop", "spop", "ar", "sr", "vsknn"; NULL when out of range. */
+const char *er_eval_model_name(er_eval_model m);
+/* Parse a --baseline list ("pop,sr", "all", "none"; names as above, without
+ * "edgerec") into a bitmask of ER_EVAL_BIT(model).  ER_E_USAGE naming the
+ * bad entry. */
+er_status er_eval_parse_models(const char *list, uint32_t *mask, er_error *err);
+
+/* ---- metrics ----------------------------------------------------------------- */
+
+/* Ranks seen so far: a histogram, so every metric is exact and independent
+ * of the order predictions were made in. */
+typedef struct {
+  uint64_t n;                              /* predictions                        */
+  uint64_t at_rank[ER_EVAL_MAX_RANK + 1];  /* [r]: true item ranked r (1-based)  */
+} er_eval_metrics;
+
+void er_eval_metrics_init(er_eval_metrics *m);
+/* One prediction: rank is 1-based; 0 (not found) or > ER_EVAL_MAX_RANK is a
+ * miss. */
+void er_eval_metrics_add(er_eval_metrics *m, uint32_t rank);
+/* Metrics at cutoff K (1..ER_EVAL_MAX_RANK; larger is clamped); 0 when there
+ * is no prediction.  HR@K = share with rank <= K; MRR@K = mean of 1/rank
+ * (0 past K); NDCG@K = mean of 1/log2(rank + 1) (0 past K). */
+double er_eval_hr(const er_eval_metrics *m, uint32_t k);
+double er_eval_mrr(const er_eval_metrics *m, uint32_t k);
+double er_eval_ndcg(const er_eval_metrics *m, uint32_t k);
+
+/* ---- the split ----------------------------------------------------------------- */
+
+/* The training and (filtered) test sequences of a log at a split.  Built by
+ * er_eval_split_build, released by er_eval_split_free.  Item ids are er_log
+ * item ids; event ids index L->ev. */
+typedef struct {
+  uint64_t from_ms;            /* test: sessions with end_ms >= from_ms            */
+  uint32_t n_items;            /* L->items.n                                        */
+  /* training: sessions in er_log order (ascending end time = recency)  */
+  uint32_t n_train;
+  uint32_t *train_session;     /* [n_train] index into L->ses                     */
+  uint32_t *train_first;       /* [n_train + 1] offsets into train_item          */
+  uint32_t *train_item;        /* item ids of the item events, in order           */
+  uint32_t *pop;               /* [n_items] item events in training (0: unknown)  */
+  /* test: the kept sessions, filtered */
+  uint32_t n_test;
+  uint32_t *test_session;      /* [n_test] index into L->ses                      */
+  uint32_t *test_first;        /* [n_test + 1] offsets into test_event           */
+  uint32_t *test_event;        /* indices into L->ev of the kept events           */
+  uint32_t test_sessions_total;   /* test sessions with an item event, before dropping */
+  uint32_t test_sessions_dropped; /* of those, fewer than 2 kept events           */
+  uint64_t test_events_dropped;   /* test item events of items unseen in training */
+  uint64_t predictions;           /* sum over kept test sessions of (n - 1)       */
+} er_eval_split;
+
+/* Build the split of a finished log (er_log_finish) at from_ms.  Errors:
+ * ER_E_SHAPE when the log has no item event, no training session or no test
+ * session left after dropping (the message says which and the counts),
+ * ER_E_USAGE when the log was not finished, ER_E_NOMEM. */
+er_status er_eval_split_build(const er_log *L, uint64_t from_ms, er_eval_split *s, er_error *err);
+void er_eval_split_free(er_eval_split *s);
+
+/* ---- running ------------------------------------------------------------------- */
+
+/* Called once per prediction when set: model, test session (index into the
+ * split's test arrays), position i (e_0..e_i predict e_{i+1}), the true
+ * item, and its rank (0: miss).  Order: by session and position for spop,
+ * vsknn, edgerec and pop; grouped by the last item for ar and sr. */
+typedef void (*er_eval_trace_fn)(void *user, er_eval_model m, uint32_t test, uint32_t pos, uint32_t item, uint32_t rank);
+
+typedef struct {
+  int has_from;                /* 1: split at from_ms; 0: test_days before the log's last event */
+  uint64_t from_ms;
+  uint32_t test_days;          /* 1..36500 (default 30)                            */
+  uint32_t k;                  /* list length asked of the models, 1..200 (20)    */
+  uint32_t models;             /* ER_EVAL_BIT mask; edgerec needs an engine        */
+  int progress;                /* per-model lines on stderr                        */
+  er_eval_trace_fn trace;      /* optional                                         */
+  void *trace_user;
+} er_eval_opts;
+
+/* Defaults: test_days 30, k 20, all peers, no progress, no trace. */
+void er_eval_opts_default(er_eval_opts *o);
+
+typedef struct {
+  int ran;                     /* evaluated                                        */
+  er_eval_metrics m;
+  double seconds;              /* wall time of training + predictions            */
+  uint64_t errors;             /* edgerec: er_recommend / context failures        */
+  uint64_t fallbacks;          /* edgerec: answers with "fallback":"work-budget"  */
+} er_eval_model_result;
+
+typedef struct {
+  uint64_t from_ms;
+  uint32_t train_sessions, test_sessions, test_sessions_dropped;
+  uint64_t test_events_dropped, predictions;
+  uint32_t k;
+  char model_version[32];      /* the bundle's version when edgerec ran, else ""  */
+  er_eval_model_result model[ER_EVAL_N_MODELS];
+} er_eval_result;
+
+/* One model over a split: the peers train on s and predict; edgerec needs
+ * `engine` (else ER_E_USAGE).  Fills *r (metrics, seconds, errors). */
+er_status er_eval_model_run(const er_log *L, const er_eval_split *s, er_eval_model m, const er_eval_opts *o,
+                            er_engine *engine, er_eval_model_result *r, er_error *err);
+
+/* The whole evaluation: the split (from o), then every model of o->models
+ * (edgerec when its bit is set and engine is not NULL; the bit without an
+ * engine is ER_E_USAGE).  For `edgerec eval`, the trainer and the retrain
+ * gate.  Errors as er_eval_split_build's, plus ER_E_USAGE for bad options. */
+er_status er_eval_run(const er_log *L, const er_eval_opts *o, er_engine *engine_or_NULL, er_eval_result *r,
+                      er_error *err);
+
+/* The result as one JSON object (the `edgerec eval` output, no newline):
+ * {"protocol":…,"split":{"from":S,"train_sessions":N,"test_sessions":N,
+ * "test_sessions_dropped":N,"test_events_dropped":N,"predictions":N},"k":K,
+ * "models":{"edgerec":{"model":"…","hr@10":…,"hr@20":…,"mrr@20":…,
+ * "ndcg@10":…,["hr@K","mrr@K","ndcg@K" when K is not 10 or 20,]
+ * "predictions":N,"errors":N,"fallbacks":N,"seconds":…},"pop":{…},…}} with
+ * metrics to 4 decimals, seconds to 3, `from` in unix seconds (3 decimals
+ * only when not whole).  Returns the length written to out (NUL-terminated),
+ * 0 when cap is too small (8 KB is always enough). */
+uint32_t er_eval_json(const er_eval_result *r, char *out, uint32_t cap);
+
+/* `edgerec eval --bundle B --events F [--from TS | --test-days N] [--k N]
+ * [--baseline LIST]`; argv[0] is "eval".  The JSON on stdout, progress on
+ * stderr.  Without --bundle the baselines run (default all); with it edgerec
+ * and the baselines (default all; `--baseline none`: edgerec only).
+ * Returns 0 ok, 2 usage, 3 bad input (unreadable events, nothing to
+ * evaluate), 4 bad bundle. */
+int er_eval_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,409 @@
+/* er_log.c — NDJSON event logs in memory (see er_log.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "er_log.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "er_event.h"
+#include "er_features.h"
+
+#define NONE 0xFFFFFFFFu
+
+/* ---- interning ------------------------------------------------------------ */
+
+static int intern_grow_slots(er_intern *t) {
+  uint32_t slots = t->mask ? (t->mask + 1) * 2 : 1024;
+  uint32_t *s = calloc(slots, sizeof *s);
+  if (!s) return 0;
+  for (uint32_t id = 0; id < t->n; id++) {
+    uint32_t h = (uint32_t)(t->key[id] >> 32) & (slots - 1);
+    while (s[h]) h = (h + 1) & (slots - 1);
+    s[h] = id + 1;
+  }
+  free(t->slot);
+  t->slot = s;
+  t->mask = slots - 1;
+  return 1;
+}
+
+uint32_t er_intern_find(const er_intern *t, const char *s, uint32_t n) {
+  if (!t->mask) return NONE;
+  uint64_t k = er_key(s, n);
+  for (uint32_t h = (uint32_t)(k >> 32) & t->mask; t->slot[h]; h = (h + 1) & t->mask) {
+    uint32_t id = t->slot[h] - 1;
+    if (t->key[id] == k && t->len[id] == n && !memcmp(t->pool + t->off[id], s, n)) return id;
+  }
+  return NONE;
+}
+
+uint32_t er_intern_add(er_intern *t, const char *s, uint32_t n) {
+  uint32_t id = er_intern_find(t, s, n);
+  if (id != NONE) return id;
+  if ((uint64_t)(t->n + 1) * 2 > (uint64_t)(t->mask ? t->mask + 1 : 0) && !intern_grow_slots(t)) return NONE;
+  if (t->n == t->cap) {
+    uint32_t cap = t->cap ? t->cap * 2 : 256;
+    uint64_t *off = realloc(t->off, cap * sizeof *off);
+    if (off) t->off = off;
+    uint32_t *len = realloc(t->len, cap * sizeof *len);
+    if (len) t->len = len;
+    uint64_t *key = realloc(t->key, cap * sizeof *key);
+    if (key) t->key = key;
+    if (!off || !len || !key) return NONE;
+    t->cap = cap;
+  }
+  if (t->pool_len + n > t->pool_cap) {
+    uint64_t cap = t->pool_cap ? t->pool_cap : 4096;
+    while (cap < t->pool_len + n) cap *= 2;
+    char *p = realloc(t->pool, cap);
+    if (!p) return NONE;
+    t->pool = p;
+    t->pool_cap = cap;
+  }
+  memcpy(t->pool + t->pool_len, s, n);
+  id = t->n++;
+  t->off[id] = t->pool_len;
+  t->len[id] = n;
+  t->key[id] = er_key(s, n);
+  t->pool_len += n;
+  uint32_t h = (uint32_t)(t->key[id] >> 32) & t->mask;
+  while (t->slot[h]) h = (h + 1) & t->mask;
+  t->slot[h] = id + 1;
+  return id;
+}
+
+static void intern_free(er_intern *t) {
+  free(t->pool);
+  free(t->off);
+  free(t->len);
+  free(t->key);
+  free(t->slot);
+  memset(t, 0, sizeof *t);
+}
+
+/* ---- reading -------------------------------------------------------------- */
+
+void er_log_init(er_log *L) {
+  memset(L, 0, sizeof *L);
+  L->min_ms = UINT64_MAX;
+}
+
+void er_log_free(er_log *L) {
+  free(L->ev);
+  free(L->ses);
+  free(L->imp);
+  intern_free(&L->items);
+  intern_free(&L->sessions);
+  intern_free(&L->users);
+  intern_free(&L->cats);
+  intern_free(&L->countries);
+  intern_free(&L->ids);
+  er_log_init(L);
+}
+
+static void bad_line(er_log *L, uint32_t line, const char *why) {
+  L->bad++;
+  if (L->n_bad_kept < ER_LOG_MAX_BAD) {
+    L->bad_line[L->n_bad_kept] = line;
+    snprintf(L->bad_why[L->n_bad_kept], sizeof L->bad_why[0], "%s", why);
+    L->n_bad_kept++;
+  }
+}
+
+/* Resolve a raw JSON string (escapes kept) into buf; returns the length or -1. */
+static int32_t unescape(const er_str *s, char *buf, uint32_t cap) {
+  /* Reuse the JSON reader: wrap the raw bytes in quotes and decode one token.
+   * A valid string of ER_EVENT_MAX_STR resolved bytes is at most 6 times as
+   * long raw (every byte written as \u00XX). */
+  char tmp[6 * ER_EVENT_MAX_STR + 4];
+  if (s->n + 2 > sizeof tmp) return -1;
+  tmp[0] = '"';
+  memcpy(tmp + 1, s->p, s->n);
+  tmp[s->n + 1] = '"';
+  jsmntok_t tok[2];
+  er_json j;
+  er_error e;
+  if (er_json_parse(&j, tmp, s->n + 2, tok, 2, "string", &e)) return -1;
+  return er_json_str(&j, 0, buf, cap);
+}
+
+/* Intern an optional string field: id + 1, 0 when absent or empty.
+ * Returns 1, 0 when out of memory, -1 when the string cannot be decoded. */
+static int intern_opt(er_intern *t, const er_str *s, uint32_t *out) {
+  *out = 0;
+  if (!s->p || !s->n) return 1;
+  char buf[4 * ER_EVENT_MAX_STR];
+  int32_t n = unescape(s, buf, sizeof buf);
+  if (n < 0) return -1;
+  if (n == 0) return 1;
+  uint32_t id = er_intern_add(t, buf, (uint32_t)n);
+  if (id == NONE) return 0;
+  *out = id + 1;
+  return 1;
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+er_status er_log_read(er_log *L, FILE *f, const char *name, int progress, er_error *err) {
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t n;
+  jsmntok_t tok[ER_MAX_EVENT_TOKENS];
+  er_status st = ER_OK;
+  double t0 = now_s();
+  uint64_t next_report = 1000000;
+  while ((n = getline(&line, &cap, f)) >= 0) {
+    uint32_t lineno = (uint32_t)++L->lines;
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) n--;
+    uint32_t k = 0;
+    while (k < (uint32_t)n && (line[k] == ' ' || line[k] == '\t')) k++;
+    if (k == (uint32_t)n) { L->blank++; continue; }
+    if (n > (ssize_t)ER_MAX_EVENT_BYTES) { bad_line(L, lineno, "event larger than 16 KB"); continue; }
+    er_event ev;
+    er_error pe;
+    if (er_event_parse(&ev, line, (uint32_t)n, tok, ER_MAX_EVENT_TOKENS, 1u /* ER_EVENT_REQUIRE_ALL */, &pe)) {
+      bad_line(L, lineno, pe.msg);
+      continue;
+    }
+    /* duplicates by id (checked after the line is known to be usable, so a
+     * rejected line does not use up its id) */
+    char buf[4 * ER_EVENT_MAX_STR];
+    if (!ev.session.n) { bad_line(L, lineno, "event: field 'session' is empty"); continue; }
+    int32_t idn = unescape(&ev.id, buf, sizeof buf);
+    if (idn < 0) { bad_line(L, lineno, "event: field 'id' cannot be decoded"); continue; }
+    if (!idn) { bad_line(L, lineno, "event: field 'id' is empty"); continue; }
+    uint32_t before = L->ids.n;
+    if (er_intern_add(&L->ids, buf, (uint32_t)idn) == NONE) { st = er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "%s: out of memory at line %u", name, lineno); break; }
+    if (L->ids.n == before) { L->duplicates++; continue; }
+    if (L->n_ev >= ER_LOG_MAX_EVENTS) { st = er_fail(err, ER_E_LIMIT, ER_NO_OFFSET, "%s: more than %u events", name, ER_LOG_MAX_EVENTS); break; }
+    if (L->n_ev == L->cap_ev) {
+      uint32_t c = L->cap_ev ? L->cap_ev * 2 : 65536;
+      er_log_event *ne = realloc(L->ev, (size_t)c * sizeof *ne);
+      if (!ne) { st = er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "%s: out of memory at line %u", name, lineno); break; }
+      L->ev = ne;
+      L->cap_ev = c;
+    }
+    er_log_event *e = &L->ev[L->n_ev];
+    memset(e, 0, sizeof *e);
+    e->ts_ms = ev.ts_ms;
+    e->type = (uint8_t)ev.type;
+    e->rating = (uint8_t)ev.rating;
+    e->line = lineno;
+    e->price_cents = ev.price_cents < 0 ? 0 : ev.price_cents > 0xFFFFFFFFll ? 0xFFFFFFFFu : (uint32_t)ev.price_cents;
+    e->device = ev.device.p ? (uint8_t)er_device_from(ev.device.p, ev.device.n) : 0;
+    uint32_t sid;
+    int ok = 1;
+    if (ok == 1) ok = intern_opt(&L->sessions, &ev.session, &sid);
+    if (ok == 1) ok = intern_opt(&L->users, &ev.user, &e->user);
+    if (ok == 1) ok = intern_opt(&L->cats, &ev.category, &e->cat);
+    if (ok == 1) ok = intern_opt(&L->countries, &ev.country, &e->country);
+    if (ok < 0) { bad_line(L, lineno, "event: a string field cannot be decoded"); continue; }
+    if (!ok) { st = er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "%s: out of memory at line %u", name, lineno); break; }
+    if (!sid) { bad_line(L, lineno, "event: field 'session' is empty"); continue; }
+    e->session = sid - 1;
+    if (ev.type == ER_EV_IMPRESSION) {
+      if (L->n_imp + ev.n_items > L->cap_imp) {
+        uint32_t c = L->cap_imp ? L->cap_imp * 2 : 65536;
+        uint32_t *ni = realloc(L->imp, (size_t)c * sizeof *ni);
+        if (!ni) { st = er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "%s: out of memory at line %u", name, lineno); break; }
+        L->imp = ni;
+        L->cap_imp = c;
+      }
+      e->item = L->n_imp;
+      e->n_imp = (uint8_t)ev.n_items;
+      for (uint32_t x = 0; x < ev.n_items; x++) {
+        int32_t m = unescape(&ev.items[x], buf, sizeof buf);
+        uint32_t id = m < 0 ? NONE : er_intern_add(&L->items, buf, (uint32_t)m);
+        if (id == NONE) { ok = 0; break; }
+        L->imp[L->n_imp++] = id;
+      }
+    } else {
+      int32_t m = unescape(&ev.item, buf, sizeof buf);
+      uint32_t id = m < 0 ? NONE : er_intern_add(&L->items, buf, (uint32_t)m);
+      if (id == NONE) ok = 0;
+      e->item = id;
+    }
+    if (!ok) { st = er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "%s: out of memory at line %u", name, lineno); break; }
+    if (e->ts_ms < L->min_ms) L->min_ms = e->ts_ms;
+    if (e->ts_ms > L->max_ms) L->max_ms = e->ts_ms;
+    L->by_type[e->type & 7]++;
+    L->n_ev++;
+    if (progress && L->n_ev >= next_report) {
+      fprintf(stderr, "%s: %u events read (%.1f s)\n", name, L->n_ev, now_s() - t0);
+      next_report += 1000000;
+    }
+  }
+  if (!st && ferror(f)) st = er_fail(err, ER_E_IO, ER_NO_OFFSET, "%s: read error after line %llu", name, (unsigned long long)L->lines);
+  free(line);
+  return st;
+}
+
+/* ---- grouping ------------------------------------------------------------- */
+
+/* Stable merge sort of event indices by (session order, ts, input order). */
+typedef struct { uint32_t ses; uint64_t ts; uint32_t idx; } sort_key;
+
+static int key_less(const sort_key *a, const sort_key *b) {
+  if (a->ses != b->ses) return a->ses < b->ses;
+  if (a->ts != b->ts) return a->ts < b->ts;
+  return a->idx < b->idx;
+}
+
+static void merge_sort(sort_key *a, sort_key *tmp, uint32_t n) {
+  for (uint32_t w = 1; w < n; w *= 2) {
+    for (uint32_t lo = 0; lo < n; lo += 2 * w) {
+      uint32_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+      uint32_t i = lo, j = mid, k = lo;
+      while (i < mid && j < hi) tmp[k++] = key_less(&a[j], &a[i]) ? a[j++] : a[i++];
+      while (i < mid) tmp[k++] = a[i++];
+      while (j < hi) tmp[k++] = a[j++];
+    }
+    memcpy(a, tmp, (size_t)n * sizeof *a);
+  }
+}
+
+er_status er_log_finish(er_log *L, er_error *err) {
+  uint32_t ns = L->sessions.n;
+  /* sessions: last event time and first appearance */
+  uint64_t *end = calloc(ns ? ns : 1, sizeof *end);
+  uint32_t *firstseen = malloc((ns ? ns : 1) * sizeof *firstseen);
+  uint32_t *order = malloc((ns ? ns : 1) * sizeof *order);
+  uint32_t *rank = malloc((ns ? ns : 1) * sizeof *rank);
+  sort_key *k = malloc(((size_t)L->n_ev + 1) * sizeof *k), *tmp = malloc(((size_t)L->n_ev + 1) * sizeof *tmp);
+  er_log_event *ev2 = malloc(((size_t)L->n_ev + 1) * sizeof *ev2);
+  er_log_session *ses = calloc(ns ? ns : 1, sizeof *ses);
+  sort_key *sk = malloc((ns ? ns : 1) * sizeof *sk), *stmp = malloc((ns ? ns : 1) * sizeof *stmp);
+  er_status st = ER_OK;
+  if (!end || !firstseen || !order || !rank || !k || !tmp || !ev2 || !ses || !sk || !stmp) {
+    st = er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "out of memory grouping %u events", L->n_ev);
+    goto out;
+  }
+  for (uint32_t s = 0; s < ns; s++) firstseen[s] = NONE;
+  for (uint32_t x = 0; x < L->n_ev; x++) {
+    uint32_t s = L->ev[x].session;
+    if (L->ev[x].ts_ms > end[s]) end[s] = L->ev[x].ts_ms;
+    if (firstseen[s] == NONE) firstseen[s] = x;
+  }
+  /* order sessions by (end, first appearance) — reuse the sorter: ses=0 */
+  uint32_t nz = 0; /* sessions with events (all of them unless reading stopped early) */
+  for (uint32_t s = 0; s < ns; s++)
+    if (firstseen[s] != NONE) sk[nz++] = (sort_key){0, end[s], firstseen[s]};
+  merge_sort(sk, stmp, nz);
+  ns = nz;
+  for (uint32_t r = 0; r < nz; r++) {
+    /* firstseen is unique per session: map back through the event */
+    uint32_t s = L->ev[sk[r].idx].session;
+    order[r] = s;
+    rank[s] = r;
+  }
+  for (uint32_t x = 0; x < L->n_ev; x++) k[x] = (sort_key){rank[L->ev[x].session], L->ev[x].ts_ms, x};
+  merge_sort(k, tmp, L->n_ev);
+  for (uint32_t x = 0; x < L->n_ev; x++) {
+    ev2[x] = L->ev[k[x].idx];
+    ev2[x].session = k[x].ses;
+  }
+  for (uint32_t x = 0; x < L->n_ev; x++) {
+    er_log_session *S = &ses[ev2[x].session];
+    if (!S->n) { S->first = x; S->start_ms = ev2[x].ts_ms; }
+    S->n++;
+    S->end_ms = ev2[x].ts_ms;
+    if (!S->user && ev2[x].user) S->user = ev2[x].user;
+  }
+  free(L->ev);
+  L->ev = ev2;
+  L->cap_ev = L->n_ev;
+  ev2 = NULL;
+  free(L->ses);
+  L->ses = ses;
+  L->n_ses = ns;
+  ses = NULL;
+out:
+  free(end);
+  free(firstseen);
+  free(order);
+  free(rank);
+  free(k);
+  free(tmp);
+  free(ev2);
+  free(ses);
+  free(sk);
+  free(stmp);
+  return st;
+}
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+void er_log_report(const er_log *L, FILE *f, const char *who) {
+  fprintf(f, "%s: %llu lines, %u events (view %llu, click %llu, cart %llu, purchase %llu, impression %llu, feedback %llu), "
+             "%u sessions, %u items",
+          who, (unsigned long long)L->lines, L->n_ev, (unsigned long long)L->by_type[ER_EV_VIEW],
+          (unsigned long long)L->by_type[ER_EV_CLICK], (unsigned long long)L->by_type[ER_EV_CART],
+          (unsigned long long)L->by_type[ER_EV_PURCHASE], (unsigned long long)L->by_type[ER_EV_IMPRESSION],
+          (unsigned long long)L->by_type[ER_EV_FEEDBACK], L->n_ses ? L->n_ses : L->sessions.n, L->items.n);
+  if (L->duplicates) fprintf(f, ", %llu duplicate ids skipped", (unsigned long long)L->duplicates);
+  fprintf(f, ", %llu malformed\n", (unsigned long long)L->bad);
+  for (uint32_t x = 0; x < L->n_bad_kept; x++) fprintf(f, "%s: line %u: %s\n", who, L->bad_line[x], L->bad_why[x]);
+  if (L->bad > L->n_bad_kept) fprintf(f, "%s: … and %llu more malformed lines\n", who, (unsigned long long)(L->bad - L->n_bad_kept));
+}
+
+void er_log_delta(const er_log *L, const er_log_event *e, er_profile_delta *d) {
+  memset(d, 0, sizeof *d);
+  d->type = (er_event_type)e->type;
+  d->ts = (uint32_t)(e->ts_ms / 1000);
+  d->price_cents = e->price_cents;
+  d->rating = e->rating;
+  if (e->type != ER_EV_IMPRESSION) d->sku_key = L->items.key[e->item];
+  if (e->cat) {
+    uint32_t n;
+    const char *c = er_intern_str(&L->cats, e->cat - 1, &n);
+    d->cat_keys[d->n_cats++] = er_cat_key(c, n);
+  }
+}
+
+uint32_t er_log_context_json(const er_log *L, const er_log_event *e, uint32_t k, char *out, uint32_t cap) {
+  static const char *const dev[] = {"", "desktop", "mobile", "tablet", "app"};
+  uint64_t s = e->ts_ms / 1000;
+  int n = snprintf(out, cap, "{\"now\":%llu,\"hour\":%u,\"weekday\":%u", (unsigned long long)s,
+                   (unsigned)(s / 3600 % 24), (unsigned)((s / 86400 + 4) % 7));
+  if (n < 0 || (uint32_t)n >= cap) return 0;
+  uint32_t at = (uint32_t)n;
+  if (e->country) {
+    uint32_t cl;
+    const char *c = er_intern_str(&L->countries, e->country - 1, &cl);
+    if (at + cl * 6 + 16 >= cap) return 0;
+    at += (uint32_t)snprintf(out + at, cap - at, ",\"country\":\"");
+    for (uint32_t x = 0; x < cl; x++) { /* JSON-escape */
+      unsigned char ch = (unsigned char)c[x];
+      if (ch == '"' || ch == '\\') { out[at++] = '\\'; out[at++] = (char)ch; }
+      else if (ch < 0x20) at += (uint32_t)snprintf(out + at, cap - at, "\\u%04x", ch);
+      else out[at++] = (char)ch;
+    }
+    out[at++] = '"';
+  }
+  if (e->device && e->device < 5) {
+    n = snprintf(out + at, cap - at, ",\"device\":\"%s\"", dev[e->device]);
+    if (n < 0 || at + (uint32_t)n >= cap) return 0;
+    at += (uint32_t)n;
+  }
+  if (k) {
+    n = snprintf(out + at, cap - at, ",\"k\":%u", k);
+    if (n < 0 || at + (uint32_t)n >= cap) return 0;
+    at += (uint32_t)n;
+  }
+  if (at + 2 > cap) return 0;
+  out[at++] = '}';
+  out[at] = 0;
+  return at;
+}
+
+uint64_t er_peak_rss_kib(void) {
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru)) return 0;
+  return (uint64_t)ru.ru_maxrss;
+}

@@ -1,0 +1,118 @@
+/* er_log.h — an event log (NDJSON, the event contract of docs/events.md) in
+ * memory, for the trainer (`edgerec train`, `edgerec features`) and the
+ * evaluator (`edgerec eval`).  Native only (malloc).
+ *
+ * Every line is parsed and validated by the engine's own event parser
+ * (er_event_parse with ER_EVENT_REQUIRE_ALL: id, ts and session required), so
+ * training reads exactly what the edge logs.  Skus, sessions, users,
+ * categories and countries are interned to dense ids (0-based; `user`, `cat`
+ * and `country` are id + 1 with 0 meaning absent).  After reading, events are
+ * grouped by session and ordered by time within a session — events with the
+ * same timestamp keep their input order — and sessions are ordered by the
+ * time of their last event (ties: first appearance in the input).
+ *
+ * Malformed lines are never dropped silently: they are counted, the first
+ * ER_LOG_MAX_BAD line numbers and reasons are kept, and the caller reports
+ * them.  Events with the same `id` after the first are counted as duplicates
+ * and skipped (the edge's queue delivers at least once). */
+#ifndef ER_LOG_H
+#define ER_LOG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "er_base.h"
+#include "er_profile.h"
+
+#define ER_LOG_MAX_BAD 10
+#define ER_LOG_MAX_EVENTS (1u << 30)
+
+typedef struct {
+  uint64_t ts_ms;      /* unix milliseconds                                   */
+  uint32_t item;       /* item id; impressions: first entry in imp[]         */
+  uint32_t session;    /* session id (index of its er_log_session after grouping) */
+  uint32_t user;       /* user id + 1, 0 when absent                          */
+  uint32_t cat;        /* category id + 1 (the event's own), 0 when absent    */
+  uint32_t country;    /* country id + 1, 0 when absent                       */
+  uint32_t price_cents;/* 0 when absent                                      */
+  uint32_t line;       /* input line number (1-based)                         */
+  uint8_t type;        /* er_event_type                                       */
+  uint8_t rating;      /* feedback 1..5, else 0                               */
+  uint8_t n_imp;       /* impressions: entries in imp[]                       */
+  uint8_t device;      /* er_device                                           */
+} er_log_event;
+
+typedef struct {
+  uint32_t first, n;   /* events[first .. first+n)                            */
+  uint64_t start_ms, end_ms;
+  uint32_t user;       /* user id + 1 of its first event that has one, else 0 */
+} er_log_session;
+
+/* An interned string table: id -> bytes, key -> id. */
+typedef struct {
+  char *pool;
+  uint64_t pool_len, pool_cap;
+  uint64_t *off;       /* [n] offsets into pool                                */
+  uint32_t *len;       /* [n]                                                   */
+  uint64_t *key;       /* [n] er_key of the bytes                               */
+  uint32_t n, cap;
+  uint32_t *slot;      /* open addressing: id + 1, 0 empty                      */
+  uint32_t mask;
+} er_intern;
+
+typedef struct {
+  er_log_event *ev;
+  uint32_t n_ev, cap_ev;
+  er_log_session *ses;
+  uint32_t n_ses;
+  uint32_t *imp;       /* impression item ids                                   */
+  uint32_t n_imp, cap_imp;
+  er_intern items, sessions, users, cats, countries, ids;
+  /* reading statistics */
+  uint64_t lines, blank, bad, duplicates;
+  uint64_t by_type[8]; /* indexed by er_event_type                             */
+  uint32_t bad_line[ER_LOG_MAX_BAD];
+  char bad_why[ER_LOG_MAX_BAD][208];
+  uint32_t n_bad_kept;
+  uint64_t min_ms, max_ms;
+} er_log;
+
+/* An empty log. */
+void er_log_init(er_log *L);
+/* Release everything a log holds. */
+void er_log_free(er_log *L);
+/* Read NDJSON events from f (the whole stream) and append them; `name`
+ * labels progress lines (on stderr when `progress` is non-zero: a line per
+ * million events).  Bad lines are counted, not fatal.  ER_E_NOMEM, ER_E_IO
+ * or ER_E_LIMIT (more than ER_LOG_MAX_EVENTS) stop reading. */
+er_status er_log_read(er_log *L, FILE *f, const char *name, int progress, er_error *err);
+/* Group events into sessions and order them (call once, after reading). */
+er_status er_log_finish(er_log *L, er_error *err);
+/* Bytes of an interned string (not NUL-terminated). */
+static inline const char *er_intern_str(const er_intern *t, uint32_t id, uint32_t *len) {
+  *len = t->len[id];
+  return t->pool + t->off[id];
+}
+/* Id of bytes in a table, or ER_NONE-like 0xFFFFFFFF when absent. */
+uint32_t er_intern_find(const er_intern *t, const char *s, uint32_t n);
+/* Intern bytes (returns the id, 0xFFFFFFFF when out of memory). */
+uint32_t er_intern_add(er_intern *t, const char *s, uint32_t n);
+/* The sku of an item id. */
+static inline const char *er_log_sku(const er_log *L, uint32_t item, uint32_t *len) {
+  return er_intern_str(&L->items, item, len);
+}
+/* Print the reading summary (counts per type, bad lines with numbers and
+ * reasons, duplicates) to f, prefixed with `who` ("train", "eval"). */
+void er_log_report(const er_log *L, FILE *f, const char *who);
+/* The profile delta of event x (type, ts, sku key, price, rating, event
+ * category); catalog categories are the caller's to add. */
+void er_log_delta(const er_log *L, const er_log_event *e, er_profile_delta *d);
+/* The request context (docs/context.md) the edge would send just after
+ * event e: now = its time, hour and weekday in UTC, its country and device,
+ * and `k` when non-zero.  Written to out[cap] as JSON; returns the length, 0
+ * when it does not fit.  Training and evaluation both use it. */
+uint32_t er_log_context_json(const er_log *L, const er_log_event *e, uint32_t k, char *out, uint32_t cap);
+/* Peak resident set size of this process in KiB (0 when unknown). */
+uint64_t er_peak_rss_kib(void);
+
+#endif

@@ -1,0 +1,867 @@
+/* test_eval.c — offline evaluation (er_eval): metric arithmetic by hand, the
+ * split and drop rules, every peer on planted logs and against a brute-force
+ * reference written from the definitions, no test data in training, edgerec
+ * through er_recommend on a bundle packed here, the JSON and the command. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "edgerec.h"
+#include "er_bundle.h"
+#include "er_eval.h"
+#include "er_json.h"
+#include "er_log.h"
+#include "er_pack.h"
+#include "harness.h"
+
+/* ---- helpers ----------------------------------------------------------------- */
+
+/* An NDJSON log built line by line. */
+typedef struct { char *p; size_t n, cap; unsigned id; } text;
+
+static void add(text *t, const char *type, const char *item, double ts, const char *session) {
+  if (t->n + 512 > t->cap) {
+    t->cap = t->cap ? t->cap * 2 : 65536;
+    t->p = realloc(t->p, t->cap);
+  }
+  t->n += (size_t)snprintf(t->p + t->n, t->cap - t->n, "{\"type\":\"%s\",\"item\":\"%s\",\"ts\":%.3f,\"session\":\"%s\",\"id\":\"e%u\"}\n",
+                           type, item, ts, session, t->id++);
+}
+
+static void add_raw(text *t, const char *line) {
+  size_t n = strlen(line);
+  if (t->n + n + 2 > t->cap) {
+    t->cap = (t->cap ? t->cap * 2 : 65536) + n;
+    t->p = realloc(t->p, t->cap);
+  }
+  memcpy(t->p + t->n, line, n);
+  t->n += n;
+  t->p[t->n++] = '\n';
+}
+
+/* Read and group a log from text. */
+static void load(er_log *L, const text *t) {
+  er_log_init(L);
+  er_error err;
+  if (t->n) {
+    FILE *f = fmemopen(t->p, t->n, "r");
+    CHECK(f != NULL);
+    if (!f) return;
+    CHECK_EQ_INT(er_log_read(L, f, "test", 0, &err), ER_OK);
+    fclose(f);
+  }
+  CHECK_EQ_INT(er_log_finish(L, &err), ER_OK);
+}
+
+static uint32_t item_id(const er_log *L, const char *sku) { return er_intern_find(&L->items, sku, (uint32_t)strlen(sku)); }
+
+/* Ranks recorded through the trace callback: [model][test session][position]. */
+#define MAXT 2048
+#define MAXP 64
+typedef struct {
+  int32_t rank[ER_EVAL_N_MODELS][MAXT][MAXP];
+  uint32_t item[MAXT][MAXP];
+  uint64_t calls[ER_EVAL_N_MODELS];
+  int overflow;
+} traces;
+static traces TR;
+
+static void on_rank(void *user, er_eval_model m, uint32_t test, uint32_t pos, uint32_t item, uint32_t rank) {
+  traces *t = user;
+  if (test >= MAXT || pos >= MAXP) { t->overflow = 1; return; }
+  t->rank[m][test][pos] = (int32_t)rank;
+  t->item[test][pos] = item;
+  t->calls[m]++;
+}
+
+static void trace_reset(void) {
+  memset(&TR, 0, sizeof TR);
+  for (int m = 0; m < ER_EVAL_N_MODELS; m++)
+    for (int t = 0; t < MAXT; t++)
+      for (int p = 0; p < MAXP; p++) TR.rank[m][t][p] = -1;
+}
+
+static er_eval_opts opts_from(uint64_t from_ms, uint32_t models) {
+  er_eval_opts o;
+  er_eval_opts_default(&o);
+  o.has_from = 1;
+  o.from_ms = from_ms;
+  o.models = models;
+  o.trace = on_rank;
+  o.trace_user = &TR;
+  return o;
+}
+
+static int near(double a, double b) { return fabs(a - b) < 1e-12; }
+
+/* ---- metrics --------------------------------------------------------------------- */
+
+static void test_metrics(void) {
+  er_eval_metrics m;
+  er_eval_metrics_init(&m);
+  CHECK(er_eval_hr(&m, 20) == 0 && er_eval_mrr(&m, 20) == 0 && er_eval_ndcg(&m, 10) == 0); /* no prediction */
+  static const uint32_t ranks[] = {1, 2, 5, 11, 0, 25, 201, 10};
+  for (unsigned k = 0; k < sizeof ranks / sizeof ranks[0]; k++) er_eval_metrics_add(&m, ranks[k]);
+  CHECK_EQ_INT(m.n, 8);
+  CHECK(near(er_eval_hr(&m, 10), 4.0 / 8));  /* 1, 2, 5, 10 */
+  CHECK(near(er_eval_hr(&m, 20), 5.0 / 8));  /* + 11 */
+  CHECK(near(er_eval_hr(&m, 1), 1.0 / 8));
+  CHECK(near(er_eval_hr(&m, 200), 6.0 / 8)); /* + 25; 0 and 201 are misses */
+  CHECK(near(er_eval_mrr(&m, 20), (1 + 1.0 / 2 + 1.0 / 5 + 1.0 / 10 + 1.0 / 11) / 8));
+  CHECK(near(er_eval_mrr(&m, 10), (1 + 1.0 / 2 + 1.0 / 5 + 1.0 / 10) / 8));
+  CHECK(near(er_eval_ndcg(&m, 10), (1 + 1 / log2(3) + 1 / log2(6) + 1 / log2(11)) / 8));
+  CHECK(near(er_eval_ndcg(&m, 5), (1 + 1 / log2(3) + 1 / log2(6)) / 8));
+  CHECK(near(er_eval_hr(&m, 100000), er_eval_hr(&m, 200))); /* clamped */
+  /* a single hit at rank 3 */
+  er_eval_metrics_init(&m);
+  er_eval_metrics_add(&m, 3);
+  CHECK(near(er_eval_hr(&m, 2), 0) && near(er_eval_hr(&m, 3), 1));
+  CHECK(near(er_eval_mrr(&m, 20), 1.0 / 3) && near(er_eval_ndcg(&m, 10), 0.5));
+}
+
+static void test_parse_models(void) {
+  uint32_t m;
+  er_error err;
+  CHECK_EQ_INT(er_eval_parse_models("pop,sr", &m, &err), ER_OK);
+  CHECK_EQ_INT(m, ER_EVAL_BIT(ER_EVAL_POP) | ER_EVAL_BIT(ER_EVAL_SR));
+  CHECK_EQ_INT(er_eval_parse_models("all", &m, &err), ER_OK);
+  CHECK_EQ_INT(m, ER_EVAL_PEERS);
+  CHECK_EQ_INT(er_eval_parse_models("vsknn,spop,ar", &m, &err), ER_OK);
+  CHECK_EQ_INT(m, ER_EVAL_BIT(ER_EVAL_VSKNN) | ER_EVAL_BIT(ER_EVAL_SPOP) | ER_EVAL_BIT(ER_EVAL_AR));
+  CHECK_EQ_INT(er_eval_parse_models("none", &m, &err), ER_OK);
+  CHECK_EQ_INT(m, 0);
+  CHECK_EQ_INT(er_eval_parse_models("pop,knn", &m, &err), ER_E_USAGE);
+  CHECK(strstr(err.msg, "'knn'") && strstr(err.msg, "--baseline"));
+  CHECK_EQ_INT(er_eval_parse_models("none,pop", &m, &err), ER_E_USAGE);
+  CHECK_EQ_INT(er_eval_parse_models("pop,", &m, &err), ER_E_USAGE);
+  CHECK_EQ_INT(er_eval_parse_models("edgerec", &m, &err), ER_E_USAGE);
+  CHECK_EQ_STR(er_eval_model_name(ER_EVAL_VSKNN), "vsknn");
+  CHECK(er_eval_model_name(ER_EVAL_N_MODELS) == NULL);
+}
+
+/* ---- the split --------------------------------------------------------------------- */
+
+static void test_split_rules(void) {
+  text t = {0};
+  /* training */
+  add(&t, "view", "A", 100, "s1");
+  add(&t, "cart", "B", 101, "s1");
+  add(&t, "purchase", "C", 102, "s1");
+  add(&t, "view", "B", 200, "s2");
+  add(&t, "click", "C", 999.999, "s2"); /* ends 1 ms before the split: training */
+  add_raw(&t, "{\"type\":\"impression\",\"items\":[\"I1\",\"I2\"],\"ts\":150,\"session\":\"s2\",\"id\":\"imp1\"}");
+  add_raw(&t, "{\"type\":\"feedback\",\"item\":\"F\",\"rating\":5,\"ts\":160,\"session\":\"s1\",\"id\":\"fb1\"}");
+  /* test, split at 1000 s */
+  add(&t, "view", "A", 990, "s3");     /* starts before the split */
+  add(&t, "view", "X", 995, "s3");     /* unknown: dropped */
+  add(&t, "view", "B", 1000, "s3");    /* last event exactly at the split: test */
+  add(&t, "view", "A", 2000, "s4");    /* one event: dropped session */
+  add(&t, "view", "X", 3000, "s5");    /* both unknown: dropped session */
+  add(&t, "view", "Y", 3001, "s5");
+  add_raw(&t, "{\"type\":\"impression\",\"items\":[\"A\"],\"ts\":4000,\"session\":\"s6\",\"id\":\"imp2\"}"); /* no item event */
+  add(&t, "view", "F", 5000, "s7");    /* F only in a training feedback event: unknown */
+  add(&t, "view", "C", 5001, "s7");
+  add(&t, "view", "A", 5002, "s7");
+  er_log L;
+  load(&L, &t);
+  er_eval_split s;
+  er_error err;
+  CHECK_EQ_INT(er_eval_split_build(&L, 1000000, &s, &err), ER_OK);
+  CHECK_EQ_INT(s.n_train, 2);
+  CHECK_EQ_INT(s.n_test, 2);                  /* s3 (A B), s7 (C A) */
+  CHECK_EQ_INT(s.test_sessions_total, 4);     /* s3, s4, s5, s7 (s6 has no item event) */
+  CHECK_EQ_INT(s.test_sessions_dropped, 2);   /* s4, s5 */
+  CHECK_EQ_INT(s.test_events_dropped, 4);     /* X in s3, X and Y in s5, F in s7 */
+  CHECK_EQ_INT(s.predictions, 2);
+  CHECK_EQ_INT(s.train_first[2], 5);          /* item events only */
+  CHECK_EQ_INT(s.pop[item_id(&L, "A")], 1);
+  CHECK_EQ_INT(s.pop[item_id(&L, "B")], 2);
+  CHECK_EQ_INT(s.pop[item_id(&L, "C")], 2);
+  CHECK_EQ_INT(s.pop[item_id(&L, "F")], 0);   /* feedback does not count */
+  CHECK_EQ_INT(s.pop[item_id(&L, "I1")], 0);  /* impressions do not count */
+  if (s.n_test == 2) {
+    CHECK_EQ_INT(s.test_first[1] - s.test_first[0], 2);
+    CHECK_EQ_INT(L.ev[s.test_event[0]].item, item_id(&L, "A"));
+    CHECK_EQ_INT(L.ev[s.test_event[1]].item, item_id(&L, "B"));
+    CHECK_EQ_INT(L.ev[s.test_event[2]].item, item_id(&L, "C"));
+  }
+  er_eval_split_free(&s);
+  /* one millisecond later the boundary session s3 ... is still test (its last event is at 1000 s)
+   * and s2 (ends 999.999) moves to test when the split is 999.999 */
+  CHECK_EQ_INT(er_eval_split_build(&L, 999999, &s, &err), ER_OK);
+  CHECK_EQ_INT(s.n_train, 1);
+  er_eval_split_free(&s);
+  CHECK_EQ_INT(er_eval_split_build(&L, 1000001, &s, &err), ER_OK);
+  CHECK_EQ_INT(s.n_train, 3); /* s3 ends at 1000.000 < 1000.001 */
+  er_eval_split_free(&s);
+  /* nothing before the split / nothing usable after it */
+  CHECK_EQ_INT(er_eval_split_build(&L, 0, &s, &err), ER_E_SHAPE);
+  CHECK(strstr(err.msg, "no training session") != NULL);
+  CHECK_EQ_INT(er_eval_split_build(&L, 6000000, &s, &err), ER_E_SHAPE);
+  CHECK(strstr(err.msg, "no test session") != NULL);
+  er_log_free(&L);
+  /* an empty log */
+  text e = {0};
+  load(&L, &e);
+  CHECK_EQ_INT(er_eval_split_build(&L, 0, &s, &err), ER_E_SHAPE);
+  CHECK(strstr(err.msg, "no events") != NULL);
+  er_eval_opts o;
+  er_eval_opts_default(&o);
+  er_eval_result r;
+  CHECK_EQ_INT(er_eval_run(&L, &o, NULL, &r, &err), ER_E_SHAPE);
+  er_log_free(&L);
+  free(t.p);
+}
+
+static void test_split_test_days(void) {
+  text t = {0};
+  for (int d = 0; d < 40; d++) {
+    char s[16];
+    snprintf(s, sizeof s, "d%d", d);
+    add(&t, "view", "A", 86400.0 * d + 10, s);
+    add(&t, "view", "B", 86400.0 * d + 20, s);
+  }
+  er_log L;
+  load(&L, &t);
+  er_eval_opts o;
+  er_eval_opts_default(&o);
+  o.test_days = 10; /* last event: day 39 + 20 s; split: day 29 + 20 s → sessions d29..d39 are test */
+  er_eval_result r;
+  er_error err;
+  CHECK_EQ_INT(er_eval_run(&L, &o, NULL, &r, &err), ER_OK);
+  CHECK_EQ_INT(r.from_ms, (86400ull * 29 + 20) * 1000);
+  CHECK_EQ_INT(r.train_sessions, 29);
+  CHECK_EQ_INT(r.test_sessions, 11);
+  CHECK_EQ_INT(r.predictions, 11);
+  CHECK_EQ_INT(r.model[ER_EVAL_EDGEREC].ran, 0);
+  CHECK_EQ_INT(r.model[ER_EVAL_POP].ran, 1);
+  /* POP: A and B both have 29 events; A first by id, so B ranks 2 */
+  CHECK(near(er_eval_mrr(&r.model[ER_EVAL_POP].m, 20), 0.5));
+  /* bad options */
+  o.k = 0;
+  CHECK_EQ_INT(er_eval_run(&L, &o, NULL, &r, &err), ER_E_USAGE);
+  CHECK(strstr(err.msg, "k must be") != NULL);
+  o.k = 20;
+  o.models = ER_EVAL_BIT(ER_EVAL_EDGEREC);
+  CHECK_EQ_INT(er_eval_run(&L, &o, NULL, &r, &err), ER_E_USAGE);
+  CHECK(strstr(err.msg, "engine") != NULL);
+  o.models = 0;
+  CHECK_EQ_INT(er_eval_run(&L, &o, NULL, &r, &err), ER_E_USAGE);
+  er_log_free(&L);
+  free(t.p);
+}
+
+/* ---- peers on planted logs ------------------------------------------------------------ */
+
+static er_status run_one(const er_log *L, uint64_t from_ms, er_eval_model m, er_eval_model_result *r) {
+  er_eval_split s;
+  er_error err;
+  er_status st = er_eval_split_build(L, from_ms, &s, &err);
+  if (st) return st;
+  er_eval_opts o = opts_from(from_ms, ER_EVAL_BIT(m));
+  st = er_eval_model_run(L, &s, m, &o, NULL, r, &err);
+  er_eval_split_free(&s);
+  return st;
+}
+
+static void test_pop_spop(void) {
+  text t = {0};
+  /* POP counts: A 4, B 3, C 3, D 1 (ties by id: B before C) */
+  add(&t, "view", "A", 1, "t1"); add(&t, "view", "B", 2, "t1"); add(&t, "view", "C", 3, "t1");
+  add(&t, "view", "A", 4, "t2"); add(&t, "view", "B", 5, "t2"); add(&t, "view", "C", 6, "t2");
+  add(&t, "view", "A", 7, "t3"); add(&t, "view", "A", 8, "t3"); add(&t, "view", "B", 9, "t3");
+  add(&t, "view", "C", 10, "t3"); add(&t, "view", "D", 11, "t3");
+  /* test: D C D C D */
+  add(&t, "view", "D", 100, "x"); add(&t, "view", "C", 101, "x"); add(&t, "view", "D", 102, "x");
+  add(&t, "view", "C", 103, "x"); add(&t, "view", "D", 104, "x");
+  er_log L;
+  load(&L, &t);
+  er_eval_model_result r;
+  trace_reset();
+  CHECK_EQ_INT(run_one(&L, 50000, ER_EVAL_POP, &r), ER_OK);
+  CHECK_EQ_INT(r.m.n, 4);
+  CHECK_EQ_INT(TR.rank[ER_EVAL_POP][0][0], 3); /* C after A, B */
+  CHECK_EQ_INT(TR.rank[ER_EVAL_POP][0][1], 4); /* D last */
+  CHECK_EQ_INT(TR.rank[ER_EVAL_POP][0][2], 3);
+  CHECK_EQ_INT(TR.rank[ER_EVAL_POP][0][3], 4);
+  trace_reset();
+  CHECK_EQ_INT(run_one(&L, 50000, ER_EVAL_SPOP, &r), ER_OK);
+  /* [D] → C: D first, then POP A, B, C → 4 */
+  CHECK_EQ_INT(TR.rank[ER_EVAL_SPOP][0][0], 4);
+  /* [D C] → D: counts 1/1, C more recent → D second */
+  CHECK_EQ_INT(TR.rank[ER_EVAL_SPOP][0][1], 2);
+  /* [D C D] → C: D twice first, C second */
+  CHECK_EQ_INT(TR.rank[ER_EVAL_SPOP][0][2], 2);
+  /* [D C D C] → D: 2/2, C more recent → D second */
+  CHECK_EQ_INT(TR.rank[ER_EVAL_SPOP][0][3], 2);
+  CHECK_EQ_INT(TR.item[0][3], item_id(&L, "D"));
+  er_log_free(&L);
+  free(t.p);
+}
+
+static void test_rules_planted(void) {
+  text t = {0};
+  char s[16];
+  /* Q is followed by P in 6 sessions (Q P), P by R once; Z is the most popular */
+  for (int k = 0; k < 6; k++) {
+    snprintf(s, sizeof s, "qp%d", k);
+    add(&t, "view", "Q", 10 * k, s);
+    add(&t, "view", "P", 10 * k + 1, s);
+  }
+  add(&t, "view", "P", 100, "pr");
+  add(&t, "view", "R", 101, "pr");
+  for (int k = 0; k < 10; k++) {
+    snprintf(s, sizeof s, "z%d", k);
+    add(&t, "view", "Z", 200 + k, s);
+  }
+  /* a long session: P at 0, then W at gaps 1 and 11 (SR steps = 10) */
+  add(&t, "view", "P", 300, "long");
+  add(&t, "view", "W", 301, "long");
+  for (int k = 0; k < 9; k++) add(&t, "view", "Z", 302 + k, "long");
+  add(&t, "view", "V", 311, "long"); /* gap 11 from P: no SR rule, an AR pair */
+  /* test: P Q, P R, P V */
+  add(&t, "view", "P", 1000, "x1"); add(&t, "view", "Q", 1001, "x1");
+  add(&t, "view", "P", 1002, "x2"); add(&t, "view", "R", 1003, "x2");
+  add(&t, "view", "P", 1004, "x3"); add(&t, "view", "V", 1005, "x3");
+  er_log L;
+  load(&L, &t);
+  er_eval_model_result r;
+  trace_reset();
+  CHECK_EQ_INT(run_one(&L, 900000, ER_EVAL_AR, &r), ER_OK);
+  /* AR from P: Q 6, Z 9 (long: 1 P × 9 Z), R 1, W 1, V 1 */
+  CHECK_EQ_INT(TR.rank[ER_EVAL_AR][0][0], 2); /* Z 9, Q 6 */
+  CHECK_EQ_INT(TR.rank[ER_EVAL_AR][1][0], 3); /* then R, W, V tie at 1: by id (R first seen before W, V) */
+  CHECK_EQ_INT(TR.rank[ER_EVAL_AR][2][0], 5);
+  trace_reset();
+  CHECK_EQ_INT(run_one(&L, 900000, ER_EVAL_SR, &r), ER_OK);
+  /* SR from P: R 1 (pr), W 1 (gap 1), Z 1/2+…+1/10 (gaps 2..10) = 1.929; Q never follows P; V is 11 away */
+  CHECK_EQ_INT(TR.rank[ER_EVAL_SR][1][0], 2); /* Z, then R (R before W by id) */
+  /* Q: not scored → after the 3 scored items, in POP order among the rest (P 8, Q 6, V 1): P, Q → 5 */
+  CHECK_EQ_INT(TR.rank[ER_EVAL_SR][0][0], 5);
+  CHECK_EQ_INT(TR.rank[ER_EVAL_SR][2][0], 6); /* V after P and Q */
+  er_log_free(&L);
+  free(t.p);
+}
+
+static void test_vsknn_planted(void) {
+  text t = {0};
+  char s[16];
+  /* sessions with A B → C (the pattern), sessions with A → D only, and B alone */
+  for (int k = 0; k < 5; k++) {
+    snprintf(s, sizeof s, "abc%d", k);
+    add(&t, "view", "A", 10 * k, s); add(&t, "view", "B", 10 * k + 1, s); add(&t, "view", "C", 10 * k + 2, s);
+  }
+  for (int k = 0; k < 8; k++) {
+    snprintf(s, sizeof s, "ad%d", k);
+    add(&t, "view", "A", 100 + 10 * k, s); add(&t, "view", "D", 100 + 10 * k + 1, s);
+  }
+  for (int k = 0; k < 20; k++) {
+    snprintf(s, sizeof s, "e%d", k);
+    add(&t, "view", "E", 500 + k, s);
+  }
+  /* test: A B C */
+  add(&t, "view", "A", 1000, "x"); add(&t, "view", "B", 1001, "x"); add(&t, "view", "C", 1002, "x");
+  er_log L;
+  load(&L, &t);
+  er_eval_model_result r;
+  trace_reset();
+  CHECK_EQ_INT(run_one(&L, 900000, ER_EVAL_VSKNN, &r), ER_OK);
+  /* [A] → B: weight A = 1; all 13 sessions have sim 1; scores A 13, D 8, B 5, C 5 → B third (B before C by id) */
+  CHECK_EQ_INT(TR.rank[ER_EVAL_VSKNN][0][0], 3);
+  /* [A B] → C: weights A 1, B 2 (×2): abc sims 3, ad sims 1 → A 23, B 15, C 15, D 8 → C third */
+  CHECK_EQ_INT(TR.rank[ER_EVAL_VSKNN][0][1], 3);
+  er_log_free(&L);
+  free(t.p);
+}
+
+/* The session's item set never comes from test sessions: extra test sessions
+ * with a pattern change no prediction of other test sessions, and the
+ * pattern itself is not learnt. */
+static void test_no_leak(void) {
+  text base = {0};
+  char s[16];
+  uint32_t seed = 11;
+  const char *items[] = {"A", "B", "C", "D", "E", "F", "U", "V"};
+  for (int k = 0; k < 60; k++) {
+    snprintf(s, sizeof s, "t%d", k);
+    int n = 2 + (int)((seed = seed * 1664525u + 1013904223u) >> 29);
+    for (int x = 0; x < n; x++) {
+      seed = seed * 1664525u + 1013904223u;
+      const char *it = items[(seed >> 24) % 6]; /* A..F */
+      add(&base, "view", it, 10 * k + x, s);
+    }
+  }
+  add(&base, "view", "U", 700, "u1"); add(&base, "view", "A", 701, "u1"); /* U, V known, never together */
+  add(&base, "view", "V", 702, "v1"); add(&base, "view", "B", 703, "v1");
+  for (int k = 0; k < 10; k++) {
+    snprintf(s, sizeof s, "x%d", k);
+    add(&base, "view", items[k % 6], 1000 + 10 * k, s);
+    add(&base, "view", items[(k + 1) % 6], 1001 + 10 * k, s);
+    add(&base, "view", items[(k + 3) % 6], 1002 + 10 * k, s);
+  }
+  /* more = base + 30 test sessions "U V", placed after the base sessions */
+  text more = {0};
+  more.p = malloc(base.n + 65536);
+  more.cap = base.n + 65536;
+  memcpy(more.p, base.p, base.n);
+  more.n = base.n;
+  more.id = base.id;
+  for (int k = 0; k < 30; k++) {
+    snprintf(s, sizeof s, "uv%d", k);
+    add(&more, "view", "U", 5000 + 10 * k, s);
+    add(&more, "view", "V", 5001 + 10 * k, s);
+  }
+  er_log L1, L2;
+  load(&L1, &base);
+  load(&L2, &more);
+  static int32_t r1[ER_EVAL_N_MODELS][10][2];
+  er_eval_result r;
+  er_error err;
+  trace_reset();
+  er_eval_opts o = opts_from(900000, ER_EVAL_PEERS);
+  CHECK_EQ_INT(er_eval_run(&L1, &o, NULL, &r, &err), ER_OK);
+  CHECK_EQ_INT(r.test_sessions, 10);
+  for (int m = ER_EVAL_POP; m < ER_EVAL_N_MODELS; m++)
+    for (int t = 0; t < 10; t++)
+      for (int p = 0; p < 2; p++) r1[m][t][p] = TR.rank[m][t][p];
+  trace_reset();
+  CHECK_EQ_INT(er_eval_run(&L2, &o, NULL, &r, &err), ER_OK);
+  CHECK_EQ_INT(r.test_sessions, 40);
+  CHECK_EQ_INT(r.train_sessions, 62);
+  int same = 1;
+  for (int m = ER_EVAL_POP; m < ER_EVAL_N_MODELS; m++)
+    for (int t = 0; t < 10; t++)
+      for (int p = 0; p < 2; p++) same &= r1[m][t][p] == TR.rank[m][t][p] && r1[m][t][p] >= 0;
+  CHECK(same);
+  /* U → V was never seen in training: no peer ranks V first after U */
+  for (int m = ER_EVAL_POP; m < ER_EVAL_N_MODELS; m++)
+    for (int t = 10; t < 40; t++) CHECK(TR.rank[m][t][0] != 1);
+  /* and the rule peers rank it exactly as without the 30 test sessions: AR/SR/V-SKNN from U score A only */
+  CHECK(TR.rank[ER_EVAL_AR][10][0] == TR.rank[ER_EVAL_AR][39][0] && TR.rank[ER_EVAL_AR][10][0] > 1);
+  er_log_free(&L1);
+  er_log_free(&L2);
+  free(base.p);
+  free(more.p);
+}
+
+/* ---- brute force reference of every peer ----------------------------------------------- */
+
+/* Rank of truth: scored items (score > 0) by score desc then id, then the
+ * other catalogue items by POP desc then id. */
+static uint32_t ref_rank(const uint64_t *score, const uint32_t *pop, uint32_t n_items, uint32_t truth) {
+  uint64_t r = 1;
+  for (uint32_t j = 0; j < n_items; j++) {
+    if (j == truth || !pop[j]) continue;
+    int before;
+    if (score[j] || score[truth]) before = score[j] > score[truth] || (score[j] == score[truth] && j < truth);
+    else before = pop[j] > pop[truth] || (pop[j] == pop[truth] && j < truth);
+    r += before;
+  }
+  return r > ER_EVAL_MAX_RANK ? 0 : (uint32_t)r;
+}
+
+typedef struct { uint64_t sim; uint32_t ses; } ref_nb;
+static int ref_nb_cmp(const void *a, const void *b) {
+  const ref_nb *x = a, *y = b;
+  if (x->sim != y->sim) return x->sim > y->sim ? -1 : 1;
+  return x->ses > y->ses ? -1 : x->ses < y->ses;
+}
+
+static uint32_t ref_candidates; /* V-SKNN: candidate sessions of the last reference call */
+
+static void reference(const er_log *L, const er_eval_split *s, er_eval_model m, uint32_t t, uint32_t i, uint64_t *score) {
+  uint32_t ni = s->n_items, f = s->test_first[t];
+  memset(score, 0, ni * sizeof *score);
+  uint32_t last = L->ev[s->test_event[f + i]].item;
+  if (m == ER_EVAL_SPOP) {
+    for (uint32_t x = 0; x <= i; x++) {
+      uint32_t it = L->ev[s->test_event[f + x]].item;
+      score[it] = ((score[it] >> 32) + 1) << 32 | (x + 1);
+    }
+  } else if (m == ER_EVAL_AR || m == ER_EVAL_SR) {
+    for (uint32_t z = 0; z < s->n_train; z++) {
+      const uint32_t *q = s->train_item + s->train_first[z];
+      uint32_t n = s->train_first[z + 1] - s->train_first[z];
+      for (uint32_t a = 0; a < n; a++)
+        for (uint32_t b = 0; b < n; b++) {
+          if (a == b || q[a] != last) continue;
+          if (m == ER_EVAL_AR) score[q[b]]++;
+          else if (b > a && b - a <= 10) score[q[b]] += 2520 / (b - a);
+        }
+    }
+  } else if (m == ER_EVAL_VSKNN) {
+    uint64_t *w = calloc(ni, sizeof *w);
+    for (uint32_t x = 0; x <= i; x++) w[L->ev[s->test_event[f + x]].item] = x + 1;
+    ref_nb *cand = malloc(s->n_train * sizeof *cand);
+    uint32_t nc = 0;
+    for (uint32_t z = s->n_train; z-- > 0 && nc < 500;) { /* most recent first */
+      uint64_t sim = 0;
+      uint8_t *seen = calloc(ni, 1);
+      for (uint32_t k = s->train_first[z]; k < s->train_first[z + 1]; k++) {
+        uint32_t it = s->train_item[k];
+        if (!seen[it]) sim += w[it];
+        seen[it] = 1;
+      }
+      free(seen);
+      if (sim) cand[nc++] = (ref_nb){sim, z};
+    }
+    qsort(cand, nc, sizeof *cand, ref_nb_cmp);
+    ref_candidates = nc;
+    for (uint32_t c = 0; c < nc && c < 100; c++) {
+      uint8_t *seen = calloc(ni, 1);
+      for (uint32_t k = s->train_first[cand[c].ses]; k < s->train_first[cand[c].ses + 1]; k++) {
+        uint32_t it = s->train_item[k];
+        if (!seen[it]) score[it] += cand[c].sim;
+        seen[it] = 1;
+      }
+      free(seen);
+    }
+    free(cand);
+    free(w);
+  }
+}
+
+static void test_reference(void) {
+  text t = {0};
+  uint32_t seed = 12345;
+#define RND() ((seed = seed * 1664525u + 1013904223u) >> 8)
+  char s[16], it[16];
+  double ts = 1000, split_ts = 0;
+  /* 1500 sessions over 300 items (skewed), some sessions ending at the same time,
+   * items N0..N4 only after the split */
+  for (int k = 0; k < 1500; k++) {
+    snprintf(s, sizeof s, "s%d", k);
+    if (k == 1200) split_ts = ts;
+    int n = 1 + (int)(RND() % 12);
+    for (int x = 0; x < n; x++) {
+      uint32_t r = RND() % 1000;
+      uint32_t item = r < 500 ? r % 8 : r < 800 ? 8 + r % 12 : 20 + RND() % 280; /* repeats, ties, a long tail */
+      if (k >= 1200 && RND() % 10 == 0) snprintf(it, sizeof it, "N%u", (unsigned)(RND() % 5));
+      else snprintf(it, sizeof it, "I%u", (unsigned)item);
+      add(&t, (RND() & 1) ? "view" : "cart", it, ts + x, s);
+    }
+    if (RND() % 4) ts += 20;
+  }
+  er_log L;
+  load(&L, &t);
+  uint64_t from = (uint64_t)split_ts * 1000;
+  er_eval_split s_;
+  er_error err;
+  CHECK_EQ_INT(er_eval_split_build(&L, from, &s_, &err), ER_OK);
+  CHECK(s_.n_train > 1000 && s_.n_test > 150 && s_.n_test < MAXT && s_.test_events_dropped > 0);
+  printf("reference: %u training sessions, %u test sessions, %llu predictions\n", s_.n_train, s_.n_test,
+         (unsigned long long)s_.predictions);
+  trace_reset();
+  er_eval_opts o = opts_from(from, ER_EVAL_PEERS);
+  er_eval_result r;
+  CHECK_EQ_INT(er_eval_run(&L, &o, NULL, &r, &err), ER_OK);
+  CHECK(!TR.overflow);
+  uint64_t *score = malloc(s_.n_items * sizeof *score);
+  uint64_t wrong[ER_EVAL_N_MODELS] = {0}, n = 0, sampled = 0, misses = 0;
+  for (uint32_t tt = 0; tt < s_.n_test; tt++) {
+    uint32_t len = s_.test_first[tt + 1] - s_.test_first[tt];
+    for (uint32_t i = 0; i + 1 < len && i < MAXP; i++) {
+      uint32_t truth = L.ev[s_.test_event[s_.test_first[tt] + i + 1]].item;
+      n++;
+      for (int m = ER_EVAL_POP; m < ER_EVAL_N_MODELS; m++) {
+        reference(&L, &s_, (er_eval_model)m, tt, i, score);
+        uint32_t want = ref_rank(score, s_.pop, s_.n_items, truth);
+        if (m == ER_EVAL_VSKNN) sampled += ref_candidates == 500;
+        misses += want == 0;
+        if ((int32_t)want != TR.rank[m][tt][i]) {
+          if (wrong[m]++ < 3)
+            printf("reference: %s session %u position %u: rank %d, reference %u\n", er_eval_model_name((er_eval_model)m), tt, i,
+                   TR.rank[m][tt][i], want);
+        }
+      }
+    }
+  }
+  printf("reference: %llu V-SKNN predictions with a full sample of 500, %llu misses (rank > 200)\n", (unsigned long long)sampled,
+         (unsigned long long)misses);
+  CHECK(sampled > n / 4 && misses > 0);
+  CHECK_EQ_INT(n, s_.predictions);
+  for (int m = ER_EVAL_POP; m < ER_EVAL_N_MODELS; m++) {
+    CHECK_EQ_INT(wrong[m], 0);
+    CHECK_EQ_INT(TR.calls[m], s_.predictions);
+    CHECK_EQ_INT(r.model[m].m.n, s_.predictions);
+  }
+  /* the metrics are the histogram of those ranks */
+  er_eval_metrics h;
+  er_eval_metrics_init(&h);
+  for (uint32_t tt = 0; tt < s_.n_test; tt++)
+    for (uint32_t i = 0; i + 1 < s_.test_first[tt + 1] - s_.test_first[tt]; i++) er_eval_metrics_add(&h, (uint32_t)TR.rank[ER_EVAL_SR][tt][i]);
+  CHECK(near(er_eval_mrr(&h, 20), er_eval_mrr(&r.model[ER_EVAL_SR].m, 20)));
+  printf("reference: HR@20 pop %.3f spop %.3f ar %.3f sr %.3f vsknn %.3f\n", er_eval_hr(&r.model[1].m, 20),
+         er_eval_hr(&r.model[2].m, 20), er_eval_hr(&r.model[3].m, 20), er_eval_hr(&r.model[4].m, 20), er_eval_hr(&r.model[5].m, 20));
+  free(score);
+  er_eval_split_free(&s_);
+  er_log_free(&L);
+  free(t.p);
+#undef RND
+}
+
+/* ---- edgerec through er_recommend -------------------------------------------------------------- */
+
+static uint8_t *make_bundle(uint32_t *len) {
+  static const char *skus[] = {"P1", "P2", "P3", "C1", "P4", "P5"};
+  static const char *cats1[] = {"Bags"}, *cats2[] = {"Gear"};
+  er_pack_item items[6];
+  for (int k = 0; k < 6; k++) {
+    memset(&items[k], 0, sizeof items[k]);
+    items[k].sku = skus[k];
+    items[k].in_stock = items[k].visible = 1;
+    items[k].categories = k % 2 ? cats1 : cats2;
+    items[k].n_categories = 1;
+    items[k].price_cents = 1000 + 100 * (uint32_t)k;
+    items[k].view = 10 + (uint64_t)k;
+  }
+  items[3].parent_sku = "P3"; /* C1 is a child of P3, folded into it */
+  items[3].visible = 0;
+  static er_pack_edge vv[] = {{0, 1, 1.0f}, {1, 2, 0.5f}};
+  static float w[1 << 10];
+  for (int k = 0; k < (1 << 10); k++) w[k] = (float)((k * 37) % 11 - 5) / 10.0f;
+  er_pack_input in;
+  memset(&in, 0, sizeof in);
+  in.version = "eval-test-1";
+  in.items = items;
+  in.n_items = 6;
+  in.nbr[ER_NBR_VV] = (er_pack_nbrs){vv, 2};
+  in.no_auto_content = 1;
+  in.model.kind = ER_MODEL_LINEAR;
+  in.model.bits = 10;
+  in.model.weights = w;
+  in.model.bias = 0.1;
+  uint8_t *out = NULL;
+  er_error err;
+  er_status st = er_pack_build(&in, &out, len, &err);
+  CHECK_EQ_INT(st, ER_OK);
+  if (st) printf("pack: %s\n", err.msg);
+  return st ? NULL : out;
+}
+
+/* Position of sku (or alt) in a recommendation, 0 when absent. */
+static uint32_t position_of(const char *json, const char *sku, const char *alt) {
+  uint32_t pos = 0;
+  for (const char *p = strstr(json, "\"sku\":\""); p; p = strstr(p + 1, "\"sku\":\"")) {
+    pos++;
+    const char *v = p + 7;
+    size_t n = strcspn(v, "\"");
+    if ((strlen(sku) == n && !memcmp(v, sku, n)) || (alt && strlen(alt) == n && !memcmp(v, alt, n))) return pos;
+  }
+  return 0;
+}
+
+static void test_edgerec(void) {
+  uint32_t blen;
+  uint8_t *bundle = make_bundle(&blen);
+  if (!bundle) return;
+  er_error err;
+  er_engine *e = er_engine_new(bundle, blen, &err);
+  CHECK(e != NULL);
+  if (!e) { free(bundle); return; }
+  text t = {0};
+  add(&t, "view", "P1", 1000, "a"); add(&t, "view", "P2", 1001, "a"); add(&t, "view", "C1", 1002, "a");
+  add(&t, "view", "ZZ", 1003, "a"); add(&t, "view", "P3", 1004, "a");
+  add(&t, "view", "P2", 2000, "b"); add(&t, "view", "P3", 2001, "b");
+  /* test: P1 → P2 → C1 (found through P3) → ZZ (not in the bundle) → P2 (purchased: never recommended) */
+  add(&t, "view", "P1", 100000, "x");
+  add(&t, "view", "P2", 100060, "x");
+  add(&t, "view", "C1", 100120, "x");
+  add(&t, "purchase", "ZZ", 100180, "x");
+  add(&t, "purchase", "P2", 100240, "x");
+  er_log L;
+  load(&L, &t);
+  trace_reset();
+  er_eval_opts o = opts_from(50000000, ER_EVAL_BIT(ER_EVAL_EDGEREC) | ER_EVAL_BIT(ER_EVAL_POP));
+  er_eval_result r;
+  CHECK_EQ_INT(er_eval_run(&L, &o, e, &r, &err), ER_OK);
+  CHECK_EQ_INT(r.model[ER_EVAL_EDGEREC].ran, 1);
+  CHECK_EQ_INT(r.model[ER_EVAL_EDGEREC].m.n, 4);
+  CHECK_EQ_INT(r.model[ER_EVAL_EDGEREC].errors, 0);
+  CHECK_EQ_INT(r.model[ER_EVAL_EDGEREC].fallbacks, 0);
+  CHECK_EQ_STR(r.model_version, "eval-test-1");
+  /* the same requests through the public API: profile by er_profile_update, context by hand */
+  static const char *evs[] = {
+      "{\"type\":\"view\",\"item\":\"P1\",\"ts\":100000}", "{\"type\":\"view\",\"item\":\"P2\",\"ts\":100060}",
+      "{\"type\":\"view\",\"item\":\"C1\",\"ts\":100120}", "{\"type\":\"purchase\",\"item\":\"ZZ\",\"ts\":100180}"};
+  static const char *truth[] = {"P2", "C1", "ZZ", "P2"};
+  static const char *parent[] = {NULL, "P3", NULL, NULL};
+  uint8_t prof[ER_PROFILE_MAX_BYTES];
+  uint32_t plen = 0;
+  for (int i = 0; i < 4; i++) {
+    const uint8_t *po;
+    uint32_t pl;
+    CHECK_EQ_INT(er_profile_update(e, prof, plen, evs[i], (uint32_t)strlen(evs[i]), &po, &pl), ER_OK);
+    memcpy(prof, po, pl);
+    plen = pl;
+    unsigned long long now = 100000 + 60ull * (unsigned)i;
+    char ctx[128];
+    int cl = snprintf(ctx, sizeof ctx, "{\"now\":%llu,\"hour\":%llu,\"weekday\":%llu,\"k\":20}", now, now / 3600 % 24, (now / 86400 + 4) % 7);
+    const char *out;
+    uint32_t ol;
+    CHECK_EQ_INT(er_recommend(e, ctx, (uint32_t)cl, prof, plen, &out, &ol), ER_OK);
+    char *o2 = strndup(out, ol);
+    uint32_t want = position_of(o2, truth[i], parent[i]);
+    CHECK_EQ_INT(TR.rank[ER_EVAL_EDGEREC][0][i], want);
+    if (i == 1) CHECK(want > 0 && position_of(o2, "C1", NULL) == 0); /* found through the parent */
+    if (i == 2) CHECK_EQ_INT(want, 0);
+    if (i == 0) CHECK(want >= 1);
+    free(o2);
+  }
+  /* k below 20 still asks for 20 items; k above asks for k */
+  trace_reset();
+  o.k = 5;
+  CHECK_EQ_INT(er_eval_run(&L, &o, e, &r, &err), ER_OK);
+  CHECK_EQ_INT(r.k, 5);
+  char json[8192];
+  uint32_t n = er_eval_json(&r, json, sizeof json);
+  CHECK(n > 0 && strstr(json, "\"hr@5\":") && strstr(json, "\"edgerec\":{\"model\":\"eval-test-1\",\"hr@10\":"));
+  CHECK(strstr(json, "\"errors\":0,\"fallbacks\":0") != NULL);
+  er_log_free(&L);
+  er_engine_free(e);
+  free(bundle);
+  free(t.p);
+}
+
+/* ---- JSON ------------------------------------------------------------------------------------- */
+
+static void test_json(void) {
+  er_eval_result r;
+  memset(&r, 0, sizeof r);
+  r.from_ms = 1320843000500ull;
+  r.train_sessions = 7;
+  r.test_sessions = 3;
+  r.test_sessions_dropped = 1;
+  r.test_events_dropped = 2;
+  r.predictions = 4;
+  r.k = 20;
+  r.model[ER_EVAL_POP].ran = 1;
+  er_eval_metrics_add(&r.model[ER_EVAL_POP].m, 1);
+  er_eval_metrics_add(&r.model[ER_EVAL_POP].m, 3);
+  er_eval_metrics_add(&r.model[ER_EVAL_POP].m, 15);
+  er_eval_metrics_add(&r.model[ER_EVAL_POP].m, 0);
+  r.model[ER_EVAL_POP].seconds = 0.25;
+  r.model[ER_EVAL_SR].ran = 1;
+  char out[8192];
+  uint32_t n = er_eval_json(&r, out, sizeof out);
+  CHECK(n > 0 && n == strlen(out));
+  CHECK(strstr(out, "\"split\":{\"from\":1320843000.500,\"train_sessions\":7,\"test_sessions\":3,\"test_sessions_dropped\":1,"
+                    "\"test_events_dropped\":2,\"predictions\":4},\"k\":20,\"models\":{\"pop\":{") != NULL);
+  /* hr@10 2/4, hr@20 3/4, mrr@20 (1 + 1/3 + 1/15)/4 = 0.35, ndcg@10 (1 + 0.5)/4 */
+  CHECK(strstr(out, "\"pop\":{\"hr@10\":0.5000,\"hr@20\":0.7500,\"mrr@20\":0.3500,\"ndcg@10\":0.3750,\"predictions\":4,\"seconds\":0.250}") != NULL);
+  CHECK(strstr(out, "\"sr\":{\"hr@10\":0.0000") != NULL);
+  CHECK(strstr(out, "\"edgerec\":") == NULL && strstr(out, "\"spop\"") == NULL);
+  /* valid JSON with the protocol */
+  jsmntok_t tok[256];
+  er_json j;
+  er_error err;
+  CHECK_EQ_INT(er_json_parse(&j, out, n, tok, 256, "eval", &err), ER_OK);
+  int32_t p = er_json_get(&j, 0, "protocol");
+  CHECK(p >= 0 && er_json_eq(&j, (uint32_t)p, ER_EVAL_PROTOCOL));
+  CHECK_EQ_INT(er_eval_json(&r, out, 100), 0); /* too small */
+}
+
+/* ---- the command ---------------------------------------------------------------------------------- */
+
+static int run_main(const char *a0, const char *a1, const char *a2, const char *a3, const char *a4, const char *a5, const char *a6) {
+  const char *v[] = {"eval", a0, a1, a2, a3, a4, a5, a6, NULL};
+  int argc = 1;
+  while (argc < 8 && v[argc]) argc++;
+  return er_eval_main(argc, (char **)v);
+}
+
+static void test_main(void) {
+  char path[] = "/tmp/test_eval_XXXXXX", empty[] = "/tmp/test_eval_empty_XXXXXX", bad[] = "/tmp/test_eval_bad_XXXXXX";
+  int fd = mkstemp(path), fe = mkstemp(empty), fb = mkstemp(bad);
+  CHECK(fd >= 0 && fe >= 0 && fb >= 0);
+  if (fd < 0 || fe < 0 || fb < 0) return;
+  text t = {0};
+  for (int d = 0; d < 40; d++) {
+    char s[16];
+    snprintf(s, sizeof s, "d%d", d);
+    add(&t, "view", "A", 1300000000 + 86400.0 * d, s);
+    add(&t, "view", d % 2 ? "B" : "C", 1300000000 + 86400.0 * d + 5, s);
+  }
+  CHECK(write(fd, t.p, t.n) == (ssize_t)t.n);
+  CHECK(write(fb, "not a bundle", 12) == 12);
+  close(fd);
+  close(fe);
+  close(fb);
+  /* usage errors: 2 */
+  CHECK_EQ_INT(run_main(NULL, NULL, NULL, NULL, NULL, NULL, NULL), 2);
+  CHECK_EQ_INT(run_main("--events", path, "--k", "0", NULL, NULL, NULL), 2);
+  CHECK_EQ_INT(run_main("--events", path, "--k", "201", NULL, NULL, NULL), 2);
+  CHECK_EQ_INT(run_main("--events", path, "--test-days", "x", NULL, NULL, NULL), 2);
+  CHECK_EQ_INT(run_main("--events", path, "--test-days", "0", NULL, NULL, NULL), 2);
+  CHECK_EQ_INT(run_main("--events", path, "--from", "-5", NULL, NULL, NULL), 2);
+  CHECK_EQ_INT(run_main("--events", path, "--from", "1", "--test-days", "2", NULL), 2);
+  CHECK_EQ_INT(run_main("--events", path, "--baseline", "foo", NULL, NULL, NULL), 2);
+  CHECK_EQ_INT(run_main("--events", path, "--baseline", "none", NULL, NULL, NULL), 2);
+  CHECK_EQ_INT(run_main("--events", path, "--frm", "1", NULL, NULL, NULL), 2);
+  CHECK_EQ_INT(run_main("--events", path, "extra", NULL, NULL, NULL, NULL), 2);
+  CHECK_EQ_INT(run_main("--events", path, "--events", path, NULL, NULL, NULL), 2);
+  CHECK_EQ_INT(run_main("--events", NULL, NULL, NULL, NULL, NULL, NULL), 2);
+  /* bad input: 3 */
+  CHECK_EQ_INT(run_main("--events", "/nonexistent/events.ndjson", NULL, NULL, NULL, NULL, NULL), 3);
+  CHECK_EQ_INT(run_main("--events", empty, NULL, NULL, NULL, NULL, NULL), 3);
+  CHECK_EQ_INT(run_main("--events", path, "--from", "1", NULL, NULL, NULL), 3);           /* no training session */
+  CHECK_EQ_INT(run_main("--events", path, "--from", "4000000000", NULL, NULL, NULL), 3);  /* no test session */
+  /* bad bundle: 4 */
+  CHECK_EQ_INT(run_main("--events", path, "--bundle", bad, NULL, NULL, NULL), 4);
+  CHECK_EQ_INT(run_main("--events", path, "--bundle", "/nonexistent.erb", NULL, NULL, NULL), 4);
+  /* ok */
+  CHECK_EQ_INT(run_main("--events", path, "--test-days", "10", "--baseline", "pop,sr", NULL), 0);
+  CHECK_EQ_INT(run_main("--events", path, "--from", "1302000000", "--k", "5", NULL), 0);
+  unlink(path);
+  unlink(empty);
+  unlink(bad);
+  free(t.p);
+}
+
+/* ---- er_log (regression: long escaped strings) -------------------------------------------------- */
+
+static void test_log_escapes(void) {
+  text t = {0};
+  char line[2048];
+  int n = snprintf(line, sizeof line, "{\"type\":\"view\",\"item\":\"");
+  for (int k = 0; k < 128; k++) n += snprintf(line + n, sizeof line - (size_t)n, "\\u0041"); /* 128-byte sku, 768 bytes raw */
+  n += snprintf(line + n, sizeof line - (size_t)n, "\",\"ts\":1,\"session\":\"s\",\"id\":\"e1\",\"user\":\"");
+  for (int k = 0; k < 200; k++) n += snprintf(line + n, sizeof line - (size_t)n, "\\u0042");
+  snprintf(line + n, sizeof line - (size_t)n, "\"}");
+  add_raw(&t, line);
+  add_raw(&t, "{\"type\":\"view\",\"item\":\"B\",\"ts\":2,\"session\":\"s\",\"id\":\"\"}");  /* empty id: a bad line */
+  add_raw(&t, "{\"type\":\"view\",\"item\":\"B\",\"ts\":2,\"session\":\"\",\"id\":\"e2\"}"); /* empty session: bad, id not used up */
+  add_raw(&t, "{\"type\":\"view\",\"item\":\"B\",\"ts\":2,\"session\":\"s\",\"id\":\"e2\"}");
+  er_log L;
+  load(&L, &t);
+  CHECK_EQ_INT(L.n_ev, 2);
+  CHECK_EQ_INT(L.bad, 2);
+  CHECK_EQ_INT(L.duplicates, 0);
+  uint32_t len;
+  er_log_sku(&L, 0, &len);
+  CHECK_EQ_INT(len, 128);
+  CHECK_EQ_INT(L.users.n, 1);
+  if (L.users.n) CHECK_EQ_INT(L.users.len[0], 200);
+  er_log_free(&L);
+  free(t.p);
+}
+
+int main(void) {
+  RUN(test_metrics);
+  RUN(test_parse_models);
+  RUN(test_split_rules);
+  RUN(test_split_test_days);
+  RUN(test_pop_spop);
+  RUN(test_rules_planted);
+  RUN(test_vsknn_planted);
+  RUN(test_no_leak);
+  RUN(test_reference);
+  RUN(test_edgerec);
+  RUN(test_json);
+  RUN(test_main);
+  RUN(test_log_escapes);
+  return DONE();
+}
