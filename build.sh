@@ -3,7 +3,7 @@
 #   ./build.sh            build everything (native CLI, WASM reactor + CLI, Emscripten, sample bundles)
 #   ./build.sh deps       install what is missing (Debian packages, Node >= 22.12, npm from the lockfile)
 #   ./build.sh test       build, then run every suite; ends with one line "N passed, N failed"
-#   ./build.sh bench      benchmarks (Node/V8): table, then one JSON line
+#   ./build.sh bench      benchmarks: engine (Node/V8) and the import/train/eval pipeline; tables, JSON lines
 #   ./build.sh fuzz S     run each libFuzzer target for S seconds
 #   ./build.sh demo       build and show the engine on the sample bundle
 #   ./build.sh clean      remove build outputs
@@ -198,6 +198,7 @@ bench() {
   deps
   build_all
   "$(node_bin)" bench/bench.mjs
+  "$(node_bin)" bench/pipeline.mjs   # import + train + eval of Online Retail, events/s per step
 }
 
 demo() { # the engine on the sample bundle, natively and under WASI (the Worker demo comes with the Worker)

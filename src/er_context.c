@@ -117,7 +117,7 @@ er_status er_context_parse(er_context *c, const char *ctx, uint32_t len, const u
   if (dup < 0) dup = known_duplicate(j, 0, CONTEXT_FIELDS, sizeof CONTEXT_FIELDS / sizeof CONTEXT_FIELDS[0]);
   if (dup >= 0) return er_fail(err, ER_E_JSON, (uint32_t)er_json_offset(j, (uint32_t)dup), "context: duplicate key \"%.*s\" at byte %d", j->tok[dup].end - j->tok[dup].start, ctx + j->tok[dup].start, er_json_offset(j, (uint32_t)dup));
   int32_t t;
-  char buf[64];
+  char buf[ER_CONTEXT_MAX_NAME];
   int32_t n;
   int64_t v;
   /* profile: binary argument wins over the base64url field */

@@ -8,6 +8,8 @@
 #include "er_features.h"
 #include "er_json.h"
 
+#define ER_CONTEXT_MAX_NAME 64u /* bytes of a `device`, `country` or page type name */
+
 typedef struct {
   er_profile profile;
   er_page_type page;

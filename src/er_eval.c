@@ -446,6 +446,8 @@ typedef struct { uint64_t sim; uint32_t ses; } nbr;
 /* a before b: more similar, then more recent */
 static inline int nbr_better(const nbr *a, const nbr *b) { return a->sim != b->sim ? a->sim > b->sim : a->ses > b->ses; }
 
+static int nbr_cmp(const void *a, const void *b) { return nbr_better(a, b) ? -1 : nbr_better(b, a) ? 1 : 0; }
+
 /* Keep the best k of n (in place, unordered): a min-heap of the best k. */
 static uint32_t top_k(nbr *v, uint32_t n, uint32_t k) {
   if (n <= k) return n;
@@ -477,26 +479,74 @@ static uint32_t top_k(nbr *v, uint32_t n, uint32_t k) {
   return k;
 }
 
-/* Incremental: with unnormalized weights (position + 1 of the last
- * occurrence), event x at position i changes only x's weight, by
+/* Rank of item t under real scores sc[] (0 for every item not in
+ * touched[0..nt)): the items with a positive score by score (ties: smaller
+ * id first), then the items with score 0 — the unscored ones — in POP order,
+ * then the items with a negative score by score.  n_cat: catalogue size. */
+static uint32_t rank_real(const peer *p, const double *sc, uint32_t nt, uint32_t t, uint32_t n_cat) {
+  const uint32_t *touched = p->touched;
+  double st = sc[t];
+  uint64_t better = 0;
+  if (st > 0) {
+    for (uint32_t k = 0; k < nt; k++) {
+      uint32_t j = touched[k];
+      better += (sc[j] > st) | ((sc[j] == st) & (j < t));
+    }
+    return cap_rank(better + 1);
+  }
+  uint64_t pos = 0, neg = 0, below = 0;
+  uint32_t pt = p->pop_rank[t];
+  for (uint32_t k = 0; k < nt; k++) {
+    uint32_t j = touched[k];
+    double sj = sc[j];
+    pos += sj > 0;
+    neg += sj < 0;
+    below += (sj != 0) & (p->pop_rank[j] < pt);
+    better += (sj < 0) & ((sj > st) | ((sj == st) & (j < t)));
+  }
+  if (st == 0) return cap_rank(pos + 1 + pt - below);
+  return cap_rank((uint64_t)n_cat - neg + better + 1);
+}
+
+/* session-rec's VMContextKNN (see er_eval.h for the definition).
+ * Similarities are kept unnormalized as exact integers: sim = sum over the
+ * shared items of the position + 1 of their last occurrence in e_0..e_i,
+ * i.e. session-rec's 'div' weights times (i + 1) and its dot product times
+ * the number of distinct session items: one positive factor for every
+ * session of a prediction, which changes neither the neighbours nor the
+ * ranking.  Item scores are doubles summed in a fixed order (neighbours best
+ * first, each neighbour's items in first-occurrence order), so they are
+ * deterministic.
+ * Incremental: event x at position i changes only x's weight, by
  * i + 1 - old; so the similarity of every session holding x grows by that
- * much and no other changes.  The sample's threshold (its least recent
- * session) only rises within a test session, so a session at or above it
- * has seen every update of every item it shares: sim[] is exact there. */
+ * much, its most recent shared event becomes position i, and no other
+ * session changes.  The sample's threshold (its least recent session) only
+ * rises within a test session, so a session at or above it has seen every
+ * update of every item it shares: sim[] and last[] are exact there. */
 static er_status run_vsknn(peer *p, er_error *err) {
   const er_eval_split *s = p->s;
-  const uint32_t SAMPLE = ER_EVAL_KNN_SAMPLE;
+  const uint32_t SAMPLE = ER_EVAL_KNN_SAMPLE, K = ER_EVAL_KNN_K;
+  uint32_t ni = s->n_items ? s->n_items : 1;
   uint32_t *sample = malloc(SAMPLE * sizeof *sample), *merged = malloc(SAMPLE * sizeof *merged);
   uint64_t *sim = calloc(s->n_train, sizeof *sim);
+  uint32_t *last = malloc((size_t)s->n_train * sizeof *last); /* position + 1 of the last shared event */
   uint32_t *sim_set = malloc((size_t)s->n_train * sizeof *sim_set); /* sessions with sim > 0, to reset */
-  uint32_t *wpos = calloc(s->n_items ? s->n_items : 1, sizeof *wpos);
-  uint32_t max_len = 0;
+  uint32_t *wpos = calloc(ni, sizeof *wpos);
+  double *acc = calloc(ni, sizeof *acc);   /* item scores, 0 between predictions */
+  double *mult = malloc((size_t)ni * sizeof *mult);
+  uint32_t max_len = 0, n_cat = 0;
   for (uint32_t t = 0; t < s->n_test; t++)
     if (s->test_first[t + 1] - s->test_first[t] > max_len) max_len = s->test_first[t + 1] - s->test_first[t];
   uint32_t *cur = malloc(((size_t)max_len + 1) * sizeof *cur);
   nbr *nb = malloc(SAMPLE * sizeof *nb);
   er_status st = ER_OK;
-  if (!sample || !merged || !sim || !sim_set || !wpos || !cur || !nb) { st = er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "eval: vsknn: out of memory"); goto out; }
+  if (!sample || !merged || !sim || !last || !sim_set || !wpos || !acc || !mult || !cur || !nb) { st = er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "eval: vsknn: out of memory"); goto out; }
+  /* idf weighting: item j's score is multiplied by 1 + w * ln(n_train / pop[j]) (pop: events, as session-rec's
+   * groupby(item).size()); negative when pop[j] > e^(1/w) * n_train */
+  for (uint32_t j = 0; j < s->n_items; j++) {
+    n_cat += s->pop[j] != 0;
+    mult[j] = s->pop[j] ? 1.0 + ER_EVAL_KNN_IDF * log((double)s->n_train / (double)s->pop[j]) : 0;
+  }
   for (uint32_t t = 0; t < s->n_test; t++) {
     uint32_t f = s->test_first[t], ns = 0, nc = 0, nset = 0;
     for (uint32_t k = f; k + 1 < s->test_first[t + 1]; k++) {
@@ -522,15 +572,29 @@ static er_status run_vsknn(peer *p, er_error *err) {
         uint32_t ses = p->inv_ses[q - 1];
         if (!sim[ses]) sim_set[nset++] = ses;
         sim[ses] += delta;
+        last[ses] = i + 1;
       }
-      /* the neighbours: the k most similar of the sample */
+      /* the neighbours: the K most similar of the sample, best first */
       for (uint32_t q = 0; q < ns; q++) nb[q] = (nbr){sim[sample[q]], sample[q]};
-      uint32_t kk = top_k(nb, ns, ER_EVAL_KNN_K), nt = 0;
-      for (uint32_t q = 0; q < kk; q++)
-        for (uint32_t d = p->d_first[nb[q].ses]; d < p->d_first[nb[q].ses + 1]; d++) add_score(p, &nt, p->d_item[d], nb[q].sim);
+      uint32_t kk = top_k(nb, ns, K), nt = 0;
+      qsort(nb, kk, sizeof *nb, nbr_cmp);
+      for (uint32_t q = 0; q < kk; q++) {
+        uint32_t lo = p->d_first[nb[q].ses], hi = p->d_first[nb[q].ses + 1];
+        /* decay 1/step, step = i + 2 - (position + 1 of the most recent shared event): 1 for e_i */
+        double term = (double)nb[q].sim / (double)(i + 2 - last[nb[q].ses]);
+        /* branchless: j is always written at touched[nt], which only advances when j was not scored yet */
+        for (uint32_t d = lo; d < hi; d++) {
+          uint32_t j = p->d_item[d];
+          double prev = acc[j];
+          p->touched[nt] = j;
+          nt += prev == 0;
+          acc[j] = prev + term;
+        }
+      }
+      for (uint32_t q = 0; q < nt; q++) acc[p->touched[q]] *= mult[p->touched[q]];
       uint32_t truth = test_item(p, k + 1);
-      record(p, t, i, truth, rank_sparse(p, nt, truth));
-      clear_scores(p, nt);
+      record(p, t, i, truth, rank_real(p, acc, nt, truth, n_cat));
+      for (uint32_t q = 0; q < nt; q++) acc[p->touched[q]] = 0;
     }
     for (uint32_t c = 0; c < nc; c++) wpos[cur[c]] = 0;
     for (uint32_t q = 0; q < nset; q++) sim[sim_set[q]] = 0;
@@ -539,8 +603,11 @@ out:
   free(sample);
   free(merged);
   free(sim);
+  free(last);
   free(sim_set);
   free(wpos);
+  free(acc);
+  free(mult);
   free(cur);
   free(nb);
   return st;

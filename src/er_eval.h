@@ -38,17 +38,32 @@
  *             q - p <= 10 adds 1/(q - p) to rule item[p] -> item[q] (kept
  *             exactly as multiples of 1/2520); rank by the rule weight from
  *             e_i, then POP.
- *      vsknn  V-SKNN (Ludewig & Jannach 2018; session-rec's VMContextKNN with
- *             k = 100, sample_size = 500, linear position weights, dot
- *             product): the session's items weighted by the position of
- *             their last occurrence (the last event weight 1, e_0 weight
- *             1/(i+1)); candidates: the 500 most recent training sessions
- *             (by end time) sharing an item with e_0..e_i; similarity = sum
- *             of the weights of the shared items (neighbour sessions as item
- *             sets); the 100 most similar (ties: the more recent); score of
- *             item j = sum of the similarities of the neighbours containing
- *             j; then POP.  Weights are kept as exact integers (scaled by
- *             i+1), which changes no ranking.
+ *      vsknn  V-SKNN (Ludewig & Jannach 2018): session-rec's VMContextKNN
+ *             (algorithms/knn/vsknn.py) with k = 100, sample_size = 1000,
+ *             sampling 'recent', weighting 'div', weighting_score 'div',
+ *             idf_weighting 1, remind True, no dwelling time / time
+ *             weighting / extend, and what its similarity code does: the
+ *             'vec' dot product whatever `similarity` says.
+ *             Weights: e_0..e_i as a list, the event at position x weighs
+ *             (x+1)/(i+1), an item its last occurrence's weight.
+ *             Candidates: the 1000 most recent training sessions (by end
+ *             time; ties: er_log order) sharing an item with e_0..e_i.
+ *             Similarity of a candidate n: the sum of the weights of the
+ *             items it shares (n as an item set), divided by the number of
+ *             distinct items of e_0..e_i.  Neighbours: the 100 most similar
+ *             (ties: the more recent).  Score of item j: the sum over the
+ *             neighbours n containing j of sim(n) / step(n) (weighting_score
+ *             'div'; step(n) = i - x + 1 for the last position x of
+ *             e_0..e_i whose item is in n: 1 when n holds e_i), times
+ *             1 + ln(N / pop(j)) (idf_weighting 1; N training sessions,
+ *             pop(j) j's item events in training, as session-rec's
+ *             groupby(item).size()).  Ranking: the items with a positive
+ *             score by score, then the rest of the catalogue in POP order,
+ *             then the items with a negative score (pop(j) > e * N) by
+ *             score.  Similarities are exact integers (scaled by the
+ *             number of distinct items times i+1, which changes no
+ *             ranking), scores doubles summed in a fixed order
+ *             (neighbours best first): deterministic.
  *  - edgerec: per test session a profile starts empty (er_profile_init);
  *    before predicting e_{i+1}, e_i is applied (er_log_delta,
  *    er_engine_enrich_delta, er_profile_apply) — so the profile holds exactly
@@ -73,16 +88,17 @@
   "event >= from; test events with items unseen in training dropped, then test sessions < 2 events; each prefix "    \
   "e0..ei predicts e(i+1), rank over the whole catalogue (not returned = miss); peers trained on training sessions " \
   "only, may repeat session items, ties by item id, filled with POP; ar: all position pairs, sr: steps 10 weight "   \
-  "1/gap, vsknn: k 100, sample 500 most recent, linear position weights, dot product; edgerec: er_recommend with a " \
-  "profile of e0..ei and the context of ei"
+  "1/gap, vsknn: session-rec VMContextKNN k 100, sample_size 1000 (recent), weighting div, weighting_score div, "   \
+  "idf_weighting 1, remind, vec dot product; edgerec: er_recommend with a profile of e0..ei and the context of ei"
 
 #define ER_EVAL_MAX_RANK 200u        /* ranks kept in the histogram (= ER_MAX_K) */
 #define ER_EVAL_DEFAULT_K 20u
 #define ER_EVAL_DEFAULT_TEST_DAYS 30u
 #define ER_EVAL_SR_STEPS 10u
 #define ER_EVAL_SR_UNIT 2520u        /* lcm(1..10): SR weights are multiples of 1/2520 */
-#define ER_EVAL_KNN_K 100u
-#define ER_EVAL_KNN_SAMPLE 500u
+#define ER_EVAL_KNN_K 100u          /* V-SKNN neighbours                                    */
+#define ER_EVAL_KNN_SAMPLE 1000u    /* V-SKNN candidates: most recent sessions sharing an item */
+#define ER_EVAL_KNN_IDF 1.0         /* V-SKNN idf_weighting                                 */
 
 /* The models, in output order. */
 typedef enum {

@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "er_context.h"
 #include "er_event.h"
 #include "er_features.h"
 
@@ -373,9 +374,9 @@ uint32_t er_log_context_json(const er_log *L, const er_log_event *e, uint32_t k,
                    (unsigned)(s / 3600 % 24), (unsigned)((s / 86400 + 4) % 7));
   if (n < 0 || (uint32_t)n >= cap) return 0;
   uint32_t at = (uint32_t)n;
-  if (e->country) {
-    uint32_t cl;
-    const char *c = er_intern_str(&L->countries, e->country - 1, &cl);
+  uint32_t cl = 0;
+  const char *c = e->country ? er_intern_str(&L->countries, e->country - 1, &cl) : NULL;
+  if (c && cl <= ER_CONTEXT_MAX_NAME) { /* a longer one is no country code: the context would refuse it */
     if (at + cl * 6 + 16 >= cap) return 0;
     at += (uint32_t)snprintf(out + at, cap - at, ",\"country\":\"");
     for (uint32_t x = 0; x < cl; x++) { /* JSON-escape */

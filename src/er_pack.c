@@ -1712,9 +1712,9 @@ static er_status parse_xgb(jpack *P) {
   if (on < 0 || !er_json_is(j, (uint32_t)on, JSMN_STRING)) return jtype(d, on < 0 ? (uint32_t)ob : (uint32_t)on, "a string", "learner.objective.name");
   int logistic;
   if (er_json_eq(j, (uint32_t)on, "binary:logistic") || er_json_eq(j, (uint32_t)on, "reg:logistic") || er_json_eq(j, (uint32_t)on, "binary:logitraw")) logistic = 1;
-  else if (er_json_eq(j, (uint32_t)on, "reg:squarederror")) logistic = 0;
+  else if (er_json_eq(j, (uint32_t)on, "reg:squarederror") || er_json_eq(j, (uint32_t)on, "rank:pairwise")) logistic = 0;
   else
-    return jerr(d, ER_E_SHAPE, (uint32_t)on, "is not supported (binary:logistic, reg:logistic, binary:logitraw, reg:squarederror)",
+    return jerr(d, ER_E_SHAPE, (uint32_t)on, "is not supported (binary:logistic, reg:logistic, binary:logitraw, reg:squarederror, rank:pairwise)",
                 "learner.objective.name '%s'", tok_text(d, (uint32_t)on, buf, sizeof buf));
   int32_t mp = xobj(P, (uint32_t)L, "learner_model_param", "learner.learner_model_param", &st);
   if (mp < 0) return st;

@@ -290,6 +290,12 @@ static er_status recommend_impl(er_engine *e, const char *ctx, uint32_t ctx_len,
   case U_FOR_YOU:
     for (uint32_t a = 0; a < g.s.n_anchors; a++)
       for (int r = 0; r < ER_NBR_KINDS; r++) add_neighbours(&g, r, g.s.anchors[a], NEIGHBOURS_PER_ANCHOR);
+    /* the shopper's own recent items (views and carts, not purchases): coming back to an item is common,
+       and the model decides with the recency / viewed / carted features */
+    for (uint32_t x = 0; x < c->profile.n_items; x++) {
+      e->units += 2;
+      add_item(&g, er_bundle_find_sku(&e->b, c->profile.items[x].sku_key), 0);
+    }
     add_list(&g, ER_LIST_MOST_VIEWED, POPULAR_FILL, 0);
     add_list(&g, ER_LIST_TRENDING, TRENDING_FILL, 3);
     add_list(&g, ER_LIST_MOST_PURCHASED, TRENDING_FILL, 2);

@@ -23,6 +23,7 @@
 #define TRENDING_PRIOR 2.0      /* pseudo-count against small-number noise   */
 #define VALID_FRACTION 0.1      /* last pair sessions held out for AUC        */
 #define AGREEMENT_REQUESTS 200u /* validation requests scored in full          */
+#define MIN_REQUESTS 50u        /* fewer training requests: a prior ranker    */
 
 static double now_s(void) {
   struct timespec ts;
@@ -940,13 +941,39 @@ er_status er_train_run(const er_log *L, const char *catalog_json, uint32_t catal
     fprintf(stderr, "train: %llu requests with their next item among the engine's candidates (%.1f%% of %llu), %llu rows, %llu validation requests (%.1f s)\n",
             (unsigned long long)P.groups, P.prefixes ? 100.0 * (double)P.retrieved / (double)P.prefixes : 0.0,
             (unsigned long long)P.prefixes, (unsigned long long)P.rows, (unsigned long long)P.vn, rep->seconds_pairs);
-  if (!P.groups) { st = er_fail(err, ER_E_RANGE, ER_NO_OFFSET, "train: no training pairs: no session has a next item among the candidates (too few sessions or events?)"); goto done; }
+  int prior = P.groups < MIN_REQUESTS;
+  if (prior)
+    fprintf(stderr, "train: warning: only %llu training requests (fewer than %u): too little data to learn a ranker; "
+                    "the bundle gets the learned tables and a fixed prior ranker (co-occurrence, then popularity)\n",
+            (unsigned long long)P.groups, MIN_REQUESTS);
+  rep->prior = prior;
   /* fit */
   double t2 = now_s();
   er_pack_model m;
   memset(&m, 0, sizeof m);
   float_model fm = {0};
-  if (o->model == ER_TRAIN_LINEAR) {
+  if (prior) {
+    /* a monotone prior over the sparse band features: co-occurrence with the last and recent items, content
+       similarity, then popularity and trend (coefficients per band step) */
+    static const struct { uint32_t ns; double c; } PRIOR[] = {
+        {ER_NS_COOC, 0.6}, {ER_NS_COOC_RECENT, 0.4}, {ER_NS_CONTENT, 0.25},
+        {ER_NS_POP_VIEW, 0.1}, {ER_NS_POP_PURCHASE, 0.05}, {ER_NS_TRENDING, 0.05}};
+    uint32_t bits = o->model == ER_TRAIN_LINEAR ? o->bits : 14;
+    w = calloc((size_t)1 << bits, sizeof *w);
+    if (!w) { st = er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "train: out of memory"); goto done; }
+    for (uint32_t k = 0; k < sizeof PRIOR / sizeof PRIOR[0]; k++)
+      for (uint32_t band = 1; band <= 20; band++)
+        w[er_feature_hash(PRIOR[k].ns, band, 0) & ((1u << bits) - 1)] += (float)(PRIOR[k].c * band);
+    for (uint32_t b = 0; b < 5; b++) /* the shopper's own recent items: newest first */
+      w[er_feature_hash(ER_NS_RECENCY, b, 0) & ((1u << bits) - 1)] += (float)(1.5 - 0.3 * b);
+    m.kind = ER_MODEL_LINEAR;
+    m.bits = bits;
+    m.weights = w;
+    fm.w = w;
+    fm.bits = bits;
+    P.bits = bits; /* validation requests were hashed at the pair set's bits: only comparable when equal */
+    if (o->model != ER_TRAIN_LINEAR) P.vn = 0;
+  } else if (o->model == ER_TRAIN_LINEAR) {
     w = calloc((size_t)1 << o->bits, sizeof *w);
     if (!w) { st = er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "train: out of memory"); goto done; }
     if ((st = fit_linear(&P, o, w, err))) goto done;
@@ -1165,9 +1192,11 @@ static char *slurp(const char *path, uint32_t *len) {
 static int load_inputs(const char *cmd, const cli_extra *x, er_train_opts *o, er_log *L, char **cat, uint32_t *cat_len) {
   er_error err;
   er_error_clear(&err);
+  er_log_init(L);
+  *cat = NULL;
+  *cat_len = 0;
   FILE *f = strcmp(x->events, "-") ? fopen(x->events, "rb") : stdin;
   if (!f) { fprintf(stderr, "edgerec %s: cannot open %s: %s\n", cmd, x->events, strerror(errno)); return 3; }
-  er_log_init(L);
   er_status st = er_log_read(L, f, cmd, o->verbose, &err);
   if (f != stdin) fclose(f);
   if (!st) st = er_log_finish(L, &err);
@@ -1221,12 +1250,12 @@ int er_train_main(int argc, char **argv) {
   if (bad) { fprintf(stderr, "edgerec train: cannot write %s: %s\n", x.out, strerror(errno)); er_log_free(&L); return 3; }
   double total = now_s() - t0;
   printf("{\"bundle\":\"%s\",\"bytes\":%u,\"model\":\"%s\",\"train_sessions\":%u,\"items\":%u,\"requests\":%llu,\"rows\":%llu,"
-         "\"validation_requests\":%llu,\"auc_float\":%.4f,\"auc_int8\":%.4f,\"top10_agreement\":%.4f,"
+         "\"validation_requests\":%llu,\"prior\":%s,\"auc_float\":%.4f,\"auc_int8\":%.4f,\"top10_agreement\":%.4f,"
          "\"quant_clip\":%.4g,\"seconds\":{\"read\":%.2f,\"tables\":%.2f,\"pairs\":%.2f,\"fit\":%.2f,\"total\":%.2f},"
          "\"events_per_second\":%.0f,\"peak_rss_mib\":%.1f}\n",
          x.out, rep.bundle_bytes, o.model == ER_TRAIN_TREES ? "trees" : "linear", rep.train_sessions, rep.items,
          (unsigned long long)rep.groups, (unsigned long long)rep.rows, (unsigned long long)rep.valid_groups,
-         rep.auc_float, rep.auc_int8, rep.top10_agreement, rep.quant_clip, t_read, rep.seconds_tables,
+         rep.prior ? "true" : "false", rep.auc_float, rep.auc_int8, rep.top10_agreement, rep.quant_clip, t_read, rep.seconds_tables,
          rep.seconds_pairs, rep.seconds_fit, total, total > 0 ? (double)L.n_ev / total : 0.0,
          (double)rep.peak_rss_kib / 1024.0);
   if (o.verbose) fprintf(stderr, "train: wrote %s (%u bytes) in %.1f s, peak RSS %.1f MiB\n", x.out, rep.bundle_bytes, total, (double)rep.peak_rss_kib / 1024.0);

@@ -15,7 +15,7 @@ B=$ROOT/build
 OUT=$B/fuzz
 SECS=${1:-60}
 case $SECS in '' | *[!0-9]*) echo "usage: tests/fuzz/run.sh SECONDS" >&2; exit 2 ;; esac
-TARGETS=${FUZZ_TARGETS:-context profile rerank bundle event}
+TARGETS=${FUZZ_TARGETS:-context profile rerank bundle event log}
 CC=${FUZZ_CC:-clang}
 
 # The engine sources: the ENGINE_SRC list of build.sh (one source of truth).
@@ -37,7 +37,7 @@ log() { printf '==> %s\n' "$*" >&2; }
 build() {
   mkdir -p "$OUT/obj"
   local objs=() s o
-  for s in $ENGINE_SRC; do
+  for s in $ENGINE_SRC src/er_log.c; do # er_log.c: the trainer's log reader (fuzz_log)
     o=$OUT/obj/$(basename "$s" .c).o
     if newer "$o" "$s" src/*.h tests/fuzz/run.sh; then
       $CC $CFLAGS $SAN -fsanitize=fuzzer-no-link -c "$s" -o "$o" || return 1

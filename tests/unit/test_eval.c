@@ -369,12 +369,39 @@ static void test_vsknn_planted(void) {
   er_eval_model_result r;
   trace_reset();
   CHECK_EQ_INT(run_one(&L, 900000, ER_EVAL_VSKNN, &r), ER_OK);
-  /* [A] → B: weight A = 1; all 13 sessions have sim 1; scores A 13, D 8, B 5, C 5 → B third (B before C by id) */
+  /* 33 training sessions; idf multipliers 1 + ln(33 / pop): A (13) 1.932, B, C (5) 2.887, D (8) 2.417.
+   * [A] → B: weight A 1; the 13 A sessions have sim 1, step 1 (they hold e_0 = e_i); raw scores A 13, D 8, B 5,
+   * C 5 → A 25.11, D 19.34, B 14.43, C 14.43 → B third (A itself is recommended: remind) */
   CHECK_EQ_INT(TR.rank[ER_EVAL_VSKNN][0][0], 3);
-  /* [A B] → C: weights A 1, B 2 (×2): abc sims 3, ad sims 1 → A 23, B 15, C 15, D 8 → C third */
-  CHECK_EQ_INT(TR.rank[ER_EVAL_VSKNN][0][1], 3);
+  /* [A B] → C: weights A 1, B 2 (×2): abc sims 3, step 1 (they hold B = e_1); ad sims 1, step 2 (their most
+   * recent shared event is A = e_0): raw A 5·3 + 8·1/2 = 19, B 15, C 15, D 4 → B 43.31, C 43.31, A 36.70,
+   * D 9.67 → C second.  Without the step decay A would be 23 · 1.932 = 44.4, and without idf A 19 > 15:
+   * C third either way. */
+  CHECK_EQ_INT(TR.rank[ER_EVAL_VSKNN][0][1], 2);
   er_log_free(&L);
   free(t.p);
+  /* negative idf: Z has 24 events in 6 sessions, 1 + ln(6 / 24) < 0 → after every unscored item */
+  text u = {0};
+  for (int k = 0; k < 4; k++) {
+    snprintf(s, sizeof s, "yz%d", k);
+    add(&u, "view", "Y", 10 * k, s);
+    for (int x = 0; x < 6; x++) add(&u, "view", "Z", 10 * k + 1 + x, s);
+  }
+  add(&u, "view", "Y", 100, "yw"); add(&u, "view", "W", 101, "yw");
+  add(&u, "view", "U", 200, "uv"); add(&u, "view", "V", 201, "uv");
+  add(&u, "view", "Y", 1000, "x1"); add(&u, "view", "Z", 1001, "x1");
+  add(&u, "view", "Y", 1010, "x2"); add(&u, "view", "U", 1011, "x2");
+  add(&u, "view", "Y", 1020, "x3"); add(&u, "view", "V", 1021, "x3");
+  load(&L, &u);
+  trace_reset();
+  CHECK_EQ_INT(run_one(&L, 900000, ER_EVAL_VSKNN, &r), ER_OK);
+  /* [Y]: the 5 Y sessions, sim 1, step 1: raw Y 5, Z 4, W 1 → Y 5 · 1.182, W 1 · 2.792, Z 4 · -0.386;
+   * then the unscored U, V in POP order (Z 24, Y 5, W, U, V 1: U before V by id), then Z */
+  CHECK_EQ_INT(TR.rank[ER_EVAL_VSKNN][1][0], 3); /* U */
+  CHECK_EQ_INT(TR.rank[ER_EVAL_VSKNN][2][0], 4); /* V */
+  CHECK_EQ_INT(TR.rank[ER_EVAL_VSKNN][0][0], 5); /* Z */
+  er_log_free(&L);
+  free(u.p);
 }
 
 /* The session's item set never comes from test sessions: extra test sessions
@@ -463,6 +490,25 @@ static uint32_t ref_rank(const uint64_t *score, const uint32_t *pop, uint32_t n_
   return r > ER_EVAL_MAX_RANK ? 0 : (uint32_t)r;
 }
 
+/* The same with real scores: positive scores by score desc then id, then
+ * the items with score 0 by POP desc then id, then negative scores by score
+ * desc then id. */
+static uint32_t ref_rank_real(const double *score, const uint32_t *pop, uint32_t n_items, uint32_t truth) {
+  uint64_t r = 1;
+  double st = score[truth];
+  int gt = st > 0 ? 0 : st == 0 ? 1 : 2;
+  for (uint32_t j = 0; j < n_items; j++) {
+    if (j == truth || !pop[j]) continue;
+    double sj = score[j];
+    int gj = sj > 0 ? 0 : sj == 0 ? 1 : 2, before;
+    if (gj != gt) before = gj < gt;
+    else if (gj == 1) before = pop[j] > pop[truth] || (pop[j] == pop[truth] && j < truth);
+    else before = sj > st || (sj == st && j < truth);
+    r += before;
+  }
+  return r > ER_EVAL_MAX_RANK ? 0 : (uint32_t)r;
+}
+
 typedef struct { uint64_t sim; uint32_t ses; } ref_nb;
 static int ref_nb_cmp(const void *a, const void *b) {
   const ref_nb *x = a, *y = b;
@@ -471,6 +517,47 @@ static int ref_nb_cmp(const void *a, const void *b) {
 }
 
 static uint32_t ref_candidates; /* V-SKNN: candidate sessions of the last reference call */
+
+/* V-SKNN from the definition (session-rec's VMContextKNN, er_eval.h), with
+ * the similarities scaled to integers: sum of position + 1 of the last
+ * occurrence of the shared items. */
+static void ref_vsknn(const er_log *L, const er_eval_split *s, uint32_t t, uint32_t i, double *score) {
+  uint32_t ni = s->n_items, f = s->test_first[t];
+  for (uint32_t j = 0; j < ni; j++) score[j] = 0;
+  uint64_t *w = calloc(ni, sizeof *w);
+  for (uint32_t x = 0; x <= i; x++) w[L->ev[s->test_event[f + x]].item] = x + 1;
+  ref_nb *cand = malloc(s->n_train * sizeof *cand);
+  uint32_t nc = 0;
+  for (uint32_t z = s->n_train; z-- > 0 && nc < ER_EVAL_KNN_SAMPLE;) { /* most recent first */
+    uint64_t sim = 0;
+    uint8_t *seen = calloc(ni, 1);
+    for (uint32_t k = s->train_first[z]; k < s->train_first[z + 1]; k++) {
+      uint32_t it = s->train_item[k];
+      if (!seen[it]) sim += w[it];
+      seen[it] = 1;
+    }
+    free(seen);
+    if (sim) cand[nc++] = (ref_nb){sim, z};
+  }
+  qsort(cand, nc, sizeof *cand, ref_nb_cmp);
+  ref_candidates = nc;
+  for (uint32_t c = 0; c < nc && c < ER_EVAL_KNN_K; c++) {
+    uint8_t *in = calloc(ni, 1);
+    for (uint32_t k = s->train_first[cand[c].ses]; k < s->train_first[cand[c].ses + 1]; k++) in[s->train_item[k]] = 1;
+    /* step: walk e_i, e_{i-1}, … until an item of the neighbour */
+    uint32_t step = 1;
+    for (uint32_t x = i + 1; x-- > 0; step++)
+      if (in[L->ev[s->test_event[f + x]].item]) break;
+    double term = (double)cand[c].sim / (double)step;
+    for (uint32_t j = 0; j < ni; j++)
+      if (in[j]) score[j] += term;
+    free(in);
+  }
+  for (uint32_t j = 0; j < ni; j++)
+    if (score[j] != 0) score[j] *= 1.0 + ER_EVAL_KNN_IDF * log((double)s->n_train / (double)s->pop[j]);
+  free(cand);
+  free(w);
+}
 
 static void reference(const er_log *L, const er_eval_split *s, er_eval_model m, uint32_t t, uint32_t i, uint64_t *score) {
   uint32_t ni = s->n_items, f = s->test_first[t];
@@ -492,35 +579,6 @@ static void reference(const er_log *L, const er_eval_split *s, er_eval_model m, 
           else if (b > a && b - a <= 10) score[q[b]] += 2520 / (b - a);
         }
     }
-  } else if (m == ER_EVAL_VSKNN) {
-    uint64_t *w = calloc(ni, sizeof *w);
-    for (uint32_t x = 0; x <= i; x++) w[L->ev[s->test_event[f + x]].item] = x + 1;
-    ref_nb *cand = malloc(s->n_train * sizeof *cand);
-    uint32_t nc = 0;
-    for (uint32_t z = s->n_train; z-- > 0 && nc < 500;) { /* most recent first */
-      uint64_t sim = 0;
-      uint8_t *seen = calloc(ni, 1);
-      for (uint32_t k = s->train_first[z]; k < s->train_first[z + 1]; k++) {
-        uint32_t it = s->train_item[k];
-        if (!seen[it]) sim += w[it];
-        seen[it] = 1;
-      }
-      free(seen);
-      if (sim) cand[nc++] = (ref_nb){sim, z};
-    }
-    qsort(cand, nc, sizeof *cand, ref_nb_cmp);
-    ref_candidates = nc;
-    for (uint32_t c = 0; c < nc && c < 100; c++) {
-      uint8_t *seen = calloc(ni, 1);
-      for (uint32_t k = s->train_first[cand[c].ses]; k < s->train_first[cand[c].ses + 1]; k++) {
-        uint32_t it = s->train_item[k];
-        if (!seen[it]) score[it] += cand[c].sim;
-        seen[it] = 1;
-      }
-      free(seen);
-    }
-    free(cand);
-    free(w);
   }
 }
 
@@ -530,16 +588,16 @@ static void test_reference(void) {
 #define RND() ((seed = seed * 1664525u + 1013904223u) >> 8)
   char s[16], it[16];
   double ts = 1000, split_ts = 0;
-  /* 1500 sessions over 300 items (skewed), some sessions ending at the same time,
-   * items N0..N4 only after the split */
-  for (int k = 0; k < 1500; k++) {
+  /* 2800 sessions over 300 items (skewed), some sessions ending at the same time, items N0..N4 only after
+   * the split; 2500 training sessions, so that V-SKNN's sample of 1000 often binds */
+  for (int k = 0; k < 2800; k++) {
     snprintf(s, sizeof s, "s%d", k);
-    if (k == 1200) split_ts = ts;
+    if (k == 2500) split_ts = ts;
     int n = 1 + (int)(RND() % 12);
     for (int x = 0; x < n; x++) {
       uint32_t r = RND() % 1000;
       uint32_t item = r < 500 ? r % 8 : r < 800 ? 8 + r % 12 : 20 + RND() % 280; /* repeats, ties, a long tail */
-      if (k >= 1200 && RND() % 10 == 0) snprintf(it, sizeof it, "N%u", (unsigned)(RND() % 5));
+      if (k >= 2500 && RND() % 10 == 0) snprintf(it, sizeof it, "N%u", (unsigned)(RND() % 5));
       else snprintf(it, sizeof it, "I%u", (unsigned)item);
       add(&t, (RND() & 1) ? "view" : "cart", it, ts + x, s);
     }
@@ -560,6 +618,7 @@ static void test_reference(void) {
   CHECK_EQ_INT(er_eval_run(&L, &o, NULL, &r, &err), ER_OK);
   CHECK(!TR.overflow);
   uint64_t *score = malloc(s_.n_items * sizeof *score);
+  double *dscore = malloc(s_.n_items * sizeof *dscore);
   uint64_t wrong[ER_EVAL_N_MODELS] = {0}, n = 0, sampled = 0, misses = 0;
   for (uint32_t tt = 0; tt < s_.n_test; tt++) {
     uint32_t len = s_.test_first[tt + 1] - s_.test_first[tt];
@@ -567,9 +626,15 @@ static void test_reference(void) {
       uint32_t truth = L.ev[s_.test_event[s_.test_first[tt] + i + 1]].item;
       n++;
       for (int m = ER_EVAL_POP; m < ER_EVAL_N_MODELS; m++) {
-        reference(&L, &s_, (er_eval_model)m, tt, i, score);
-        uint32_t want = ref_rank(score, s_.pop, s_.n_items, truth);
-        if (m == ER_EVAL_VSKNN) sampled += ref_candidates == 500;
+        uint32_t want;
+        if (m == ER_EVAL_VSKNN) {
+          ref_vsknn(&L, &s_, tt, i, dscore);
+          want = ref_rank_real(dscore, s_.pop, s_.n_items, truth);
+          sampled += ref_candidates == ER_EVAL_KNN_SAMPLE;
+        } else {
+          reference(&L, &s_, (er_eval_model)m, tt, i, score);
+          want = ref_rank(score, s_.pop, s_.n_items, truth);
+        }
         misses += want == 0;
         if ((int32_t)want != TR.rank[m][tt][i]) {
           if (wrong[m]++ < 3)
@@ -579,8 +644,8 @@ static void test_reference(void) {
       }
     }
   }
-  printf("reference: %llu V-SKNN predictions with a full sample of 500, %llu misses (rank > 200)\n", (unsigned long long)sampled,
-         (unsigned long long)misses);
+  printf("reference: %llu V-SKNN predictions with a full sample of %u, %llu misses (rank > 200)\n", (unsigned long long)sampled,
+         ER_EVAL_KNN_SAMPLE, (unsigned long long)misses);
   CHECK(sampled > n / 4 && misses > 0);
   CHECK_EQ_INT(n, s_.predictions);
   for (int m = ER_EVAL_POP; m < ER_EVAL_N_MODELS; m++) {
@@ -597,6 +662,7 @@ static void test_reference(void) {
   printf("reference: HR@20 pop %.3f spop %.3f ar %.3f sr %.3f vsknn %.3f\n", er_eval_hr(&r.model[1].m, 20),
          er_eval_hr(&r.model[2].m, 20), er_eval_hr(&r.model[3].m, 20), er_eval_hr(&r.model[4].m, 20), er_eval_hr(&r.model[5].m, 20));
   free(score);
+  free(dscore);
   er_eval_split_free(&s_);
   er_log_free(&L);
   free(t.p);

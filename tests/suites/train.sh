@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# train.sh — `edgerec train`, `eval` and `features` on real data from
+# ../shared/data (the first 150,000 Online Retail rows through `xzcat | head`,
+# the full OTTO fixture): both model kinds train, evaluate against every peer
+# and beat popularity; a trained bundle is deterministic for a seed and gives
+# the same recommendations natively, in the reactor and under node:wasi;
+# XGBoost (python3-xgboost) trains on the exported features; bad input gets
+# exit codes and messages that name what is wrong.  Nothing is skipped: missing
+# data or tools are failures.  Prints "train: N passed, N failed".
+set -uo pipefail
+. "$(dirname "$0")/../lib/common.sh"
+source tests/lib/checks.sh
+E=build/edgerec
+DATA=../shared/data
+OR=$DATA/online-retail/onlineretail.csv.xz
+OTTO=$DATA/otto-fixture/train.jsonl
+finish() { echo "train: $pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit $?; }
+for f in "$E" "$OR" "$OTTO" wasm/edgerec.wasm wasm/edgerec-cli.wasm /usr/bin/python3; do
+  [ -e "$f" ] || no "missing $f (nothing is skipped)"
+done
+[ "$fail" -eq 0 ] || finish
+json() { "$NODE" -e 'const d=JSON.parse(require("fs").readFileSync(0,"utf8")); const v=process.argv[1].split(".").reduce((o,k)=>o?.[k],d); console.log(typeof v==="object"?JSON.stringify(v):v)' "$1"; }
+
+# ---- Online Retail (first 150,000 rows) -------------------------------------
+xzcat "$OR" | head -n 150001 | "$E" import online-retail - >"$TMP/or.ndjson" 2>/dev/null
+check "import: the Online Retail sample has events" test "$(wc -l <"$TMP/or.ndjson")" -gt 100000
+
+for model in trees linear; do
+  "$E" train --events "$TMP/or.ndjson" --test-days 14 --model $model --out "$TMP/$model.erb" >"$TMP/$model.json" 2>"$TMP/$model.err"; rc=$?
+  check "$model: train exits 0" test $rc -eq 0
+  [ $rc -eq 0 ] || { cat "$TMP/$model.err"; continue; }
+  check "$model: the report names the model" test "$(json model <"$TMP/$model.json")" = $model
+  check "$model: progress and peak RSS on stderr" grep -q 'peak RSS' "$TMP/$model.err"
+  check "$model: int8 keeps the float model's validation AUC (within 0.01)" "$NODE" -e '
+    const d=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));
+    process.exit(Math.abs(d.auc_int8-d.auc_float)<=0.01 && d.auc_float>0.7 ? 0 : 1)' "$TMP/$model.json"
+  check "$model: int8 vs float top-10 agreement >= 0.9" "$NODE" -e '
+    const d=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")); process.exit(d.top10_agreement>=0.9?0:1)' "$TMP/$model.json"
+  "$E" inspect "$TMP/$model.erb" >"$TMP/$model.inspect" 2>&1
+  check "$model: the bundle loads (checksum ok)" grep -q '"checksum_ok":true' "$TMP/$model.inspect"
+  "$E" eval --bundle "$TMP/$model.erb" --events "$TMP/or.ndjson" --test-days 14 >"$TMP/$model.eval" 2>"$TMP/$model.eval.err"; rc=$?
+  check "$model: eval exits 0" test $rc -eq 0
+  check "$model: eval reports edgerec and the five peers" "$NODE" -e '
+    const d=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));
+    const m=d.models; process.exit(["edgerec","pop","spop","ar","sr","vsknn"].every(k=>m[k] && m[k].predictions===d.split.predictions && d.split.predictions>1000)?0:1)' "$TMP/$model.eval"
+  check "$model: no engine errors or work-budget fallbacks during eval" "$NODE" -e '
+    const d=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")); process.exit(d.models.edgerec.errors===0&&d.models.edgerec.fallbacks===0?0:1)' "$TMP/$model.eval"
+  check "$model: beats POP and AR on HR@20 and MRR@20" "$NODE" -e '
+    const m=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")).models;
+    process.exit(["pop","ar"].every(p=>m.edgerec["hr@20"]>m[p]["hr@20"] && m.edgerec["mrr@20"]>m[p]["mrr@20"])?0:1)' "$TMP/$model.eval"
+  echo "$model: $(grep -E '^eval: (edgerec|sr|vsknn) ' "$TMP/$model.eval.err" | tr '\n' ' ')"
+done
+
+# determinism: same seed → same bytes; another seed → another bundle
+"$E" train --events "$TMP/or.ndjson" --test-days 14 --quiet --out "$TMP/again.erb" >/dev/null 2>&1
+check "train is deterministic for a seed (same bytes twice)" cmp -s "$TMP/trees.erb" "$TMP/again.erb"
+"$E" train --events - --test-days 14 --quiet --out "$TMP/stdin.erb" <"$TMP/or.ndjson" >/dev/null 2>&1
+check "train reads standard input (same bytes)" cmp -s "$TMP/trees.erb" "$TMP/stdin.erb"
+"$E" train --events "$TMP/or.ndjson" --test-days 14 --quiet --seed 2 --out "$TMP/seed2.erb" >/dev/null 2>&1
+check "another seed gives another bundle" bash -c "! cmp -s '$TMP/trees.erb' '$TMP/seed2.erb'"
+
+# the trained bundle in WASM: reactor and node:wasi against native, on test-window sessions
+tail -n 4000 "$TMP/or.ndjson" >"$TMP/tail.ndjson"
+mkdir -p build/train-suite # the WASI CLI sees the working directory only (like wasmtime --dir=.)
+cp "$TMP/trees.erb" "$TMP/linear.erb" build/train-suite/
+"$NODE" tests/js/trained-parity.mjs build/train-suite/trees.erb "$TMP/tail.ndjson" 6 >"$TMP/parity.log" 2>&1
+line=$(grep -aE '^trained-parity: ' "$TMP/parity.log" | tail -n1)
+check "trees bundle: native == reactor == node:wasi ($line)" grep -q 'passed, 0 failed' <<<"$line"
+"$NODE" tests/js/trained-parity.mjs build/train-suite/linear.erb "$TMP/tail.ndjson" 4 >"$TMP/parity2.log" 2>&1
+line=$(grep -aE '^trained-parity: ' "$TMP/parity2.log" | tail -n1)
+check "linear bundle: native == reactor == node:wasi ($line)" grep -q 'passed, 0 failed' <<<"$line"
+grep FAIL "$TMP/parity.log" "$TMP/parity2.log" | head -5
+
+# features: libsvm with qid, one positive per request, the same pairs as train
+"$E" features --events "$TMP/or.ndjson" --test-days 14 --part train --quiet >"$TMP/f.libsvm" 2>"$TMP/f.err"; rc=$?
+check "features exits 0" test $rc -eq 0
+check "features: libsvm lines 'label qid:N i:v ...' with 0-based dense indices" \
+  awk 'NF < 2 || ($1 != 0 && $1 != 1) || $2 !~ /^qid:[0-9]+$/ { bad = 1 } END { exit bad || NR < 1000 }' "$TMP/f.libsvm"
+check "features: one positive per request, as many requests as train used" "$NODE" -e '
+  const fs=require("fs"); const pos=new Map();
+  for (const l of fs.readFileSync(process.argv[1],"utf8").split("\n")) { if(!l) continue; const [y,q]=l.split(" "); pos.set(q,(pos.get(q)||0)+Number(y)); }
+  const r=JSON.parse(fs.readFileSync(process.argv[2],"utf8")).requests;
+  process.exit([...pos.values()].every(v=>v===1) && pos.size===r ? 0 : 1)' "$TMP/f.libsvm" "$TMP/trees.json"
+
+# XGBoost on the exported features (python3-xgboost), and its int8 import
+/usr/bin/python3 tests/xgboost/features_compare.py "$E" "$TMP/or.ndjson" "$TMP/trees.erb" "$TMP/xgb" --test-days 14 >"$TMP/xgb.log" 2>&1
+cat "$TMP/xgb.log" | sed 's/^/  /'
+check "XGBoost on edgerec's exported features: every check holds" test "$(grep -c '^ok - ' "$TMP/xgb.log")" -eq 6
+
+# ---- OTTO fixture: clicks / carts / orders, another shape of log -------------
+"$E" import otto "$OTTO" >"$TMP/otto.ndjson" 2>/dev/null
+"$E" train --events "$TMP/otto.ndjson" --test-days 1 --out "$TMP/otto.erb" >"$TMP/otto.json" 2>"$TMP/otto.err"; rc=$?
+check "otto: the same defaults train on a click/cart/order log (exit 0)" test $rc -eq 0
+"$E" eval --bundle "$TMP/otto.erb" --events "$TMP/otto.ndjson" --test-days 1 >"$TMP/otto.eval" 2>&1; rc=$?
+check "otto: eval runs (exit 0)" test $rc -eq 0
+
+# ---- bad input ----------------------------------------------------------------
+"$E" train --out "$TMP/x.erb" >/dev/null 2>"$TMP/err"; rc=$?
+check "train without --events: exit 2 naming it" bash -c "test $rc -eq 2 && grep -q -- '--events is required' '$TMP/err'"
+"$E" train --events "$TMP/or.ndjson" --model forest --out "$TMP/x.erb" >/dev/null 2>"$TMP/err"; rc=$?
+check "train --model forest: exit 2 naming the choices" bash -c "test $rc -eq 2 && grep -q 'linear or trees' '$TMP/err'"
+"$E" train --events "$TMP/or.ndjson" --bits 40 --out "$TMP/x.erb" >/dev/null 2>"$TMP/err"; rc=$?
+check "train --bits 40: exit 2" bash -c "test $rc -eq 2 && grep -q '10..24' '$TMP/err'"
+"$E" train --events "$TMP/nope.ndjson" --out "$TMP/x.erb" >/dev/null 2>"$TMP/err"; rc=$?
+check "train on a missing file: exit 3 naming it" bash -c "test $rc -eq 3 && grep -q 'nope.ndjson' '$TMP/err'"
+"$E" train --events "$TMP/or.ndjson" --until 1000 --out "$TMP/x.erb" >/dev/null 2>"$TMP/err"; rc=$?
+check "train --until before every session: exit 3 'training sessions'" bash -c "test $rc -eq 3 && grep -q 'training sessions' '$TMP/err'"
+{ head -n 2000 "$TMP/or.ndjson"; echo '{"type":"view"}'; echo 'garbage'; } >"$TMP/bad.ndjson"
+"$E" train --events "$TMP/bad.ndjson" --quiet --out "$TMP/x.erb" >/dev/null 2>"$TMP/err"; rc=$?
+check "malformed lines are reported with their numbers, not fatal" bash -c "test $rc -eq 0 && grep -q 'line 2001: ' '$TMP/err' && grep -q 'line 2002: ' '$TMP/err' && grep -q '2 malformed' '$TMP/err'"
+printf 'x\ny\n' | "$E" train --events - --out "$TMP/x.erb" >/dev/null 2>"$TMP/err"; rc=$?
+check "an input with no valid event: exit 3" bash -c "test $rc -eq 3 && grep -q 'no valid event' '$TMP/err'"
+"$E" eval --events "$TMP/or.ndjson" --bundle "$TMP/nope.erb" >/dev/null 2>"$TMP/err"; rc=$?
+check "eval with a missing bundle: non-zero exit naming it" bash -c "test $rc -ne 0 && grep -q 'nope.erb' '$TMP/err'"
+finish
