@@ -20,7 +20,7 @@ NODE_PKG=node@22.23.3
 
 ENGINE_SRC="src/er_base.c src/er_json.c src/er_buf.c src/er_bundle.c src/er_features.c src/er_profile.c
   src/er_event.c src/er_context.c src/er_score.c src/er_topk.c src/er_recommend.c src/er_rerank.c src/er_engine.c"
-TRAIN_SRC="src/er_csv.c src/er_catalog_import.c src/er_import.c src/er_log.c src/er_gbdt.c src/er_train.c src/er_eval.c"
+TRAIN_SRC="src/er_native.c src/er_csv.c src/er_catalog_import.c src/er_import.c src/er_log.c src/er_gbdt.c src/er_train.c src/er_eval.c"
 CLI_SRC="$ENGINE_SRC src/er_pack.c $TRAIN_SRC src/edgerec_cli.c"
 WARN="-std=c11 -Wall -Wextra -Werror -Wvla"
 CFLAGS_COMMON="$WARN -ffp-contract=off -Isrc"
@@ -100,7 +100,7 @@ build_wasm() {
     # import / train / eval / features stay native: linked into the WASI command the importers trip
     # jco 1.35's memory-growth bug on every command (see wasm/README.md); the WASI CLI covers the
     # engine commands, and bundles from `train` are checked natively and in WASM by the tests.
-    clang $WASM_FLAGS -DER_CLI_NO_IMPORT $ENGINE_SRC src/er_pack.c src/edgerec_cli.c -lm -o "$B/edgerec-cli.raw.wasm"
+    clang $WASM_FLAGS -DER_CLI_NO_IMPORT $ENGINE_SRC src/er_pack.c src/er_native.c src/edgerec_cli.c -lm -o "$B/edgerec-cli.raw.wasm"
     if command -v wasm-opt >/dev/null; then wasm-opt -O2 --strip-debug "$B/edgerec-cli.raw.wasm" -o wasm/edgerec-cli.wasm
     else cp "$B/edgerec-cli.raw.wasm" wasm/edgerec-cli.wasm; fi
   fi

@@ -12,6 +12,7 @@
 #include "er_catalog_import.h"
 #include "er_import.h"
 #include "er_features.h"
+#include "er_native.h"
 #include "er_pack.h"
 #include "er_score.h"
 #ifndef ER_CLI_NO_IMPORT
@@ -47,32 +48,6 @@ static int usage(const char *msg) {
   return EXIT_USAGE;
 }
 
-/* Read a whole file ("-" = stdin) into a malloc'd buffer. */
-static uint8_t *read_all(const char *path, uint32_t *len, const char **why) {
-  FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-  if (!f) { *why = strerror(errno); return NULL; }
-  size_t cap = 65536, n = 0;
-  uint8_t *buf = malloc(cap);
-  for (;;) {
-    if (!buf) { *why = "out of memory"; break; }
-    if (n == cap) {
-      if (cap >= 0x7FFFFFFFu / 2) { free(buf); buf = NULL; *why = "file larger than 1 GiB"; break; }
-      uint8_t *nb = realloc(buf, cap * 2);
-      if (!nb) { free(buf); buf = NULL; *why = "out of memory"; break; }
-      buf = nb;
-      cap *= 2;
-    }
-    size_t r = fread(buf + n, 1, cap - n, f);
-    n += r;
-    if (r == 0) {
-      if (ferror(f)) { free(buf); buf = NULL; *why = "read error"; }
-      break;
-    }
-  }
-  if (f != stdin) fclose(f);
-  *len = (uint32_t)n;
-  return buf;
-}
 
 static int write_all(const char *path, const void *p, uint32_t n) {
   FILE *f = strcmp(path, "-") ? fopen(path, "wb") : stdout;
@@ -137,7 +112,7 @@ static int exit_for(er_status s) {
 static er_engine *open_engine(const char *path, uint8_t **bytes, int *rc) {
   const char *why = "";
   uint32_t n;
-  *bytes = read_all(path, &n, &why);
+  *bytes = er_read_all(path, &n, &why);
   if (!*bytes) { fprintf(stderr, "edgerec: cannot read bundle %s: %s\n", path, why); *rc = EXIT_BUNDLE; return NULL; }
   er_error err;
   er_error_clear(&err);
@@ -149,7 +124,7 @@ static er_engine *open_engine(const char *path, uint8_t **bytes, int *rc) {
 static uint8_t *read_profile(const char *path, uint32_t *n, int *rc) {
   if (!path) { *n = 0; return NULL; }
   const char *why = "";
-  uint8_t *p = read_all(path, n, &why);
+  uint8_t *p = er_read_all(path, n, &why);
   if (!p) { fprintf(stderr, "edgerec: cannot read profile %s: %s\n", path, why); *rc = EXIT_INPUT; }
   return p;
 }
@@ -162,7 +137,7 @@ static int cmd_recommend(opts *o) {
   if (!e) return rc;
   uint32_t cn = 0, pn = 0;
   const char *why = "";
-  uint8_t *ctx = read_all("-", &cn, &why), *prof = read_profile(o->profile, &pn, &rc);
+  uint8_t *ctx = er_read_all("-", &cn, &why), *prof = read_profile(o->profile, &pn, &rc);
   if (!ctx) { fprintf(stderr, "edgerec: cannot read context: %s\n", why); rc = EXIT_INPUT; }
   if (!rc && (o->unit || o->k) && er_engine_override(e, o->unit, (uint32_t)o->k)) { print_error("recommend", er_engine_error(e)); rc = EXIT_USAGE; }
   if (!rc) {
@@ -192,11 +167,11 @@ static int cmd_rerank(opts *o) {
     cn = (uint32_t)strlen(o->context);
     ctx = malloc(cn + 1);
     if (ctx) memcpy(ctx, o->context, cn + 1);
-  } else if (!(ctx = read_all(o->context, &cn, &why))) {
+  } else if (!(ctx = er_read_all(o->context, &cn, &why))) {
     fprintf(stderr, "edgerec: cannot read context %s: %s\n", o->context, why);
     rc = EXIT_INPUT;
   }
-  uint8_t *resp = read_all("-", &rn, &why);
+  uint8_t *resp = er_read_all("-", &rn, &why);
   if (!resp) { fprintf(stderr, "edgerec: cannot read response: %s\n", why); rc = EXIT_INPUT; }
   if (!rc) {
     const char *out;
@@ -222,12 +197,12 @@ static int cmd_pack(opts *o) {
   if (!o->model || !o->catalog || !o->out) return usage("pack needs --model, --catalog and --out");
   const char *why = "";
   uint32_t mn = 0, cn = 0, xn = 0;
-  uint8_t *m = read_all(o->model, &mn, &why);
+  uint8_t *m = er_read_all(o->model, &mn, &why);
   if (!m) { fprintf(stderr, "edgerec: cannot read %s: %s\n", o->model, why); return EXIT_INPUT; }
-  uint8_t *c = read_all(o->catalog, &cn, &why);
+  uint8_t *c = er_read_all(o->catalog, &cn, &why);
   if (!c) { fprintf(stderr, "edgerec: cannot read %s: %s\n", o->catalog, why); free(m); return EXIT_INPUT; }
   uint8_t *x = NULL;
-  if (o->xgboost && !(x = read_all(o->xgboost, &xn, &why))) {
+  if (o->xgboost && !(x = er_read_all(o->xgboost, &xn, &why))) {
     fprintf(stderr, "edgerec: cannot read %s: %s\n", o->xgboost, why);
     free(m); free(c);
     return EXIT_INPUT;
@@ -289,7 +264,7 @@ static int cmd_inspect(opts *o) {
   if (!path) return usage("inspect needs a bundle file");
   const char *why = "";
   uint32_t n;
-  uint8_t *bytes = read_all(path, &n, &why);
+  uint8_t *bytes = er_read_all(path, &n, &why);
   if (!bytes) { fprintf(stderr, "edgerec: cannot read %s: %s\n", path, why); return EXIT_BUNDLE; }
   er_error err;
   er_error_clear(&err);
@@ -372,7 +347,7 @@ static int cmd_profile(int argc, char **argv) {
   uint32_t pn = 0, en = 0;
   const char *why = "";
   uint8_t *p = read_profile(o.profile, &pn, &rc);
-  uint8_t *ev = rc ? NULL : read_all("-", &en, &why);
+  uint8_t *ev = rc ? NULL : er_read_all("-", &en, &why);
   if (!rc && !ev) { fprintf(stderr, "edgerec: cannot read event: %s\n", why); rc = EXIT_INPUT; }
   if (!rc) {
     const uint8_t *out;
@@ -391,7 +366,7 @@ static int cmd_score_dense(opts *o) {
   if (!o->bundle) return usage("score-dense needs --bundle F");
   const char *why = "";
   uint32_t n;
-  uint8_t *bytes = read_all(o->bundle, &n, &why);
+  uint8_t *bytes = er_read_all(o->bundle, &n, &why);
   if (!bytes) { fprintf(stderr, "edgerec: cannot read %s: %s\n", o->bundle, why); return EXIT_BUNDLE; }
   er_bundle b;
   er_error err;

@@ -249,3 +249,22 @@ void er_features_dense(const er_shopper *s, const er_candidate *c, float *o) {
   o[ER_D_MOBILE] = s->device == ER_DEV_UNKNOWN ? NaNf : (s->device == ER_DEV_MOBILE || s->device == ER_DEV_APP) ? 1.0f : 0.0f;
   o[ER_D_VIEWED] = (ci.types & ER_SEEN_VIEW) ? 1.0f : 0.0f;
 }
+
+uint32_t er_features_record(const er_shopper *s, const er_candidate *c, uint64_t mask, uint8_t *out) {
+  uint64_t h[ER_MAX_SPARSE];
+  int16_t v[ER_MAX_SPARSE];
+  float d[ER_DENSE_COUNT];
+  uint32_t n = er_features_sparse(s, c, h, v), at = 4;
+  er_features_dense(s, c, d);
+  er_wr32(out, n);
+  for (uint32_t k = 0; k < n; k++, at += 8) {
+    er_wr32(out + at, (uint32_t)(h[k] & mask));
+    er_wr32(out + at + 4, (uint32_t)(int32_t)v[k]);
+  }
+  for (uint32_t k = 0; k < ER_DENSE_COUNT; k++, at += 4) {
+    uint32_t bits;
+    memcpy(&bits, &d[k], 4);
+    er_wr32(out + at, bits);
+  }
+  return at;
+}

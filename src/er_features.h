@@ -111,6 +111,11 @@ typedef struct {
 uint32_t er_features_sparse(const er_shopper *s, const er_candidate *c, uint64_t *hash, int16_t *val_q8);
 /* Dense vector of one candidate; missing values are NaN. */
 void er_features_dense(const er_shopper *s, const er_candidate *c, float *out);
+/* One candidate's features in er_features_for's binary layout (edgerec.h):
+ * u32 m, m × {u32 hash & mask, i32 value_q8}, ER_DENSE_COUNT × f32 bits, all
+ * little-endian.  Returns the bytes written (at most ER_FEATURE_RECORD_MAX). */
+#define ER_FEATURE_RECORD_MAX (4u + ER_MAX_SPARSE * 8u + ER_DENSE_COUNT * 4u)
+uint32_t er_features_record(const er_shopper *s, const er_candidate *c, uint64_t mask, uint8_t *out);
 /* XXH64 of the schema descriptor (version, dense names, namespaces). */
 uint64_t er_features_schema_hash(void);
 /* The schema descriptor string itself (for docs and inspect). */

@@ -1,5 +1,6 @@
 /* er_gbdt.c — histogram gradient-boosted trees (see er_gbdt.h). */
 #include "er_gbdt.h"
+#include "er_native.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -28,20 +29,6 @@ void er_gbdt_defaults(er_gbdt_params *p) {
 
 /* ---- small helpers ---------------------------------------------------------- */
 
-static uint64_t splitmix(uint64_t *s) {
-  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-/* uniform in [0, 1) */
-static double unif(uint64_t *s) { return (double)(splitmix(s) >> 11) * (1.0 / 9007199254740992.0); }
-
-static double now_s(void) {
-  struct timespec ts;
-  if (!timespec_get(&ts, TIME_UTC)) return 0;
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* order-preserving map float → uint32 (no NaN; -0 canonicalised to +0 first) */
 static uint32_t f2key(float v) {
@@ -356,7 +343,7 @@ static void logistic_grad(trainer *T, uint32_t t) {
   double sub = T->p->subsample;
   T->n_rows = 0;
   for (uint32_t i = 0; i < T->n; i++) {
-    if (sub < 1 && !(unif(&T->rng) < sub)) continue;
+    if (sub < 1 && !(er_unit_random(&T->rng) < sub)) continue;
     double w = wt(T, i);
     if (w == 0) continue;
     double pr = 1.0 / (1.0 + exp(-T->margin[i]));
@@ -401,7 +388,7 @@ static void group_pairs(trainer *T, uint32_t a, uint32_t b, uint64_t *rng, int a
     uint32_t pi = T->pos[q];
     if (take < nn)
       for (uint32_t k = 0; k < take; k++) { /* partial Fisher-Yates */
-        uint32_t j = k + (uint32_t)(((splitmix(rng) >> 32) * (uint64_t)(nn - k)) >> 32);
+        uint32_t j = k + (uint32_t)(((er_splitmix64(rng) >> 32) * (uint64_t)(nn - k)) >> 32);
         uint32_t x = T->neg[k]; T->neg[k] = T->neg[j]; T->neg[j] = x;
       }
     double wp = wt(T, pi), mp = T->margin[pi], ep = acc ? T->ex[pi] : 0, gp = 0, hp = 0;
@@ -431,7 +418,7 @@ static void pairwise_grad(trainer *T, uint32_t t) {
   double sub = T->p->subsample, l = 0, ws = 0;
   T->n_rows = 0;
   for (uint32_t k = 0; k < T->n_groups; k++) {
-    if (sub < 1 && !(unif(&T->rng) < sub)) continue;
+    if (sub < 1 && !(er_unit_random(&T->rng) < sub)) continue;
     uint32_t a = T->gstart[2 * k], b = T->gstart[2 * k + 1];
     for (uint32_t i = a; i < b; i++) T->grad[i].g = T->grad[i].h = 0;
     group_pairs(T, a, b, &T->rng, 1, &l, &ws);
@@ -597,7 +584,7 @@ static void trainer_free(trainer *T) {
 
 er_status er_gbdt_train(const float *X, uint32_t n, uint32_t d, const float *y, const float *w, const uint32_t *group,
                         const er_gbdt_params *p, er_gbdt_model *m, er_error *err) {
-  double t0 = now_s();
+  double t0 = er_now_seconds();
   if (!m) return er_fail(err, ER_E_USAGE, ER_NO_OFFSET, "gbdt: no model to train into");
   memset(m, 0, sizeof *m);
   if (!p) return er_fail(err, ER_E_USAGE, ER_NO_OFFSET, "gbdt: no parameters (use er_gbdt_defaults)");
@@ -685,7 +672,7 @@ er_status er_gbdt_train(const float *X, uint32_t n, uint32_t d, const float *y, 
     emit_tree(&T, m, t);
     update_margins(&T, t);
     if (p->verbose && ((t + 1) % 10 == 0 || t + 1 == p->n_trees))
-      fprintf(stderr, "gbdt: tree %u/%u loss %.4f (%.1f s)\n", t + 1, p->n_trees, train_loss(&T), now_s() - t0);
+      fprintf(stderr, "gbdt: tree %u/%u loss %.4f (%.1f s)\n", t + 1, p->n_trees, train_loss(&T), er_now_seconds() - t0);
   }
   m->train_loss = train_loss(&T);
   trainer_free(&T);

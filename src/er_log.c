@@ -4,12 +4,12 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 
 #include "er_context.h"
 #include "er_event.h"
 #include "er_features.h"
+#include "er_native.h"
 
 #define NONE 0xFFFFFFFFu
 
@@ -145,19 +145,13 @@ static int intern_opt(er_intern *t, const er_str *s, uint32_t *out) {
   return 1;
 }
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 er_status er_log_read(er_log *L, FILE *f, const char *name, int progress, er_error *err) {
   char *line = NULL;
   size_t cap = 0;
   ssize_t n;
   jsmntok_t tok[ER_MAX_EVENT_TOKENS];
   er_status st = ER_OK;
-  double t0 = now_s();
+  double t0 = er_now_seconds();
   uint64_t next_report = 1000000;
   while ((n = getline(&line, &cap, f)) >= 0) {
     uint32_t lineno = (uint32_t)++L->lines;
@@ -236,7 +230,7 @@ er_status er_log_read(er_log *L, FILE *f, const char *name, int progress, er_err
     L->by_type[e->type & 7]++;
     L->n_ev++;
     if (progress && L->n_ev >= next_report) {
-      fprintf(stderr, "%s: %u events read (%.1f s)\n", name, L->n_ev, now_s() - t0);
+      fprintf(stderr, "%s: %u events read (%.1f s)\n", name, L->n_ev, er_now_seconds() - t0);
       next_report += 1000000;
     }
   }
@@ -403,8 +397,3 @@ uint32_t er_log_context_json(const er_log *L, const er_log_event *e, uint32_t k,
   return at;
 }
 
-uint64_t er_peak_rss_kib(void) {
-  struct rusage ru;
-  if (getrusage(RUSAGE_SELF, &ru)) return 0;
-  return (uint64_t)ru.ru_maxrss;
-}

@@ -112,7 +112,5 @@ void er_log_delta(const er_log *L, const er_log_event *e, er_profile_delta *d);
  * and `k` when non-zero.  Written to out[cap] as JSON; returns the length, 0
  * when it does not fit.  Training and evaluation both use it. */
 uint32_t er_log_context_json(const er_log *L, const er_log_event *e, uint32_t k, char *out, uint32_t cap);
-/* Peak resident set size of this process in KiB (0 when unknown). */
-uint64_t er_peak_rss_kib(void);
 
 #endif

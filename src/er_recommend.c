@@ -148,8 +148,7 @@ static void write_items(er_engine *e, er_buf *o, const gen *g, const er_scored *
 
 /* Features of every candidate, binary (see er_features_for in edgerec.h). */
 static er_status dump_features(er_engine *e, gen *g, const char **out, uint32_t *out_len) {
-  uint32_t per = 4 + ER_MAX_SPARSE * 8 + ER_DENSE_COUNT * 4;
-  er_status st = er_engine_reserve(e, 12 + g->n * per);
+  er_status st = er_engine_reserve(e, 12 + g->n * ER_FEATURE_RECORD_MAX);
   if (st) return st;
   uint8_t *o = (uint8_t *)e->out;
   uint32_t at = 12;
@@ -157,26 +156,7 @@ static er_status dump_features(er_engine *e, gen *g, const char **out, uint32_t 
   er_wr32(o, g->n);
   er_wr32(o + 4, ER_DENSE_COUNT);
   er_wr32(o + 8, e->b.model_kind == ER_MODEL_LINEAR ? e->b.bits : 0);
-  for (uint32_t x = 0; x < g->n; x++) {
-    uint64_t h[ER_MAX_SPARSE];
-    int16_t v[ER_MAX_SPARSE];
-    float d[ER_DENSE_COUNT];
-    uint32_t n = er_features_sparse(&g->s, &g->cand[x], h, v);
-    er_features_dense(&g->s, &g->cand[x], d);
-    er_wr32(o + at, n);
-    at += 4;
-    for (uint32_t k = 0; k < n; k++) {
-      er_wr32(o + at, (uint32_t)(h[k] & mask));
-      er_wr32(o + at + 4, (uint32_t)(int32_t)v[k]);
-      at += 8;
-    }
-    for (uint32_t k = 0; k < ER_DENSE_COUNT; k++) {
-      uint32_t bits;
-      memcpy(&bits, &d[k], 4);
-      er_wr32(o + at, bits);
-      at += 4;
-    }
-  }
+  for (uint32_t x = 0; x < g->n; x++) at += er_features_record(&g->s, &g->cand[x], mask, o + at);
   *out = e->out;
   *out_len = at;
   return ER_OK;

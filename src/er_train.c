@@ -13,6 +13,7 @@
 #include "er_engine.h"
 #include "er_features.h"
 #include "er_gbdt.h"
+#include "er_native.h"
 
 #define NONE 0xFFFFFFFFu
 #define MAX_NBR ER_PACK_MAX_NEIGHBOURS
@@ -25,20 +26,6 @@
 #define AGREEMENT_REQUESTS 200u /* validation requests scored in full          */
 #define MIN_REQUESTS 50u        /* fewer training requests: a prior ranker    */
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* splitmix64: the one RNG (deterministic for a seed). */
-static uint64_t rng_next(uint64_t *s) {
-  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-static double rng_unit(uint64_t *s) { return (double)(rng_next(s) >> 11) * (1.0 / 9007199254740992.0); }
 
 void er_train_defaults(er_train_opts *o) {
   memset(o, 0, sizeof *o);
@@ -476,7 +463,7 @@ static int add_row(pairset *P, const er_shopper *s, const er_candidate *c, int l
 /* One request in er_features_for's binary layout appended to vbuf. */
 static int add_vreq(pairset *P, const er_shopper *s, const er_candidate *c, const uint32_t *pick, uint32_t n,
                     uint32_t pos, int full) {
-  uint64_t need = P->vlen + 12 + (uint64_t)n * (4 + ER_MAX_SPARSE * 8 + ER_DENSE_COUNT * 4);
+  uint64_t need = P->vlen + 12 + (uint64_t)n * ER_FEATURE_RECORD_MAX;
   GROW(P->vbuf, P->vcap, need, 1 << 20);
   if (P->vn + 2 > P->vcap_n) {
     uint64_t c2 = P->vcap_n ? P->vcap_n * 2 : 1024;
@@ -501,27 +488,7 @@ static int add_vreq(pairset *P, const er_shopper *s, const er_candidate *c, cons
   er_wr32(o + at + 4, ER_DENSE_COUNT);
   er_wr32(o + at + 8, P->bits);
   at += 12;
-  for (uint32_t x = 0; x < n; x++) {
-    const er_candidate *cc = &c[pick ? pick[x] : x];
-    uint64_t h[ER_MAX_SPARSE];
-    int16_t v[ER_MAX_SPARSE];
-    float d[ER_DENSE_COUNT];
-    uint32_t m = er_features_sparse(s, cc, h, v);
-    er_features_dense(s, cc, d);
-    er_wr32(o + at, m);
-    at += 4;
-    for (uint32_t k = 0; k < m; k++) {
-      er_wr32(o + at, (uint32_t)(h[k] & mask));
-      er_wr32(o + at + 4, (uint32_t)(int32_t)v[k]);
-      at += 8;
-    }
-    for (uint32_t k = 0; k < ER_DENSE_COUNT; k++) {
-      uint32_t bits;
-      memcpy(&bits, &d[k], 4);
-      er_wr32(o + at, bits);
-      at += 4;
-    }
-  }
+  for (uint32_t x = 0; x < n; x++) at += er_features_record(s, &c[pick ? pick[x] : x], mask, o + at);
   P->vlen = at;
   P->vn++;
   P->voff[P->vn] = at;
@@ -549,7 +516,7 @@ static er_status gen_pairs(trainer *T, er_engine *E, uint32_t s_from, uint32_t s
   if (!pick) return er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "train: out of memory");
   char ctx[1024];
   uint8_t prof[ER_PROFILE_MAX_BYTES];
-  double t0 = now_s();
+  double t0 = er_now_seconds();
   uint64_t next_report = 20000, qid = 0;
   er_status st = ER_OK;
   for (uint32_t s = s_from; s < s_to && !st; s++) {
@@ -574,7 +541,7 @@ static er_status gen_pairs(trainer *T, er_engine *E, uint32_t s_from, uint32_t s
       tu = T->fold[tu];
       P->prefixes++;
       int agreement = valid && P->vn < AGREEMENT_REQUESTS;
-      if (!valid && keep < 1.0 && rng_unit(&rng) >= keep) continue;
+      if (!valid && keep < 1.0 && er_unit_random(&rng) >= keep) continue;
       uint32_t cl = er_log_context_json(L, e, 0, ctx, sizeof ctx);
       uint32_t pl = er_profile_encode(&p, prof, sizeof prof);
       const er_shopper *sh;
@@ -596,7 +563,7 @@ static er_status gen_pairs(trainer *T, er_engine *E, uint32_t s_from, uint32_t s
         if (k != pos) pick[m++] = k;
       uint32_t nneg = m < o->negatives ? m : o->negatives;
       for (uint32_t k = 0; k < nneg; k++) {
-        uint32_t j = k + (uint32_t)(rng_next(&rng) % (m - k));
+        uint32_t j = k + (uint32_t)(er_splitmix64(&rng) % (m - k));
         uint32_t t = pick[k]; pick[k] = pick[j]; pick[j] = t;
       }
       if (sink) {
@@ -644,7 +611,7 @@ static er_status gen_pairs(trainer *T, er_engine *E, uint32_t s_from, uint32_t s
       if (!ok) { st = er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "train: out of memory collecting training pairs"); break; }
       if (o->verbose && P->groups + P->vn >= next_report) {
         fprintf(stderr, "train: %llu requests (%llu validation), %.1f s\n", (unsigned long long)(P->groups + P->vn),
-                (unsigned long long)P->vn, now_s() - t0);
+                (unsigned long long)P->vn, er_now_seconds() - t0);
         next_report += 20000;
       }
     }
@@ -677,10 +644,10 @@ static er_status fit_linear(const pairset *P, const er_train_opts *o, float *w_o
   if (!z || !nn || !order) { free(z); free(nn); free(order); return er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "train: out of memory"); }
   uint64_t rng = o->seed * 0x9E3779B97F4A7C15ull + 3;
   for (uint64_t g = 0; g < P->groups; g++) order[g] = (uint32_t)g;
-  double t0 = now_s();
+  double t0 = er_now_seconds();
   for (uint32_t ep = 0; ep < o->epochs; ep++) {
     for (uint64_t g = P->groups; g > 1; g--) { /* shuffle */
-      uint64_t j = rng_next(&rng) % g;
+      uint64_t j = er_splitmix64(&rng) % g;
       uint32_t t = order[g - 1]; order[g - 1] = order[j]; order[j] = t;
     }
     double loss = 0;
@@ -722,7 +689,7 @@ static er_status fit_linear(const pairset *P, const er_train_opts *o, float *w_o
     }
     if (o->verbose)
       fprintf(stderr, "train: linear epoch %u/%u, pairwise log-loss %.4f over %llu pairs (%.1f s)\n", ep + 1, o->epochs,
-              npairs ? loss / (double)npairs : 0.0, (unsigned long long)npairs, now_s() - t0);
+              npairs ? loss / (double)npairs : 0.0, (unsigned long long)npairs, er_now_seconds() - t0);
   }
   for (uint32_t i = 0; i < nb; i++) w_out[i] = (float)ftrl_w(z, nn, i);
   free(z); free(nn); free(order);
@@ -897,7 +864,7 @@ static er_status prepare(trainer *T, const er_log *L, const char *catalog_json, 
 
 er_status er_train_run(const er_log *L, const char *catalog_json, uint32_t catalog_len, const er_train_opts *o,
                        uint8_t **out, uint32_t *out_len, er_train_report *rep, er_error *err) {
-  double t0 = now_s();
+  double t0 = er_now_seconds();
   memset(rep, 0, sizeof *rep);
   *out = NULL;
   *out_len = 0;
@@ -921,12 +888,12 @@ er_status er_train_run(const er_log *L, const char *catalog_json, uint32_t catal
   rep->table_sessions = n_tab;
   rep->pair_sessions = T.n_train - n_tab;
   rep->items = T.n_items;
-  rep->seconds_tables = now_s() - t0;
+  rep->seconds_tables = er_now_seconds() - t0;
   if (o->verbose)
     fprintf(stderr, "train: %u training sessions, %u items; tables from the first %u sessions, pairs from the last %u (%.1f s)\n",
             T.n_train, T.n_items, n_tab, T.n_train - n_tab, rep->seconds_tables);
   /* pairs */
-  double t1 = now_s();
+  double t1 = er_now_seconds();
   if (!(E = er_engine_new(early, early_len, err))) { st = err->code ? err->code : ER_E_BUNDLE_CORRUPT; goto done; }
   P.need_sparse = o->model == ER_TRAIN_LINEAR;
   P.need_dense = o->model == ER_TRAIN_TREES;
@@ -936,7 +903,7 @@ er_status er_train_run(const er_log *L, const char *catalog_json, uint32_t catal
   if ((st = gen_pairs(&T, E, n_tab, s_valid, T.n_train, &P, NULL, 0, err))) goto done;
   rep->groups = P.groups;
   rep->rows = P.rows;
-  rep->seconds_pairs = now_s() - t1;
+  rep->seconds_pairs = er_now_seconds() - t1;
   if (o->verbose)
     fprintf(stderr, "train: %llu requests with their next item among the engine's candidates (%.1f%% of %llu), %llu rows, %llu validation requests (%.1f s)\n",
             (unsigned long long)P.groups, P.prefixes ? 100.0 * (double)P.retrieved / (double)P.prefixes : 0.0,
@@ -948,7 +915,7 @@ er_status er_train_run(const er_log *L, const char *catalog_json, uint32_t catal
             (unsigned long long)P.groups, MIN_REQUESTS);
   rep->prior = prior;
   /* fit */
-  double t2 = now_s();
+  double t2 = er_now_seconds();
   er_pack_model m;
   memset(&m, 0, sizeof m);
   float_model fm = {0};
@@ -1029,7 +996,7 @@ er_status er_train_run(const er_log *L, const char *catalog_json, uint32_t catal
     m.base_margin = gb.base_margin;
     fm.gb = &gb;
   }
-  rep->seconds_fit = now_s() - t2;
+  rep->seconds_fit = er_now_seconds() - t2;
   /* the final tables: every training session */
   if ((st = build_tables(&T, T.n_train, &tb_all, err))) goto done;
   char version[24];
@@ -1055,7 +1022,7 @@ done:
   tables_free(&tb_all);
   pairset_free(&P);
   trainer_free(&T);
-  rep->seconds_total = now_s() - t0;
+  rep->seconds_total = er_now_seconds() - t0;
   rep->peak_rss_kib = er_peak_rss_kib();
   return st;
 }
@@ -1166,27 +1133,6 @@ static int parse_opts(int argc, char **argv, er_train_opts *o, cli_extra *x) {
   return 0;
 }
 
-static char *slurp(const char *path, uint32_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  size_t cap = 1 << 16, n = 0;
-  char *b = malloc(cap);
-  while (b) {
-    if (n == cap) {
-      if (cap > (1u << 30)) { free(b); b = NULL; break; }
-      char *nb2 = realloc(b, cap * 2);
-      if (!nb2) { free(b); b = NULL; break; }
-      b = nb2;
-      cap *= 2;
-    }
-    size_t r = fread(b + n, 1, cap - n, f);
-    n += r;
-    if (!r) break;
-  }
-  fclose(f);
-  *len = (uint32_t)n;
-  return b;
-}
 
 /* Read the events (and catalog) of a command; 0 ok, else the exit code. */
 static int load_inputs(const char *cmd, const cli_extra *x, er_train_opts *o, er_log *L, char **cat, uint32_t *cat_len) {
@@ -1211,8 +1157,9 @@ static int load_inputs(const char *cmd, const cli_extra *x, er_train_opts *o, er
   *cat = NULL;
   *cat_len = 0;
   if (x->catalog) {
-    *cat = slurp(x->catalog, cat_len);
-    if (!*cat) { fprintf(stderr, "edgerec %s: cannot read %s: %s\n", cmd, x->catalog, strerror(errno)); return 3; }
+    const char *why = "";
+    *cat = (char *)er_read_all(x->catalog, cat_len, &why);
+    if (!*cat) { fprintf(stderr, "edgerec %s: cannot read %s: %s\n", cmd, x->catalog, why); return 3; }
   }
   return 0;
 }
@@ -1225,12 +1172,12 @@ int er_train_main(int argc, char **argv) {
   if (!x.out) return train_usage(argv[0], "--out is required");
   if (x.format || x.part || x.sparse) return train_usage(argv[0], "--format, --part and --sparse belong to 'edgerec features'");
   o.max_groups = o.model == ER_TRAIN_TREES ? 40000 : 100000;
-  double t0 = now_s();
+  double t0 = er_now_seconds();
   er_log L;
   char *cat;
   uint32_t cat_len;
   if ((rc = load_inputs(argv[0], &x, &o, &L, &cat, &cat_len))) { er_log_free(&L); return rc; }
-  double t_read = now_s() - t0;
+  double t_read = er_now_seconds() - t0;
   uint8_t *bundle;
   uint32_t blen;
   er_train_report rep;
@@ -1248,7 +1195,7 @@ int er_train_main(int argc, char **argv) {
   }
   free(bundle);
   if (bad) { fprintf(stderr, "edgerec train: cannot write %s: %s\n", x.out, strerror(errno)); er_log_free(&L); return 3; }
-  double total = now_s() - t0;
+  double total = er_now_seconds() - t0;
   printf("{\"bundle\":\"%s\",\"bytes\":%u,\"model\":\"%s\",\"train_sessions\":%u,\"items\":%u,\"requests\":%llu,\"rows\":%llu,"
          "\"validation_requests\":%llu,\"prior\":%s,\"auc_float\":%.4f,\"auc_int8\":%.4f,\"top10_agreement\":%.4f,"
          "\"quant_clip\":%.4g,\"seconds\":{\"read\":%.2f,\"tables\":%.2f,\"pairs\":%.2f,\"fit\":%.2f,\"total\":%.2f},"

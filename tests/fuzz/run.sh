@@ -37,7 +37,7 @@ log() { printf '==> %s\n' "$*" >&2; }
 build() {
   mkdir -p "$OUT/obj"
   local objs=() s o
-  for s in $ENGINE_SRC src/er_log.c; do # er_log.c: the trainer's log reader (fuzz_log)
+  for s in $ENGINE_SRC src/er_log.c src/er_native.c; do # er_log.c: the trainer's log reader (fuzz_log)
     o=$OUT/obj/$(basename "$s" .c).o
     if newer "$o" "$s" src/*.h tests/fuzz/run.sh; then
       $CC $CFLAGS $SAN -fsanitize=fuzzer-no-link -c "$s" -o "$o" || return 1
