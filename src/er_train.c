@@ -11,6 +11,7 @@
 
 #include "edgerec.h"
 #include "er_engine.h"
+#include "er_event.h"
 #include "er_features.h"
 #include "er_gbdt.h"
 #include "er_native.h"
@@ -393,7 +394,7 @@ typedef struct {
   int need_dense, need_sparse;
   uint32_t bits;
   /* counters */
-  uint64_t prefixes, retrieved, skipped_unknown;
+  uint64_t prefixes, retrieved, skipped_unknown, impressions;
 } pairset;
 
 static void pairset_free(pairset *P) {
@@ -495,6 +496,98 @@ static int add_vreq(pairset *P, const er_shopper *s, const er_candidate *c, cons
   return 1;
 }
 
+#define IMPRESSION_WINDOW_MS (30u * 60u * 1000u) /* clicks this long after an impression count for it */
+
+/* Append a JSON string (escaped) to out[at..cap); returns the new length or 0. */
+static uint32_t put_jstr(char *out, uint32_t at, uint32_t cap, const char *s, uint32_t n) {
+  if (at + 6 * n + 3 > cap) return 0;
+  out[at++] = '"';
+  for (uint32_t k = 0; k < n; k++) {
+    unsigned char ch = (unsigned char)s[k];
+    if (ch == '"' || ch == '\\') { out[at++] = '\\'; out[at++] = (char)ch; }
+    else if (ch < 0x20) at += (uint32_t)snprintf(out + at, cap - at, "\\u%04x", ch);
+    else out[at++] = (char)ch;
+  }
+  out[at++] = '"';
+  return at;
+}
+
+/* An impression the edge logged (event x): the items shown are ranked as
+ * explicit candidates; those the shopper then clicked, viewed, carted or
+ * bought (within IMPRESSION_WINDOW_MS and before the next impression), or
+ * rated 4–5, are positives; the rest, and any rated 1–2, are negatives.  A
+ * request with at least one of each is added to the fit set. */
+static er_status impression_group(trainer *T, er_engine *E, const er_profile *p, uint32_t x, uint32_t end,
+                                  pairset *P, er_error *err) {
+  const er_log *L = T->L;
+  const er_log_event *e = &L->ev[x];
+  int8_t label[ER_EVENT_MAX_ITEMS];
+  uint32_t n = e->n_imp;
+  memset(label, 0, sizeof label);
+  for (uint32_t y = x + 1; y < end; y++) {
+    const er_log_event *f = &L->ev[y];
+    if (f->type == ER_EV_IMPRESSION || f->ts_ms > e->ts_ms + IMPRESSION_WINDOW_MS) break;
+    if (!is_item_event(f->type) && f->type != ER_EV_FEEDBACK) continue;
+    for (uint32_t k = 0; k < n; k++) {
+      if (L->imp[e->item + k] != f->item) continue;
+      if (f->type == ER_EV_FEEDBACK) label[k] = f->rating >= 4 ? 1 : f->rating <= 2 ? -1 : label[k];
+      else if (label[k] == 0) label[k] = 1;
+    }
+  }
+  int any_pos = 0, any_neg = 0;
+  for (uint32_t k = 0; k < n; k++) { any_pos |= label[k] == 1; any_neg |= label[k] != 1; }
+  if (!any_pos || !any_neg) return ER_OK;
+  char ctx[ER_EVENT_MAX_ITEMS * (6 * ER_MAX_SKU_BYTES + 3) + 1024];
+  uint32_t at = er_log_context_json(L, e, 0, ctx, sizeof ctx);
+  if (!at) return ER_OK;
+  at--; /* reopen the object */
+  at += (uint32_t)snprintf(ctx + at, sizeof ctx - at, ",\"candidates\":[");
+  for (uint32_t k = 0; k < n && at; k++) {
+    uint32_t sl;
+    const char *sku = er_log_sku(L, L->imp[e->item + k], &sl);
+    if (k) ctx[at++] = ',';
+    at = put_jstr(ctx, at, sizeof ctx - 2, sku, sl);
+  }
+  if (!at) return ER_OK;
+  ctx[at++] = ']';
+  ctx[at++] = '}';
+  uint8_t prof[ER_PROFILE_MAX_BYTES];
+  uint32_t pl = er_profile_encode(p, prof, sizeof prof);
+  const er_shopper *sh;
+  const er_candidate *cand;
+  uint32_t nc;
+  er_status st = er_engine_candidates(E, ctx, at, prof, pl, &sh, &cand, &nc);
+  if (st) return er_fail(err, st, ER_NO_OFFSET, "train: the engine rejected an impression at line %u: %s", e->line, er_engine_error(E)->msg);
+  /* the engine de-duplicates, folds children and drops purchased items: match candidates back by item */
+  int lab[ER_EVENT_MAX_ITEMS];
+  uint32_t npos = 0, nneg = 0;
+  for (uint32_t c = 0; c < nc && c < ER_EVENT_MAX_ITEMS; c++) {
+    lab[c] = -1;
+    for (uint32_t k = 0; k < n; k++) {
+      uint32_t li = L->imp[e->item + k], u = T->log2idx[li];
+      int same = cand[c].item != ER_NONE ? (u != NONE && T->fold[u] == cand[c].item) : L->items.key[li] == cand[c].sku_key;
+      if (same) { lab[c] = label[k] == 1; break; }
+    }
+    npos += lab[c] == 1;
+    nneg += lab[c] == 0;
+  }
+  if (!npos || !nneg) return ER_OK;
+  if (P->groups + 2 > P->cap_groups) {
+    uint64_t c2 = P->cap_groups ? P->cap_groups * 2 : 4096;
+    uint32_t *g = realloc(P->grp_first, (size_t)c2 * sizeof *g);
+    if (!g) return er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "train: out of memory");
+    P->grp_first = g;
+    P->cap_groups = c2;
+  }
+  P->grp_first[P->groups] = (uint32_t)P->rows;
+  for (uint32_t c = 0; c < nc && c < ER_EVENT_MAX_ITEMS; c++)
+    if (lab[c] >= 0 && !add_row(P, sh, &cand[c], lab[c])) return er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "train: out of memory");
+  P->groups++;
+  P->grp_first[P->groups] = (uint32_t)P->rows;
+  P->impressions++;
+  return ER_OK;
+}
+
 /* Walk the pair sessions [s_from, s_to) with the engine over the table
  * bundle: each item event with a following item event is a request whose
  * positive is the next item; negatives are sampled from the engine's own
@@ -531,6 +624,10 @@ static er_status gen_pairs(trainer *T, er_engine *E, uint32_t s_from, uint32_t s
       er_log_delta(L, e, &d);
       er_engine_enrich_delta(&E->b, &d);
       er_profile_apply(&p, &d);
+      if (e->type == ER_EV_IMPRESSION && !valid && !sink) {
+        if ((st = impression_group(T, E, &p, x, S->first + S->n, P, err))) break;
+        continue;
+      }
       if (!is_item_event(e->type)) continue;
       /* the next item event */
       uint32_t y = x + 1;
@@ -903,11 +1000,15 @@ er_status er_train_run(const er_log *L, const char *catalog_json, uint32_t catal
   if ((st = gen_pairs(&T, E, n_tab, s_valid, T.n_train, &P, NULL, 0, err))) goto done;
   rep->groups = P.groups;
   rep->rows = P.rows;
+  rep->impression_groups = P.impressions;
   rep->seconds_pairs = er_now_seconds() - t1;
   if (o->verbose)
     fprintf(stderr, "train: %llu requests with their next item among the engine's candidates (%.1f%% of %llu), %llu rows, %llu validation requests (%.1f s)\n",
             (unsigned long long)P.groups, P.prefixes ? 100.0 * (double)P.retrieved / (double)P.prefixes : 0.0,
             (unsigned long long)P.prefixes, (unsigned long long)P.rows, (unsigned long long)P.vn, rep->seconds_pairs);
+  if (o->verbose && P.impressions)
+    fprintf(stderr, "train: %llu of the requests are logged impressions (shown and clicked: positive; shown and ignored: negative)\n",
+            (unsigned long long)P.impressions);
   int prior = P.groups < MIN_REQUESTS;
   if (prior)
     fprintf(stderr, "train: warning: only %llu training requests (fewer than %u): too little data to learn a ranker; "
@@ -1197,12 +1298,12 @@ int er_train_main(int argc, char **argv) {
   if (bad) { fprintf(stderr, "edgerec train: cannot write %s: %s\n", x.out, strerror(errno)); er_log_free(&L); return 3; }
   double total = er_now_seconds() - t0;
   printf("{\"bundle\":\"%s\",\"bytes\":%u,\"model\":\"%s\",\"train_sessions\":%u,\"items\":%u,\"requests\":%llu,\"rows\":%llu,"
-         "\"validation_requests\":%llu,\"prior\":%s,\"auc_float\":%.4f,\"auc_int8\":%.4f,\"top10_agreement\":%.4f,"
+         "\"impression_requests\":%llu,\"validation_requests\":%llu,\"prior\":%s,\"auc_float\":%.4f,\"auc_int8\":%.4f,\"top10_agreement\":%.4f,"
          "\"quant_clip\":%.4g,\"seconds\":{\"read\":%.2f,\"tables\":%.2f,\"pairs\":%.2f,\"fit\":%.2f,\"total\":%.2f},"
          "\"events_per_second\":%.0f,\"peak_rss_mib\":%.1f}\n",
          x.out, rep.bundle_bytes, o.model == ER_TRAIN_TREES ? "trees" : "linear", rep.train_sessions, rep.items,
-         (unsigned long long)rep.groups, (unsigned long long)rep.rows, (unsigned long long)rep.valid_groups,
-         rep.prior ? "true" : "false", rep.auc_float, rep.auc_int8, rep.top10_agreement, rep.quant_clip, t_read, rep.seconds_tables,
+         (unsigned long long)rep.groups, (unsigned long long)rep.rows, (unsigned long long)rep.impression_groups,
+         (unsigned long long)rep.valid_groups, rep.prior ? "true" : "false", rep.auc_float, rep.auc_int8, rep.top10_agreement, rep.quant_clip, t_read, rep.seconds_tables,
          rep.seconds_pairs, rep.seconds_fit, total, total > 0 ? (double)L.n_ev / total : 0.0,
          (double)rep.peak_rss_kib / 1024.0);
   if (o.verbose) fprintf(stderr, "train: wrote %s (%u bytes) in %.1f s, peak RSS %.1f MiB\n", x.out, rep.bundle_bytes, total, (double)rep.peak_rss_kib / 1024.0);

@@ -228,6 +228,74 @@ static void test_determinism_and_leakage(void) {
   free(more);
 }
 
+/* Logged impressions: six items shown, one of them from the "good" set P0..P9,
+ * and the shopper clicks the good one (the others are ignored).  The model
+ * must learn to put a good item first among fresh impressions. */
+static void test_impressions(void) {
+  sbuf b = {0};
+  uint64_t r = 5;
+  uint32_t id = 0;
+  for (uint32_t s = 0; s < 800; s++) {
+    uint64_t t = 1600000000ull + s * 4000ull;
+    uint32_t good = (uint32_t)(mix(&r) % 10), slot = (uint32_t)(mix(&r) % 6), shown[6];
+    sb_printf(&b, "{\"type\":\"impression\",\"items\":[");
+    for (uint32_t k = 0; k < 6; k++) {
+      shown[k] = k == slot ? good : 10 + (uint32_t)(mix(&r) % 30);
+      sb_printf(&b, "%s\"P%u\"", k ? "," : "", shown[k]);
+    }
+    sb_printf(&b, "],\"ts\":%llu,\"session\":\"s%u\",\"id\":\"e%u\"}\n", (unsigned long long)t, s, id++);
+    sb_printf(&b, "{\"type\":\"click\",\"item\":\"P%u\",\"ts\":%llu,\"session\":\"s%u\",\"id\":\"e%u\"}\n", good,
+              (unsigned long long)(t + 5), s, id++);
+    if (s % 3 == 0) /* a rating 2 on an ignored item: a negative too */
+      sb_printf(&b, "{\"type\":\"feedback\",\"item\":\"P%u\",\"rating\":2,\"ts\":%llu,\"session\":\"s%u\",\"id\":\"e%u\"}\n",
+                shown[(slot + 1) % 6], (unsigned long long)(t + 9), s, id++);
+  }
+  er_log L;
+  CHECK_EQ_INT(log_from(&L, b.p), ER_OK);
+  for (int kind = 1; kind <= 2; kind++) {
+    er_train_opts o;
+    er_train_defaults(&o);
+    o.model = (er_train_model)kind;
+    o.bits = 14;
+    o.max_groups = 100000;
+    uint8_t *bun;
+    uint32_t bl;
+    er_train_report rep;
+    er_error err;
+    er_status st = er_train_run(&L, NULL, 0, &o, &bun, &bl, &rep, &err);
+    if (st) printf("train failed: %s\n", err.msg);
+    CHECK_EQ_INT(st, ER_OK);
+    if (st) continue;
+    CHECK(rep.impression_groups >= 150 && rep.impression_groups == rep.groups); /* no next-item requests here */
+    CHECK(!rep.prior);
+    er_engine *E = er_engine_new(bun, bl, &err);
+    int first = 0;
+    uint64_t rr = 99;
+    for (int t = 0; t < 50 && E; t++) {
+      char ctx[256];
+      uint32_t good = (uint32_t)(mix(&rr) % 10), slot = (uint32_t)(mix(&rr) % 6);
+      int n = snprintf(ctx, sizeof ctx, "{\"now\":1604000000,\"hour\":3,\"weekday\":1,\"k\":1,\"candidates\":[");
+      for (uint32_t k = 0; k < 6; k++)
+        n += snprintf(ctx + n, sizeof ctx - (size_t)n, "%s\"P%u\"", k ? "," : "", k == slot ? good : 10 + (uint32_t)(mix(&rr) % 30));
+      n += snprintf(ctx + n, sizeof ctx - (size_t)n, "]}");
+      const char *out;
+      uint32_t on;
+      char want[48], copy[512];
+      if (er_recommend(E, ctx, (uint32_t)n, NULL, 0, &out, &on) || on >= sizeof copy) continue;
+      memcpy(copy, out, on);
+      copy[on] = 0;
+      snprintf(want, sizeof want, "\"items\":[{\"sku\":\"P%u\"", good);
+      first += strstr(copy, want) != NULL;
+    }
+    printf("impressions %s: a good item first in %d/50 fresh impressions\n", kind == 1 ? "linear" : "trees", first);
+    CHECK(first >= 45);
+    er_engine_free(E);
+    free(bun);
+  }
+  er_log_free(&L);
+  free(b.p);
+}
+
 static void test_errors(void) {
   er_log L;
   CHECK_EQ_INT(log_from(&L, "{\"type\":\"view\",\"item\":\"A\",\"ts\":1,\"session\":\"s\",\"id\":\"1\"}\n"), ER_OK);
@@ -261,6 +329,7 @@ int main(void) {
   RUN(test_planted_linear);
   RUN(test_planted_trees);
   RUN(test_determinism_and_leakage);
+  RUN(test_impressions);
   RUN(test_errors);
   return DONE();
 }
