@@ -3,6 +3,7 @@
  * protocol). */
 #define _POSIX_C_SOURCE 200809L
 #include "er_eval.h"
+#include "er_native.h"
 
 #include <errno.h>
 #include <math.h>
@@ -448,33 +449,26 @@ static inline int nbr_better(const nbr *a, const nbr *b) { return a->sim != b->s
 
 static int nbr_cmp(const void *a, const void *b) { return nbr_better(a, b) ? -1 : nbr_better(b, a) ? 1 : 0; }
 
+/* Restore the heap below x in v[0..k) (the worst neighbour at the root). */
+static void sift_down(nbr *v, uint32_t k, uint32_t x) {
+  for (;;) {
+    uint32_t l = 2 * x + 1, r = l + 1, w = x;
+    if (l < k && nbr_better(&v[w], &v[l])) w = l;
+    if (r < k && nbr_better(&v[w], &v[r])) w = r;
+    if (w == x) return;
+    nbr tmp = v[x]; v[x] = v[w]; v[w] = tmp;
+    x = w;
+  }
+}
+
 /* Keep the best k of n (in place, unordered): a min-heap of the best k. */
 static uint32_t top_k(nbr *v, uint32_t n, uint32_t k) {
   if (n <= k) return n;
-  /* heapify v[0..k) with the worst at the root */
-  for (uint32_t i = k / 2; i-- > 0;) {
-    uint32_t x = i;
-    for (;;) {
-      uint32_t l = 2 * x + 1, r = l + 1, w = x;
-      if (l < k && nbr_better(&v[w], &v[l])) w = l;
-      if (r < k && nbr_better(&v[w], &v[r])) w = r;
-      if (w == x) break;
-      nbr tmp = v[x]; v[x] = v[w]; v[w] = tmp;
-      x = w;
-    }
-  }
+  for (uint32_t i = k / 2; i-- > 0;) sift_down(v, k, i);
   for (uint32_t i = k; i < n; i++) {
     if (!nbr_better(&v[i], &v[0])) continue;
     v[0] = v[i];
-    uint32_t x = 0;
-    for (;;) {
-      uint32_t l = 2 * x + 1, r = l + 1, w = x;
-      if (l < k && nbr_better(&v[w], &v[l])) w = l;
-      if (r < k && nbr_better(&v[w], &v[r])) w = r;
-      if (w == x) break;
-      nbr tmp = v[x]; v[x] = v[w]; v[w] = tmp;
-      x = w;
-    }
+    sift_down(v, k, 0);
   }
   return k;
 }
@@ -615,11 +609,6 @@ out:
 
 /* ---- edgerec ------------------------------------------------------------------------------------ */
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 #define EDGEREC_TOKENS 4096u
 
@@ -633,7 +622,7 @@ static er_status run_edgerec(peer *p, er_engine *engine, er_error *err) {
   char ctx[2048], sku[ER_MAX_SKU_BYTES * 4 + 8];
   uint8_t prof[ER_PROFILE_MAX_BYTES];
   uint64_t done = 0, next_report = 100000;
-  double t0 = now_s();
+  double t0 = er_now_seconds();
   for (uint32_t t = 0; t < s->n_test; t++) {
     er_profile pr;
     er_profile_init(&pr);
@@ -684,7 +673,7 @@ static er_status run_edgerec(peer *p, er_engine *engine, er_error *err) {
       record(p, t, x - f, truth, cap_rank(rank));
       if (p->o->progress && ++done >= next_report) {
         fprintf(stderr, "eval: edgerec: %llu / %llu predictions (%.1f s)\n", (unsigned long long)done,
-                (unsigned long long)s->predictions, now_s() - t0);
+                (unsigned long long)s->predictions, er_now_seconds() - t0);
         next_report += 100000;
       }
     }
@@ -709,7 +698,7 @@ er_status er_eval_model_run(const er_log *L, const er_eval_split *s, er_eval_mod
   if ((unsigned)m >= ER_EVAL_N_MODELS) return er_fail(err, ER_E_USAGE, ER_NO_OFFSET, "eval: unknown model %d", (int)m);
   if (m == ER_EVAL_EDGEREC && !engine) return er_fail(err, ER_E_USAGE, ER_NO_OFFSET, "eval: edgerec needs an engine (a bundle)");
   if (!o->k || o->k > ER_MAX_K) return er_fail(err, ER_E_USAGE, ER_NO_OFFSET, "eval: k must be 1..%u, got %u", ER_MAX_K, o->k);
-  double t0 = now_s();
+  double t0 = er_now_seconds();
   peer p;
   memset(&p, 0, sizeof p);
   p.L = L;
@@ -729,7 +718,7 @@ er_status er_eval_model_run(const er_log *L, const er_eval_split *s, er_eval_mod
     }
   }
   peer_free(&p);
-  r->seconds = now_s() - t0;
+  r->seconds = er_now_seconds() - t0;
   if (st) return st;
   r->ran = 1;
   if (o->progress)
@@ -755,7 +744,7 @@ er_status er_eval_run(const er_log *L, const er_eval_opts *o, er_engine *engine_
     from = L->max_ms > span ? L->max_ms - span : 0;
   }
   er_eval_split s;
-  double t0 = now_s();
+  double t0 = er_now_seconds();
   er_status st = er_eval_split_build(L, from, &s, err);
   if (st) return st;
   r->from_ms = from;
@@ -770,7 +759,7 @@ er_status er_eval_run(const er_log *L, const er_eval_opts *o, er_engine *engine_
     fmt_time(from, f, sizeof f);
     fprintf(stderr, "eval: split at %s: %u training sessions, %u test sessions (%u dropped with < 2 events, %llu test events of unseen items dropped), %llu predictions (%.3f s)\n",
             f, s.n_train, s.n_test, s.test_sessions_dropped, (unsigned long long)s.test_events_dropped,
-            (unsigned long long)s.predictions, now_s() - t0);
+            (unsigned long long)s.predictions, er_now_seconds() - t0);
   }
   if ((o->models & ER_EVAL_BIT(ER_EVAL_EDGEREC)))
     snprintf(r->model_version, sizeof r->model_version, "%s", engine_or_NULL->b.version);
@@ -867,31 +856,6 @@ static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out) {
   return 0;
 }
 
-static uint8_t *read_bundle(const char *path, uint32_t *len, const char **why) {
-  FILE *f = fopen(path, "rb");
-  if (!f) { *why = strerror(errno); return NULL; }
-  size_t cap = 65536, n = 0;
-  uint8_t *buf = malloc(cap);
-  for (;;) {
-    if (!buf) { *why = "out of memory"; break; }
-    if (n == cap) {
-      if (cap >= 0x7FFFFFFFu / 2) { free(buf); buf = NULL; *why = "file larger than 1 GiB"; break; }
-      uint8_t *nb = realloc(buf, cap * 2);
-      if (!nb) { free(buf); buf = NULL; *why = "out of memory"; break; }
-      buf = nb;
-      cap *= 2;
-    }
-    size_t r = fread(buf + n, 1, cap - n, f);
-    n += r;
-    if (r == 0) {
-      if (ferror(f)) { free(buf); buf = NULL; *why = "read error"; }
-      break;
-    }
-  }
-  fclose(f);
-  *len = (uint32_t)n;
-  return buf;
-}
 
 int er_eval_main(int argc, char **argv) {
   const char *bundle = NULL, *events = NULL, *from = NULL, *days = NULL, *kopt = NULL, *baseline = NULL;
@@ -943,7 +907,7 @@ int er_eval_main(int argc, char **argv) {
   if (bundle) {
     const char *why = "";
     uint32_t n;
-    bytes = read_bundle(bundle, &n, &why);
+    bytes = er_read_all(bundle, &n, &why);
     if (!bytes) { fprintf(stderr, "edgerec: eval: cannot read --bundle %s: %s\n", bundle, why); return 4; }
     engine = er_engine_new(bytes, n, &err);
     if (!engine) { fprintf(stderr, "edgerec: eval: --bundle %s: %s\n", bundle, err.msg); free(bytes); return 4; }
@@ -959,14 +923,14 @@ int er_eval_main(int argc, char **argv) {
     rc = 3;
     goto out;
   }
-  double t0 = now_s();
+  double t0 = er_now_seconds();
   er_status st = er_log_read(&L, f, name, 1, &err);
   if (!is_stdin) fclose(f);
   if (st) { fprintf(stderr, "edgerec: eval: %s\n", err.msg); rc = 3; goto out; }
   er_log_report(&L, stderr, "eval");
   if (!L.n_ev) { fprintf(stderr, "edgerec: eval: %s has no valid event\n", name); rc = 3; goto out; }
   if ((st = er_log_finish(&L, &err))) { fprintf(stderr, "edgerec: eval: %s\n", err.msg); rc = 3; goto out; }
-  fprintf(stderr, "eval: read %s in %.2f s\n", name, now_s() - t0);
+  fprintf(stderr, "eval: read %s in %.2f s\n", name, er_now_seconds() - t0);
   er_eval_result *r = malloc(sizeof *r);
   if (!r) { fprintf(stderr, "edgerec: eval: out of memory\n"); rc = 3; goto out; }
   if ((st = er_eval_run(&L, &o, engine, r, &err))) {
