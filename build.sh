@@ -5,7 +5,7 @@
 #   ./build.sh test       build, then run every suite; ends with one line "N passed, N failed"
 #   ./build.sh bench      benchmarks: engine (Node/V8) and the import/train/eval pipeline; tables, JSON lines
 #   ./build.sh fuzz S     run each libFuzzer target for S seconds
-#   ./build.sh demo       build and show the engine on the sample bundle
+#   ./build.sh demo [--origin URL]  the edge locally: demo bundle, Magento stand-in, wrangler dev
 #   ./build.sh clean      remove build outputs
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -201,32 +201,32 @@ bench() {
   "$(node_bin)" bench/pipeline.mjs   # import + train + eval of Online Retail, events/s per step
 }
 
-demo() { # the engine on the sample bundle, natively and under WASI (the Worker demo comes with the Worker)
+demo() { # the whole edge locally: a trained demo bundle, the Magento stand-in, wrangler dev
+  local origin=""
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --origin) origin=${2:?--origin needs a URL}; shift 2 ;;
+      *) die "demo: unknown option '$1' (use: --origin URL)" ;;
+    esac
+  done
   deps
   build_all
-  local E="$B/edgerec" R=tests/data/parity/responses/venia-category-men.json N
+  local D=$B/demo N
   N=$(node_bin)
-  echo
-  log "the sample bundle"
-  "$E" inspect "$B/sample.erb" | "$N" -e 'const d=JSON.parse(require("fs").readFileSync(0));
-    console.log(`  ${d.model_version}: ${d.model.kind}, ${d.items} items, ${d.bytes} bytes, checksum ${d.checksum_ok?"ok":"BAD"}`);
-    for (const r of d.requests) console.log(`  ${r.candidates} candidates: ${r.work_units} work units, ${r.us_mean} µs`);'
-  log "a first-time anonymous shopper:  echo '{}' | build/edgerec recommend --bundle build/sample.erb --k 5"
-  echo '{}' | "$E" recommend --bundle "$B/sample.erb" --k 5
-  local CTX='{"recent":["ER-MJ-01","ER-MJ-02"],"device":"mobile","hour":20,"page":{"type":"category","category":"Men/Tops/Jackets"}}'
-  log "a shopper who just looked at two jackets:  ... recommend <<< '$CTX'"
-  echo "$CTX" | "$E" recommend --bundle "$B/sample.erb" --k 5
-  log "re-ranking a Venia category listing for that shopper (sku order before → after)"
-  "$E" rerank --bundle "$B/sample.erb" --context "$CTX" <"$R" >"$B/demo-reranked.json"
-  "$N" -e 'const fs=require("fs"); const s=f=>JSON.parse(fs.readFileSync(f)).data.products.items.map(i=>i.sku).join(" ");
-    console.log("  before: "+s(process.argv[1])); console.log("  after:  "+s(process.argv[2]));
-    console.log(`  bytes: ${fs.statSync(process.argv[1]).size} → ${fs.statSync(process.argv[2]).size} (item spans moved, nothing re-serialised)`);' "$R" "$B/demo-reranked.json"
-  log "the same request through the WASI CLI (node:wasi; with wasmtime: wasmtime run --dir=. wasm/edgerec-cli.wasm ...)"
-  echo "$CTX" | "$N" --no-warnings tests/wasi/run-node-wasi.mjs recommend --bundle build/sample.erb --k 5 >"$B/demo-wasi.json" || true
-  echo "$CTX" | "$E" recommend --bundle "$B/sample.erb" --k 5 | cmp -s - "$B/demo-wasi.json" \
-    && echo "  native and WASI outputs are byte-identical" || echo "  WASI output differs (see $B/demo-wasi.json)"
-  echo
-  echo "Next: ./build.sh test   (every suite)   ·   ./build.sh bench   (wasm vs plain JS vs onnxruntime-web)"
+  mkdir -p "$D"
+  log "the Luma catalog → $D/catalog.json"
+  "$B/edgerec" import luma-catalog ../shared/data/luma --out "$D/catalog.json"
+  if newer "$D/synthetic.ndjson" "$D/catalog.json" tests/standin/synthetic-sessions.mjs; then
+    log "synthetic shopper sessions over it (labelled synthetic) → $D/synthetic.ndjson"
+    "$N" tests/standin/synthetic-sessions.mjs --catalog "$D/catalog.json" >"$D/synthetic.ndjson"
+  fi
+  if newer "$D/demo.erb" "$D/synthetic.ndjson" "$B/edgerec"; then
+    log "training the demo bundle → $D/demo.erb"
+    "$B/edgerec" train --events "$D/synthetic.ndjson" --catalog "$D/catalog.json" --version demo-1 --out "$D/demo.erb" >"$D/train.json"
+  fi
+  log "starting the Magento stand-in and wrangler dev (Ctrl-C stops both)"
+  exec "$N" worker-shim/dev/stack.mjs --demo --bundle "$D/demo.erb" --catalog "$D/catalog.json" --state "$D/state" \
+    ${origin:+--origin "$origin"}
 }
 
 export -f node_bin version_ge 2>/dev/null || true
@@ -238,7 +238,7 @@ case "${1:-}" in
   test) test_all ;;
   bench) bench ;;
   fuzz) fuzz "${2:-60}" ;;
-  demo) demo ;;
+  demo) shift; demo "$@" ;;
   clean) rm -rf "$B" wasm/*.wasm wasm/edgerec.emscripten.mjs ;;
   *) die "unknown command '$1' (use: deps, test, bench, fuzz SECONDS, demo, clean)" ;;
 esac

@@ -1,28 +1,350 @@
-// worker.js — a thin Cloudflare Worker over engine.js (the real Worker comes
-// later).  GET /edge/health answers with the engine's bundle info; every other
-// request goes to the origin untouched.
-import wasm from '../wasm/edgerec.wasm'; // CompiledWasm rule: a WebAssembly.Module
-import bundle from '../build/sample.erb'; // Data rule: an ArrayBuffer (KV later)
-import { Engine } from './engine.js';
+// worker.js — edgerec's Cloudflare Worker: personalizes Magento / PWA Studio
+// GraphQL at the edge and learns from the traffic it sees.
+//
+//   /graphql*        proxied to Magento; product listings re-ranked per shopper
+//                    (byte-span rewrite in the engine); shopper events derived
+//                    from the operations a stock storefront already sends
+//   POST /edge/events    events from apps and pages (one or an array, ≤ 64 KiB)
+//   GET|DELETE /edge/profile  what is stored about the shopper / erase it
+//   GET /edge/health     bundle version and binding checks
+//   queue            the consumer of `edgerec-events`: NDJSON batches to R2
+//
+// The Worker stays thin: ranking, profiles and event validation are the
+// engine's (engine.js → wasm/edgerec.wasm); identity and cookies are
+// identity.js's; caching is origin.js's; the event log is events.js's.
+// Fail-open everywhere: whatever goes wrong, the storefront gets the origin's
+// response as it came, plus `x-edgerec: bypass; reason=…`.
+import wasm from '../wasm/edgerec.wasm';
+import { BundleStore } from './bundles.js';
+import { consume, enqueue, tombstoneKey } from './events.js';
+import { cartSkus, explicitSort, firstProduct, isPlaceOrder, listedSkus, pageType, parseOperation, productViewKey } from './graphql.js';
+import { clearCookies, erasureIds, identify, openProfile, profileCookie, sealProfile, stripEdgerecCookies } from './identity.js';
+import { fetchOrigin, originUrl } from './origin.js';
+import { decodeState, encodeState } from './state.js';
 
-let engine = null; // one per isolate, made on first use, shared by all requests
+const MAX_RESPONSE_BYTES = 4 * 1024 * 1024; // the engine's ER_MAX_RESPONSE_BYTES
+const MAX_EVENTS_BODY = 64 * 1024;
+const MAX_REQUEST_BODY = 1024 * 1024; // larger GraphQL POSTs are forwarded untouched, unread
+const KV_PROFILE_MIN_INTERVAL_MS = 60_000;
+const KV_PROFILE_TTL_S = 30 * 86400;
+const NO_STORE = { 'cache-control': 'no-store' };
 
-function getEngine() {
-  engine ??= new Engine(wasm, new Uint8Array(bundle));
-  return engine;
-}
+const store = new BundleStore(wasm); // one per isolate
+const kvWrites = new Map(); // customer key → last KV profile write (ms), per isolate
+
+const dec = new TextDecoder();
 
 export default {
-  async fetch(request) {
+  async fetch(request, env, ctx) {
     const url = new URL(request.url);
-    if (url.pathname === '/edge/health' && request.method === 'GET') {
+    try {
+      if (url.pathname.startsWith('/edge/')) return await edgeRoute(request, env, ctx, url);
+    } catch (e) {
+      console.error(`edgerec: ${url.pathname}: ${e.stack || e}`);
+      return Response.json({ error: 'internal error' }, { status: 500, headers: NO_STORE });
+    }
+    if (url.pathname === '/graphql' || url.pathname.startsWith('/graphql/')) return graphql(request, env, ctx, url);
+    return passThrough(request, env); // production routes send only /graphql* and /edge/* here
+  },
+  queue: (batch, env) => consume(batch, env),
+};
+
+// ---- the origin ---------------------------------------------------------------
+
+async function passThrough(request, env) {
+  if (!env.ORIGIN_URL) return fetch(request);
+  return fetch(new Request(originUrl(request, env).toString(), request));
+}
+
+/** The origin's response again, untouched, plus our header (and, for an
+ * opted-out shopper, the expiry of edgerec cookies the browser still has). */
+function bypass(origin, bytes, reason, expire = []) {
+  const headers = new Headers(origin.headers);
+  headers.set('x-edgerec', `bypass; reason=${reason}`);
+  for (const c of expire) headers.append('set-cookie', c);
+  if (expire.length) headers.set('cache-control', 'private');
+  return new Response(bytes ?? origin.body, { status: origin.status, statusText: origin.statusText, headers });
+}
+
+// ---- /graphql -------------------------------------------------------------------
+
+async function graphql(request, env, ctx, url) {
+  // The body is read once (POST) and forwarded as the same bytes.
+  let bodyText = null;
+  if (request.method === 'POST') {
+    const len = Number(request.headers.get('content-length') ?? 0);
+    if (len > MAX_REQUEST_BODY) return passThrough(request, env);
+    bodyText = await request.text();
+  }
+  let op = null, id = null, reason = null;
+  try {
+    op = parseOperation(request.method, url, bodyText);
+    id = await identify(request, env);
+    if (id.error) { reason = 'config'; id = null; }
+  } catch (e) {
+    console.error(`edgerec: identify: ${e.stack || e}`);
+    reason = 'error';
+  }
+  const headers = stripEdgerecCookies(request.headers);
+  const init = { method: request.method, headers, redirect: 'manual' };
+  if (bodyText !== null) init.body = bodyText;
+  const { response: origin } = await fetchOrigin(originUrl(request, env), init, ctx);
+  if (reason) return bypass(origin, null, reason);
+  if (!op) return bypass(origin, null, 'no-operation');
+  if (id.optedOut) return bypass(origin, null, id.reason === 'no-consent' ? 'no-consent' : 'opt-out', id.setCookies ?? []);
+  if (origin.status !== 200) return bypass(origin, null, 'origin-status');
+  const declared = Number(origin.headers.get('content-length') ?? 0);
+  if (declared > MAX_RESPONSE_BYTES) return bypass(origin, null, 'oversized');
+  let bytes;
+  try {
+    bytes = new Uint8Array(await origin.arrayBuffer());
+  } catch {
+    return bypass(origin, null, 'origin-body'); // the body stream failed: nothing to add
+  }
+  try {
+    return await personalize({ request, env, ctx, op, id, origin, bytes });
+  } catch (e) {
+    console.error(`edgerec: personalize: ${e.stack || e}`);
+    return bypass(origin, bytes, e.code === 'trap' ? 'trap' : 'error');
+  }
+}
+
+/** The shopper's stored state: the sealed cookie, or for a signed-in customer
+ * the KV copy when the cookie has none. */
+async function loadState(request, env, id) {
+  let state = null;
+  if (id.profileValue && id.uidHash) state = decodeState(await openProfile(env, id.uidHash, id.profileValue));
+  if (!state && id.customerKey && env.EDGEREC) {
+    const kv = await env.EDGEREC.get(`profile:${id.customerKey}`, 'arrayBuffer').catch(() => null);
+    if (kv) state = decodeState(new Uint8Array(kv));
+  }
+  return state ?? { profile: null, cart: [] };
+}
+
+function contextFor(request, page, k) {
+  const ua = request.headers.get('user-agent') ?? '';
+  const ctx = { now: Math.floor(Date.now() / 1000) };
+  if (page) ctx.page = { type: page };
+  if (request.headers.get('x-edgerec-id')) ctx.device = 'app';
+  else if (/Mobi|Android|iPhone/.test(ua)) ctx.device = 'mobile';
+  else if (/iPad|Tablet/.test(ua)) ctx.device = 'tablet';
+  else if (ua) ctx.device = 'desktop';
+  const cf = request.cf ?? {};
+  if (typeof cf.country === 'string' && cf.country.length <= 8) ctx.country = cf.country;
+  if (typeof cf.timezone === 'string') {
+    try {
+      ctx.hour = Number(new Intl.DateTimeFormat('en-US', { hour: 'numeric', hourCycle: 'h23', timeZone: cf.timezone }).format(new Date()));
+    } catch { /* unknown zone: no hour */ }
+  }
+  if (k) ctx.k = k;
+  return ctx;
+}
+
+async function personalize({ request, env, ctx, op, id, origin, bytes }) {
+  const engine = await store.get(env);
+  const state = await loadState(request, env, id);
+  const events = [];
+  let body = bytes, reason = null, personalized = false, timing = null;
+  const resolveSku = (s) => s; // skus from responses/variables are used as sent
+
+  if (!op.mutation) {
+    const viewKey = productViewKey(op);
+    if (viewKey) {
+      const p = firstProduct(JSON.parse(dec.decode(bytes)));
+      if (p) events.push({ type: 'view', item: resolveSku(p.sku) });
+      reason = 'product';
+    } else if (explicitSort(op)) {
+      reason = 'explicit-sort';
+    } else if (!engine) {
+      reason = 'no-bundle';
+    } else {
+      const t0 = performance.now();
+      const r = engine.rerank(bytes, JSON.stringify(contextFor(request, pageType(op))), state.profile);
+      const dt = performance.now() - t0;
+      if (r.ok) {
+        body = r.body;
+        personalized = true;
+        if (dt > 0) timing = dt;
+        const shown = listedSkus(JSON.parse(dec.decode(body)));
+        if (shown.length) events.push({ type: 'impression', items: shown, unit: 'listing', model: store.version });
+      } else reason = r.reason;
+    }
+  } else {
+    const added = cartSkus(op);
+    if (added) for (const sku of added) events.push({ type: 'cart', item: sku });
+    if (isPlaceOrder(op) && !/"errors"\s*:/.test(dec.decode(bytes.subarray(0, 4096)))) {
+      for (const sku of state.cart) events.push({ type: 'purchase', item: sku });
+    }
+    reason = added ? 'cart' : isPlaceOrder(op) ? 'order' : 'mutation';
+  }
+
+  const headers = new Headers(origin.headers);
+  const observed = !personalized && events.length && id.consent !== false;
+  headers.set('x-edgerec', personalized ? `reranked; model=${store.version}`
+    : observed ? `observed; events=${[...new Set(events.map((e) => e.type))].join(',')}` : `bypass; reason=${reason}`);
+  if (timing !== null) headers.append('server-timing', `edgerec;dur=${timing.toFixed(3)};desc="rerank"`);
+  const consentGiven = id.consent !== false;
+  if (events.length && consentGiven) {
+    const logged = await record({ env, ctx, id, engine, state, events, request });
+    if (logged) {
+      for (const c of id.setCookies ?? []) headers.append('set-cookie', c);
+      headers.append('set-cookie', logged);
+    }
+  } else if (personalized && consentGiven) {
+    for (const c of id.setCookies ?? []) headers.append('set-cookie', c);
+  }
+  if (personalized || headers.has('set-cookie')) {
+    headers.set('cache-control', 'private');
+    headers.delete('etag');
+  }
+  headers.delete('content-length');
+  return new Response(body, { status: origin.status, statusText: origin.statusText, headers });
+}
+
+/** Fill an event's edge fields, apply it to the profile (engine), queue it.
+ * Returns the new er_p Set-Cookie (or null when nothing is stored). */
+async function record({ env, ctx, id, engine, state, events }) {
+  const now = Date.now() / 1000;
+  const full = [];
+  for (const e of events) {
+    const ev = {
+      ...e,
+      id: e.id ?? crypto.randomUUID(),
+      ts: typeof e.ts === 'number' ? e.ts : Math.round(now * 1000) / 1000,
+      session: e.session ?? id.sid ?? undefined,
+      user: id.uidHash ?? undefined,
+    };
+    if (store.version && !ev.model && ev.type !== 'impression') ev.model = store.version;
+    if (engine) {
       try {
-        const e = getEngine();
-        return Response.json({ ok: true, abi: 1, bundle: e.info() }, { headers: { 'cache-control': 'no-store' } });
+        state.profile = engine.updateProfile(state.profile, JSON.stringify(ev));
       } catch (err) {
-        return Response.json({ ok: false, code: err.code ?? 'error', error: err.message }, { status: 503 });
+        if (err.code === 'trap') throw err;
+        continue; // invalid for the contract: not logged
       }
     }
-    return fetch(request);
-  },
-};
+    if (ev.type === 'cart') state.cart = [...state.cart.filter((s) => s !== ev.item), ev.item];
+    if (ev.type === 'purchase') state.cart = state.cart.filter((s) => s !== ev.item);
+    full.push(ev);
+  }
+  if (!full.length) return null;
+  const sent = enqueue(env, full).catch((e) => console.error(`edgerec: queue: ${e.message}`));
+  ctx.waitUntil?.(sent);
+  const bytes = encodeState(state);
+  if (id.customerKey && env.EDGEREC) { // signed in: a KV copy for other devices, at most once a minute
+    const last = kvWrites.get(id.customerKey) ?? 0;
+    if (Date.now() - last >= KV_PROFILE_MIN_INTERVAL_MS) {
+      kvWrites.set(id.customerKey, Date.now());
+      ctx.waitUntil?.(env.EDGEREC.put(`profile:${id.customerKey}`, bytes, { expirationTtl: KV_PROFILE_TTL_S })
+        .catch((e) => console.error(`edgerec: KV profile: ${e.message}`)));
+    }
+  }
+  if (!id.uidHash) return null;
+  const sealed = await sealProfile(env, id.uidHash, bytes);
+  return sealed ? profileCookie(sealed) : null; // null: over the cookie's size (not stored)
+}
+
+// ---- /edge/* ----------------------------------------------------------------------
+
+async function edgeRoute(request, env, ctx, url) {
+  const path = url.pathname;
+  if (path === '/edge/health' && request.method === 'GET') return health(env);
+  if (path === '/edge/events') {
+    if (request.method !== 'POST') return methodNotAllowed('POST');
+    return postEvents(request, env, ctx);
+  }
+  if (path === '/edge/profile') {
+    if (request.method === 'GET') return getProfile(request, env);
+    if (request.method === 'DELETE') return deleteProfile(request, env);
+    return methodNotAllowed('GET, DELETE');
+  }
+  return Response.json({ error: `no route ${request.method} ${path}` }, { status: 404, headers: NO_STORE });
+}
+
+const methodNotAllowed = (allow) =>
+  Response.json({ error: `method not allowed (use ${allow})` }, { status: 405, headers: { ...NO_STORE, allow } });
+const badRequest = (error) => Response.json({ error }, { status: 400, headers: NO_STORE });
+
+async function health(env) {
+  const engine = await store.get(env);
+  const checks = {
+    kv: !!env.EDGEREC, queue: !!env.EVENTS, r2: !!env.EDGEREC_EVENTS,
+    id_secret: !!env.EDGEREC_ID_SECRET, cookie_key: !!env.EDGEREC_COOKIE_KEY, admin_token: !!env.EDGEREC_ADMIN_TOKEN,
+  };
+  let bundle = null;
+  try { bundle = engine ? engine.info() : null; } catch { bundle = null; }
+  const ok = !!engine && checks.kv && checks.queue && checks.r2 && checks.id_secret && checks.cookie_key;
+  return Response.json({ ok, bundle_version: store.version, bundle, bundle_error: store.lastError, checks },
+    { status: ok ? 200 : 503, headers: NO_STORE });
+}
+
+async function postEvents(request, env, ctx) {
+  const len = Number(request.headers.get('content-length') ?? 0);
+  if (len > MAX_EVENTS_BODY) return Response.json({ error: `body over ${MAX_EVENTS_BODY} bytes` }, { status: 413, headers: NO_STORE });
+  const raw = new Uint8Array(await request.arrayBuffer());
+  if (raw.length > MAX_EVENTS_BODY) return Response.json({ error: `body over ${MAX_EVENTS_BODY} bytes` }, { status: 413, headers: NO_STORE });
+  let parsed;
+  try { parsed = JSON.parse(dec.decode(raw)); } catch (e) { return badRequest(`body is not JSON: ${e.message}`); }
+  const list = Array.isArray(parsed) ? parsed : [parsed];
+  if (!list.length) return badRequest('no events: send one event object or a non-empty array');
+  if (list.length > 500) return badRequest(`${list.length} events: at most 500 per request`);
+  const id = await identify(request, env);
+  if (id.error) return Response.json({ error: 'edge not configured' }, { status: 503, headers: NO_STORE });
+  const engine = await store.get(env);
+  // validate every event first (the engine's contract); any bad one → 400 naming it
+  for (const [i, ev] of list.entries()) {
+    if (!ev || typeof ev !== 'object' || Array.isArray(ev)) return badRequest(`event ${i}: must be a JSON object`);
+    if (engine) {
+      const problem = engine.checkEvent(JSON.stringify(ev));
+      if (problem) return badRequest(`event ${i}: ${problem.replace(/^event: /, '')}`);
+    } else if (typeof ev.type !== 'string' || (typeof ev.item !== 'string' && !Array.isArray(ev.items))) {
+      return badRequest(`event ${i}: needs at least type and item`);
+    }
+  }
+  if (id.optedOut) {
+    const headers = new Headers(NO_STORE);
+    for (const c of id.setCookies ?? []) headers.append('set-cookie', c);
+    return Response.json({ accepted: 0, stored: false, reason: id.reason }, { status: 202, headers });
+  }
+  const state = await loadState(request, env, id);
+  const cookie = await record({ env, ctx, id, engine, state, events: list.map((e) => ({ ...e, user: undefined })) });
+  const headers = new Headers(NO_STORE);
+  for (const c of id.setCookies ?? []) headers.append('set-cookie', c);
+  if (cookie) headers.append('set-cookie', cookie);
+  return Response.json({ accepted: list.length }, { status: 202, headers });
+}
+
+async function getProfile(request, env) {
+  const id = await identify(request, env);
+  if (id.error) return Response.json({ error: 'edge not configured' }, { status: 503, headers: NO_STORE });
+  if (id.optedOut) {
+    const headers = new Headers(NO_STORE);
+    for (const c of id.setCookies ?? []) headers.append('set-cookie', c);
+    return Response.json({ stored: false, reason: id.reason }, { headers });
+  }
+  const engine = await store.get(env);
+  const state = await loadState(request, env, id);
+  let profile = null;
+  if (state.profile && engine) { try { profile = engine.profileJson(state.profile); } catch { profile = null; } }
+  return Response.json({
+    stored: !!state.profile,
+    id: id.uidHash, // the pseudonymous id events carry (HMAC); the raw cookie value is never stored
+    where: id.customerKey ? ['cookie er_p (encrypted)', 'KV profile copy (signed in)'] : ['cookie er_p (encrypted)'],
+    profile,
+    cart: state.cart,
+  }, { headers: NO_STORE });
+}
+
+async function deleteProfile(request, env) {
+  let id; // also for opted-out shoppers; never mints an id
+  try { id = await erasureIds(request, env); } catch { return Response.json({ error: 'edge not configured' }, { status: 503, headers: NO_STORE }); }
+  const keys = [id.uidHash, id.customerKey].filter(Boolean);
+  const now = Math.floor(Date.now() / 1000);
+  if (env.EDGEREC) {
+    for (const k of keys) await env.EDGEREC.put(tombstoneKey(k), String(now)); // excluded from every later export and training run
+    if (id.customerKey) await env.EDGEREC.delete(`profile:${id.customerKey}`);
+  }
+  const headers = new Headers(NO_STORE);
+  for (const c of clearCookies()) headers.append('set-cookie', c);
+  return Response.json({ erased: true, tombstones: keys.length }, { headers });
+}

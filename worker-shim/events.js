@@ -1,0 +1,68 @@
+// events.js — the event log: shopper events go to the Queue `edgerec-events`
+// (producer), and the consumer writes them to R2 as NDJSON batches under
+// events/YYYY/MM/DD/HH/<batch-id>.ndjson.
+//
+// Queues deliver at least once: the consumer drops repeated ids within a
+// batch, and names each object after the hash of its sorted event ids, so a
+// redelivered batch overwrites its own object instead of adding a copy
+// (readers — `edgerec train`, the admin export — de-duplicate by id too).
+// Events of erased shoppers (a tombstone in KV) are dropped here.
+
+const enc = new TextEncoder();
+
+async function sha256Hex(s) {
+  const d = new Uint8Array(await crypto.subtle.digest('SHA-256', enc.encode(s)));
+  return [...d].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** R2 key prefix of an event time (unix seconds), UTC. */
+export function hourPrefix(ts) {
+  const d = new Date(Math.floor(ts) * 1000);
+  const p = (n) => String(n).padStart(2, '0');
+  return `events/${d.getUTCFullYear()}/${p(d.getUTCMonth() + 1)}/${p(d.getUTCDate())}/${p(d.getUTCHours())}/`;
+}
+
+/** Send events (objects with an id) to the queue; resolves when sent. */
+export async function enqueue(env, events) {
+  if (!events.length) return;
+  if (!env.EVENTS) throw new Error('Queue binding EVENTS is missing');
+  if (events.length === 1) await env.EVENTS.send(events[0], { contentType: 'json' });
+  else await env.EVENTS.sendBatch(events.map((body) => ({ body, contentType: 'json' })));
+}
+
+/** KV key of an erased shopper's tombstone. */
+export const tombstoneKey = (userHash) => `tombstone:${userHash}`;
+
+/** The queue consumer: write one NDJSON object per hour touched; ack on success, retry on failure. */
+export async function consume(batch, env) {
+  const seen = new Set();
+  const byHour = new Map();
+  const tomb = new Map(); // user hash → erased?
+  for (const msg of batch.messages) {
+    const ev = msg.body;
+    if (!ev || typeof ev !== 'object' || typeof ev.id !== 'string' || seen.has(ev.id)) continue;
+    seen.add(ev.id);
+    if (ev.user) {
+      if (!tomb.has(ev.user)) tomb.set(ev.user, (await env.EDGEREC?.get(tombstoneKey(ev.user)).catch(() => null)) != null);
+      if (tomb.get(ev.user)) continue;
+    }
+    const prefix = hourPrefix(typeof ev.ts === 'number' ? ev.ts : Date.now() / 1000);
+    if (!byHour.has(prefix)) byHour.set(prefix, []);
+    byHour.get(prefix).push(ev);
+  }
+  try {
+    for (const [prefix, evs] of byHour) {
+      evs.sort((a, b) => (a.ts - b.ts) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      const id = (await sha256Hex(evs.map((e) => e.id).sort().join('\n'))).slice(0, 24);
+      const body = evs.map((e) => JSON.stringify(e)).join('\n') + '\n';
+      await env.EDGEREC_EVENTS.put(`${prefix}${id}.ndjson`, body, {
+        httpMetadata: { contentType: 'application/x-ndjson' },
+        customMetadata: { events: String(evs.length) },
+      });
+    }
+    batch.ackAll();
+  } catch (e) {
+    console.error(`edgerec: writing an event batch to R2 failed, retrying: ${e.message}`);
+    batch.retryAll();
+  }
+}

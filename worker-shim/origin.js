@@ -1,0 +1,59 @@
+// origin.js — fetching Magento: the origin URL, the request the origin sees
+// (edgerec's cookies and headers stripped), and the shared cache.
+//
+// The Cache API holds ORIGIN responses only, never personalized bytes, and
+// only when the origin allows shared caching (its Cache-Control) and the
+// response sets no cookie.  The key is the URL plus the headers Magento varies
+// by — `store`, `content-currency`, `x-magento-cache-id` — never the shopper.
+// A request with `authorization` and no cache id is not shared-cached.
+
+/** The URL the origin gets: the request's, or its path on ORIGIN_URL (local use). */
+export function originUrl(request, env) {
+  const url = new URL(request.url);
+  if (!env.ORIGIN_URL) return url;
+  const o = new URL(env.ORIGIN_URL);
+  url.protocol = o.protocol;
+  url.host = o.host;
+  if (o.pathname && o.pathname !== '/') url.pathname = o.pathname.replace(/\/$/, '') + url.pathname;
+  return url;
+}
+
+/** May this origin response go to the shared cache? */
+export function sharedCacheable(response) {
+  if (response.status !== 200 || response.headers.has('set-cookie')) return false;
+  const cc = (response.headers.get('cache-control') || '').toLowerCase();
+  if (!cc || /\b(private|no-store|no-cache)\b/.test(cc)) return false;
+  return /\bpublic\b|\bs-maxage\s*=\s*[1-9]|\bmax-age\s*=\s*[1-9]/.test(cc);
+}
+
+/** The shared-cache key of a GET, or null when the request must not be shared-cached. */
+export function cacheKey(url, headers) {
+  const cacheId = headers.get('x-magento-cache-id');
+  if (headers.has('authorization') && !cacheId) return null;
+  const k = new URL(url);
+  // the key only names a cache entry; it is never fetched
+  k.searchParams.set('__er_store', headers.get('store') ?? '');
+  k.searchParams.set('__er_currency', headers.get('content-currency') ?? '');
+  k.searchParams.set('__er_cache_id', cacheId ?? '');
+  return new Request(k.toString(), { method: 'GET' });
+}
+
+/**
+ * Fetch from the origin: GETs through the shared cache when allowed.
+ * @returns {Promise<{response: Response, cache: 'hit'|'miss'|'bypass'}>}
+ */
+export async function fetchOrigin(url, init, ctx) {
+  const cache = globalThis.caches?.default;
+  const key = init.method === 'GET' && cache ? cacheKey(url, init.headers) : null;
+  if (key) {
+    const hit = await cache.match(key).catch(() => undefined);
+    if (hit) return { response: hit, cache: 'hit' };
+  }
+  const response = await fetch(url.toString(), init);
+  if (key && sharedCacheable(response)) {
+    const put = cache.put(key, response.clone()).catch(() => {});
+    if (ctx?.waitUntil) ctx.waitUntil(put); else await put;
+    return { response, cache: 'miss' };
+  }
+  return { response, cache: 'bypass' };
+}
