@@ -14,7 +14,7 @@ B=$ROOT/build
 TOOLS=$ROOT/.tools
 
 APT_PKGS="clang lld wasi-libc libclang-rt-14-dev libclang-rt-14-dev-wasm32 libjsmn-dev libxxhash-dev emscripten
-  python3-xgboost python3-onnx python3-numpy xz-utils binaryen"
+  python3-xgboost python3-onnx python3-numpy xz-utils binaryen chromium"
 NODE_MIN=22.12.0
 NODE_PKG=node@22.23.3
 
