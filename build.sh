@@ -6,6 +6,7 @@
 #   ./build.sh bench      benchmarks: engine (Node/V8) and the import/train/eval pipeline; tables, JSON lines
 #   ./build.sh fuzz S     run each libFuzzer target for S seconds
 #   ./build.sh demo [--origin URL]  the edge locally: demo bundle, Magento stand-in, wrangler dev
+#   ./build.sh retrain --url URL [--token T] [--days N]  pull events, train, evaluate, publish a canary if it wins
 #   ./build.sh clean      remove build outputs
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -14,14 +15,14 @@ B=$ROOT/build
 TOOLS=$ROOT/.tools
 
 APT_PKGS="clang lld wasi-libc libclang-rt-14-dev libclang-rt-14-dev-wasm32 libjsmn-dev libxxhash-dev emscripten
-  python3-xgboost python3-onnx python3-numpy xz-utils binaryen chromium"
+  python3-xgboost python3-onnx python3-numpy xz-utils binaryen chromium libcurl4-openssl-dev"
 NODE_MIN=22.12.0
 NODE_PKG=node@22.23.3
 
 ENGINE_SRC="src/er_base.c src/er_json.c src/er_buf.c src/er_bundle.c src/er_features.c src/er_profile.c
   src/er_event.c src/er_context.c src/er_score.c src/er_topk.c src/er_recommend.c src/er_rerank.c src/er_engine.c"
 TRAIN_SRC="src/er_native.c src/er_csv.c src/er_catalog_import.c src/er_import.c src/er_log.c src/er_gbdt.c src/er_train.c src/er_eval.c"
-CLI_SRC="$ENGINE_SRC src/er_pack.c $TRAIN_SRC src/edgerec_cli.c"
+CLI_SRC="$ENGINE_SRC src/er_pack.c $TRAIN_SRC src/er_admin.c src/edgerec_cli.c"
 WARN="-std=c11 -Wall -Wextra -Werror -Wvla"
 CFLAGS_COMMON="$WARN -ffp-contract=off -Isrc"
 WASM_FLAGS="--target=wasm32-wasi --sysroot=/usr -O2 $CFLAGS_COMMON -Wl,--strip-all"
@@ -82,7 +83,7 @@ build_native() {
   mkdir -p "$B"
   if newer "$B/edgerec" $CLI_SRC src/*.h build.sh; then
     log "native CLI → build/edgerec"
-    cc -O2 $CFLAGS_COMMON $CLI_SRC -lm -o "$B/edgerec"
+    cc -O2 $CFLAGS_COMMON $CLI_SRC -lm -lcurl -o "$B/edgerec"
   fi
 }
 
@@ -229,6 +230,58 @@ demo() { # the whole edge locally: a trained demo bundle, the Magento stand-in, 
     ${origin:+--origin "$origin"}
 }
 
+retrain() { # pull the event log, train, evaluate against the active bundle, publish as a canary only if it wins
+  local url="" days=30 catalog="" canary=10 token_opt=()
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --url) url=${2:?--url needs a URL}; shift 2 ;;
+      --token) token_opt=(--token "${2:?--token needs a value}"); shift 2 ;;
+      --days) days=${2:?--days needs a number}; shift 2 ;;
+      --catalog) catalog=${2:?--catalog needs a file}; shift 2 ;;
+      --canary) canary=${2:?--canary needs a percent}; shift 2 ;;
+      *) die "retrain: unknown option '$1' (use: --url URL [--token TOKEN] [--days N] [--catalog FILE] [--canary PERCENT])" ;;
+    esac
+  done
+  [ -n "$url" ] || die "retrain: --url is required (the edge Worker, e.g. https://shop.example.com)"
+  case $days in '' | *[!0-9]*) die "retrain: --days must be a whole number of days" ;; esac
+  deps
+  build_native
+  local D="$B/retrain/$(date -u +%Y%m%dT%H%M%SZ)" E="$B/edgerec" N
+  N=$(node_bin)
+  mkdir -p "$D"
+  local since=$(( $(date -u +%s) - days * 86400 ))
+  log "pulling the event log of the last $days days → $D/events.ndjson"
+  "$E" rollout events --url "$url" "${token_opt[@]}" --since "$since" --out "$D/events.ndjson" || die "retrain: could not pull the event log"
+  [ -s "$D/events.ndjson" ] || die "retrain: the event log is empty: nothing to train on"
+  local have_active=1
+  "$E" rollout bundle --url "$url" "${token_opt[@]}" --version active --out "$D/active.erb" 2>"$D/active.err" || have_active=0
+  local version="retrain-$(date -u +%Y%m%d%H%M)"
+  log "training $version on every day but the most recent"
+  "$E" train --events "$D/events.ndjson" ${catalog:+--catalog "$catalog"} --test-days 1 --version "$version" --quiet \
+    --out "$D/new.erb" >"$D/train.json" || die "retrain: training failed"
+  "$E" eval --bundle "$D/new.erb" --events "$D/events.ndjson" --test-days 1 --baseline none >"$D/new.eval.json" 2>/dev/null \
+    || die "retrain: evaluating the new bundle failed"
+  if [ $have_active -eq 1 ]; then
+    "$E" eval --bundle "$D/active.erb" --events "$D/events.ndjson" --test-days 1 --baseline none >"$D/active.eval.json" 2>/dev/null \
+      || die "retrain: evaluating the active bundle failed"
+    # the gate: the new bundle must be at least as good on HR@20 and MRR@20 and better on one
+    if ! "$N" -e '
+      const [n, a] = process.argv.slice(1).map((f) => JSON.parse(require("fs").readFileSync(f, "utf8")).models.edgerec);
+      const f = (m) => `HR@20 ${m["hr@20"].toFixed(4)}, MRR@20 ${m["mrr@20"].toFixed(4)} (${m.predictions} predictions)`;
+      console.log(`  new:    ${f(n)}\n  active: ${f(a)}`);
+      const wins = n["hr@20"] >= a["hr@20"] && n["mrr@20"] >= a["mrr@20"] && (n["hr@20"] > a["hr@20"] || n["mrr@20"] > a["mrr@20"]);
+      if (!wins) console.log("retrain: the new bundle does not beat the active one on the most recent day (HR@20 and MRR@20): not published");
+      process.exit(wins ? 0 : 1);' "$D/new.eval.json" "$D/active.eval.json"; then
+      return 1
+    fi
+  else
+    log "no active bundle on the edge ($(cat "$D/active.err" | head -c 200)): the new one is published without a comparison"
+  fi
+  log "publishing $version as a $canary % canary"
+  "$E" publish "$D/new.erb" --url "$url" "${token_opt[@]}" --canary "$canary" || die "retrain: publishing failed"
+  echo "retrain: $version is the canary at $canary %; the guardrail promotes or rolls it back (GET $url/edge/admin/status)"
+}
+
 export -f node_bin version_ge 2>/dev/null || true
 export ROOT B TOOLS NODE_MIN
 
@@ -239,6 +292,7 @@ case "${1:-}" in
   bench) bench ;;
   fuzz) fuzz "${2:-60}" ;;
   demo) shift; demo "$@" ;;
+  retrain) shift; retrain "$@" ;;
   clean) rm -rf "$B" wasm/*.wasm wasm/edgerec.emscripten.mjs ;;
-  *) die "unknown command '$1' (use: deps, test, bench, fuzz SECONDS, demo, clean)" ;;
+  *) die "unknown command '$1' (use: deps, test, bench, fuzz SECONDS, demo, retrain, clean)" ;;
 esac

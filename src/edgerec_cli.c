@@ -16,6 +16,7 @@
 #include "er_pack.h"
 #include "er_score.h"
 #ifndef ER_CLI_NO_IMPORT
+#include "er_admin.h"
 #include "er_eval.h"
 #include "er_train.h"
 #endif
@@ -38,6 +39,10 @@ static const char *USAGE =
     "            [--bits B] [--seed N] [--version V] --out BUNDLE.erb\n"
     "  eval      --events FILE|- [--bundle B] [--from TS | --test-days N] [--k 20] [--baseline pop,spop,ar,sr,vsknn|all|none]\n"
     "  features  --events FILE|- [--catalog FILE] [--until TS | --test-days N] [--format libsvm] [--part train|valid|all]\n"
+    "  publish   BUNDLE.erb --url URL [--token TOKEN] [--canary PERCENT]   (token: EDGEREC_ADMIN_TOKEN)\n"
+    "  rollout   status|promote|rollback --url URL [--token TOKEN]\n"
+    "  rollout   events --url URL [--token TOKEN] [--since TS] [--out FILE] [--max-pages N]\n"
+    "  rollout   bundle --url URL [--token TOKEN] [--version V | active] --out FILE\n"
     "  score-dense --bundle F < vectors.csv   (16 comma-separated values a line; empty = missing)\n"
     "  version\n"
     "exit codes: 0 ok, 2 usage, 3 bad input, 4 bad bundle\n";
@@ -430,6 +435,14 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "train")) return er_train_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "features")) return er_features_main(argc - 1, argv + 1);
     return er_eval_main(argc - 1, argv + 1);
+#endif
+  }
+  if (!strcmp(cmd, "publish") || !strcmp(cmd, "rollout")) {
+#ifdef ER_CLI_NO_IMPORT
+    fprintf(stderr, "edgerec: %s is not in this build (use the native CLI, build/edgerec)\n", cmd);
+    return EXIT_USAGE;
+#else
+    return er_admin_main(argc - 1, argv + 1);
 #endif
   }
   opts o;

@@ -1,0 +1,203 @@
+// admin.js — the admin API under /edge/admin/ (Bearer EDGEREC_ADMIN_TOKEN,
+// compared in constant time; 401 otherwise; never cached).
+//
+//   PUT  /edge/admin/bundles/:version   store a bundle, validated by the engine first
+//   GET  /edge/admin/bundles/:version   the bundle's bytes (`active` / `canary` name the live ones)
+//   GET  /edge/admin/status             manifest, KPIs per live version, uplift, recent decisions
+//   POST /edge/admin/rollout            {"canary":"VERSION","percent":N}
+//   POST /edge/admin/promote            canary → active
+//   POST /edge/admin/rollback           canary removed
+//   GET  /edge/admin/events?since=TS&cursor=C   the event log as NDJSON pages (tombstoned shoppers left out)
+import { Engine } from './engine.js';
+import { tombstoneKey } from './events.js';
+import { ConflictError, audit, changeManifest, ensureSchema, publicManifest, readManifest } from './lifecycle.js';
+import { armStats, kpisByVersion } from './kpi.js';
+import { uplift } from './guardrails.js';
+
+export const MAX_BUNDLE_BYTES = 25 * 1024 * 1024; // KV's value limit
+const EVENTS_OBJECTS_PER_PAGE = 20;               // bounded work per request
+const VERSION_RE = /^[\x21-\x7e]{1,23}$/;
+const enc = new TextEncoder();
+const NO_STORE = { 'cache-control': 'no-store' };
+
+const json = (body, status = 200, extra = {}) => Response.json(body, { status, headers: { ...NO_STORE, ...extra } });
+const fail = (status, error) => json({ error }, status);
+
+/** Constant-time comparison of the presented token with the configured one. */
+export async function authorized(request, env) {
+  const want = env.EDGEREC_ADMIN_TOKEN;
+  const m = /^Bearer\s+(\S+)$/.exec(request.headers.get('authorization') ?? '');
+  if (!want || !m) return false;
+  // compare digests, so lengths leak nothing and the loop is fixed-length
+  const [a, b] = await Promise.all([m[1], want].map(async (t) => new Uint8Array(await crypto.subtle.digest('SHA-256', enc.encode(t)))));
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
+  return diff === 0;
+}
+
+async function sha256Hex(bytes) {
+  return [...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))].map((x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+/** The engine's verdict on a bundle: loads (checksum, schema, every section), scores a request, fits its budget. */
+export function validateBundle(module, bytes) {
+  let engine;
+  try {
+    engine = new Engine(module, bytes);
+  } catch (e) {
+    return { ok: false, error: `invalid bundle: ${e.message}` };
+  }
+  const info = engine.info();
+  try {
+    const out = JSON.parse(engine.recommend(JSON.stringify({ k: 20 })));
+    const units = engine.units();
+    const budget = info.budget || 2_000_000;
+    if (out.fallback) return { ok: false, error: `over budget: a test request ran out of its work budget of ${budget} units` };
+    if (units > budget) return { ok: false, error: `over budget: a test request needs ${units} work units, the budget is ${budget}` };
+    return { ok: true, info, units, items: out.items.length };
+  } catch (e) {
+    return { ok: false, error: `test scoring failed: ${e.message}` };
+  }
+}
+
+export async function adminRoute(request, env, url, wasm) {
+  if (!(await authorized(request, env))) {
+    return json({ error: 'unauthorized: send Authorization: Bearer <EDGEREC_ADMIN_TOKEN>' }, 401, { 'www-authenticate': 'Bearer' });
+  }
+  if (!env.DB) return fail(503, 'D1 binding DB is missing');
+  await ensureSchema(env.DB);
+  const path = url.pathname.slice('/edge/admin/'.length);
+  const m = /^bundles\/([^/]+)$/.exec(path);
+  try {
+    if (m && request.method === 'PUT') return await putBundle(request, env, decodeURIComponent(m[1]), wasm);
+    if (m && request.method === 'GET') return await getBundle(env, decodeURIComponent(m[1]));
+    if (path === 'status' && request.method === 'GET') return await status(env);
+    if (path === 'rollout' && request.method === 'POST') return await rollout(request, env);
+    if (path === 'promote' && request.method === 'POST') return await promote(env, 'admin', 'promoted by an admin');
+    if (path === 'rollback' && request.method === 'POST') return await rollback(env, 'admin', 'rolled back by an admin');
+    if (path === 'events' && request.method === 'GET') return await exportEvents(env, url);
+  } catch (e) {
+    if (e instanceof ConflictError) return fail(409, e.message);
+    throw e;
+  }
+  return fail(404, `no admin route ${request.method} /edge/admin/${path}`);
+}
+
+async function putBundle(request, env, version, wasm) {
+  if (!VERSION_RE.test(version) || /["\\]/.test(version)) return fail(400, 'version must be 1..23 printable ASCII characters without spaces, \'"\' or \'\\\'');
+  const len = Number(request.headers.get('content-length') ?? 0);
+  if (len > MAX_BUNDLE_BYTES) return fail(413, `bundle over ${MAX_BUNDLE_BYTES} bytes`);
+  const bytes = new Uint8Array(await request.arrayBuffer());
+  if (bytes.length > MAX_BUNDLE_BYTES) return fail(413, `bundle over ${MAX_BUNDLE_BYTES} bytes`);
+  const v = validateBundle(wasm, bytes);
+  if (!v.ok) {
+    await audit(env, { action: 'refuse-bundle', actor: 'admin', canary: version, reason: v.error });
+    return fail(400, v.error);
+  }
+  if (v.info.model_version !== version) return fail(400, `the bundle's own version is '${v.info.model_version}', not '${version}'`);
+  const sha = await sha256Hex(bytes);
+  const have = await env.DB.prepare('SELECT sha256 FROM bundles WHERE version = ?').bind(version).first();
+  if (have && have.sha256 !== sha) return fail(409, `a different bundle is already stored as ${version}: publish under a new version`);
+  const body = { version, bytes: bytes.length, model: v.info.model.kind, work_units: v.units, sha256: sha };
+  if (have) return json(body, 200);
+  await env.EDGEREC.put(`bundle:${version}`, bytes);
+  await env.DB.batch([
+    env.DB.prepare('INSERT INTO bundles (version, bytes, sha256, model, work_units, created) VALUES (?, ?, ?, ?, ?, ?)')
+      .bind(version, bytes.length, sha, v.info.model.kind, v.units, Date.now()),
+    env.DB.prepare('INSERT INTO audit (ts, action, actor, canary, reason, figures) VALUES (?, ?, ?, ?, ?, ?)')
+      .bind(Date.now(), 'store-bundle', 'admin', version, 'validated by the engine', JSON.stringify(body)),
+  ]);
+  return json(body, 201);
+}
+
+async function getBundle(env, version) {
+  if (version === 'active' || version === 'canary') {
+    const m = await readManifest(env.DB);
+    version = m[version];
+    if (!version) return fail(404, 'no such live bundle');
+  }
+  const bytes = await env.EDGEREC.get(`bundle:${version}`, 'arrayBuffer');
+  if (!bytes) return fail(404, `no bundle ${version}`);
+  return new Response(bytes, { headers: { ...NO_STORE, 'content-type': 'application/octet-stream', 'x-edgerec-version': version } });
+}
+
+async function status(env) {
+  const m = await readManifest(env.DB);
+  const kpis = await kpisByVersion(env.DB, [m.active, m.canary].filter(Boolean));
+  const arms = m.run ? await armStats(env.DB, m.run) : await armStats(env.DB, null);
+  const decisions = (await env.DB.prepare('SELECT * FROM audit ORDER BY id DESC LIMIT 20').all()).results
+    .map((r) => ({ ...r, figures: r.figures ? JSON.parse(r.figures) : null }));
+  const up = {};
+  if (arms.holdout) for (const a of ['control', 'canary']) if (arms[a]) up[a] = uplift(arms[a], arms.holdout);
+  return json({ ...publicManifest(m), salt: undefined, versions: kpis, arms, uplift_over_holdout: up, decisions });
+}
+
+async function rollout(request, env) {
+  let body;
+  try { body = await request.json(); } catch { return fail(400, 'body must be JSON: {"canary":"VERSION","percent":N}'); }
+  const { canary, percent } = body ?? {};
+  if (typeof canary !== 'string' || !canary) return fail(400, 'canary must name a stored bundle version');
+  if (!Number.isInteger(percent) || percent < 1 || percent > 100) return fail(400, 'percent must be an integer in 1..100');
+  const known = await env.DB.prepare('SELECT version FROM bundles WHERE version = ?').bind(canary).first();
+  if (!known) return fail(409, `no bundle ${canary}: PUT /edge/admin/bundles/${canary} first`);
+  const m = await readManifest(env.DB);
+  if (canary === m.active) return fail(409, `${canary} is already active`);
+  const now = Date.now();
+  const next = await changeManifest(env, m, { canary, percent, canary_started: m.canary === canary ? m.canary_started : now,
+    run: m.canary === canary ? m.run : `${canary}@${now}` },
+  { action: 'rollout', actor: 'admin', reason: `canary ${canary} at ${percent} %` });
+  return json(publicManifest(next));
+}
+
+export async function promote(env, actor, reason, figures) {
+  const m = await readManifest(env.DB);
+  if (!m.canary) throw new ConflictError('no canary to promote');
+  const next = await changeManifest(env, m, { active: m.canary, canary: null, percent: 0, canary_started: null, run: null },
+    { action: 'promote', actor, reason, figures });
+  return json(publicManifest(next));
+}
+
+export async function rollback(env, actor, reason, figures) {
+  const m = await readManifest(env.DB);
+  if (!m.canary) throw new ConflictError('no canary to roll back');
+  const next = await changeManifest(env, m, { canary: null, percent: 0, canary_started: null, run: null },
+    { action: 'rollback', actor, reason, figures });
+  return json(publicManifest(next));
+}
+
+async function exportEvents(env, url) {
+  const since = Number(url.searchParams.get('since') ?? 0);
+  if (!Number.isFinite(since) || since < 0) return fail(400, 'since must be unix seconds');
+  const cursor = url.searchParams.get('cursor') || undefined;
+  const tomb = new Set();
+  let tc;
+  do { // tombstones: KV list (bounded by the number of erasures)
+    const l = await env.EDGEREC.list({ prefix: tombstoneKey(''), cursor: tc });
+    for (const k of l.keys) tomb.add(k.name.slice(tombstoneKey('').length));
+    tc = l.list_complete ? undefined : l.cursor;
+  } while (tc);
+  const startAfter = since ? hourKey(since) : undefined;
+  const page = await env.EDGEREC_EVENTS.list({ prefix: 'events/', cursor, limit: EVENTS_OBJECTS_PER_PAGE, startAfter: cursor ? undefined : startAfter });
+  const lines = [];
+  for (const o of page.objects) {
+    const obj = await env.EDGEREC_EVENTS.get(o.key);
+    if (!obj) continue;
+    for (const line of (await obj.text()).split('\n')) {
+      if (!line) continue;
+      let ev;
+      try { ev = JSON.parse(line); } catch { continue; }
+      if (ev.ts < since || (ev.user && tomb.has(ev.user))) continue;
+      lines.push(line);
+    }
+  }
+  const headers = { ...NO_STORE, 'content-type': 'application/x-ndjson' };
+  if (page.truncated) headers['x-edgerec-next-cursor'] = page.cursor;
+  return new Response(lines.length ? lines.join('\n') + '\n' : '', { headers });
+}
+
+// The R2 key just before the first hour that can hold events at or after `ts`.
+function hourKey(ts) {
+  const d = new Date(Math.floor(ts) * 1000);
+  const p = (n) => String(n).padStart(2, '0');
+  return `events/${d.getUTCFullYear()}/${p(d.getUTCMonth() + 1)}/${p(d.getUTCDate())}/${p(d.getUTCHours())}/`.replace(/\/$/, '.');
+}

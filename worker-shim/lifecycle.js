@@ -1,0 +1,148 @@
+// lifecycle.js — model lifecycle state: the manifest (active, canary,
+// percent, holdout, salt), the audit log and the bundle registry in D1
+// (Cloudflare's SQLite), the read-only KV mirror the hot path reads, and the
+// shopper's arm.
+//
+// Every change to the manifest is one D1 batch (a transaction): a guarded
+// UPDATE (`WHERE revision = <the revision read>`, setting a fresh change id)
+// and an audit INSERT that only happens when that change id is the one in
+// the manifest — so two concurrent changes leave exactly one consistent
+// manifest and one audit row, and the loser gets a conflict.
+//
+// Arms: HMAC-SHA256(salt, shopper id hash) → a uniform number u in [0, 1):
+// u < holdout → 'holdout' (origin order, no units: what personalization is
+// worth), else the rest splits by `percent` into 'canary' and 'control'.
+// Sticky per shopper and salt, independent of every other hash (the salt is
+// the HMAC key).
+
+export const DEFAULT_HOLDOUT = 5;
+export const MIRROR_KEY = 'manifest';
+const enc = new TextEncoder();
+
+const SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS manifest (id INTEGER PRIMARY KEY CHECK (id = 1), active TEXT, canary TEXT,
+     percent INTEGER NOT NULL DEFAULT 0, holdout INTEGER NOT NULL DEFAULT ${DEFAULT_HOLDOUT}, salt TEXT NOT NULL,
+     canary_started INTEGER, run TEXT, revision INTEGER NOT NULL DEFAULT 0, change_id TEXT, updated INTEGER NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS bundles (version TEXT PRIMARY KEY, bytes INTEGER NOT NULL, sha256 TEXT NOT NULL,
+     model TEXT, work_units INTEGER, created INTEGER NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS audit (id INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL, action TEXT NOT NULL,
+     actor TEXT NOT NULL, active TEXT, canary TEXT, percent INTEGER, reason TEXT, figures TEXT)`,
+  `CREATE TABLE IF NOT EXISTS kpi_hourly (version TEXT NOT NULL, arm TEXT NOT NULL, hour INTEGER NOT NULL,
+     requests INTEGER NOT NULL DEFAULT 0, impressions INTEGER NOT NULL DEFAULT 0, clicks INTEGER NOT NULL DEFAULT 0,
+     carts INTEGER NOT NULL DEFAULT 0, purchases INTEGER NOT NULL DEFAULT 0, revenue REAL NOT NULL DEFAULT 0,
+     feedback INTEGER NOT NULL DEFAULT 0, errors INTEGER NOT NULL DEFAULT 0, bypasses INTEGER NOT NULL DEFAULT 0,
+     work_units INTEGER NOT NULL DEFAULT 0, shoppers INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (version, arm, hour))`,
+  `CREATE TABLE IF NOT EXISTS run_shoppers (run TEXT NOT NULL, user TEXT NOT NULL, arm TEXT NOT NULL, version TEXT,
+     converted INTEGER NOT NULL DEFAULT 0, revenue REAL NOT NULL DEFAULT 0, PRIMARY KEY (run, user))`,
+  `CREATE TABLE IF NOT EXISTS hour_shoppers (version TEXT NOT NULL, arm TEXT NOT NULL, hour INTEGER NOT NULL,
+     user TEXT NOT NULL, PRIMARY KEY (version, arm, hour, user))`,
+  `CREATE TABLE IF NOT EXISTS seen_events (id TEXT PRIMARY KEY, counted INTEGER NOT NULL DEFAULT 0)`,
+];
+
+let schemaReady = null; // per isolate: `wrangler dev` does not apply migrations, so the Worker does
+
+/** Create the tables when missing (idempotent; once per isolate). */
+export function ensureSchema(db) {
+  if (!db) throw new Error('D1 binding DB is missing');
+  schemaReady ??= db.batch(SCHEMA.map((s) => db.prepare(s))).catch((e) => { schemaReady = null; throw e; });
+  return schemaReady;
+}
+
+function randomId(bytes = 12) {
+  const b = crypto.getRandomValues(new Uint8Array(bytes));
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+/** The manifest row, created (no active bundle yet) when missing. */
+export async function readManifest(db) {
+  await ensureSchema(db);
+  let m = await db.prepare('SELECT * FROM manifest WHERE id = 1').first();
+  if (!m) {
+    await db.prepare('INSERT OR IGNORE INTO manifest (id, salt, holdout, updated, revision) VALUES (1, ?, ?, ?, 0)')
+      .bind(randomId(16), DEFAULT_HOLDOUT, Date.now()).run();
+    m = await db.prepare('SELECT * FROM manifest WHERE id = 1').first();
+  }
+  return m;
+}
+
+/** The part of the manifest the hot path needs (mirrored to KV). */
+export const publicManifest = (m) => ({
+  active: m.active ?? null, canary: m.canary ?? null, percent: m.percent ?? 0, holdout: m.holdout ?? DEFAULT_HOLDOUT,
+  salt: m.salt, run: m.run ?? null, canary_started: m.canary_started ?? null, revision: m.revision ?? 0, updated: m.updated,
+});
+
+export class ConflictError extends Error {
+  constructor(message) { super(message); this.name = 'ConflictError'; this.status = 409; }
+}
+
+/**
+ * Change the manifest from `from` (as read) to `to`, atomically with its audit row.
+ * @param {{action: string, actor: string, reason?: string, figures?: object}} why
+ * @returns the new manifest row; throws ConflictError when someone else changed it first.
+ */
+export async function changeManifest(env, from, to, why) {
+  const db = env.DB;
+  const change = randomId();
+  const now = Date.now();
+  const next = { ...from, ...to };
+  const [upd] = await db.batch([
+    db.prepare(`UPDATE manifest SET active = ?, canary = ?, percent = ?, holdout = ?, canary_started = ?, run = ?,
+                revision = revision + 1, change_id = ?, updated = ? WHERE id = 1 AND revision = ?`)
+      .bind(next.active ?? null, next.canary ?? null, next.percent ?? 0, next.holdout ?? DEFAULT_HOLDOUT,
+        next.canary_started ?? null, next.run ?? null, change, now, from.revision),
+    db.prepare(`INSERT INTO audit (ts, action, actor, active, canary, percent, reason, figures)
+                SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE (SELECT change_id FROM manifest WHERE id = 1) = ?`)
+      .bind(now, why.action, why.actor, next.active ?? null, next.canary ?? null, next.percent ?? 0, why.reason ?? null,
+        why.figures ? JSON.stringify(why.figures) : null, change),
+  ]);
+  if (!upd.meta.changes) throw new ConflictError('the manifest changed meanwhile; read it again and retry');
+  const m = await db.prepare('SELECT * FROM manifest WHERE id = 1').first();
+  await mirror(env, m);
+  return m;
+}
+
+/** Write the KV mirror the Worker's hot path reads (eventually consistent, ~60 s). */
+export async function mirror(env, m) {
+  if (!env.EDGEREC) return;
+  await env.EDGEREC.put(MIRROR_KEY, JSON.stringify(publicManifest(m)));
+  if (m.active && (await env.EDGEREC.get('bundle:active')) !== m.active) await env.EDGEREC.put('bundle:active', m.active);
+}
+
+/** Append an audit row that changes no manifest (refusals, notes). */
+export async function audit(env, row) {
+  await ensureSchema(env.DB);
+  await env.DB.prepare('INSERT INTO audit (ts, action, actor, active, canary, percent, reason, figures) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+    .bind(Date.now(), row.action, row.actor, row.active ?? null, row.canary ?? null, row.percent ?? null, row.reason ?? null,
+      row.figures ? JSON.stringify(row.figures) : null).run();
+}
+
+// ---- arms ------------------------------------------------------------------------
+
+const keyCache = new Map();
+async function saltKey(salt) {
+  let k = keyCache.get(salt);
+  if (!k) {
+    k = crypto.subtle.importKey('raw', enc.encode(salt), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+    keyCache.set(salt, k);
+  }
+  return k;
+}
+
+/** u in [0, 1) for a shopper under a salt: the first 48 bits of HMAC(salt, id). */
+export async function armPoint(salt, shopperId) {
+  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', await saltKey(salt), enc.encode(shopperId)));
+  let v = 0;
+  for (let i = 0; i < 6; i++) v = v * 256 + mac[i];
+  return v / 2 ** 48;
+}
+
+/** The shopper's arm and the model version that serves it (null: none). */
+export async function assignArm(manifest, shopperId) {
+  if (!manifest || !manifest.salt || !shopperId) return { arm: 'control', version: manifest?.active ?? null };
+  const u = await armPoint(manifest.salt, shopperId);
+  const h = (manifest.holdout ?? DEFAULT_HOLDOUT) / 100;
+  if (u < h) return { arm: 'holdout', version: null };
+  const rest = (u - h) / (1 - h);
+  if (manifest.canary && rest < (manifest.percent ?? 0) / 100) return { arm: 'canary', version: manifest.canary };
+  return { arm: 'control', version: manifest.active ?? null };
+}
