@@ -25,6 +25,8 @@ export class BundleStore {
     if (now - this.checkedAt >= REFRESH_MS) {
       this.loading ??= this.refresh(env, now).finally(() => { this.loading = null; });
       await this.loading;
+    } else if (this.loading && !this.engine) {
+      await this.loading; // the first load is under way: wait for it rather than pass through
     }
     return this.engine;
   }

@@ -38,14 +38,21 @@ export async function consume(batch, env) {
   const seen = new Set();
   const byHour = new Map();
   const tomb = new Map(); // user hash → erased?
+  try {
+    for (const msg of batch.messages) {
+      const ev = msg.body;
+      if (ev?.user && !tomb.has(ev.user)) tomb.set(ev.user, (await env.EDGEREC.get(tombstoneKey(ev.user))) != null);
+    }
+  } catch (e) { // without the tombstones an erased shopper's events could be written: try again later
+    console.error(`edgerec: reading tombstones failed, retrying the batch: ${e.message}`);
+    batch.retryAll();
+    return;
+  }
   for (const msg of batch.messages) {
     const ev = msg.body;
     if (!ev || typeof ev !== 'object' || typeof ev.id !== 'string' || seen.has(ev.id)) continue;
     seen.add(ev.id);
-    if (ev.user) {
-      if (!tomb.has(ev.user)) tomb.set(ev.user, (await env.EDGEREC?.get(tombstoneKey(ev.user)).catch(() => null)) != null);
-      if (tomb.get(ev.user)) continue;
-    }
+    if (ev.user && tomb.get(ev.user)) continue;
     const prefix = hourPrefix(typeof ev.ts === 'number' ? ev.ts : Date.now() / 1000);
     if (!byHour.has(prefix)) byHour.set(prefix, []);
     byHour.get(prefix).push(ev);

@@ -18,7 +18,7 @@ import wasm from '../wasm/edgerec.wasm';
 import { BundleStore } from './bundles.js';
 import { consume, enqueue, tombstoneKey } from './events.js';
 import { cartSkus, explicitSort, firstProduct, isPlaceOrder, listedSkus, pageType, parseOperation, productViewKey } from './graphql.js';
-import { clearCookies, erasureIds, identify, openProfile, profileCookie, sealProfile, stripEdgerecCookies } from './identity.js';
+import { checkConfig, clearCookies, erasureIds, identify, openProfile, profileCookie, sealProfile, stripEdgerecCookies } from './identity.js';
 import { fetchOrigin, originUrl } from './origin.js';
 import { decodeState, encodeState } from './state.js';
 
@@ -52,8 +52,17 @@ export default {
 // ---- the origin ---------------------------------------------------------------
 
 async function passThrough(request, env) {
-  if (!env.ORIGIN_URL) return fetch(request);
-  return fetch(new Request(originUrl(request, env).toString(), request));
+  // edgerec's cookies and app headers never reach the origin, on this path either
+  return fetch(originUrl(request, env).toString(), {
+    method: request.method, headers: stripEdgerecCookies(request.headers), body: request.body, redirect: 'manual',
+  });
+}
+
+/** Cache-Control for a response that is personal (re-ranked bytes or a Set-Cookie): the origin's
+ * when it already forbids storing (no-store), else `private`. */
+function privateCacheControl(origin) {
+  const cc = origin.headers.get('cache-control') ?? '';
+  return /\bno-store\b/i.test(cc) ? cc : 'private';
 }
 
 /** The origin's response again, untouched, plus our header (and, for an
@@ -62,7 +71,7 @@ function bypass(origin, bytes, reason, expire = []) {
   const headers = new Headers(origin.headers);
   headers.set('x-edgerec', `bypass; reason=${reason}`);
   for (const c of expire) headers.append('set-cookie', c);
-  if (expire.length) headers.set('cache-control', 'private');
+  if (expire.length) headers.set('cache-control', privateCacheControl(origin));
   return new Response(bytes ?? origin.body, { status: origin.status, statusText: origin.statusText, headers });
 }
 
@@ -101,6 +110,7 @@ async function graphql(request, env, ctx, url) {
   } catch {
     return bypass(origin, null, 'origin-body'); // the body stream failed: nothing to add
   }
+  if (bytes.length > MAX_RESPONSE_BYTES) return bypass(origin, bytes, 'oversized'); // chunked: no content-length
   try {
     return await personalize({ request, env, ctx, op, id, origin, bytes });
   } catch (e) {
@@ -194,7 +204,7 @@ async function personalize({ request, env, ctx, op, id, origin, bytes }) {
     for (const c of id.setCookies ?? []) headers.append('set-cookie', c);
   }
   if (personalized || headers.has('set-cookie')) {
-    headers.set('cache-control', 'private');
+    headers.set('cache-control', privateCacheControl(origin));
     headers.delete('etag');
   }
   headers.delete('content-length');
@@ -273,8 +283,9 @@ async function health(env) {
   };
   let bundle = null;
   try { bundle = engine ? engine.info() : null; } catch { bundle = null; }
-  const ok = !!engine && checks.kv && checks.queue && checks.r2 && checks.id_secret && checks.cookie_key;
-  return Response.json({ ok, bundle_version: store.version, bundle, bundle_error: store.lastError, checks },
+  const config = checkConfig(env); // set but malformed: every request would bypass (reason=config)
+  const ok = !!engine && checks.kv && checks.queue && checks.r2 && checks.id_secret && checks.cookie_key && !config;
+  return Response.json({ ok, bundle_version: store.version, bundle, bundle_error: store.lastError, checks, config_error: config?.variable ?? null },
     { status: ok ? 200 : 503, headers: NO_STORE });
 }
 
@@ -340,11 +351,14 @@ async function deleteProfile(request, env) {
   try { id = await erasureIds(request, env); } catch { return Response.json({ error: 'edge not configured' }, { status: 503, headers: NO_STORE }); }
   const keys = [id.uidHash, id.customerKey].filter(Boolean);
   const now = Math.floor(Date.now() / 1000);
-  if (env.EDGEREC) {
+  const headers = new Headers(NO_STORE);
+  for (const c of clearCookies()) headers.append('set-cookie', c); // the cookie profile goes at once, whatever KV does
+  try {
     for (const k of keys) await env.EDGEREC.put(tombstoneKey(k), String(now)); // excluded from every later export and training run
     if (id.customerKey) await env.EDGEREC.delete(`profile:${id.customerKey}`);
+  } catch (e) {
+    console.error(`edgerec: erase: ${e.message}`);
+    return Response.json({ erased: false, cookies_cleared: true, error: 'the erasure could not be recorded: try again' }, { status: 503, headers });
   }
-  const headers = new Headers(NO_STORE);
-  for (const c of clearCookies()) headers.append('set-cookie', c);
   return Response.json({ erased: true, tombstones: keys.length }, { headers });
 }

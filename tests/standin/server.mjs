@@ -3,11 +3,14 @@
 // plus the demo page.
 //
 //   node tests/standin/server.mjs --catalog FILE [--port 8788] [--host 127.0.0.1]
-//                                 [--timeout-ms 120000] [--vary] [--quiet]
+//                                 [--timeout-ms 120000] [--vary] [--quiet] [--record]
 //
 //   /graphql       the stand-in (GET queries, POST queries and mutations)
 //   /              tests/standin/demo.html (load it through the edge Worker)
 //   /favicon.ico   404
+//   /__standin/requests  only with --record (a test aid, never in the demo): GET → JSON array of
+//                  every request the stand-in received ({method, url, headers, body}, magento.mjs's
+//                  state.requests, oldest first); DELETE → forget them.  Without --record: 404.
 //
 // Prints "magento stand-in listening on http://HOST:PORT" on stdout when
 // ready (with --port 0 the port the system chose); one line per request on
@@ -16,10 +19,10 @@ import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import { createMagento } from './magento.mjs';
 
-const USAGE = 'usage: server.mjs --catalog FILE [--port 8788] [--host 127.0.0.1] [--timeout-ms MS] [--vary] [--quiet]';
+const USAGE = 'usage: server.mjs --catalog FILE [--port 8788] [--host 127.0.0.1] [--timeout-ms MS] [--vary] [--quiet] [--record]';
 
 function parseArgs(argv) {
-  const o = { port: 8788, host: '127.0.0.1', quiet: false, vary: false, catalog: null, timeoutMs: undefined };
+  const o = { port: 8788, host: '127.0.0.1', quiet: false, vary: false, record: false, catalog: null, timeoutMs: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => { if (i + 1 >= argv.length) usage(`${a} needs a value`); return argv[++i]; };
@@ -29,6 +32,7 @@ function parseArgs(argv) {
     else if (a === '--timeout-ms') o.timeoutMs = Number(val());
     else if (a === '--quiet') o.quiet = true;
     else if (a === '--vary') o.vary = true;
+    else if (a === '--record') o.record = true;
     else if (a === '--help' || a === '-h') { console.log(USAGE); process.exit(0); }
     else usage(`unknown argument ${a}`);
   }
@@ -64,6 +68,13 @@ const server = http.createServer(async (req, res) => {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-length': demo.length });
     res.end(req.method === 'HEAD' ? undefined : demo);
     return log(200, demo.length);
+  }
+  if (opts.record && url.pathname === '/__standin/requests') {
+    if (req.method === 'DELETE') magento.state.requests.length = 0;
+    const out = Buffer.from(req.method === 'DELETE' ? '{"cleared":true}' : JSON.stringify(magento.state.requests));
+    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': out.length });
+    res.end(req.method === 'HEAD' ? undefined : out);
+    return log(200, out.length);
   }
   if (url.pathname === '/favicon.ico') {
     res.writeHead(404, { 'content-type': 'text/plain', 'content-length': 10 });

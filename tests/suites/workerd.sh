@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # workerd.sh — tests that run INSIDE workerd (vitest + @cloudflare/vitest-plugin):
-# engine.js over the reactor and the Emscripten build, trap recovery, the thin
-# Worker.  Expectations come from the native CLI (make-expected.mjs) first.
+# engine.js over the reactor and the Emscripten build, trap recovery, identity,
+# and the Worker in front of the Magento stand-in (worker.test.mjs).  Expectations,
+# the Luma catalog and the trained test bundle come from make-expected.mjs first.
 # Prints "workerd: N passed, N failed".
 set -uo pipefail
 . "$(dirname "$0")/../lib/common.sh"

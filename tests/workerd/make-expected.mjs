@@ -1,7 +1,12 @@
 // make-expected.mjs — what the workerd tests expect, computed by the native
-// CLI beforehand (build/workerd/expected.json; tests/suites/workerd.sh runs it).
+// CLI beforehand (tests/suites/workerd.sh runs it):
+//   build/workerd/expected.json      engine.test.mjs: native outputs on the sample bundle
+//   build/workerd/luma-catalog.json  the Luma sample catalog (the stand-in origin's, vitest.config.mjs)
+//   build/workerd/synthetic.ndjson   synthetic sessions over it (tests/standin/synthetic-sessions.mjs)
+//   build/workerd/luma.erb           a bundle trained on them, version test-1 (worker.test.mjs)
+// The Luma outputs are rebuilt only when older than what they are made from.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
@@ -60,4 +65,30 @@ out.recommendWithProfile = { ctx: CONTEXTS.anon, out: execFileSync('build/edgere
 rmSync(tmp, { recursive: true, force: true });
 mkdirSync('build/workerd', { recursive: true });
 writeFileSync('build/workerd/expected.json', JSON.stringify(out));
+
+// ---- the Worker's origin catalog and its trained bundle ----
+const LUMA = '../shared/data/luma';
+const CATALOG = 'build/workerd/luma-catalog.json';
+const SESSIONS = 'build/workerd/synthetic.ndjson';
+const LUMA_BUNDLE = 'build/workerd/luma.erb';
+const mtime = (f) => (existsSync(f) ? statSync(f).mtimeMs : -Infinity);
+const newest = (files) => Math.max(...files.map(mtime));
+/** Run make() unless `target` exists and is newer than every input. */
+function step(target, inputs, make) {
+  if (existsSync(target) && mtime(target) > newest(inputs)) return false;
+  make();
+  if (!existsSync(target)) throw new Error(`make-expected: ${target} was not written`);
+  return true;
+}
+if (!existsSync(LUMA)) throw new Error(`make-expected: ${LUMA} is missing (the Luma sample catalog)`);
+const lumaFiles = readdirSync(LUMA).map((f) => `${LUMA}/${f}`);
+const run = (cmd, args) => execFileSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+const built = [
+  step(CATALOG, ['build/edgerec', ...lumaFiles], () => run('build/edgerec', ['import', 'luma-catalog', LUMA, '--out', CATALOG])) && CATALOG,
+  step(SESSIONS, [CATALOG, 'tests/standin/synthetic-sessions.mjs'], () =>
+    run(process.execPath, ['tests/standin/synthetic-sessions.mjs', '--catalog', CATALOG, '--sessions', '1500', '--out', SESSIONS])) && SESSIONS,
+  step(LUMA_BUNDLE, ['build/edgerec', CATALOG, SESSIONS], () =>
+    run('build/edgerec', ['train', '--events', SESSIONS, '--catalog', CATALOG, '--version', 'test-1', '--quiet', '--out', LUMA_BUNDLE])) && LUMA_BUNDLE,
+].filter(Boolean);
+console.log(`make-expected: ${built.length ? `built ${built.join(', ')}` : `${CATALOG}, ${SESSIONS}, ${LUMA_BUNDLE} up to date`}`);
 console.log(`make-expected: build/workerd/expected.json (${Object.keys(out.recommend).length} contexts, ${out.rerank.length} reranks, ${out.profiles.length} profile steps)`);

@@ -1,11 +1,60 @@
 // Vitest with the Cloudflare Workers pool: test files run INSIDE workerd.
 // Used by tests/suites/workerd.sh (tests/workerd/*.test.mjs) and
 // tests/suites/parity.sh (tests/js/parity.workerd.mjs).
+//
+// The origin, for the Worker's tests (worker.test.mjs): every fetch() the
+// test Worker makes leaves workerd through `outboundService`, which runs here,
+// in Node.  Requests for magento.test go to the Magento GraphQL stand-in
+// (tests/standin/magento.mjs over build/workerd/luma-catalog.json, which
+// make-expected.mjs builds), plus two routes for the tests themselves:
+//   GET  http://magento.test/__standin/requests  → JSON of every request the stand-in received
+//   POST http://magento.test/__standin/reset     → forget them (the stand-in's carts etc. stay)
+// Anything else is echoed ("origin METHOD /path?query BODY").
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { cloudflareTest } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
+import { createMagento } from '../standin/magento.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
+const CATALOG = root + 'build/workerd/luma-catalog.json';
+const ORIGIN_HOST = 'magento.test';
+
+// Test-only secrets (never used anywhere else).
+const bindings = {
+  EDGEREC_ID_SECRET: 'workerd-test-id-secret-0123456789abcdefghijklmnop', // ≥ 32 characters
+  EDGEREC_COOKIE_KEY: Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 37 + 11) & 0xff)).toString('base64'), // 32 bytes
+  EDGEREC_ADMIN_TOKEN: 'workerd-test-admin-token',
+  ORIGIN_URL: `http://${ORIGIN_HOST}`,
+};
+
+// The stand-in, created on first use (the parity suite shares this config and
+// never needs it; the catalog may not be built then).
+let magento = null;
+function standin() {
+  if (!magento) {
+    if (!existsSync(CATALOG)) return null;
+    magento = createMagento(JSON.parse(readFileSync(CATALOG, 'utf8')));
+  }
+  return magento;
+}
+
+async function origin(req) {
+  const u = new URL(req.url);
+  if (u.hostname !== ORIGIN_HOST) {
+    return new Response(`origin ${req.method} ${u.pathname}${u.search} ${req.body ? await req.text() : ''}`);
+  }
+  const m = standin();
+  if (!m) return new Response(`no stand-in: ${CATALOG} is missing (tests/workerd/make-expected.mjs builds it)\n`, { status: 502 });
+  if (u.pathname === '/__standin/requests' && req.method === 'GET') {
+    return new Response(JSON.stringify(m.state.requests), { headers: { 'content-type': 'application/json' } });
+  }
+  if (u.pathname === '/__standin/reset' && req.method === 'POST') {
+    m.state.requests.length = 0;
+    return new Response(null, { status: 204 });
+  }
+  return m.handle(req);
+}
 
 export default defineConfig({
   root,
@@ -13,11 +62,8 @@ export default defineConfig({
     cloudflareTest({
       wrangler: { configPath: root + 'wrangler.toml' },
       miniflare: {
-        // Stands in for the origin: the Worker's pass-through fetch() lands here.
-        outboundService: async (req) => {
-          const u = new URL(req.url);
-          return new Response(`origin ${req.method} ${u.pathname}${u.search} ${req.body ? await req.text() : ''}`);
-        },
+        bindings,
+        outboundService: origin,
       },
     }),
   ],

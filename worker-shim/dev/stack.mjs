@@ -96,7 +96,8 @@ async function waitFor(url, { timeoutMs = 90_000, ok = (r) => r.status < 500, pr
 }
 
 /**
- * Start the stack.  Options: bundle, catalog, origin (URL; no stand-in), port, originPort, stateDir, quiet.
+ * Start the stack.  Options: bundle, catalog, origin (URL; no stand-in), port, originPort, stateDir, quiet,
+ * standinArgs (extra arguments for tests/standin/server.mjs, e.g. ['--record', '--timeout-ms', '10000']).
  * @returns {Promise<{worker: string, origin: string, stop: () => Promise<void>}>}
  */
 export async function startStack(o) {
@@ -115,7 +116,8 @@ export async function startStack(o) {
       if (!o.catalog) throw new Error('a catalog is needed for the Magento stand-in (or give --origin URL)');
       origin = `http://127.0.0.1:${originPort}`;
       procs.push(startProcess('magento', process.execPath,
-        [`${ROOT}tests/standin/server.mjs`, '--catalog', o.catalog, '--port', String(originPort), '--host', '127.0.0.1', ...(o.quiet ? ['--quiet'] : [])],
+        [`${ROOT}tests/standin/server.mjs`, '--catalog', o.catalog, '--port', String(originPort), '--host', '127.0.0.1', ...(o.quiet ? ['--quiet'] : []),
+          ...(o.standinArgs ?? [])],
         { quiet: o.quiet }));
       await waitFor(`${origin}/graphql?query=%7B__typename%7D`, { procs });
     }
