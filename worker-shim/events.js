@@ -6,7 +6,10 @@
 // batch, and names each object after the hash of its sorted event ids, so a
 // redelivered batch overwrites its own object instead of adding a copy
 // (readers — `edgerec train`, the admin export — de-duplicate by id too).
-// Events of erased shoppers (a tombstone in KV) are dropped here.
+// Events of erased shoppers (a tombstone in KV) are dropped here.  The KPIs
+// (kpi.js, D1) are aggregated from the same batch.
+
+import { recordKpis } from './kpi.js';
 
 const enc = new TextEncoder();
 
@@ -48,11 +51,14 @@ export async function consume(batch, env) {
     batch.retryAll();
     return;
   }
+  const kpi = []; // what the KPIs count: logged events and request metrics (metrics never go to R2)
   for (const msg of batch.messages) {
     const ev = msg.body;
     if (!ev || typeof ev !== 'object' || typeof ev.id !== 'string' || seen.has(ev.id)) continue;
     seen.add(ev.id);
     if (ev.user && tomb.get(ev.user)) continue;
+    kpi.push(ev);
+    if (ev.type === '_metric') continue;
     const prefix = hourPrefix(typeof ev.ts === 'number' ? ev.ts : Date.now() / 1000);
     if (!byHour.has(prefix)) byHour.set(prefix, []);
     byHour.get(prefix).push(ev);
@@ -67,9 +73,10 @@ export async function consume(batch, env) {
         customMetadata: { events: String(evs.length) },
       });
     }
+    if (env.DB) await recordKpis(env.DB, kpi); // de-duplicated by event id: a retried batch counts once
     batch.ackAll();
   } catch (e) {
-    console.error(`edgerec: writing an event batch to R2 failed, retrying: ${e.message}`);
+    console.error(`edgerec: writing an event batch (R2, KPIs) failed, retrying: ${e.message}`);
     batch.retryAll();
   }
 }

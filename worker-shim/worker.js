@@ -15,11 +15,15 @@
 // Fail-open everywhere: whatever goes wrong, the storefront gets the origin's
 // response as it came, plus `x-edgerec: bypass; reason=…`.
 import wasm from '../wasm/edgerec.wasm';
-import { BundleStore } from './bundles.js';
+import { adminRoute } from './admin.js';
+import { BundleStore, REFRESH_MS } from './bundles.js';
+import { runGuardrail } from './cron.js';
 import { consume, enqueue, tombstoneKey } from './events.js';
 import { cartSkus, explicitSort, firstProduct, isPlaceOrder, listedSkus, pageType, parseOperation, productViewKey } from './graphql.js';
 import { checkConfig, clearCookies, erasureIds, identify, openProfile, profileCookie, sealProfile, stripEdgerecCookies } from './identity.js';
 import { fetchOrigin, originUrl } from './origin.js';
+import { MIRROR_KEY, assignArm } from './lifecycle.js';
+import { Engine } from './engine.js';
 import { decodeState, encodeState } from './state.js';
 
 const MAX_RESPONSE_BYTES = 4 * 1024 * 1024; // the engine's ER_MAX_RESPONSE_BYTES
@@ -47,7 +51,49 @@ export default {
     return passThrough(request, env); // production routes send only /graphql* and /edge/* here
   },
   queue: (batch, env) => consume(batch, env),
+  // the guardrail: every 5 minutes (wrangler.toml [triggers])
+  scheduled: (controller, env, ctx) => ctx.waitUntil(runGuardrail(env, controller.scheduledTime ?? Date.now())),
 };
+
+// ---- the live manifest and the canary's engine (per isolate) ---------------------
+
+let manifestCache = { value: null, at: -Infinity };
+/** The manifest mirror in KV (null without a lifecycle: the active bundle serves everyone). */
+async function liveManifest(env) {
+  const now = Date.now();
+  if (now - manifestCache.at >= REFRESH_MS) {
+    manifestCache.at = now;
+    try {
+      const raw = await env.EDGEREC.get(MIRROR_KEY);
+      manifestCache.value = raw ? JSON.parse(raw) : null;
+    } catch { /* keep the last one */ }
+  }
+  return manifestCache.value;
+}
+
+const versionEngines = new Map(); // version → {engine, at}: canary bundles, loaded on first use
+async function engineFor(env, version) {
+  const active = await store.get(env);
+  if (!version || version === store.version) return active;
+  let e = versionEngines.get(version);
+  if (!e || (!e.engine && Date.now() - e.at >= REFRESH_MS)) {
+    e = { engine: null, at: Date.now() };
+    try {
+      const bytes = await env.EDGEREC.get(`bundle:${version}`, 'arrayBuffer');
+      if (bytes) e.engine = new Engine(wasm, new Uint8Array(bytes));
+    } catch (err) { console.error(`edgerec: bundle ${version}: ${err.message}`); }
+    if (versionEngines.size > 4) versionEngines.delete(versionEngines.keys().next().value);
+    versionEngines.set(version, e);
+  }
+  return e.engine;
+}
+
+/** A request metric for the KPIs (engine failures on a model arm), sent with the events. */
+function metric(env, ctx, kind, who) {
+  if (!who.version) return;
+  const m = { type: '_metric', kind, arm: who.arm, model: who.version, run: who.run ?? undefined, id: crypto.randomUUID(), ts: Date.now() / 1000 };
+  ctx.waitUntil?.(enqueue(env, [m]).catch(() => {}));
+}
 
 // ---- the origin ---------------------------------------------------------------
 
@@ -151,7 +197,11 @@ function contextFor(request, page, k) {
 }
 
 async function personalize({ request, env, ctx, op, id, origin, bytes }) {
-  const engine = await store.get(env);
+  const manifest = await liveManifest(env);
+  const who = manifest && id.uidHash ? await assignArm(manifest, id.uidHash) : { arm: 'control', version: null };
+  who.run = manifest?.canary ? manifest.run : null;
+  const engine = who.arm === 'holdout' ? await store.get(env) : await engineFor(env, who.version);
+  if (who.arm !== 'holdout' && !who.version) who.version = store.version;
   const state = await loadState(request, env, id);
   const events = [];
   let body = bytes, reason = null, personalized = false, timing = null;
@@ -165,19 +215,32 @@ async function personalize({ request, env, ctx, op, id, origin, bytes }) {
       reason = 'product';
     } else if (explicitSort(op)) {
       reason = 'explicit-sort';
+    } else if (who.arm === 'holdout') {
+      reason = 'holdout'; // the origin's order: what personalization is worth
+      const shown = listedSkus(JSON.parse(dec.decode(bytes)));
+      if (shown.length > 1) events.push({ type: 'impression', items: shown, unit: 'listing' });
     } else if (!engine) {
       reason = 'no-bundle';
     } else {
       const t0 = performance.now();
-      const r = engine.rerank(bytes, JSON.stringify(contextFor(request, pageType(op))), state.profile);
+      let r;
+      try {
+        r = engine.rerank(bytes, JSON.stringify(contextFor(request, pageType(op))), state.profile);
+      } catch (e) {
+        metric(env, ctx, 'error', who);
+        throw e;
+      }
       const dt = performance.now() - t0;
       if (r.ok) {
         body = r.body;
         personalized = true;
         if (dt > 0) timing = dt;
         const shown = listedSkus(JSON.parse(dec.decode(body)));
-        if (shown.length) events.push({ type: 'impression', items: shown, unit: 'listing', model: store.version });
-      } else reason = r.reason;
+        if (shown.length) events.push({ type: 'impression', items: shown, unit: 'listing', units: engine.units() });
+      } else {
+        reason = r.reason;
+        if (r.reason === 'budget') metric(env, ctx, 'bypass', who); // the engine's own limit, not the origin's data
+      }
     }
   } else {
     const added = cartSkus(op);
@@ -190,12 +253,13 @@ async function personalize({ request, env, ctx, op, id, origin, bytes }) {
 
   const headers = new Headers(origin.headers);
   const observed = !personalized && events.length && id.consent !== false;
-  headers.set('x-edgerec', personalized ? `reranked; model=${store.version}`
-    : observed ? `observed; events=${[...new Set(events.map((e) => e.type))].join(',')}` : `bypass; reason=${reason}`);
+  const armTag = manifest ? `; arm=${who.arm}` : '';
+  headers.set('x-edgerec', personalized ? `reranked; model=${who.version}${armTag}`
+    : observed ? `observed; events=${[...new Set(events.map((e) => e.type))].join(',')}${armTag}` : `bypass; reason=${reason}${armTag}`);
   if (timing !== null) headers.append('server-timing', `edgerec;dur=${timing.toFixed(3)};desc="rerank"`);
   const consentGiven = id.consent !== false;
   if (events.length && consentGiven) {
-    const logged = await record({ env, ctx, id, engine, state, events, request });
+    const logged = await record({ env, ctx, id, engine: engine ?? (await store.get(env)), state, events, who: manifest ? who : null });
     if (logged) {
       for (const c of id.setCookies ?? []) headers.append('set-cookie', c);
       headers.append('set-cookie', logged);
@@ -213,7 +277,7 @@ async function personalize({ request, env, ctx, op, id, origin, bytes }) {
 
 /** Fill an event's edge fields, apply it to the profile (engine), queue it.
  * Returns the new er_p Set-Cookie (or null when nothing is stored). */
-async function record({ env, ctx, id, engine, state, events }) {
+async function record({ env, ctx, id, engine, state, events, who = null }) {
   const now = Date.now() / 1000;
   const full = [];
   for (const e of events) {
@@ -224,7 +288,11 @@ async function record({ env, ctx, id, engine, state, events }) {
       session: e.session ?? id.sid ?? undefined,
       user: id.uidHash ?? undefined,
     };
-    if (store.version && !ev.model && ev.type !== 'impression') ev.model = store.version;
+    if (who) { // attribution: the arm and the model that ranks what this shopper sees
+      ev.arm = who.arm;
+      if (who.arm !== 'holdout' && who.version) ev.model = who.version; else delete ev.model;
+      if (who.run) ev.run = who.run;
+    } else if (store.version && !ev.model) ev.model = store.version;
     if (engine) {
       try {
         state.profile = engine.updateProfile(state.profile, JSON.stringify(ev));
@@ -259,6 +327,11 @@ async function record({ env, ctx, id, engine, state, events }) {
 async function edgeRoute(request, env, ctx, url) {
   const path = url.pathname;
   if (path === '/edge/health' && request.method === 'GET') return health(env);
+  if (path.startsWith('/edge/admin/')) return adminRoute(request, env, url, wasm);
+  if (path === '/edge/feedback') {
+    if (request.method !== 'POST') return methodNotAllowed('POST');
+    return postFeedback(request, env, ctx);
+  }
   if (path === '/edge/events') {
     if (request.method !== 'POST') return methodNotAllowed('POST');
     return postEvents(request, env, ctx);
@@ -318,11 +391,43 @@ async function postEvents(request, env, ctx) {
     return Response.json({ accepted: 0, stored: false, reason: id.reason }, { status: 202, headers });
   }
   const state = await loadState(request, env, id);
-  const cookie = await record({ env, ctx, id, engine, state, events: list.map((e) => ({ ...e, user: undefined })) });
+  const cookie = await record({ env, ctx, id, engine, state, events: list.map((e) => ({ ...e, user: undefined })), who: await attribution(env, id) });
   const headers = new Headers(NO_STORE);
   for (const c of id.setCookies ?? []) headers.append('set-cookie', c);
   if (cookie) headers.append('set-cookie', cookie);
   return Response.json({ accepted: list.length }, { status: 202, headers });
+}
+
+/** The shopper's arm and model for attributing events sent outside a listing (null without a lifecycle). */
+async function attribution(env, id) {
+  const manifest = await liveManifest(env);
+  if (!manifest || !id.uidHash) return null;
+  const who = await assignArm(manifest, id.uidHash);
+  if (who.arm !== 'holdout' && !who.version) who.version = store.version;
+  who.run = manifest.canary ? manifest.run : null;
+  return who;
+}
+
+/** POST /edge/feedback: thumbs up/down or a 1–5 rating on an item (a unit's or a listing's).
+ * It is a `feedback` event: in the KPIs and a training label (ratings 1–2 also keep the item
+ * out of the shopper's recommendations).  Free text is never stored. */
+async function postFeedback(request, env, ctx) {
+  let body;
+  try { body = JSON.parse(dec.decode(new Uint8Array(await request.arrayBuffer()).subarray(0, MAX_EVENTS_BODY))); }
+  catch { return badRequest('body must be JSON: {"item":"SKU","rating":1..5} or {"item":"SKU","thumbs":"up"|"down"}'); }
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return badRequest('body must be a JSON object');
+  let rating = body.rating;
+  if (body.thumbs !== undefined) {
+    if (body.thumbs !== 'up' && body.thumbs !== 'down') return badRequest('thumbs must be "up" or "down"');
+    rating = body.thumbs === 'up' ? 5 : 1;
+  }
+  if (!Number.isInteger(rating) || rating < 1 || rating > 5) return badRequest('rating must be an integer in 1..5 (or send thumbs)');
+  if (typeof body.item !== 'string' || !body.item) return badRequest('item (the sku the feedback is about) is required');
+  const ev = { type: 'feedback', item: body.item, rating };
+  if (typeof body.unit === 'string' && body.unit.length <= 64) ev.unit = body.unit;
+  const fwd = new Request(request.url, { method: 'POST', headers: request.headers, body: JSON.stringify(ev) });
+  const res = await postEvents(fwd, env, ctx);
+  return res;
 }
 
 async function getProfile(request, env) {
