@@ -5,7 +5,7 @@
 // expect, body length, sha256, body text when it is JSON) before it is answered.
 //
 //   node fake-admin.mjs --token T --log FILE --port-file FILE
-//        [--preload BUNDLE.erb] (stored and active) [--events N] [--page-size P] [--max-bytes N]
+//        [--preload BUNDLE.erb] (stored and active) [--events N | --events-file F.ndjson] [--page-size P] [--max-bytes N]
 //        [--tls-cert PEM --tls-key PEM] (HTTPS with that certificate)
 //
 // Path prefixes select misbehaviour: /moved (308 to elsewhere), /slow (never
@@ -42,8 +42,11 @@ function bundleInfo(buf) {
 }
 
 // events: e-1 … e-N, one a minute; cursors hold characters that need escaping
-const EVENTS = Array.from({ length: N_EVENTS }, (_, i) => ({
-  type: 'view', item: `ER-SKU-${i + 1}`, ts: 1700000000 + 60 * i, session: `s-${Math.floor(i / 3)}`, id: `e-${i + 1}` }));
+// --events-file F serves F's NDJSON events as the log instead (tests/suites/retrain.sh)
+const EVENTS = args['events-file']
+  ? fs.readFileSync(args['events-file'], 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l))
+  : Array.from({ length: N_EVENTS }, (_, i) => ({
+    type: 'view', item: `ER-SKU-${i + 1}`, ts: 1700000000 + 60 * i, session: `s-${Math.floor(i / 3)}`, id: `e-${i + 1}` }));
 const cursorFor = (offset) => `c+${offset}/x&y=z==`;
 const offsetOf = (cursor) => { const m = /^c\+(\d+)\/x&y=z==$/.exec(cursor); return m ? Number(m[1]) : -1; };
 
