@@ -200,6 +200,7 @@ bench() {
   build_all
   "$(node_bin)" bench/bench.mjs
   "$(node_bin)" bench/pipeline.mjs   # import + train + eval of Online Retail, events/s per step
+  "$(node_bin)" bench/worker.mjs     # the Worker in workerd: added latency, re-rank vs pass-through, req/s
 }
 
 demo() { # the whole edge locally: a trained demo bundle, the Magento stand-in, wrangler dev

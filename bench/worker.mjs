@@ -1,0 +1,293 @@
+// worker.mjs — the time edgerec's Worker adds to a 48-item Venia category page, in workerd, on
+// loopback: the Magento stand-in (tests/standin/server.mjs) as the origin, and the Worker
+// (worker-shim/worker.js with wasm/edgerec.wasm) either directly in workerd through Miniflare's API
+// (default: one workerd, the Worker behind Miniflare's entry worker, as close to production as
+// local gets) or under `wrangler dev --local` (worker-shim/dev/stack.mjs; wrangler adds a proxy
+// workerd in front).  Part of `./build.sh bench`.  Prints a table on stderr, then one JSON line.
+//
+//   node bench/worker.mjs [--via miniflare|wrangler] [--samples 400] [--seconds 5] [--concurrency 8]
+//                         [--port 18797] [--origin-port 18798]
+//
+// What is timed (client side, process.hrtime.bigint() from sending the request to the last body
+// byte; node:http with keep-alive, one connection for the sequential rows):
+//   origin   the stand-in directly: the peer, measured in the same run, interleaved
+//   pass     through the Worker, a request it passes untouched: `Sec-GPC: 1` (bypass; reason=opt-out:
+//            identify, the origin fetch, the origin's bytes streamed back with one header added)
+//   rerank   through the Worker, re-ranked for a shopper with a profile (5 product views first; the
+//            er_p cookie kept from each answer): identify, decrypt the profile, the origin fetch, the
+//            engine's rerank, the impression event queued, the profile re-sealed into Set-Cookie
+// All three send Venia's GetCategories as an Apollo POST, which no cache holds: every Worker request
+// reaches the origin, so (Worker − origin) is the Worker's own time plus the local hop into workerd
+// (with --via wrangler also wrangler's proxy workerd; in production neither), and (rerank − pass)
+// is what personalization costs.  Samples are interleaved origin, pass, rerank, so
+// drift hits all three alike.  Extra row: `rerank GET (cache hit)`, Venia's GET, whose origin
+// response the Worker takes from its shared cache (no origin round trip at all).
+// And `no work`: GET /edge/bench-noop, the Worker's own 404 (no origin, no storage), which bounds the
+// local hops (client → [wrangler's proxy workerd →] Miniflare's entry worker → the Worker) from above.  The Worker's own
+// Server-Timing (edgerec;dur) is not used: workerd's clock moves in whole milliseconds here and, in
+// production, not at all during synchronous work (Spectre mitigation), so it cannot time a rerank.
+// Then requests/s at N concurrent connections for N seconds each (origin, pass, rerank).
+// Every kind is checked before it is timed (its x-edgerec, 48 items): the bench aborts otherwise.
+import http from 'node:http';
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { cpus, loadavg } from 'node:os';
+
+const ROOT = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
+const CLI = process.env.EDGEREC_CLI || `${ROOT}/build/edgerec`;
+const LUMA = process.env.EDGEREC_LUMA || `${ROOT}/../shared/data/luma`;
+const OUT = `${ROOT}/build/bench/worker`;
+const argv = process.argv.slice(2);
+const opt = (n, d) => { const i = argv.indexOf(n); return i >= 0 ? Number(argv[i + 1]) : d; };
+const VIA = argv.includes('--via') ? argv[argv.indexOf('--via') + 1] : 'miniflare';
+if (!['miniflare', 'wrangler'].includes(VIA)) { console.error('worker-bench: --via miniflare|wrangler'); process.exit(2); }
+const SAMPLES = opt('--samples', 400), SECONDS = opt('--seconds', 5), CONC = opt('--concurrency', 8);
+const PORT = opt('--port', 18797), ORIGIN_PORT = opt('--origin-port', 18798);
+const WARMUP = 60;
+const log = (...a) => console.error('worker-bench:', ...a);
+let started = false; // once the stack runs, a failure throws so that `finally` stops it
+const die = (m) => { if (started) throw new Error(m); console.error(`worker-bench: ${m}`); process.exit(1); };
+
+// ---- the bundle: the demo recipe (Luma catalog, synthetic sessions, train) ----------------------
+for (const f of [CLI, `${ROOT}/wasm/edgerec.wasm`, LUMA]) if (!existsSync(f)) die(`${f} is missing (run ./build.sh)`);
+mkdirSync(OUT, { recursive: true });
+const sh = (cmd, args, o = {}) => {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 28, ...o });
+  if (r.status !== 0) die(`${cmd} ${args.join(' ')} failed:\n${r.stderr}`);
+  return r.stdout;
+};
+sh(CLI, ['import', 'luma-catalog', LUMA, '--out', `${OUT}/catalog.json`]);
+sh(process.execPath, [`${ROOT}/tests/standin/synthetic-sessions.mjs`, '--catalog', `${OUT}/catalog.json`, '--out', `${OUT}/synthetic.ndjson`]);
+sh(CLI, ['train', '--events', `${OUT}/synthetic.ndjson`, '--catalog', `${OUT}/catalog.json`, '--version', 'bench-1', '--quiet', '--out', `${OUT}/bench.erb`]);
+const catalog = JSON.parse(readFileSync(`${OUT}/catalog.json`, 'utf8'));
+
+// ---- HTTP ---------------------------------------------------------------------------------------
+const agents = new Map();
+function agentFor(key, max) {
+  if (!agents.has(key)) agents.set(key, new http.Agent({ keepAlive: true, maxSockets: max }));
+  return agents.get(key);
+}
+/** One request → {status, headers, body (Buffer), us}. */
+function request(base, { method = 'POST', path = '/graphql', headers = {}, body, agent }) {
+  return new Promise((resolve, reject) => {
+    const u = new URL(path, base);
+    const t0 = process.hrtime.bigint();
+    const req = http.request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method, headers, agent }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks), us: Number(process.hrtime.bigint() - t0) / 1000 }));
+      res.on('error', reject);
+    });
+    req.setTimeout(30_000, () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    if (body) req.end(body); else req.end();
+  });
+}
+function keepCookies(jar, res) {
+  for (const sc of [].concat(res.headers['set-cookie'] ?? [])) {
+    const pair = sc.split(';')[0], eq = pair.indexOf('=');
+    const name = pair.slice(0, eq), value = pair.slice(eq + 1);
+    if (value === '' || /max-age=0/i.test(sc)) jar.delete(name); else jar.set(name, value);
+  }
+}
+const cookieHeader = (jar) => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+
+const GET_CATEGORIES = `query GetCategories($uid: String!, $pageSize: Int!, $currentPage: Int!, $filters: ProductAttributeFilterInput!, $sort: ProductAttributeSortInput) {
+  categories(filters: {category_uid: {in: [$uid]}}) { items { uid ...CategoryFragment } }
+  products(pageSize: $pageSize, currentPage: $currentPage, filter: $filters, sort: $sort) { ...ProductsFragment }
+}
+fragment CategoryFragment on CategoryTree { uid meta_title meta_keywords meta_description }
+fragment ProductsFragment on Products {
+  items { id uid name price_range { maximum_price { final_price { currency value } } } sku small_image { url } stock_status rating_summary __typename url_key }
+  page_info { total_pages }
+  total_count
+}`;
+const GET_PRODUCT = `query getProductDetailForProductPage($urlKey: String!) { products(filter: {url_key: {eq: $urlKey}}) { items { id sku name url_key } } }`;
+
+// ---- the two ways of running the Worker -----------------------------------------------------------
+
+/** The Worker's modules: worker.js and what it imports (relative imports, followed), the reactor. */
+function workerModules(entry) {
+  const seen = new Map(), todo = [entry];
+  while (todo.length) {
+    const f = todo.pop();
+    if (seen.has(f)) continue;
+    const wasm = f.endsWith('.wasm');
+    seen.set(f, { type: wasm ? 'CompiledWasm' : 'ESModule', path: f });
+    if (wasm) continue;
+    const src = readFileSync(f, 'utf8');
+    for (const m of src.matchAll(/(?:import|export)\s[^'"]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|import\s*\(?\s*['"](\.{1,2}\/[^'"]+)['"]/g)) todo.push(resolve(dirname(f), m[1] ?? m[2]));
+  }
+  return [...seen.values()];
+}
+
+async function startStandin() {
+  const child = spawn(process.execPath, [`${ROOT}/tests/standin/server.mjs`, '--catalog', `${OUT}/catalog.json`, '--port', String(ORIGIN_PORT), '--host', '127.0.0.1', '--quiet'],
+    { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (b) => { err += b; });
+  await new Promise((res, rej) => {
+    const t = setTimeout(() => rej(new Error(`the stand-in did not start:\n${err}`)), 30_000);
+    child.stdout.on('data', (b) => { if (/listening on/.test(b)) { clearTimeout(t); res(); } });
+    child.on('exit', (c) => { clearTimeout(t); rej(new Error(`the stand-in exited (${c}):\n${err}`)); });
+  });
+  return { url: `http://127.0.0.1:${ORIGIN_PORT}`, stop: () => { try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ } } };
+}
+
+async function startMiniflare() {
+  const { Miniflare, convertV4MiniflareOptions } = await import('miniflare');
+  const origin = await startStandin();
+  const toml = readFileSync(`${ROOT}/wrangler.toml`, 'utf8');
+  const compatibilityDate = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)?.[1] ?? '2026-10-01';
+  const secret = (n) => randomBytes(n).toString('base64url');
+  let mf;
+  try {
+    mf = new Miniflare(convertV4MiniflareOptions({
+      host: '127.0.0.1', port: PORT,
+      workers: [{
+        name: 'edgerec', compatibilityDate, modulesRoot: ROOT, modules: workerModules(`${ROOT}/worker-shim/worker.js`),
+        kvNamespaces: { EDGEREC: 'edgerec-kv' }, r2Buckets: { EDGEREC_EVENTS: 'edgerec-events' },
+        queueProducers: { EVENTS: 'edgerec-events' }, queueConsumers: { 'edgerec-events': { maxBatchSize: 100, maxBatchTimeout: 5 } },
+        bindings: { ORIGIN_URL: origin.url, CONSENT_COOKIE: '', EDGEREC_ID_SECRET: secret(32), EDGEREC_COOKIE_KEY: secret(32), EDGEREC_ADMIN_TOKEN: secret(24) },
+      }],
+    }));
+    const url = await mf.ready;
+    const kv = await mf.getKVNamespace('EDGEREC');
+    await kv.put('bundle:bench-1', readFileSync(`${OUT}/bench.erb`));
+    await kv.put('bundle:active', 'bench-1');
+    return { worker: url.origin, origin: origin.url, stop: async () => { await mf.dispose().catch(() => {}); origin.stop(); } };
+  } catch (e) {
+    await mf?.dispose().catch(() => {});
+    origin.stop();
+    throw e;
+  }
+}
+
+async function startWrangler() {
+  const { startStack } = await import('../worker-shim/dev/stack.mjs');
+  rmSync(`${OUT}/state`, { recursive: true, force: true });
+  return startStack({ bundle: `${OUT}/bench.erb`, catalog: `${OUT}/catalog.json`, port: PORT, originPort: ORIGIN_PORT,
+    stateDir: `${OUT}/state`, quiet: true, standinArgs: ['--quiet'] });
+}
+
+// ---- run ----------------------------------------------------------------------------------------
+log(VIA === 'miniflare' ? 'starting the stand-in and the Worker in workerd (Miniflare)' : 'starting the stand-in and wrangler dev --local');
+const stack = await (VIA === 'miniflare' ? startMiniflare() : startWrangler()).catch((e) => die(e.stack || e.message));
+started = true;
+const stopAll = async () => { for (const a of agents.values()) a.destroy(); await stack.stop(); };
+process.on('SIGINT', async () => { await stopAll(); process.exit(130); });
+
+try {
+  const W = stack.worker, O = stack.origin;
+  // Men > Tops: 48 products (Jackets, Hoodies, Tees, Tanks)
+  const nav = JSON.parse((await request(O, { method: 'GET', path: `/graphql?query=${encodeURIComponent('{ categoryList { children { uid name children { uid name product_count } } } }')}` })).body);
+  const men = nav.data.categoryList[0].children.find((c) => c.name === 'Men');
+  const tops = men.children.find((c) => c.name === 'Tops');
+  const vars = { currentPage: 1, uid: tops.uid, filters: { category_uid: { eq: tops.uid } }, pageSize: 48, sort: { position: 'ASC' } };
+  const body = JSON.stringify({ query: GET_CATEGORIES, operationName: 'GetCategories', variables: vars });
+  const getPath = `/graphql?${new URLSearchParams({ query: GET_CATEGORIES, operationName: 'GetCategories', variables: JSON.stringify(vars) })}`;
+  const post = { 'content-type': 'application/json', 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) edgerec-bench', store: 'default' };
+
+  // the shopper: five product views of Men's jackets build a profile
+  const jar = new Map();
+  const seq = agentFor('seq', 1);
+  const jackets = catalog.items.filter((i) => i.visible !== false && !i.parent && (i.categories ?? []).includes('Men/Tops/Jackets')).slice(0, 5);
+  for (const it of jackets) {
+    const r = await request(W, { method: 'GET', agent: seq, headers: { ...post, cookie: cookieHeader(jar) },
+      path: `/graphql?${new URLSearchParams({ query: GET_PRODUCT, operationName: 'getProductDetailForProductPage', variables: JSON.stringify({ urlKey: it.url_key }) })}` });
+    keepCookies(jar, r);
+  }
+  if (!jar.has('er_p')) die('no profile cookie after the product views');
+
+  const kinds = {
+    origin: () => request(O, { body, agent: agentFor('o', 1), headers: post }),
+    pass: () => request(W, { body, agent: agentFor('p', 1), headers: { ...post, 'sec-gpc': '1' } }),
+    rerank: async () => { const r = await request(W, { body, agent: agentFor('r', 1), headers: { ...post, cookie: cookieHeader(jar) } }); keepCookies(jar, r); return r; },
+    noop: () => request(W, { method: 'GET', path: '/edge/bench-noop', agent: agentFor('n', 1), headers: post }),
+    rerank_get_cached: async () => { const r = await request(W, { method: 'GET', path: getPath, agent: agentFor('g', 1), headers: { ...post, cookie: cookieHeader(jar) } }); keepCookies(jar, r); return r; },
+  };
+  const expectEdge = { origin: (e) => e === undefined, pass: (e) => e === 'bypass; reason=opt-out', rerank: (e) => /^reranked; model=bench-1$/.test(e ?? ''), rerank_get_cached: (e) => /^reranked/.test(e ?? ''), noop: (e) => e === undefined };
+  let items = 0, bytes = 0;
+  for (const [k, fn] of Object.entries(kinds)) { // check before timing
+    const r = await fn();
+    if (k === 'noop') { if (r.status !== 404) die(`noop: HTTP ${r.status}`); continue; }
+    const n = JSON.parse(r.body).data?.products?.items?.length;
+    if (r.status !== 200 || n !== 48 || !expectEdge[k](r.headers['x-edgerec'])) die(`${k}: HTTP ${r.status}, ${n} items, x-edgerec ${r.headers['x-edgerec']}`);
+    if (k === 'origin') { items = n; bytes = r.body.length; }
+  }
+  log(`a ${items}-item category page, ${bytes} bytes; ${WARMUP} warm-up + ${SAMPLES} samples per kind, interleaved`);
+  const samples = Object.fromEntries(Object.keys(kinds).map((k) => [k, []]));
+  for (let i = 0; i < WARMUP + SAMPLES; i++) {
+    for (const [k, fn] of Object.entries(kinds)) {
+      const r = await fn();
+      if (r.status !== (k === 'noop' ? 404 : 200) || !expectEdge[k](r.headers['x-edgerec'])) die(`${k} sample ${i}: HTTP ${r.status}, x-edgerec ${r.headers['x-edgerec']}`);
+      if (i >= WARMUP) samples[k].push(r.us);
+    }
+  }
+  const pct = (a, p) => { const s = [...a].sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.floor(p * s.length))]; };
+  const stat = Object.fromEntries(Object.entries(samples).map(([k, a]) => [k, { p50: pct(a, 0.5), p99: pct(a, 0.99) }]));
+
+  // throughput at CONC connections
+  async function throughput(name, fn) {
+    const until = Date.now() + SECONDS * 1000;
+    let n = 0, bad = 0;
+    const t0 = process.hrtime.bigint();
+    await Promise.all(Array.from({ length: CONC }, async () => {
+      while (Date.now() < until) { const r = await fn(); if (r.status !== 200) bad++; n++; }
+    }));
+    const s = Number(process.hrtime.bigint() - t0) / 1e9;
+    if (bad) die(`${name}: ${bad} non-200 answers under load`);
+    return n / s;
+  }
+  const cAgent = (k) => agentFor(`c-${k}`, CONC);
+  const jars = Array.from({ length: CONC }, () => new Map(jar)); // CONC shoppers with the same profile
+  let next = 0;
+  const rps = {
+    origin: await throughput('origin', () => request(O, { body, agent: cAgent('o'), headers: post })),
+    pass: await throughput('pass', () => request(W, { body, agent: cAgent('p'), headers: { ...post, 'sec-gpc': '1' } })),
+    rerank: await throughput('rerank', async () => {
+      const j = jars[next++ % CONC];
+      const r = await request(W, { body, agent: cAgent('r'), headers: { ...post, cookie: cookieHeader(j) } });
+      keepCookies(j, r);
+      return r;
+    }),
+  };
+
+  // ---- report -----------------------------------------------------------------------------------
+  const ms = (us) => (us / 1000).toFixed(2);
+  const o = stat.origin;
+  console.error(`\nWorker on a ${items}-item Venia category page (${bytes} B), ${VIA === 'miniflare' ? 'workerd via Miniflare' : 'wrangler dev --local'} ${agentsNote()}; ${SAMPLES} sequential samples each, interleaved; ms`);
+  console.error('| request | p50 ms | p99 ms | added p50 | added p99 | req/s at ' + CONC + ' conn. |\n|---|---:|---:|---:|---:|---:|');
+  const signed = (us) => `${us >= 0 ? '+' : '−'}${ms(Math.abs(us))}`;
+  const row = (label, s, r, added = true) => console.error(`| ${label} | ${ms(s.p50)} | ${ms(s.p99)} | ${added ? signed(s.p50 - o.p50) : ''} | ${added ? signed(s.p99 - o.p99) : ''} | ${r ? Math.round(r) : ''} |`);
+  row('origin directly (the peer)', o, rps.origin, false);
+  row('Worker, pass-through (Sec-GPC: 1)', stat.pass, rps.pass);
+  row('Worker, re-ranked (shopper with a profile)', stat.rerank, rps.rerank);
+  row('Worker, re-ranked, Venia GET (origin from the shared cache)', stat.rerank_get_cached, null);
+  row('Worker, no work: GET /edge/bench-noop (404; the local hops alone)', stat.noop, null, false);
+  console.error(`re-ranked vs pass-through: ${signed(stat.rerank.p50 - stat.pass.p50)} ms at p50, ${signed(stat.rerank.p99 - stat.pass.p99)} ms at p99`);
+  console.error(`"added" = the Worker row minus the origin row; it includes the local hop into workerd${VIA === 'wrangler' ? ' and wrangler\'s proxy workerd' : ''} (not in production),`);
+  console.error('which the no-work row bounds from above.');
+  const r0 = (x) => Math.round(x);
+  console.log(JSON.stringify({
+    worker_via: VIA, worker_page_items: items, worker_page_bytes: bytes, worker_samples: SAMPLES, worker_concurrency: CONC,
+    worker_origin_p50_us: r0(o.p50), worker_origin_p99_us: r0(o.p99),
+    worker_pass_p50_us: r0(stat.pass.p50), worker_pass_p99_us: r0(stat.pass.p99),
+    worker_rerank_p50_us: r0(stat.rerank.p50), worker_rerank_p99_us: r0(stat.rerank.p99),
+    worker_rerank_get_cached_p50_us: r0(stat.rerank_get_cached.p50), worker_rerank_get_cached_p99_us: r0(stat.rerank_get_cached.p99),
+    worker_added_pass_p50_us: r0(stat.pass.p50 - o.p50), worker_added_pass_p99_us: r0(stat.pass.p99 - o.p99),
+    worker_added_rerank_p50_us: r0(stat.rerank.p50 - o.p50), worker_added_rerank_p99_us: r0(stat.rerank.p99 - o.p99),
+    worker_rerank_over_pass_p50_us: r0(stat.rerank.p50 - stat.pass.p50), worker_rerank_over_pass_p99_us: r0(stat.rerank.p99 - stat.pass.p99),
+    worker_noop_p50_us: r0(stat.noop.p50), worker_noop_p99_us: r0(stat.noop.p99),
+    worker_rps_origin: r0(rps.origin), worker_rps_pass: r0(rps.pass), worker_rps_rerank: r0(rps.rerank),
+    cpus: cpus().length, load_1m: Math.round(loadavg()[0] * 100) / 100,
+  }));
+} catch (e) {
+  console.error(`worker-bench: ${e.message}`);
+  process.exitCode = 1;
+} finally {
+  await stopAll();
+}
+function agentsNote() { return `(${cpus().length} cores, load ${loadavg()[0].toFixed(2)})`; }

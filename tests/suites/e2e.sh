@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# e2e.sh — edgerec end to end over real HTTP on 127.0.0.1: builds the demo-like
+# bundle into build/e2e/ (the Luma catalog, synthetic shopper sessions, `edgerec
+# train`, as `./build.sh demo` does), then tests/e2e/e2e.mjs starts the Magento
+# stand-in (18788) and `wrangler dev --local` (18787) with worker-shim/dev/stack.mjs
+# and checks re-ranking from product views, byte-identical pass-through of
+# everything else, explicit sorts, cache safety, origin faults, privacy and
+# erasure, 20 s of load with every event found in R2, the demo page in headless
+# Chromium (screenshot build/e2e/demo.png) and that no edgerec cookie reaches
+# the origin.  About 1–2 minutes.  Nothing is skipped: missing data or tools
+# (Luma data, Chromium: Debian package `chromium`) are failures.
+# Prints "e2e: N passed, N failed".
+set -uo pipefail
+. "$(dirname "$0")/../lib/common.sh"
+source tests/lib/checks.sh
+E=build/edgerec
+D=build/e2e
+LUMA=../shared/data/luma
+finish() { echo "e2e: $pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit $?; }
+for f in "$E" wasm/edgerec.wasm node_modules/wrangler/wrangler-dist/cli.js "$LUMA"; do
+  [ -e "$f" ] || no "missing $f (nothing is skipped)"
+done
+command -v chromium >/dev/null || [ -n "${CHROMIUM:-}" ] || no "missing chromium (Debian package 'chromium'; nothing is skipped)"
+[ "$fail" -eq 0 ] || finish
+
+mkdir -p "$D"
+"$E" import luma-catalog "$LUMA" --out "$D/catalog.json" >/dev/null 2>"$TMP/import.err" \
+  || { cat "$TMP/import.err"; no "import luma-catalog"; finish; }
+"$NODE" tests/standin/synthetic-sessions.mjs --catalog "$D/catalog.json" >"$D/synthetic.ndjson" 2>"$TMP/syn.err" \
+  || { cat "$TMP/syn.err"; no "synthetic sessions"; finish; }
+"$E" train --events "$D/synthetic.ndjson" --catalog "$D/catalog.json" --version e2e-1 --quiet --out "$D/e2e.erb" >"$D/train.json" 2>"$TMP/train.err" \
+  || { cat "$TMP/train.err"; no "train the e2e bundle"; finish; }
+
+# the node script counts its own checks; fold them into this suite's line
+"$NODE" tests/e2e/e2e.mjs --dir "$ROOT/$D" | tee "$TMP/e2e.log"
+rc=${PIPESTATUS[0]}
+line=$(grep -aE '^e2e: [0-9]+ passed, [0-9]+ failed' "$TMP/e2e.log" | tail -n1)
+if [ -n "$line" ]; then
+  pass=$((pass + $(sed -E 's/^e2e: ([0-9]+) passed.*/\1/' <<<"$line")))
+  fail=$((fail + $(sed -E 's/.*passed, ([0-9]+) failed.*/\1/' <<<"$line")))
+fi
+[ "$rc" -eq 0 ] || [ "$fail" -gt 0 ] || no "e2e.mjs exited $rc"
+finish
