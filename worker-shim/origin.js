@@ -5,7 +5,10 @@
 // only when the origin allows shared caching (its Cache-Control) and the
 // response sets no cookie.  The key is the URL plus the headers Magento varies
 // by — `store`, `content-currency`, `x-magento-cache-id` — never the shopper.
-// A request with `authorization` and no cache id is not shared-cached.
+// A request with `authorization` and no cache id is not shared-cached, and
+// only a well-formed GraphQL answer (JSON, no `errors`) is shared.
+
+const MAX_SHARED_BYTES = 4 * 1024 * 1024; // larger answers are passed through, not kept
 
 /** The URL the origin gets: the request's, or its path on ORIGIN_URL (local use). */
 export function originUrl(request, env) {
@@ -51,9 +54,20 @@ export async function fetchOrigin(url, init, ctx) {
   }
   const response = await fetch(url.toString(), init);
   if (key && sharedCacheable(response)) {
-    const put = cache.put(key, response.clone()).catch(() => {});
-    if (ctx?.waitUntil) ctx.waitUntil(put); else await put;
-    return { response, cache: 'miss' };
+    // only a well-formed GraphQL answer is shared: a broken body marked public is not kept for an hour
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    const fresh = new Response(bytes, { status: response.status, statusText: response.statusText, headers: response.headers });
+    let good = false;
+    if (bytes.length <= MAX_SHARED_BYTES) try {
+      const doc = JSON.parse(new TextDecoder().decode(bytes));
+      good = !!doc && typeof doc === 'object' && !Array.isArray(doc) && doc.errors === undefined;
+    } catch { good = false; }
+    if (good) {
+      const put = cache.put(key, fresh.clone()).catch(() => {});
+      if (ctx?.waitUntil) ctx.waitUntil(put); else await put;
+      return { response: fresh, cache: 'miss' };
+    }
+    return { response: fresh, cache: 'bypass' };
   }
   return { response, cache: 'bypass' };
 }
