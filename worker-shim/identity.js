@@ -31,7 +31,8 @@
 //   after 30 min idle), both HttpOnly; Secure; SameSite=Lax; Path=/.  Apps: x-edgerec-id
 //   (8..128 of [A-Za-z0-9._:-]; anything else is no id) and optionally x-edgerec-session
 //   (same syntax); nothing is derived when the session header is missing (sid null), and no
-//   cookie is ever set for an app request.
+//   cookie is ever set for an app request: an app keeps its sealed profile in the x-edgerec-profile
+//   header instead (sent back to it in the response header of the same name).
 // * er_p = base64url(12-byte random IV || AES-256-GCM ciphertext || 16-byte tag) under
 //   EDGEREC_COOKIE_KEY, additional data "er_p/1:" + uidHash.  Profiles up to 1024 bytes, so
 //   the value is at most 1403 characters and its Set-Cookie well under 4 KB.
@@ -48,6 +49,8 @@ export const SESSION_COOKIE = 'er_sid';
 export const PROFILE_COOKIE = 'er_p';
 export const ID_HEADER = 'x-edgerec-id';
 export const SESSION_HEADER = 'x-edgerec-session';
+/** Apps keep their sealed profile in this header (request and response) instead of the er_p cookie. */
+export const PROFILE_HEADER = 'x-edgerec-profile';
 export const UID_MAX_AGE = 365 * 24 * 3600; // seconds
 export const SESSION_IDLE = 30 * 60; // seconds of inactivity that end a session
 export const MAX_PROFILE_BYTES = 1024;
@@ -55,7 +58,7 @@ export const MAX_PROFILE_COOKIE = Math.ceil(((12 + MAX_PROFILE_BYTES + 16) * 4) 
 export const MIN_ID_SECRET = 32; // characters
 
 const EDGEREC_COOKIES = new Set([UID_COOKIE, SESSION_COOKIE, PROFILE_COOKIE]);
-const EDGEREC_HEADERS = [ID_HEADER, SESSION_HEADER];
+const EDGEREC_HEADERS = [ID_HEADER, SESSION_HEADER, PROFILE_HEADER];
 const BASE_ATTRS = { path: '/', secure: true, httpOnly: true, sameSite: 'Lax' };
 const CLOCK_SKEW = 60; // seconds a session timestamp may be ahead of this edge's clock
 const RANDOM_ID = /^[A-Za-z0-9_-]{22}$/; // 16 bytes, base64url, no padding
@@ -407,6 +410,8 @@ export async function identify(request, env, now = Date.now(), { activity = true
         id.source = 'header';
         const hs = (h.get(SESSION_HEADER) || '').trim();
         if (APP_ID.test(hs)) id.sid = hs;
+        const hp = (h.get(PROFILE_HEADER) || '').trim();
+        if (hp && hp.length <= MAX_PROFILE_COOKIE) id.profileValue = hp; // the app's copy of its sealed profile
       }
     } else {
       id.source = 'cookie';

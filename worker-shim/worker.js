@@ -262,7 +262,7 @@ async function personalize({ request, env, ctx, op, id, origin, bytes }) {
     const logged = await record({ env, ctx, id, engine: engine ?? (await store.get(env)), state, events, who: manifest ? who : null });
     if (logged) {
       for (const c of id.setCookies ?? []) headers.append('set-cookie', c);
-      headers.append('set-cookie', logged);
+      attachProfile(headers, id, logged);
     }
   } else if (personalized && consentGiven) {
     for (const c of id.setCookies ?? []) headers.append('set-cookie', c);
@@ -275,8 +275,15 @@ async function personalize({ request, env, ctx, op, id, origin, bytes }) {
   return new Response(body, { status: origin.status, statusText: origin.statusText, headers });
 }
 
+/** The sealed profile goes back to the shopper: the er_p cookie for browsers, the
+ * x-edgerec-profile response header for apps (which send it back in the request header). */
+function attachProfile(headers, id, sealed) {
+  if (id.source === 'header') headers.set('x-edgerec-profile', sealed);
+  else headers.append('set-cookie', profileCookie(sealed));
+}
+
 /** Fill an event's edge fields, apply it to the profile (engine), queue it.
- * Returns the new er_p Set-Cookie (or null when nothing is stored). */
+ * Returns the new sealed profile (or null when nothing is stored). */
 async function record({ env, ctx, id, engine, state, events, who = null }) {
   const now = Date.now() / 1000;
   const full = [];
@@ -318,8 +325,7 @@ async function record({ env, ctx, id, engine, state, events, who = null }) {
     }
   }
   if (!id.uidHash) return null;
-  const sealed = await sealProfile(env, id.uidHash, bytes);
-  return sealed ? profileCookie(sealed) : null; // null: over the cookie's size (not stored)
+  return sealProfile(env, id.uidHash, bytes); // null: over the cookie's size (not stored)
 }
 
 // ---- /edge/* ----------------------------------------------------------------------
@@ -394,7 +400,7 @@ async function postEvents(request, env, ctx) {
   const cookie = await record({ env, ctx, id, engine, state, events: list.map((e) => ({ ...e, user: undefined })), who: await attribution(env, id) });
   const headers = new Headers(NO_STORE);
   for (const c of id.setCookies ?? []) headers.append('set-cookie', c);
-  if (cookie) headers.append('set-cookie', cookie);
+  if (cookie) attachProfile(headers, id, cookie);
   return Response.json({ accepted: list.length }, { status: 202, headers });
 }
 

@@ -420,6 +420,29 @@ describe('learning from traffic (no /edge/events call)', () => {
     console.log(`learning: ${target} mean rank ${b.toFixed(2)} → ${a.toFixed(2)} of ${before.length}`);
     expect(a).toBeLessThan(b - 2);
   });
+
+  it('an app (x-edgerec-id, no cookies) keeps its sealed profile in the x-edgerec-profile header', async () => {
+    const app = { 'x-edgerec-id': `app-install-${nonce()}` };
+    const gear = listing(await categoryUid('gear'), { n: nonce() });
+    const origin = JSON.parse((await direct(gear)).text).data.products.items;
+    const r1 = await shop(productPage(origin[origin.length - 1].url_key), app);
+    expect(r1.edgerec).toBe('observed; events=view');
+    expect(r1.setCookies).toEqual([]); // never a cookie for an app
+    const sealed = r1.headers.get('x-edgerec-profile');
+    expect(sealed).toMatch(/^[A-Za-z0-9_-]{40,}$/);
+    const shown = await send(new Request(`${SHOP}/edge/profile`, { headers: { ...app, 'x-edgerec-profile': sealed } }));
+    const prof = JSON.parse(shown.text);
+    expect(prof.stored).toBe(true);
+    expect(prof.profile.items).toHaveLength(1);
+    // another app id cannot read it (the seal is bound to the id), and the header never reaches the origin
+    const other = await send(new Request(`${SHOP}/edge/profile`, { headers: { 'x-edgerec-id': `app-other-${nonce()}`, 'x-edgerec-profile': sealed } }));
+    expect(JSON.parse(other.text).stored).toBe(false);
+    const r2 = await shop(gear, { ...app, 'x-edgerec-profile': sealed });
+    expect(r2.edgerec).toBe('reranked; model=test-1');
+    const sent = await workerSent(gear.path);
+    expect(sent.length).toBeGreaterThan(0);
+    for (const q of sent) expect(Object.keys(q.headers).some((k) => k.toLowerCase().startsWith('x-edgerec'))).toBe(false);
+  });
 });
 
 describe('what the Worker leaves alone', () => {
