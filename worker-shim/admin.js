@@ -26,7 +26,7 @@ const fail = (status, error) => json({ error }, status);
 /** Constant-time comparison of the presented token with the configured one. */
 export async function authorized(request, env) {
   const want = env.EDGEREC_ADMIN_TOKEN;
-  const m = /^Bearer\s+(\S+)$/.exec(request.headers.get('authorization') ?? '');
+  const m = /^Bearer\s+(\S+)$/i.exec(request.headers.get('authorization') ?? ''); // the scheme is case-insensitive (RFC 7235)
   if (!want || !m) return false;
   // compare digests, so lengths leak nothing and the loop is fixed-length
   const [a, b] = await Promise.all([m[1], want].map(async (t) => new Uint8Array(await crypto.subtle.digest('SHA-256', enc.encode(t)))));
@@ -89,15 +89,16 @@ async function putBundle(request, env, version, wasm) {
   if (len > MAX_BUNDLE_BYTES) return fail(413, `bundle over ${MAX_BUNDLE_BYTES} bytes`);
   const bytes = new Uint8Array(await request.arrayBuffer());
   if (bytes.length > MAX_BUNDLE_BYTES) return fail(413, `bundle over ${MAX_BUNDLE_BYTES} bytes`);
+  const refuse = async (status, error) => { // every refusal of a valid request is in the audit log
+    await audit(env, { action: 'refuse-bundle', actor: 'admin', canary: version, reason: error });
+    return fail(status, error);
+  };
   const v = validateBundle(wasm, bytes);
-  if (!v.ok) {
-    await audit(env, { action: 'refuse-bundle', actor: 'admin', canary: version, reason: v.error });
-    return fail(400, v.error);
-  }
-  if (v.info.model_version !== version) return fail(400, `the bundle's own version is '${v.info.model_version}', not '${version}'`);
+  if (!v.ok) return refuse(400, v.error);
+  if (v.info.model_version !== version) return refuse(400, `the bundle's own version is '${v.info.model_version}', not '${version}'`);
   const sha = await sha256Hex(bytes);
   const have = await env.DB.prepare('SELECT sha256 FROM bundles WHERE version = ?').bind(version).first();
-  if (have && have.sha256 !== sha) return fail(409, `a different bundle is already stored as ${version}: publish under a new version`);
+  if (have && have.sha256 !== sha) return refuse(409, `a different bundle is already stored as ${version}: publish under a new version`);
   const body = { version, bytes: bytes.length, model: v.info.model.kind, work_units: v.units, sha256: sha };
   if (have) return json(body, 200);
   await env.EDGEREC.put(`bundle:${version}`, bytes);
@@ -149,19 +150,22 @@ async function rollout(request, env) {
   return json(publicManifest(next));
 }
 
-export async function promote(env, actor, reason, figures) {
-  const m = await readManifest(env.DB);
+// `from`: the manifest the decision was made on (the guardrail's); the change then only happens
+// while that is still the manifest (else ConflictError), never to a canary rolled out meanwhile.
+// The audit row names the version promoted / rolled back (its `canary` column).
+export async function promote(env, actor, reason, figures, from = null) {
+  const m = from ?? await readManifest(env.DB);
   if (!m.canary) throw new ConflictError('no canary to promote');
   const next = await changeManifest(env, m, { active: m.canary, canary: null, percent: 0, canary_started: null, run: null },
-    { action: 'promote', actor, reason, figures });
+    { action: 'promote', actor, reason, figures, canary: m.canary });
   return json(publicManifest(next));
 }
 
-export async function rollback(env, actor, reason, figures) {
-  const m = await readManifest(env.DB);
+export async function rollback(env, actor, reason, figures, from = null) {
+  const m = from ?? await readManifest(env.DB);
   if (!m.canary) throw new ConflictError('no canary to roll back');
   const next = await changeManifest(env, m, { canary: null, percent: 0, canary_started: null, run: null },
-    { action: 'rollback', actor, reason, figures });
+    { action: 'rollback', actor, reason, figures, canary: m.canary });
   return json(publicManifest(next));
 }
 

@@ -64,8 +64,13 @@ export async function recordKpis(db, events) {
     if (e.user && e.type !== '_metric') acc.users.add(e.user);
     byKey.set(key, acc);
     if (e.user && e.run && e.type !== '_metric') {
-      stmts.push(db.prepare('INSERT OR IGNORE INTO run_shoppers (run, user, arm, version) VALUES (?, ?, ?, ?)')
-        .bind(e.run, e.user, e.arm, version));
+      // a shopper enters the run when exposed (an impression: a listing ranked by, or for the holdout
+      // withheld from, the arm's model); only success events after that convert (the UPDATEs below
+      // change no row before it)
+      if (e.type === 'impression') {
+        stmts.push(db.prepare('INSERT OR IGNORE INTO run_shoppers (run, user, arm, version) VALUES (?, ?, ?, ?)')
+          .bind(e.run, e.user, e.arm, version));
+      }
       if (SUCCESS.has(e.type) && e.type !== 'view') {
         stmts.push(db.prepare('UPDATE run_shoppers SET converted = 1, revenue = revenue + ? WHERE run = ? AND user = ?')
           .bind(increments(e).revenue ?? 0, e.run, e.user));
@@ -105,8 +110,10 @@ export async function kpisByVersion(db, versions) {
 
 /** Shopper-level figures per arm for a canary run (or, without a run, all runs' holdout/control). */
 export async function armStats(db, run) {
-  const rows = (await db.prepare(`SELECT arm, COUNT(*) shoppers, SUM(converted) converted, SUM(revenue) revenue_sum,
-    SUM(revenue * revenue) revenue_sumsq FROM run_shoppers WHERE run = ? GROUP BY arm`).bind(run ?? '').all()).results;
+  const cols = `arm, COUNT(*) shoppers, SUM(converted) converted, SUM(revenue) revenue_sum, SUM(revenue * revenue) revenue_sumsq`;
+  const rows = (await (run
+    ? db.prepare(`SELECT ${cols} FROM run_shoppers WHERE run = ? GROUP BY arm`).bind(run)
+    : db.prepare(`SELECT ${cols} FROM run_shoppers WHERE arm IN ('holdout', 'control') GROUP BY arm`)).all()).results;
   const out = {};
   for (const r of rows) out[r.arm] = { shoppers: r.shoppers, converted: r.converted ?? 0, revenue_sum: r.revenue_sum ?? 0, revenue_sumsq: r.revenue_sumsq ?? 0, requests: 0, errors: 0, bypasses: 0 };
   if (run) {

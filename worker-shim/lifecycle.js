@@ -77,7 +77,9 @@ export class ConflictError extends Error {
 
 /**
  * Change the manifest from `from` (as read) to `to`, atomically with its audit row.
- * @param {{action: string, actor: string, reason?: string, figures?: object}} why
+ * @param {{action: string, actor: string, reason?: string, figures?: object, canary?: string}} why
+ *   `canary`: the version the audit row is about when it is not the new manifest's canary
+ *   (a promotion or a rollback clears the canary)
  * @returns the new manifest row; throws ConflictError when someone else changed it first.
  */
 export async function changeManifest(env, from, to, why) {
@@ -92,7 +94,7 @@ export async function changeManifest(env, from, to, why) {
         next.canary_started ?? null, next.run ?? null, change, now, from.revision),
     db.prepare(`INSERT INTO audit (ts, action, actor, active, canary, percent, reason, figures)
                 SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE (SELECT change_id FROM manifest WHERE id = 1) = ?`)
-      .bind(now, why.action, why.actor, next.active ?? null, next.canary ?? null, next.percent ?? 0, why.reason ?? null,
+      .bind(now, why.action, why.actor, next.active ?? null, why.canary ?? next.canary ?? null, next.percent ?? 0, why.reason ?? null,
         why.figures ? JSON.stringify(why.figures) : null, change),
   ]);
   if (!upd.meta.changes) throw new ConflictError('the manifest changed meanwhile; read it again and retry');

@@ -221,6 +221,7 @@ async function personalize({ request, env, ctx, op, id, origin, bytes }) {
       if (shown.length > 1) events.push({ type: 'impression', items: shown, unit: 'listing' });
     } else if (!engine) {
       reason = 'no-bundle';
+      if (who.arm === 'canary') metric(env, ctx, 'bypass', who); // a canary that cannot load counts against it
     } else {
       const t0 = performance.now();
       let r;
@@ -252,7 +253,8 @@ async function personalize({ request, env, ctx, op, id, origin, bytes }) {
   }
 
   const headers = new Headers(origin.headers);
-  const observed = !personalized && events.length && id.consent !== false;
+  // the holdout's listing is logged (its impression) but says why it was not re-ranked: bypass; reason=holdout
+  const observed = !personalized && events.length && id.consent !== false && reason !== 'holdout';
   const armTag = manifest ? `; arm=${who.arm}` : '';
   headers.set('x-edgerec', personalized ? `reranked; model=${who.version}${armTag}`
     : observed ? `observed; events=${[...new Set(events.map((e) => e.type))].join(',')}${armTag}` : `bypass; reason=${reason}${armTag}`);
@@ -298,8 +300,11 @@ async function record({ env, ctx, id, engine, state, events, who = null }) {
     if (who) { // attribution: the arm and the model that ranks what this shopper sees
       ev.arm = who.arm;
       if (who.arm !== 'holdout' && who.version) ev.model = who.version; else delete ev.model;
-      if (who.run) ev.run = who.run;
-    } else if (store.version && !ev.model) ev.model = store.version;
+      if (who.run) ev.run = who.run; else delete ev.run; // the edge's, never a client's (POST /edge/events)
+    } else {
+      delete ev.run; // no lifecycle, no run (a client's would count in run_shoppers)
+      if (store.version && !ev.model) ev.model = store.version;
+    }
     if (engine) {
       try {
         state.profile = engine.updateProfile(state.profile, JSON.stringify(ev));
@@ -431,7 +436,9 @@ async function postFeedback(request, env, ctx) {
   if (typeof body.item !== 'string' || !body.item) return badRequest('item (the sku the feedback is about) is required');
   const ev = { type: 'feedback', item: body.item, rating };
   if (typeof body.unit === 'string' && body.unit.length <= 64) ev.unit = body.unit;
-  const fwd = new Request(request.url, { method: 'POST', headers: request.headers, body: JSON.stringify(ev) });
+  const headers = new Headers(request.headers);
+  headers.delete('content-length'); // a new body
+  const fwd = new Request(request.url, { method: 'POST', headers, body: JSON.stringify(ev) });
   const res = await postEvents(fwd, env, ctx);
   return res;
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # workerd.sh — tests that run INSIDE workerd (vitest + @cloudflare/vitest-plugin):
 # engine.js over the reactor and the Emscripten build, trap recovery, identity,
-# and the Worker in front of the Magento stand-in (worker.test.mjs).  Expectations,
-# the Luma catalog and the trained test bundle come from make-expected.mjs first.
+# the Worker in front of the Magento stand-in (worker.test.mjs), and the model
+# lifecycle's loop — admin API, canary, holdout, KPIs, guardrail (lifecycle.test.mjs).
+# Expectations, the Luma catalog and the test bundles come from make-expected.mjs first.
 # Prints "workerd: N passed, N failed".
 set -uo pipefail
 . "$(dirname "$0")/../lib/common.sh"

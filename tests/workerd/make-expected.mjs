@@ -4,6 +4,14 @@
 //   build/workerd/luma-catalog.json  the Luma sample catalog (the stand-in origin's, vitest.config.mjs)
 //   build/workerd/synthetic.ndjson   synthetic sessions over it (tests/standin/synthetic-sessions.mjs)
 //   build/workerd/luma.erb           a bundle trained on them, version test-1 (worker.test.mjs)
+// and for the model lifecycle (lifecycle.test.mjs):
+//   build/workerd/luma-v3.erb        a second good bundle: the same sessions, trainer seed 3, version test-3
+//   build/workerd/luma-alt.erb       other bytes under luma.erb's version test-1 (seed 2): a PUT conflict
+//   build/workerd/luma-aa.erb        luma.erb's model (same sessions, same seed) as version aa-2: A/A runs
+//   build/workerd/luma-bad.erb       a "shuffled" model, version bad-2: linear, one random weight per item
+//                                    (seeded), so the order is arbitrary and ignores the shopper
+//   build/workerd/luma-budget.erb    a linear bundle with a work budget of 100 units, version budget-1:
+//                                    the admin API must refuse it as over budget
 // The Luma outputs are rebuilt only when older than what they are made from.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -89,6 +97,37 @@ const built = [
     run(process.execPath, ['tests/standin/synthetic-sessions.mjs', '--catalog', CATALOG, '--sessions', '1500', '--out', SESSIONS])) && SESSIONS,
   step(LUMA_BUNDLE, ['build/edgerec', CATALOG, SESSIONS], () =>
     run('build/edgerec', ['train', '--events', SESSIONS, '--catalog', CATALOG, '--version', 'test-1', '--quiet', '--out', LUMA_BUNDLE])) && LUMA_BUNDLE,
-].filter(Boolean);
-console.log(`make-expected: ${built.length ? `built ${built.join(', ')}` : `${CATALOG}, ${SESSIONS}, ${LUMA_BUNDLE} up to date`}`);
+];
+// ---- the lifecycle's bundles ----
+const SELF = 'tests/workerd/make-expected.mjs'; // the packed models are written here
+const train = (out, version, seed) => step(out, ['build/edgerec', CATALOG, SESSIONS, SELF], () =>
+  run('build/edgerec', ['train', '--events', SESSIONS, '--catalog', CATALOG, '--version', version, '--seed', String(seed), '--quiet', '--out', out])) && out;
+/** splitmix32-style PRNG (as tests/standin/synthetic-sessions.mjs), floats in [0, 1). */
+function prng(seed) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x9e3779b9) >>> 0;
+    let z = s;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+    return ((z ^ (z >>> 16)) >>> 0) / 4294967296;
+  };
+}
+/** Pack a linear model.json (written next to the bundle) over the Luma catalog. */
+const pack = (out, model) => step(out, ['build/edgerec', CATALOG, SELF], () => {
+  const json = out.replace(/\.erb$/, '.model.json');
+  writeFileSync(json, JSON.stringify(model));
+  run('build/edgerec', ['pack', '--model', json, '--catalog', CATALOG, '--out', out]);
+}) && out;
+const products = () => JSON.parse(readFileSync(CATALOG, 'utf8')).items.filter((it) => !it.parent);
+const randomItemWeights = (seed) => { const rnd = prng(seed); return products().map((it) => ({ ns: 'item', a: it.sku, w: Math.round((rnd() * 2 - 1) * 1000) / 1000 })); };
+built.push(
+  train('build/workerd/luma-v3.erb', 'test-3', 3),
+  train('build/workerd/luma-alt.erb', 'test-1', 2),
+  train('build/workerd/luma-aa.erb', 'aa-2', 1),
+  pack('build/workerd/luma-bad.erb', { version: 'bad-2', kind: 'linear', bits: 16, weights: randomItemWeights(12345) }),
+  pack('build/workerd/luma-budget.erb', { version: 'budget-1', kind: 'linear', bits: 12, budget: 100, weights: randomItemWeights(777).slice(0, 10) }),
+);
+const made = built.filter(Boolean);
+console.log(`make-expected: ${made.length ? `built ${made.join(', ')}` : `${CATALOG}, ${SESSIONS}, ${LUMA_BUNDLE} and the lifecycle bundles up to date`}`);
 console.log(`make-expected: build/workerd/expected.json (${Object.keys(out.recommend).length} contexts, ${out.rerank.length} reranks, ${out.profiles.length} profile steps)`);
