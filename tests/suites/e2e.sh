@@ -31,13 +31,21 @@ mkdir -p "$D"
 "$E" train --events "$D/synthetic.ndjson" --catalog "$D/catalog.json" --version e2e-1 --quiet --out "$D/e2e.erb" >"$D/train.json" 2>"$TMP/train.err" \
   || { cat "$TMP/train.err"; no "train the e2e bundle"; finish; }
 
-# the node script counts its own checks; fold them into this suite's line
-"$NODE" tests/e2e/e2e.mjs --dir "$ROOT/$D" | tee "$TMP/e2e.log"
-rc=${PIPESTATUS[0]}
-line=$(grep -aE '^e2e: [0-9]+ passed, [0-9]+ failed' "$TMP/e2e.log" | tail -n1)
-if [ -n "$line" ]; then
-  pass=$((pass + $(sed -E 's/^e2e: ([0-9]+) passed.*/\1/' <<<"$line")))
-  fail=$((fail + $(sed -E 's/.*passed, ([0-9]+) failed.*/\1/' <<<"$line")))
-fi
-[ "$rc" -eq 0 ] || [ "$fail" -gt 0 ] || no "e2e.mjs exited $rc"
+"$E" train --events "$D/synthetic.ndjson" --catalog "$D/catalog.json" --version e2e-2 --seed 2 --quiet --out "$D/e2e-2.erb" >/dev/null 2>"$TMP/train2.err" \
+  || { cat "$TMP/train2.err"; no "train the second e2e bundle"; finish; }
+
+# each node script counts its own checks; fold them into this suite's line
+fold() { # fold NAME SCRIPT: run it, add its "NAME: N passed, N failed"
+  "$NODE" "$2" --dir "$ROOT/$D" | tee "$TMP/$1.log"
+  local rc=${PIPESTATUS[0]} line
+  line=$(grep -aE "^$1: [0-9]+ passed, [0-9]+ failed" "$TMP/$1.log" | tail -n1)
+  if [ -n "$line" ]; then
+    pass=$((pass + $(sed -E 's/^[a-z-]+: ([0-9]+) passed.*/\1/' <<<"$line")))
+    fail=$((fail + $(sed -E 's/.*passed, ([0-9]+) failed.*/\1/' <<<"$line")))
+  fi
+  [ "$rc" -eq 0 ] || [ -z "$line" ] || [ "$(sed -E 's/.*passed, ([0-9]+) failed.*/\1/' <<<"$line")" -gt 0 ] || no "$2 exited $rc"
+  [ -n "$line" ] || no "$2 printed no count (exit $rc)"
+}
+fold e2e tests/e2e/e2e.mjs
+fold lifecycle-e2e tests/e2e/lifecycle-e2e.mjs # the admin CLI against the real Worker
 finish
