@@ -7,6 +7,7 @@
 #   ./build.sh fuzz S     run each libFuzzer target for S seconds
 #   ./build.sh demo [--origin URL]  the edge locally: demo bundle, Magento stand-in, wrangler dev
 #   ./build.sh retrain --url URL [--token T] [--days N]  pull events, train, evaluate, publish a canary if it wins
+#   ./build.sh lambda --origin URL [--bundle FILE] [--trigger viewer|origin]  the Lambda@Edge package
 #   ./build.sh clean      remove build outputs
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -156,18 +157,25 @@ run_suite() { # run_suite NAME COMMAND...
 
 SAN="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 unit_tests() {
-  mkdir -p "$B/unit"
-  local t
+  mkdir -p "$B/unit/obj"
+  local t src o objs=()
+  # each source once with the sanitizers (objects reused by every test binary)
+  for src in $ENGINE_SRC src/er_pack.c $TRAIN_SRC; do
+    o="$B/unit/obj/$(basename "$src" .c).o"
+    if newer "$o" "$src" src/*.h build.sh && ! clang $SAN $CFLAGS_COMMON -c "$src" -o "$o"; then
+      TOTAL_FAIL=$((TOTAL_FAIL + 1)); SUITES_FAILED+=("unit-build: $src"); return 0
+    fi
+  done
   for t in tests/unit/test_*.c; do
     local name; name=$(basename "$t" .c)
     if newer "$B/unit/$name" src/*.c src/*.h "$t" tests/unit/harness.h; then
       # sources a test #includes itself (to reach static internals) are not linked twice
-      local inc src link=""
+      local inc link=()
       inc=$(sed -n 's#^\#include "\.\./\.\./\(src/[a-z_]*\.c\)"#\1#p' "$t")
       for src in $ENGINE_SRC src/er_pack.c $TRAIN_SRC; do
-        grep -qx "$src" <<<"$inc" || link="$link $src"
+        grep -qx "$src" <<<"$inc" || link+=("$B/unit/obj/$(basename "$src" .c).o")
       done
-      clang $SAN $CFLAGS_COMMON $link "$t" -lm -o "$B/unit/$name"
+      clang $SAN $CFLAGS_COMMON "${link[@]}" "$t" -lm -o "$B/unit/$name"
     fi
     run_suite "unit-$name" "$B/unit/$name"
   done
@@ -201,6 +209,7 @@ bench() {
   "$(node_bin)" bench/bench.mjs
   "$(node_bin)" bench/pipeline.mjs   # import + train + eval of Online Retail, events/s per step
   "$(node_bin)" bench/worker.mjs     # the Worker in workerd: added latency, re-rank vs pass-through, req/s
+  "$(node_bin)" bench/lambda-edge.mjs # the Lambda@Edge handler in Node: cold start, per request
 }
 
 demo() { # the whole edge locally: a trained demo bundle, the Magento stand-in, wrangler dev
@@ -229,6 +238,24 @@ demo() { # the whole edge locally: a trained demo bundle, the Magento stand-in, 
   log "starting the Magento stand-in and wrangler dev (Ctrl-C stops both)"
   exec "$N" worker-shim/dev/stack.mjs --demo --bundle "$D/demo.erb" --catalog "$D/catalog.json" --state "$D/state" \
     ${origin:+--origin "$origin"}
+}
+
+lambda() { # the Lambda@Edge package dist/lambda-edge.zip (worker-shim/lambda-edge/build.mjs; docs/lambda-edge.md)
+  local origin="" args=()
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --origin) origin=${2:?--origin needs a URL}; args+=(--origin "$2"); shift 2 ;;
+      --bundle) args+=(--bundle "${2:?--bundle needs a .erb file}"); shift 2 ;;
+      --trigger) args+=(--trigger "${2:?--trigger needs viewer or origin}"); shift 2 ;;
+      --*) args+=("$1" "${2:?$1 needs a value}"); shift 2 ;; # build.mjs's other options: --rollout, --ssm-prefix, …
+      *) die "lambda: unknown argument '$1' (use: --origin URL [--bundle FILE] [--trigger viewer|origin])" ;;
+    esac
+  done
+  [ -n "$origin" ] || die "lambda: --origin is required: the cacheable CloudFront path listings are fetched through (https://shop.example.com/_edgerec/origin)"
+  deps
+  build_wasm
+  log "Lambda@Edge package → dist/lambda-edge.zip"
+  "$(node_bin)" worker-shim/lambda-edge/build.mjs "${args[@]}"
 }
 
 retrain() { # pull the event log, train, evaluate against the active bundle, publish as a canary only if it wins
@@ -294,6 +321,7 @@ case "${1:-}" in
   fuzz) fuzz "${2:-60}" ;;
   demo) shift; demo "$@" ;;
   retrain) shift; retrain "$@" ;;
-  clean) rm -rf "$B" wasm/*.wasm wasm/edgerec.emscripten.mjs ;;
-  *) die "unknown command '$1' (use: deps, test, bench, fuzz SECONDS, demo, retrain, clean)" ;;
+  lambda) shift; lambda "$@" ;;
+  clean) rm -rf "$B" dist wasm/*.wasm wasm/edgerec.emscripten.mjs ;;
+  *) die "unknown command '$1' (use: deps, test, bench, fuzz SECONDS, demo, retrain, lambda, clean)" ;;
 esac

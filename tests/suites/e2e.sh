@@ -40,7 +40,7 @@ fold() { # fold NAME SCRIPT: run it, add its "NAME: N passed, N failed"
   local rc=${PIPESTATUS[0]} line
   line=$(grep -aE "^$1: [0-9]+ passed, [0-9]+ failed" "$TMP/$1.log" | tail -n1)
   if [ -n "$line" ]; then
-    pass=$((pass + $(sed -E 's/^[a-z-]+: ([0-9]+) passed.*/\1/' <<<"$line")))
+    pass=$((pass + $(sed -E 's/^[a-z0-9-]+: ([0-9]+) passed.*/\1/' <<<"$line")))
     fail=$((fail + $(sed -E 's/.*passed, ([0-9]+) failed.*/\1/' <<<"$line")))
   fi
   [ "$rc" -eq 0 ] || [ -z "$line" ] || [ "$(sed -E 's/.*passed, ([0-9]+) failed.*/\1/' <<<"$line")" -gt 0 ] || no "$2 exited $rc"

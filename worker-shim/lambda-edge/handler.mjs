@@ -1,0 +1,552 @@
+// handler.mjs — edgerec on Lambda@Edge: the same engine and rules as the Cloudflare Worker
+// (worker.js), as a thin adapter over the shared modules (engine.js, graphql.js, identity.js,
+// state.js, lifecycle.js's assignArm) and the CloudFront event shapes (cloudfront.mjs).
+//
+//   const handler = createHandler({config, module, fallbackBundle, secrets, fetchObject, sink});
+//   export { handler };   // (event, context) → the request (step aside) or a generated response
+//
+// One function serves every association (it reads cf.config.eventType and the URI):
+//   /graphql*                 viewer-request (or origin-request, see docs/lambda-edge.md): a product
+//                             listing in the store's default order is fetched through CloudFront's
+//                             cache (config.origin: a cacheable behaviour, never around the cache),
+//                             re-ranked for the shopper and returned as a generated response
+//                             (`x-edgerec: reranked; model=V`, `Cache-Control: private`); a product
+//                             page is returned as fetched with a `view` event; the holdout gets the
+//                             origin's order with an `impression`.
+//   <internalPrefix>/*        origin-request on the cacheable behaviour: the prefix is removed so
+//                             Magento sees /graphql (runs on cache misses only)
+//   /edge/events  POST        events from apps and pages (≤ 40 KB at a viewer trigger)
+//   /edge/feedback POST       thumbs up / down or a 1–5 rating on an item (a `feedback` event)
+//   /edge/recommend GET|POST  a recommendation unit for the shopper
+//   /edge/profile GET|DELETE  what is stored about the shopper / erase it
+//   /edge/health  GET         bundle, manifest and secrets status (never the secrets)
+//
+// Fail-open.  Whatever the handler cannot or should not personalize — a mutation, an explicit
+// sort, a truncated body, an opted-out shopper, a cold start or secret still loading, a fetch
+// that fails or answers non-200 or over 4 MB, a response over the trigger's generated-response
+// limit — it steps aside: the request goes on through CloudFront to the origin untouched (but
+// for edgerec's cookies and headers, which never reach the origin).  When it has the origin's
+// 200 answer but does not re-rank it (engine reason, trap, budget), it returns those bytes with
+// `x-edgerec: bypass; reason=…`, as the Worker does.  An exception never leaves the handler.
+import { cartSkus, explicitSort, firstProduct, listedSkus, pageType, parseOperation, productViewKey } from '../graphql.js';
+import { clearCookies, erasureIds, identify, openProfile, profileCookie, sealProfile } from '../identity.js';
+import { assignArm } from '../lifecycle.js';
+import { decodeState, encodeState } from '../state.js';
+import { addHeaders, generate, jsonResponse, limitsFor, requestBody, requestUrl, stepAside, toHeaders } from './cloudfront.mjs';
+import { Runtime } from './runtime.mjs';
+
+const MAX_EVENTS_BODY = 64 * 1024;
+const COOKIE_RESERVE = 3_200; // Set-Cookie er_p (≤ 1,403-character value) + er_uid + er_sid, or x-edgerec-profile
+const SAFETY_MS = 600; // kept between the handler's own deadline and the Lambda timeout
+const URL_MAX = 8_000; // CloudFront: URI + query string < 8,192 characters
+const dec = new TextDecoder();
+
+/** The Lambda handler over a Runtime (options as Runtime's, or {runtime}). */
+export function createHandler(options) {
+  const rt = options.runtime ?? new Runtime(options);
+  const handler = (event, context) => handle(rt, event, context);
+  handler.runtime = rt;
+  return handler;
+}
+
+async function handle(rt, event, context) {
+  const started = performance.now();
+  const cf = event?.Records?.[0]?.cf;
+  const request = cf?.request;
+  if (!request || typeof request.uri !== 'string') return cf?.response ?? request; // not a request event
+  const eventType = cf.config?.eventType ?? 'viewer-request';
+  if (eventType !== 'viewer-request' && eventType !== 'origin-request') return cf.response ?? request;
+  const limits = limitsFor(eventType);
+  const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : limits.timeoutMs;
+  const budget = Math.min(rt.config.budgetMs ?? limits.timeoutMs - 1000, remaining - SAFETY_MS);
+  const x = { rt, cf, request, eventType, limits, started, deadline: started + budget, budget };
+  const uri = request.uri;
+  try {
+    const p = rt.config.internalPrefix;
+    if (p && (uri === p || uri.startsWith(`${p}/`))) {
+      request.uri = uri.slice(p.length) || '/';
+      return stepAside(request);
+    }
+    if (uri.startsWith('/edge/')) return await edgeRoute(x);
+    if (uri === '/graphql' || uri.startsWith('/graphql/')) return await graphql(x);
+    return stepAside(request);
+  } catch (e) {
+    rt.log.error(`edgerec: ${uri}: ${e.stack || e}`);
+    if (uri.startsWith('/edge/')) return jsonResponse(500, { error: 'internal error' }, [], limits.responseBytes);
+    return stepAside(request);
+  }
+}
+
+const left = (x) => x.deadline - performance.now();
+const coldWait = (x) => Math.min(x.rt.config.coldStartWaitMs ?? x.budget / 2, left(x) - 200);
+
+/** Wait for the cold start (bounded) and the due refreshes (briefly); true when the secrets are there. */
+async function ready(x) {
+  if (!(await x.rt.ready(coldWait(x)))) return false;
+  await x.rt.refreshIfDue(Math.min(x.rt.config.refreshWaitMs, left(x) / 4));
+  return !!x.rt.env;
+}
+
+// ---- /graphql ------------------------------------------------------------------------------------
+
+async function graphql(x) {
+  const { rt, request } = x;
+  const method = request.method;
+  if (method !== 'GET' && method !== 'POST') return stepAside(request);
+  let bodyText = null;
+  if (method === 'POST') {
+    const b = requestBody(request);
+    if (typeof b.text !== 'string') return stepAside(request); // Include body off, or truncated: the origin gets the whole body
+    bodyText = b.text;
+  }
+  const op = parseOperation(method, requestUrl(request), bodyText);
+  if (!op) return stepAside(request);
+  if (op.mutation) {
+    await logCart(x, op); // the mutation itself goes to Magento exactly once, untouched
+    return stepAside(request);
+  }
+  if (explicitSort(op)) return stepAside(request); // the shopper's sort is respected
+  const viewKey = productViewKey(op);
+  if (!viewKey && !/\bproducts\s*[({]/.test(op.query)) return stepAside(request); // no product listing asked
+  if (!rt.config.origin) return stepAside(request);
+  if (!(await ready(x))) return stepAside(request); // cold start still loading, or no secrets
+  const headers = toHeaders(request.headers);
+  const id = await identify({ headers }, rt.env, rt.now());
+  if (id.error || id.optedOut) return stepAside(request);
+  const manifest = rt.manifest;
+  const who = await arm(rt, manifest, id);
+  const engine = who.arm === 'canary' ? rt.engineFor(who.version) : rt.engineFor(null);
+  if (!engine && !viewKey && who.arm !== 'holdout') return stepAside(request); // no bundle for this shopper
+  if (!rt.engineFor(null) && !engine) return stepAside(request);
+  const origin = await fetchThroughCache(x, op, headers);
+  if (!origin.ok) return stepAside(request);
+  return respond(x, { op, id, who, manifest, engine, viewKey, headers, origin });
+}
+
+/** The origin's answer through CloudFront's cacheable behaviour (config.origin), with only the
+ * headers Magento's answer depends on (config.forwardHeaders: never cookies, never edgerec's). */
+async function fetchThroughCache(x, op, headers) {
+  const { rt, request, cf } = x;
+  let qs = request.querystring ?? '';
+  if (request.method === 'POST') { // a POSTed query is asked as Magento's cacheable GET form
+    const p = new URLSearchParams({ query: op.query });
+    if (op.operationName) p.set('operationName', op.operationName);
+    p.set('variables', JSON.stringify(op.variables));
+    qs = p.toString();
+  }
+  if ((rt.config.internalPrefix?.length ?? 0) + request.uri.length + qs.length + 1 > URL_MAX) return { ok: false, reason: 'url-length' };
+  const base = rt.config.origin.replace('{distribution}', cf.config?.distributionDomainName ?? '').replace(/\/+$/, '');
+  const url = `${base}${request.uri}${qs ? `?${qs}` : ''}`;
+  const h = new Headers({ accept: 'application/json' });
+  for (const n of rt.config.forwardHeaders) { const v = headers.get(n); if (v !== null) h.set(n, v); }
+  const ms = Math.floor(left(x) - 150); // leaves time to re-rank and answer
+  if (ms < 100) return { ok: false, reason: 'deadline' };
+  const signal = AbortSignal.timeout(ms);
+  let res;
+  try {
+    res = await fetch(url, { headers: h, redirect: 'manual', signal });
+  } catch {
+    return { ok: false, reason: 'origin-fetch' };
+  }
+  const max = rt.config.maxResponseBytes;
+  if (res.status !== 200) { res.body?.cancel().catch(() => {}); return { ok: false, reason: 'origin-status' }; }
+  if (Number(res.headers.get('content-length') ?? 0) > max && !res.headers.get('content-encoding')) {
+    res.body?.cancel().catch(() => {});
+    return { ok: false, reason: 'oversized' };
+  }
+  const bytes = await readCapped(res, max).catch(() => null);
+  if (!bytes) return { ok: false, reason: 'oversized' }; // over the limit, or the body failed
+  return { ok: true, headers: res.headers, bytes };
+}
+
+async function readCapped(res, max) {
+  if (!res.body) return new Uint8Array(0);
+  const reader = res.body.getReader();
+  const chunks = [];
+  let n = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    n += value.length;
+    if (n > max) { await reader.cancel().catch(() => {}); return null; }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const c of chunks) { out.set(c, at); at += c.length; }
+  return out;
+}
+
+/** Cache-Control for a personal response: the origin's when it forbids storing, else private. */
+function privateCacheControl(originCc) {
+  return /\bno-store\b/i.test(originCc ?? '') ? originCc : 'private';
+}
+
+function originPairs(h) {
+  const pairs = [];
+  for (const [k, v] of h) if (k !== 'set-cookie') pairs.push([k, v]);
+  for (const c of h.getSetCookie?.() ?? []) pairs.push(['set-cookie', c]);
+  return pairs;
+}
+
+function contextFor(headers, page, now, k) {
+  const ua = headers.get('user-agent') ?? '';
+  const ctx = { now: Math.floor(now / 1000) };
+  if (page) ctx.page = { type: page };
+  if (headers.get('x-edgerec-id')) ctx.device = 'app';
+  else if (headers.get('cloudfront-is-mobile-viewer') === 'true' || /Mobi|Android|iPhone/.test(ua)) ctx.device = 'mobile';
+  else if (headers.get('cloudfront-is-tablet-viewer') === 'true' || /iPad|Tablet/.test(ua)) ctx.device = 'tablet';
+  else if (ua) ctx.device = 'desktop';
+  // CloudFront adds these after the viewer-request event: an origin-request trigger sees them
+  // when the origin request policy includes them
+  const country = headers.get('cloudfront-viewer-country');
+  if (country && country.length <= 8) ctx.country = country;
+  const tz = headers.get('cloudfront-viewer-time-zone');
+  if (tz) {
+    try {
+      ctx.hour = Number(new Intl.DateTimeFormat('en-US', { hour: 'numeric', hourCycle: 'h23', timeZone: tz }).format(new Date(now)));
+    } catch { /* unknown zone: no hour */ }
+  }
+  if (k) ctx.k = k;
+  return ctx;
+}
+
+function safeListed(bytes) {
+  try { return listedSkus(JSON.parse(dec.decode(bytes))); } catch { return []; }
+}
+
+async function respond(x, { op, id, who, manifest, engine, viewKey, headers, origin }) {
+  const { rt, request, limits } = x;
+  const bytes = origin.bytes;
+  const profileEngine = engine ?? rt.engineFor(null);
+  const state = await loadState(rt, id);
+  const events = [];
+  let body = bytes, reason = null, personalized = false, timing = null, units = null;
+
+  if (viewKey) {
+    let p = null;
+    try { p = firstProduct(JSON.parse(dec.decode(bytes))); } catch { p = null; }
+    if (p) events.push({ type: 'view', item: p.sku });
+    reason = 'product';
+  } else if (who.arm === 'holdout') {
+    reason = 'holdout'; // the origin's order: what personalization is worth
+    const shown = safeListed(bytes);
+    if (shown.length > 1) events.push({ type: 'impression', items: shown, unit: 'listing' });
+  } else {
+    const t0 = performance.now();
+    let r;
+    try {
+      r = engine.rerank(bytes, JSON.stringify(contextFor(headers, pageType(op), rt.now())), state.profile);
+    } catch (e) {
+      rt.log.error(`edgerec: rerank: ${e.message}`);
+      r = { ok: false, reason: e.code === 'trap' ? 'trap' : 'error' };
+      await metric(rt, 'error', who);
+    }
+    const dt = performance.now() - t0;
+    if (r.ok) {
+      body = r.body;
+      personalized = true;
+      if (dt > 0) timing = dt;
+      units = engine.units();
+      const shown = safeListed(body);
+      if (shown.length) events.push({ type: 'impression', items: shown, unit: 'listing', units });
+    } else {
+      reason = r.reason;
+      if (r.reason === 'budget') await metric(rt, 'bypass', who); // the engine's own limit, not the origin's data
+    }
+  }
+
+  const consentGiven = id.consent !== false;
+  const remember = consentGiven && (events.length > 0 || personalized);
+  const pairs = originPairs(origin.headers);
+  const armTag = manifest ? `; arm=${who.arm}` : '';
+  const observed = !personalized && events.length && consentGiven;
+  pairs.push(['x-edgerec', personalized ? `reranked; model=${who.version}${armTag}`
+    : observed ? `observed; events=${[...new Set(events.map((e) => e.type))].join(',')}${armTag}` : `bypass; reason=${reason}${armTag}`]);
+  if (timing !== null) pairs.push(['server-timing', `edgerec;dur=${timing.toFixed(3)};desc="rerank"`]);
+  if (personalized || remember) {
+    const cc = origin.headers.get('cache-control');
+    for (let i = pairs.length - 1; i >= 0; i--) if (pairs[i][0] === 'cache-control' || pairs[i][0] === 'etag') pairs.splice(i, 1);
+    pairs.push(['cache-control', privateCacheControl(cc)]);
+  }
+  const g = generate({
+    status: 200, headers: pairs, body, acceptEncoding: headers.get('accept-encoding'),
+    limit: limits.responseBytes, reserve: remember ? COOKIE_RESERVE : 0,
+  });
+  if (g.tooLarge) return stepAside(request); // over the trigger's limit even compressed: CloudFront serves it
+  if (!remember) return g.response;
+  let extra = [];
+  if (events.length) { // as the Worker: cookies go out with a profile that was stored
+    const sealed = await record(rt, { id, engine: profileEngine, state, events, who: manifest ? who : null });
+    if (sealed) extra = identityHeaders(id, sealed);
+  } else if (personalized) extra = identityHeaders(id, null);
+  const done = addHeaders(g.response, extra, limits.responseBytes);
+  return done.tooLarge ? stepAside(request) : done.response;
+}
+
+/** A request metric for the KPIs (engine failures on a model arm): an ops record, not an event. */
+async function metric(rt, kind, who) {
+  if (who.version) await rt.ops({ metric: kind, arm: who.arm, model: who.version, run: who.run ?? undefined });
+}
+
+/** The shopper's state from the sealed profile (cookie er_p, or an app's x-edgerec-profile). */
+async function loadState(rt, id) {
+  let state = null;
+  if (id.profileValue && id.uidHash) state = decodeState(await openProfile(rt.env, id.uidHash, id.profileValue));
+  return state ?? { profile: null, cart: [] };
+}
+
+/** Fill the edge fields of each event, apply it to the profile (the engine validates it), hand
+ * the valid ones to the sink; the new sealed profile (or null when there is nothing to keep). */
+async function record(rt, { id, engine, state, events, who = null, seal = true }) {
+  const now = rt.now() / 1000;
+  const full = [];
+  for (const e of events) {
+    const ev = {
+      ...e,
+      id: e.id ?? crypto.randomUUID(),
+      ts: typeof e.ts === 'number' ? e.ts : Math.round(now * 1000) / 1000,
+      session: e.session ?? id.sid ?? undefined,
+      user: id.uidHash ?? undefined,
+    };
+    if (who) { // attribution: the arm and the model that ranks what this shopper sees
+      ev.arm = who.arm;
+      if (who.arm !== 'holdout' && who.version) ev.model = who.version; else delete ev.model;
+      if (who.run) ev.run = who.run;
+    } else if (rt.activeVersion && !ev.model) ev.model = rt.activeVersion;
+    if (engine) {
+      try {
+        state.profile = engine.updateProfile(state.profile, JSON.stringify(ev));
+      } catch (err) {
+        if (err.code === 'trap') throw err;
+        continue; // invalid for the contract: not logged
+      }
+    }
+    if (ev.type === 'cart') state.cart = [...state.cart.filter((s) => s !== ev.item), ev.item];
+    if (ev.type === 'purchase') state.cart = state.cart.filter((s) => s !== ev.item);
+    full.push(ev);
+  }
+  if (!full.length) return null;
+  await rt.sink(full);
+  if (!seal || !id.uidHash) return null;
+  return sealProfile(rt.env, id.uidHash, encodeState(state)); // null: over the cookie's size
+}
+
+/** Add-to-cart mutations are not proxied (the mutation must reach Magento exactly once): their
+ * SKUs (from the variables) are logged as `cart` events for a known shopper, as the Worker logs
+ * them; the cookie is not rewritten (the response is Magento's, untouched). */
+async function logCart(x, op) {
+  const { rt, request } = x;
+  const skus = cartSkus(op);
+  if (!skus || !rt.isReady || !rt.env) return; // never holds a mutation up for a cold start
+  const id = await identify({ headers: toHeaders(request.headers) }, rt.env, rt.now(), { activity: false });
+  if (id.error || id.optedOut || id.consent === false || !id.uidHash || id.isNewUid) return;
+  const engine = rt.engineFor(null);
+  await record(rt, { id, engine, state: { profile: null, cart: [] }, events: skus.map((item) => ({ type: 'cart', item })), who: await attribution(rt, id), seal: false });
+}
+
+/** The shopper's arm (lifecycle.js's assignArm over the manifest from S3) and the version that
+ * serves it: the canary's, or for the control arm the active bundle actually loaded (the last good
+ * one when the manifest names a bundle that did not load); null for the holdout. */
+async function arm(rt, manifest, id) {
+  const who = manifest && id.uidHash ? await assignArm(manifest, id.uidHash) : { arm: 'control', version: null };
+  if (who.arm === 'control') who.version = rt.activeVersion;
+  who.run = manifest?.canary ? manifest.run : null;
+  return who;
+}
+
+/** The shopper's arm and model for events outside a listing (null without a manifest). */
+async function attribution(rt, id) {
+  const manifest = rt.manifest;
+  if (!manifest || !id.uidHash) return null;
+  return arm(rt, manifest, id);
+}
+
+// ---- /edge/* ---------------------------------------------------------------------------------------
+
+async function edgeRoute(x) {
+  const { request, limits } = x;
+  const path = request.uri, method = request.method;
+  const json = (status, value, extra = []) => jsonResponse(status, value, extra, limits.responseBytes);
+  const allow = (a) => json(405, { error: `method not allowed (use ${a})` }, [['allow', a]]);
+  if (path === '/edge/health') return method === 'GET' ? health(x) : allow('GET');
+  if (path === '/edge/events') return method === 'POST' ? postEvents(x) : allow('POST');
+  if (path === '/edge/feedback') return method === 'POST' ? postFeedback(x) : allow('POST');
+  if (path === '/edge/recommend') return method === 'GET' || method === 'POST' ? recommend(x) : allow('GET, POST');
+  if (path === '/edge/profile') {
+    if (method === 'GET') return getProfile(x);
+    if (method === 'DELETE') return deleteProfile(x);
+    return allow('GET, DELETE');
+  }
+  return json(404, { error: `no route ${method} ${path}` });
+}
+
+async function health(x) {
+  await ready(x);
+  const s = x.rt.status();
+  const ok = !!x.rt.engineFor(null) && s.secrets;
+  return jsonResponse(ok ? 200 : 503, { ok, ...s }, [], x.limits.responseBytes);
+}
+
+/** The request's JSON body, or a response saying what is wrong with it. */
+function jsonBody(x, max) {
+  const b = requestBody(x.request);
+  if (b.missing) return { error: jsonResponse(400, { error: 'no request body (send JSON; the trigger needs Include body)' }, [], x.limits.responseBytes) };
+  if (b.truncated) return { error: jsonResponse(413, { error: `body over ${Math.min(max, x.limits.bodyBytes)} bytes` }, [], x.limits.responseBytes) };
+  if (Buffer.byteLength(b.text) > max) return { error: jsonResponse(413, { error: `body over ${max} bytes` }, [], x.limits.responseBytes) };
+  try { return { value: JSON.parse(b.text) }; } catch (e) {
+    return { error: jsonResponse(400, { error: `body is not JSON: ${e.message}` }, [], x.limits.responseBytes) };
+  }
+}
+
+const notConfigured = (x) => jsonResponse(503, { error: 'edge not configured' }, [], x.limits.responseBytes);
+
+/** Set-Cookie and the sealed profile for an /edge/* answer. */
+function identityHeaders(id, sealed) {
+  const out = (id.setCookies ?? []).map((c) => ['set-cookie', c]);
+  if (sealed) out.push(id.source === 'header' ? ['x-edgerec-profile', sealed] : ['set-cookie', profileCookie(sealed)]);
+  return out;
+}
+
+async function postEvents(x, given = null) {
+  const { rt, limits } = x;
+  const b = given ?? jsonBody(x, MAX_EVENTS_BODY);
+  if (b.error) return b.error;
+  const list = Array.isArray(b.value) ? b.value : [b.value];
+  const bad = (error) => jsonResponse(400, { error }, [], limits.responseBytes);
+  if (!list.length) return bad('no events: send one event object or a non-empty array');
+  if (list.length > 500) return bad(`${list.length} events: at most 500 per request`);
+  if (!(await ready(x))) return notConfigured(x);
+  const id = await identify({ headers: toHeaders(x.request.headers) }, rt.env, rt.now());
+  if (id.error) return notConfigured(x);
+  const engine = rt.engineFor(null);
+  for (const [i, ev] of list.entries()) {
+    if (!ev || typeof ev !== 'object' || Array.isArray(ev)) return bad(`event ${i}: must be a JSON object`);
+    if (engine) {
+      const problem = engine.checkEvent(JSON.stringify(ev));
+      if (problem) return bad(`event ${i}: ${problem.replace(/^event: /, '')}`);
+    } else if (typeof ev.type !== 'string' || (typeof ev.item !== 'string' && !Array.isArray(ev.items))) {
+      return bad(`event ${i}: needs at least type and item`);
+    }
+  }
+  if (id.optedOut) return jsonResponse(202, { accepted: 0, stored: false, reason: id.reason }, identityHeaders(id, null), limits.responseBytes);
+  const state = await loadState(rt, id);
+  const sealed = await record(rt, { id, engine, state, events: list.map((e) => ({ ...e, user: undefined })), who: await attribution(rt, id) });
+  return jsonResponse(202, { accepted: list.length }, identityHeaders(id, sealed), limits.responseBytes);
+}
+
+/** POST /edge/feedback {"item": "SKU", "thumbs": "up"|"down"} or {"item": "SKU", "rating": 1..5}
+ * [, "unit": U]: a `feedback` event, as the Worker's (free text is never stored). */
+function postFeedback(x) {
+  const b = jsonBody(x, MAX_EVENTS_BODY);
+  if (b.error) return b.error;
+  const bad = (error) => jsonResponse(400, { error }, [], x.limits.responseBytes);
+  const body = b.value;
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return bad('body must be a JSON object');
+  let rating = body.rating;
+  if (body.thumbs !== undefined) {
+    if (body.thumbs !== 'up' && body.thumbs !== 'down') return bad('thumbs must be "up" or "down"');
+    rating = body.thumbs === 'up' ? 5 : 1;
+  }
+  if (!Number.isInteger(rating) || rating < 1 || rating > 5) return bad('rating must be an integer in 1..5 (or send thumbs)');
+  if (typeof body.item !== 'string' || !body.item) return bad('item (the sku the feedback is about) is required');
+  const ev = { type: 'feedback', item: body.item, rating };
+  if (typeof body.unit === 'string' && body.unit.length <= 64) ev.unit = body.unit;
+  return postEvents(x, { value: ev });
+}
+
+const SKU_LIST = (v) => (typeof v === 'string' && v ? v.split(',').map((s) => s.trim()).filter(Boolean).slice(0, 200) : undefined);
+
+/** GET /edge/recommend?unit=U&k=N&sku=S&page=T&category=C&exclude=a,b  or POST the same fields as
+ * JSON ({unit, k, page: {type, sku, category}, candidates, exclude, recent}): the engine's
+ * answer for the shopper, with an `impression` event for what it returns. */
+async function recommend(x) {
+  const { rt, request, limits } = x;
+  let q;
+  if (request.method === 'POST') {
+    const b = jsonBody(x, 16 * 1024);
+    if (b.error) return b.error;
+    if (!b.value || typeof b.value !== 'object' || Array.isArray(b.value)) return jsonResponse(400, { error: 'body must be a JSON object' }, [], limits.responseBytes);
+    q = b.value;
+  } else {
+    const p = requestUrl(request).searchParams;
+    const page = {};
+    if (p.get('page')) page.type = p.get('page');
+    if (p.get('sku')) { page.sku = p.get('sku'); page.type ??= 'product'; }
+    if (p.get('category')) page.category = p.get('category');
+    q = { unit: p.get('unit') ?? undefined, k: p.has('k') ? Number(p.get('k')) : undefined, page: Object.keys(page).length ? page : undefined,
+      exclude: SKU_LIST(p.get('exclude')), candidates: SKU_LIST(p.get('candidates')) };
+  }
+  if (!(await ready(x))) return notConfigured(x);
+  const headers = toHeaders(request.headers);
+  const id = await identify({ headers }, rt.env, rt.now());
+  if (id.error) return notConfigured(x);
+  const ctx = contextFor(headers, null, rt.now());
+  for (const f of ['unit', 'k', 'page', 'candidates', 'exclude', 'recent']) if (q[f] !== undefined && q[f] !== null) ctx[f] = q[f];
+  const unit = typeof ctx.unit === 'string' ? ctx.unit : 'recommended-for-you';
+  const manifest = rt.manifest;
+  const answer = (status, text, pairs) => {
+    const g = generate({ status, headers: [['content-type', 'application/json'], ['cache-control', 'private, no-store'], ...pairs],
+      body: new TextEncoder().encode(text), acceptEncoding: headers.get('accept-encoding'), limit: limits.responseBytes });
+    return g.tooLarge ? jsonResponse(500, { error: 'response too large: ask for fewer items' }, [], limits.responseBytes) : g.response;
+  };
+  if (id.optedOut) { // what anyone gets: no profile, no id, nothing logged
+    const engine = rt.engineFor(null);
+    if (!engine) return answer(200, JSON.stringify({ unit, items: [] }), [['x-edgerec', 'bypass; reason=no-bundle'], ...identityHeaders(id, null)]);
+    try {
+      return answer(200, engine.recommend(JSON.stringify({ ...ctx, recent: undefined })), [['x-edgerec', `bypass; reason=${id.reason === 'no-consent' ? 'no-consent' : 'opt-out'}`], ...identityHeaders(id, null)]);
+    } catch (e) {
+      if (e.code === 'trap') throw e;
+      return jsonResponse(400, { error: e.message }, [], limits.responseBytes);
+    }
+  }
+  const who = await arm(rt, manifest, id);
+  const armTag = manifest ? `; arm=${who.arm}` : '';
+  if (who.arm === 'holdout') return answer(200, JSON.stringify({ unit, items: [] }), [['x-edgerec', `bypass; reason=holdout${armTag}`], ...identityHeaders(id, null)]);
+  const engine = who.arm === 'canary' ? rt.engineFor(who.version) : rt.engineFor(null);
+  if (!engine) return answer(200, JSON.stringify({ unit, items: [] }), [['x-edgerec', `bypass; reason=no-bundle${armTag}`]]);
+  const state = await loadState(rt, id);
+  let out;
+  try {
+    out = engine.recommend(JSON.stringify(ctx), state.profile);
+  } catch (e) {
+    if (e.code === 'trap') throw e;
+    return jsonResponse(400, { error: e.message }, [], limits.responseBytes);
+  }
+  const items = (JSON.parse(out).items ?? []).map((i) => i.sku).filter((s) => typeof s === 'string' && s).slice(0, 64);
+  const sealed = items.length && id.consent !== false
+    ? await record(rt, { id, engine, state, events: [{ type: 'impression', items, unit }], who: manifest ? who : null })
+    : null;
+  return answer(200, out, [['x-edgerec', `recommended; model=${who.version}${armTag}`], ...identityHeaders(id, sealed)]);
+}
+
+async function getProfile(x) {
+  const { rt, limits } = x;
+  if (!(await ready(x))) return notConfigured(x);
+  const id = await identify({ headers: toHeaders(x.request.headers) }, rt.env, rt.now(), { activity: false });
+  if (id.error) return notConfigured(x);
+  if (id.optedOut) return jsonResponse(200, { stored: false, reason: id.reason }, identityHeaders(id, null), limits.responseBytes);
+  const state = await loadState(rt, id);
+  const engine = rt.engineFor(null);
+  let profile = null;
+  if (state.profile && engine) { try { profile = engine.profileJson(state.profile); } catch { profile = null; } }
+  return jsonResponse(200, {
+    stored: !!state.profile,
+    id: id.isNewUid ? null : id.uidHash, // the pseudonymous id events carry (HMAC); the raw cookie value is never stored
+    where: [id.source === 'header' ? 'x-edgerec-profile (encrypted, kept by the app)' : 'cookie er_p (encrypted)'],
+    profile,
+    cart: state.cart,
+  }, [], limits.responseBytes);
+}
+
+/** DELETE /edge/profile: the cookies go at once; an erasure record (the pseudonymous id) goes
+ * to the erasure log so that the event pipeline drops the shopper's events (docs/lambda-edge.md). */
+async function deleteProfile(x) {
+  const { rt, limits } = x;
+  if (!(await ready(x))) return notConfigured(x);
+  let ids;
+  try { ids = await erasureIds({ headers: toHeaders(x.request.headers) }, rt.env); } catch { return notConfigured(x); }
+  const cookies = clearCookies().map((c) => ['set-cookie', c]);
+  if (ids.uidHash) await rt.ops({ erase: ids.uidHash });
+  return jsonResponse(200, { erased: true, tombstones: ids.uidHash ? 1 : 0 }, cookies, limits.responseBytes);
+}
