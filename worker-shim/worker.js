@@ -17,7 +17,7 @@
 import wasm from '../wasm/edgerec.wasm';
 import { adminRoute } from './admin.js';
 import { BundleStore, REFRESH_MS } from './bundles.js';
-import { runGuardrail } from './cron.js';
+import { expireFeedbackText, runGuardrail } from './cron.js';
 import { consume, enqueue, tombstoneKey } from './events.js';
 import { cartSkus, explicitSort, firstProduct, isPlaceOrder, listedSkus, pageType, parseOperation, productViewKey } from './graphql.js';
 import { checkConfig, clearCookies, erasureIds, identify, openProfile, profileCookie, sealProfile, stripEdgerecCookies } from './identity.js';
@@ -52,7 +52,10 @@ export default {
   },
   queue: (batch, env) => consume(batch, env),
   // the guardrail: every 5 minutes (wrangler.toml [triggers])
-  scheduled: (controller, env, ctx) => ctx.waitUntil(runGuardrail(env, controller.scheduledTime ?? Date.now())),
+  scheduled: (controller, env, ctx) => ctx.waitUntil(Promise.all([
+    runGuardrail(env, controller.scheduledTime ?? Date.now()),
+    expireFeedbackText(env, controller.scheduledTime ?? Date.now()).catch((e) => console.error(`edgerec: feedback text: ${e.message}`)),
+  ])),
 };
 
 // ---- the live manifest and the canary's engine (per isolate) ---------------------
@@ -421,7 +424,9 @@ async function attribution(env, id) {
 
 /** POST /edge/feedback: thumbs up/down or a 1–5 rating on an item (a unit's or a listing's).
  * It is a `feedback` event: in the KPIs and a training label (ratings 1–2 also keep the item
- * out of the shopper's recommendations).  Free text is never stored. */
+ * out of the shopper's recommendations).  Free text (`text`, ≤ 2,000 characters) is stored only
+ * when [vars] FEEDBACK_TEXT_DAYS is a positive number of days: in R2 under
+ * feedback-text/YYYY/MM/DD/<id>.json with the pseudonymous id, deleted by the cron after that many days. */
 async function postFeedback(request, env, ctx) {
   let body;
   try { body = JSON.parse(dec.decode(new Uint8Array(await request.arrayBuffer()).subarray(0, MAX_EVENTS_BODY))); }
@@ -439,7 +444,18 @@ async function postFeedback(request, env, ctx) {
   const headers = new Headers(request.headers);
   headers.delete('content-length'); // a new body
   const fwd = new Request(request.url, { method: 'POST', headers, body: JSON.stringify(ev) });
+  const keepDays = Number(env.FEEDBACK_TEXT_DAYS ?? 0);
+  if (body.text !== undefined && (typeof body.text !== 'string' || body.text.length > 2000)) return badRequest('text must be a string of at most 2000 characters');
   const res = await postEvents(fwd, env, ctx);
+  if (res.status === 202 && keepDays > 0 && typeof body.text === 'string' && body.text.trim()) {
+    const id = await identify(request, env, Date.now(), { activity: false });
+    if (!id.optedOut && !id.error && env.EDGEREC_EVENTS) {
+      const now = new Date();
+      const key = `feedback-text/${now.toISOString().slice(0, 10).replaceAll('-', '/')}/${crypto.randomUUID()}.json`;
+      ctx.waitUntil?.(env.EDGEREC_EVENTS.put(key, JSON.stringify({ ts: Math.floor(now / 1000), item: body.item, rating, text: body.text, user: id.uidHash }),
+        { customMetadata: { delete_after: String(Math.floor(now / 1000) + Math.round(keepDays * 86400)) } }).catch(() => {}));
+    }
+  }
   return res;
 }
 

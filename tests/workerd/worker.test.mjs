@@ -897,6 +897,30 @@ describe('/edge/events and the queue consumer', () => {
 describe('privacy', () => {
   beforeAll(ensureBundle);
 
+  it('feedback free text: not stored by default; with FEEDBACK_TEXT_DAYS kept with the hashed id only, deleted after that many days', async () => {
+    const listFb = async () => (await env.EDGEREC_EVENTS.list({ prefix: 'feedback-text/' })).objects.map((o) => o.key);
+    for (const k of await listFb()) await env.EDGEREC_EVENTS.delete(k);
+    const shopper = new Browser();
+    await shopper.send(search('bag', { n: nonce() }));
+    const off = await shopper.edge('POST', '/edge/feedback', { item: 'MJ01', thumbs: 'up', text: 'love it' });
+    expect(off.status).toBe(202);
+    expect(await listFb()).toEqual([]); // FEEDBACK_TEXT_DAYS unset: never stored
+    const bad = await shopper.edge('POST', '/edge/feedback', { item: 'MJ01', rating: 4, text: 'x'.repeat(2001) });
+    expect(bad.status).toBe(400);
+    const kept = await shopper.edge('POST', '/edge/feedback', { item: 'MJ01', rating: 4, text: 'runs small' }, { ...env, FEEDBACK_TEXT_DAYS: '30' });
+    expect(kept.status).toBe(202);
+    const keys = await listFb();
+    expect(keys).toHaveLength(1);
+    const stored = JSON.parse(await (await env.EDGEREC_EVENTS.get(keys[0])).text());
+    expect(stored).toMatchObject({ item: 'MJ01', rating: 4, text: 'runs small' });
+    expect(stored.user).toMatch(HEX64);
+    expect(JSON.stringify(stored)).not.toContain(shopper.uid);
+    const { expireFeedbackText } = await import('../../worker-shim/cron.js');
+    expect(await expireFeedbackText({ ...env, FEEDBACK_TEXT_DAYS: '30' }, Date.now() + 29 * 86_400_000)).toBe(0);
+    expect(await expireFeedbackText({ ...env, FEEDBACK_TEXT_DAYS: '30' }, Date.now() + 31 * 86_400_000)).toBe(1);
+    expect(await listFb()).toEqual([]);
+  });
+
   it('Sec-GPC: 1 and DNT: 1: the origin\'s order (bypass opt-out), no cookie for a fresh browser, nothing queued or stored', async () => {
     for (const [signal, reason] of [[{ 'sec-gpc': '1' }, 'gpc'], [{ dnt: '1' }, 'dnt']]) {
       const rec = recording();
