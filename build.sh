@@ -142,7 +142,7 @@ run_suite() { # run_suite NAME COMMAND...
   local rc=0
   "$@" >"$logf" 2>&1 || rc=$?
   local line p=0 f=0
-  line=$(grep -aE '^([A-Za-z_-]+: )?[0-9]+ passed, [0-9]+ failed' "$logf" | tail -n1 || true)
+  line=$(grep -aE '^([A-Za-z0-9_-]+: )?[0-9]+ passed, [0-9]+ failed' "$logf" | tail -n1 || true)
   if [ -n "$line" ]; then
     p=$(sed -E 's/.*\b([0-9]+) passed.*/\1/' <<<"$line")
     f=$(sed -E 's/.*passed, ([0-9]+) failed.*/\1/' <<<"$line")
