@@ -47,3 +47,45 @@ export function decodeState(bytes) {
     return null;
   }
 }
+
+/**
+ * Apply a request's events to the shopper: fill the edge's fields (id, ts, session, the
+ * pseudonymous user), attribute them (arm, model, run of the shopper's assignment `who`, or
+ * the active version without a lifecycle), update the profile through the engine (which
+ * validates each against the event contract: an invalid one is dropped) and the open cart.
+ * The Worker and the Lambda@Edge handler both record through this.
+ * @returns the events to log (state.profile / state.cart are updated in place)
+ */
+export function applyEvents({ engine, state, events, id, who = null, activeVersion = null, nowMs = Date.now() }) {
+  const now = nowMs / 1000;
+  const full = [];
+  for (const e of events) {
+    const ev = {
+      ...e,
+      id: e.id ?? crypto.randomUUID(),
+      ts: typeof e.ts === 'number' ? e.ts : Math.round(now * 1000) / 1000,
+      session: e.session ?? id.sid ?? undefined,
+      user: id.uidHash ?? undefined,
+    };
+    if (who) { // attribution: the arm and the model that ranks what this shopper sees
+      ev.arm = who.arm;
+      if (who.arm !== 'holdout' && who.version) ev.model = who.version; else delete ev.model;
+      if (who.run) ev.run = who.run; else delete ev.run; // the edge's, never a client's
+    } else {
+      delete ev.run; // no lifecycle, no run (a client's would count in the canary's figures)
+      if (activeVersion && !ev.model) ev.model = activeVersion;
+    }
+    if (engine) {
+      try {
+        state.profile = engine.updateProfile(state.profile, JSON.stringify(ev));
+      } catch (err) {
+        if (err.code === 'trap') throw err;
+        continue; // invalid for the contract: not logged
+      }
+    }
+    if (ev.type === 'cart') state.cart = [...state.cart.filter((s) => s !== ev.item), ev.item];
+    if (ev.type === 'purchase') state.cart = state.cart.filter((s) => s !== ev.item);
+    full.push(ev);
+  }
+  return full;
+}

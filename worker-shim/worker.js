@@ -24,7 +24,7 @@ import { checkConfig, clearCookies, erasureIds, identify, openProfile, profileCo
 import { fetchOrigin, originUrl } from './origin.js';
 import { MIRROR_KEY, assignArm } from './lifecycle.js';
 import { Engine } from './engine.js';
-import { decodeState, encodeState } from './state.js';
+import { applyEvents, decodeState, encodeState } from './state.js';
 
 const MAX_RESPONSE_BYTES = 4 * 1024 * 1024; // the engine's ER_MAX_RESPONSE_BYTES
 const MAX_EVENTS_BODY = 64 * 1024;
@@ -290,36 +290,7 @@ function attachProfile(headers, id, sealed) {
 /** Fill an event's edge fields, apply it to the profile (engine), queue it.
  * Returns the new sealed profile (or null when nothing is stored). */
 async function record({ env, ctx, id, engine, state, events, who = null }) {
-  const now = Date.now() / 1000;
-  const full = [];
-  for (const e of events) {
-    const ev = {
-      ...e,
-      id: e.id ?? crypto.randomUUID(),
-      ts: typeof e.ts === 'number' ? e.ts : Math.round(now * 1000) / 1000,
-      session: e.session ?? id.sid ?? undefined,
-      user: id.uidHash ?? undefined,
-    };
-    if (who) { // attribution: the arm and the model that ranks what this shopper sees
-      ev.arm = who.arm;
-      if (who.arm !== 'holdout' && who.version) ev.model = who.version; else delete ev.model;
-      if (who.run) ev.run = who.run; else delete ev.run; // the edge's, never a client's (POST /edge/events)
-    } else {
-      delete ev.run; // no lifecycle, no run (a client's would count in run_shoppers)
-      if (store.version && !ev.model) ev.model = store.version;
-    }
-    if (engine) {
-      try {
-        state.profile = engine.updateProfile(state.profile, JSON.stringify(ev));
-      } catch (err) {
-        if (err.code === 'trap') throw err;
-        continue; // invalid for the contract: not logged
-      }
-    }
-    if (ev.type === 'cart') state.cart = [...state.cart.filter((s) => s !== ev.item), ev.item];
-    if (ev.type === 'purchase') state.cart = state.cart.filter((s) => s !== ev.item);
-    full.push(ev);
-  }
+  const full = applyEvents({ engine, state, events, id, who, activeVersion: store.version });
   if (!full.length) return null;
   const sent = enqueue(env, full).catch((e) => console.error(`edgerec: queue: ${e.message}`));
   ctx.waitUntil?.(sent);

@@ -31,7 +31,7 @@
 import { cartSkus, explicitSort, firstProduct, listedSkus, pageType, parseOperation, productViewKey } from '../graphql.js';
 import { clearCookies, erasureIds, identify, openProfile, profileCookie, sealProfile } from '../identity.js';
 import { assignArm } from '../lifecycle.js';
-import { decodeState, encodeState } from '../state.js';
+import { applyEvents, decodeState, encodeState } from '../state.js';
 import { addHeaders, generate, jsonResponse, limitsFor, requestBody, requestUrl, stepAside, toHeaders } from './cloudfront.mjs';
 import { Runtime } from './runtime.mjs';
 
@@ -299,33 +299,7 @@ async function loadState(rt, id) {
 /** Fill the edge fields of each event, apply it to the profile (the engine validates it), hand
  * the valid ones to the sink; the new sealed profile (or null when there is nothing to keep). */
 async function record(rt, { id, engine, state, events, who = null, seal = true }) {
-  const now = rt.now() / 1000;
-  const full = [];
-  for (const e of events) {
-    const ev = {
-      ...e,
-      id: e.id ?? crypto.randomUUID(),
-      ts: typeof e.ts === 'number' ? e.ts : Math.round(now * 1000) / 1000,
-      session: e.session ?? id.sid ?? undefined,
-      user: id.uidHash ?? undefined,
-    };
-    if (who) { // attribution: the arm and the model that ranks what this shopper sees
-      ev.arm = who.arm;
-      if (who.arm !== 'holdout' && who.version) ev.model = who.version; else delete ev.model;
-      if (who.run) ev.run = who.run;
-    } else if (rt.activeVersion && !ev.model) ev.model = rt.activeVersion;
-    if (engine) {
-      try {
-        state.profile = engine.updateProfile(state.profile, JSON.stringify(ev));
-      } catch (err) {
-        if (err.code === 'trap') throw err;
-        continue; // invalid for the contract: not logged
-      }
-    }
-    if (ev.type === 'cart') state.cart = [...state.cart.filter((s) => s !== ev.item), ev.item];
-    if (ev.type === 'purchase') state.cart = state.cart.filter((s) => s !== ev.item);
-    full.push(ev);
-  }
+  const full = applyEvents({ engine, state, events, id, who, activeVersion: rt.activeVersion, nowMs: rt.now() });
   if (!full.length) return null;
   await rt.sink(full);
   if (!seal || !id.uidHash) return null;
