@@ -34,6 +34,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { cpus, loadavg } from 'node:os';
+import { GET_CATEGORIES } from '../tests/lib/venia-queries.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
 const CLI = process.env.EDGEREC_CLI || `${ROOT}/build/edgerec`;
@@ -94,16 +95,6 @@ function keepCookies(jar, res) {
 }
 const cookieHeader = (jar) => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
 
-const GET_CATEGORIES = `query GetCategories($uid: String!, $pageSize: Int!, $currentPage: Int!, $filters: ProductAttributeFilterInput!, $sort: ProductAttributeSortInput) {
-  categories(filters: {category_uid: {in: [$uid]}}) { items { uid ...CategoryFragment } }
-  products(pageSize: $pageSize, currentPage: $currentPage, filter: $filters, sort: $sort) { ...ProductsFragment }
-}
-fragment CategoryFragment on CategoryTree { uid meta_title meta_keywords meta_description }
-fragment ProductsFragment on Products {
-  items { id uid name price_range { maximum_price { final_price { currency value } } } sku small_image { url } stock_status rating_summary __typename url_key }
-  page_info { total_pages }
-  total_count
-}`;
 const GET_PRODUCT = `query getProductDetailForProductPage($urlKey: String!) { products(filter: {url_key: {eq: $urlKey}}) { items { id sku name url_key } } }`;
 
 // ---- the two ways of running the Worker -----------------------------------------------------------

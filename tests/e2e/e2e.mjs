@@ -39,6 +39,7 @@ import { fileURLToPath } from 'node:url';
 import { createMagento } from '../standin/magento.mjs';
 import { startStack } from '../../worker-shim/dev/stack.mjs';
 import { findChromium, launchChromium } from './cdp.mjs';
+import { GET_CATEGORIES } from '../lib/venia-queries.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const argv = process.argv.slice(2);
@@ -100,16 +101,6 @@ const edge = (r) => r.headers.get('x-edgerec') ?? '';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // Venia's queries (magento/pwa-studio, as tests/standin/demo.html sends them)
-const GET_CATEGORIES = `query GetCategories($uid: String!, $pageSize: Int!, $currentPage: Int!, $filters: ProductAttributeFilterInput!, $sort: ProductAttributeSortInput) {
-  categories(filters: {category_uid: {in: [$uid]}}) { items { uid ...CategoryFragment } }
-  products(pageSize: $pageSize, currentPage: $currentPage, filter: $filters, sort: $sort) { ...ProductsFragment }
-}
-fragment CategoryFragment on CategoryTree { uid meta_title meta_keywords meta_description }
-fragment ProductsFragment on Products {
-  items { id uid name price_range { maximum_price { final_price { currency value } } } sku small_image { url } stock_status rating_summary __typename url_key }
-  page_info { total_pages }
-  total_count
-}`;
 const PRODUCT_SEARCH = `query ProductSearch($currentPage: Int = 1, $inputText: String!, $pageSize: Int = 6, $filters: ProductAttributeFilterInput!, $sort: ProductAttributeSortInput) {
   products(currentPage: $currentPage, pageSize: $pageSize, search: $inputText, filter: $filters, sort: $sort) {
     items { id uid name price_range { maximum_price { final_price { currency value } } } sku small_image { url } url_key __typename }

@@ -25,6 +25,7 @@ import { BundleStore, REFRESH_MS } from '../../worker-shim/bundles.js';
 import { Engine, EngineError } from '../../worker-shim/engine.js';
 import { cacheKey, originUrl } from '../../worker-shim/origin.js';
 import { hourPrefix } from '../../worker-shim/events.js';
+import { GET_CATEGORIES } from '../lib/venia-queries.mjs';
 
 const SHOP = 'https://shop.example';
 const ORIGIN = 'http://magento.test';
@@ -40,16 +41,6 @@ afterEach(() => vi.restoreAllMocks());
 
 // ---- Venia's documents (magento/pwa-studio, as tests/standin/standin.test.mjs) ------------------
 
-const GET_CATEGORIES = `query GetCategories($uid: String!, $pageSize: Int!, $currentPage: Int!, $filters: ProductAttributeFilterInput!, $sort: ProductAttributeSortInput) {
-  categories(filters: { category_uid: { in: [$uid] } }) { items { uid ...CategoryFragment } }
-  products(pageSize: $pageSize, currentPage: $currentPage, filter: $filters, sort: $sort) { ...ProductsFragment }
-}
-fragment CategoryFragment on CategoryTree { uid meta_title meta_keywords meta_description }
-fragment ProductsFragment on Products {
-  items { id uid name price_range { maximum_price { final_price { currency value } } } sku small_image { url } stock_status rating_summary __typename url_key }
-  page_info { total_pages }
-  total_count
-}`;
 const PRODUCT_SEARCH = `query ProductSearch($currentPage: Int = 1, $inputText: String!, $pageSize: Int = 6, $filters: ProductAttributeFilterInput!, $sort: ProductAttributeSortInput) {
   products(currentPage: $currentPage, pageSize: $pageSize, search: $inputText, filter: $filters, sort: $sort) {
     items { id name price_range { maximum_price { regular_price { currency value } } } sku small_image { url } stock_status type_id url_key url_suffix }
