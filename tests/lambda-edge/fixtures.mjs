@@ -15,6 +15,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { readZip } from '../../worker-shim/lambda-edge/zip.mjs';
+import { itemTexts, spanOf } from '../lib/json-spans.mjs';
+import { GET_CATEGORIES } from '../lib/venia-queries.mjs';
+export { GET_CATEGORIES, itemTexts, spanOf };
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -164,16 +167,6 @@ export function lambdaContext(timeoutMs = 5000) {
 
 // ---- Venia's documents (as tests/workerd/worker.test.mjs) ------------------------------------------
 
-export const GET_CATEGORIES = `query GetCategories($uid: String!, $pageSize: Int!, $currentPage: Int!, $filters: ProductAttributeFilterInput!, $sort: ProductAttributeSortInput) {
-  categories(filters: { category_uid: { in: [$uid] } }) { items { uid ...CategoryFragment } }
-  products(pageSize: $pageSize, currentPage: $currentPage, filter: $filters, sort: $sort) { ...ProductsFragment }
-}
-fragment CategoryFragment on CategoryTree { uid meta_title meta_keywords meta_description }
-fragment ProductsFragment on Products {
-  items { id uid name price_range { maximum_price { final_price { currency value } } } sku small_image { url } stock_status rating_summary __typename url_key }
-  page_info { total_pages }
-  total_count
-}`;
 export const GET_PRODUCT = `query getProductDetailForProductPage($urlKey: String!) {
   products(filter: { url_key: { eq: $urlKey } }) { items { id ...ProductDetailsFragment } }
 }
@@ -217,51 +210,6 @@ export function specEvent(spec, extra = {}) {
 
 /** SKUs of data.products.items in order. */
 export const skusOf = (text) => (JSON.parse(text).data?.products?.items ?? []).map((it) => it.sku);
-
-// ---- JSON spans: where data.products.items is in a response's bytes (as tests/workerd) -------------
-
-const WS = ' \t\n\r';
-const skipWs = (s, i) => { while (i < s.length && WS.includes(s[i])) i++; return i; };
-function skipValue(s, i) {
-  i = skipWs(s, i);
-  if (s[i] === '"') { i++; while (s[i] !== '"') i += s[i] === '\\' ? 2 : 1; return i + 1; }
-  if (s[i] === '{' || s[i] === '[') {
-    let depth = 0;
-    for (; i < s.length; i++) {
-      if (s[i] === '"') { i = skipValue(s, i) - 1; continue; }
-      if (s[i] === '{' || s[i] === '[') depth++;
-      else if ((s[i] === '}' || s[i] === ']') && --depth === 0) return i + 1;
-    }
-    throw new Error('unterminated JSON');
-  }
-  while (i < s.length && !',}]'.includes(s[i]) && !WS.includes(s[i])) i++;
-  return i;
-}
-function members(s, start) {
-  const out = [];
-  const close = s[start] === '{' ? '}' : ']';
-  let i = skipWs(s, start + 1);
-  if (s[i] === close) return out;
-  for (;;) {
-    let key = null;
-    if (close === '}') { const k = skipValue(s, i); key = JSON.parse(s.slice(i, k)); i = skipWs(s, k) + 1; }
-    const vs = skipWs(s, i), ve = skipValue(s, vs);
-    out.push([key, vs, ve]);
-    i = skipWs(s, ve);
-    if (s[i] !== ',') return out;
-    i = skipWs(s, i + 1);
-  }
-}
-export function spanOf(s, path) {
-  let start = skipWs(s, 0), end = skipValue(s, start);
-  for (const k of path) {
-    const m = members(s, start).find(([key]) => key === k);
-    if (!m) return null;
-    [, start, end] = m;
-  }
-  return [start, end];
-}
-export const itemTexts = (s) => { const [a] = spanOf(s, ['data', 'products', 'items']); return members(s, a).map(([, x, y]) => s.slice(x, y)); };
 
 /** A re-ranked response is the origin's: every byte outside data.products.items, the same items (as bytes). */
 export function sameOutsideItems(edgeText, originText) {
