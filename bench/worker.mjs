@@ -1,6 +1,6 @@
 // worker.mjs — the time edgerec's Worker adds to a 48-item Venia category page, in workerd, on
 // loopback: the Magento stand-in (tests/standin/server.mjs) as the origin, and the Worker
-// (worker-shim/worker.js with wasm/edgerec.wasm) either directly in workerd through Miniflare's API
+// (worker-shim/worker.js with wasm/edgerec.wasm, bundled by `wrangler deploy --dry-run` as a deploy would) either directly in workerd through Miniflare's API
 // (default: one workerd, the Worker behind Miniflare's entry worker, as close to production as
 // local gets) or under `wrangler dev --local` (worker-shim/dev/stack.mjs; wrangler adds a proxy
 // workerd in front).  Part of `./build.sh bench`.  Prints a table on stderr, then one JSON line.
@@ -31,10 +31,11 @@
 import http from 'node:http';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import { GET_CATEGORIES } from '../tests/lib/venia-queries.mjs';
+import { explicitSort, isListing, pageType, productViewKey, readOperation } from '../worker-shim/graphql.js';
 
 const ROOT = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
 const CLI = process.env.EDGEREC_CLI || `${ROOT}/build/edgerec`;
@@ -100,18 +101,16 @@ const GET_PRODUCT = `query getProductDetailForProductPage($urlKey: String!) { pr
 // ---- the two ways of running the Worker -----------------------------------------------------------
 
 /** The Worker's modules: worker.js and what it imports (relative imports, followed), the reactor. */
-function workerModules(entry) {
-  const seen = new Map(), todo = [entry];
-  while (todo.length) {
-    const f = todo.pop();
-    if (seen.has(f)) continue;
-    const wasm = f.endsWith('.wasm');
-    seen.set(f, { type: wasm ? 'CompiledWasm' : 'ESModule', path: f });
-    if (wasm) continue;
-    const src = readFileSync(f, 'utf8');
-    for (const m of src.matchAll(/(?:import|export)\s[^'"]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|import\s*\(?\s*['"](\.{1,2}\/[^'"]+)['"]/g)) todo.push(resolve(dirname(f), m[1] ?? m[2]));
-  }
-  return [...seen.values()];
+/** The Worker as wrangler ships it: `wrangler deploy --dry-run --outdir` bundles worker.js and its
+ * imports (graphql-js among them) with esbuild, exactly as a deploy would; the .wasm stays a module. */
+function workerModules() {
+  const out = `${OUT}/worker-dist`;
+  rmSync(out, { recursive: true, force: true });
+  const r = spawnSync(process.execPath, [`${ROOT}/node_modules/wrangler/wrangler-dist/cli.js`, 'deploy', '--dry-run', '--outdir', out],
+    { cwd: ROOT, encoding: 'utf8', env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' } });
+  if (r.status !== 0) throw new Error(`wrangler deploy --dry-run failed:\n${r.stdout}${r.stderr}`);
+  return readdirSync(out).filter((f) => /\.(js|wasm)$/.test(f)).sort((a, b) => Number(b.endsWith('.js')) - Number(a.endsWith('.js')))
+    .map((f) => ({ type: f.endsWith('.wasm') ? 'CompiledWasm' : 'ESModule', path: `${out}/${f}` }));
 }
 
 async function startStandin() {
@@ -138,7 +137,7 @@ async function startMiniflare() {
     mf = new Miniflare(convertV4MiniflareOptions({
       host: '127.0.0.1', port: PORT,
       workers: [{
-        name: 'edgerec', compatibilityDate, modulesRoot: ROOT, modules: workerModules(`${ROOT}/worker-shim/worker.js`),
+        name: 'edgerec', compatibilityDate, modulesRoot: `${OUT}/worker-dist`, modules: workerModules(),
         kvNamespaces: { EDGEREC: 'edgerec-kv' }, r2Buckets: { EDGEREC_EVENTS: 'edgerec-events' },
         queueProducers: { EVENTS: 'edgerec-events' }, queueConsumers: { 'edgerec-events': { maxBatchSize: 100, maxBatchTimeout: 5 } },
         bindings: { ORIGIN_URL: origin.url, CONSENT_COOKIE: '', EDGEREC_ID_SECRET: secret(32), EDGEREC_COOKIE_KEY: secret(32), EDGEREC_ADMIN_TOKEN: secret(24) },
@@ -261,8 +260,17 @@ try {
   console.error(`re-ranked vs pass-through: ${signed(stat.rerank.p50 - stat.pass.p50)} ms at p50, ${signed(stat.rerank.p99 - stat.pass.p99)} ms at p99`);
   console.error(`"added" = the Worker row minus the origin row; it includes the local hop into workerd${VIA === 'wrangler' ? ' and wrangler\'s proxy workerd' : ''} (not in production),`);
   console.error('which the no-work row bounds from above.');
+  const gq = graphqlCost();
+  console.error(`\nReading the operation (worker-shim/graphql.js, graphql-js ${gq.version}; V8 in Node, as in workerd), Venia's GetCategories POST body, ${gq.n} samples; µs`);
+  console.error('| step | p50 µs | p99 µs | × JSON.parse of the body |\n|---|---:|---:|---:|');
+  for (const [label, k] of [['JSON.parse of the body (the peer: any Worker does this)', 'json'], ['readOperation, document first seen (lex bound check + parse)', 'cold'],
+    ['readOperation, document seen before (the isolate\'s cache)', 'warm'], ['… + every question (sort, listing, page type, product view)', 'answers']]) {
+    console.error(`| ${label} | ${gq[k].p50.toFixed(1)} | ${gq[k].p99.toFixed(1)} | ${(gq[k].p50 / gq.json.p50).toFixed(1)} |`);
+  }
   const r0 = (x) => Math.round(x);
   console.log(JSON.stringify({
+    graphql_parse_cold_p50_us: gq.cold.p50, graphql_parse_cold_p99_us: gq.cold.p99, graphql_parse_warm_p50_us: gq.warm.p50,
+    graphql_parse_warm_p99_us: gq.warm.p99, graphql_answers_p50_us: gq.answers.p50, graphql_json_parse_p50_us: gq.json.p50,
     worker_via: VIA, worker_page_items: items, worker_page_bytes: bytes, worker_samples: SAMPLES, worker_concurrency: CONC,
     worker_origin_p50_us: r0(o.p50), worker_origin_p99_us: r0(o.p99),
     worker_pass_p50_us: r0(stat.pass.p50), worker_pass_p99_us: r0(stat.pass.p99),
@@ -281,4 +289,27 @@ try {
 } finally {
   await stopAll();
 }
+/** The cost of reading a GraphQL operation: Venia's GetCategories as a POST body.  `cold` gives every
+ * sample a document the cache has never seen (a unique trailing comment), `warm` repeats one. */
+function graphqlCost(n = 2000) {
+  const url = new URL('https://shop.example/graphql');
+  const variables = { currentPage: 1, uid: 'MTI=', filters: { category_uid: { eq: 'MTI=' } }, pageSize: 48, sort: { position: 'ASC' } };
+  const body = (q) => JSON.stringify({ query: q, operationName: 'GetCategories', variables });
+  const warmBody = body(GET_CATEGORIES);
+  const coldBodies = Array.from({ length: n + 200 }, (_, i) => body(`${GET_CATEGORIES}\n# ${i}-${process.pid}`));
+  const time = (f) => { const t = process.hrtime.bigint(); f(); return Number(process.hrtime.bigint() - t) / 1000; };
+  const out = { json: [], cold: [], warm: [], answers: [] };
+  for (let i = 0; i < n + 200; i++) { // the first 200 warm the JIT
+    const rec = (k, us) => { if (i >= 200) out[k].push(us); };
+    rec('json', time(() => JSON.parse(coldBodies[i])));
+    rec('cold', time(() => readOperation('POST', url, coldBodies[i])));
+    rec('warm', time(() => readOperation('POST', url, warmBody)));
+    rec('answers', time(() => { const { op } = readOperation('POST', url, warmBody); productViewKey(op); explicitSort(op); isListing(op); pageType(op); }));
+  }
+  if (!readOperation('POST', url, warmBody).op || explicitSort(readOperation('POST', url, warmBody).op) !== null) throw new Error('graphql.js misread GetCategories');
+  const pct = (a, p) => { const x = [...a].sort((u, v) => u - v); return Math.round(x[Math.min(x.length - 1, Math.floor(p * x.length))] * 10) / 10; };
+  const st = Object.fromEntries(Object.entries(out).map(([k, a]) => [k, { p50: pct(a, 0.5), p99: pct(a, 0.99) }]));
+  return { ...st, n, version: JSON.parse(readFileSync(`${ROOT}/node_modules/graphql/package.json`, 'utf8')).version };
+}
+
 function agentsNote() { return `(${cpus().length} cores, load ${loadavg()[0].toFixed(2)})`; }

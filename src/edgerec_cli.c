@@ -1,5 +1,11 @@
 /* edgerec_cli.c — the `edgerec` command line (native and WASI builds).
- * Exit codes: 0 ok, 2 usage, 3 bad input, 4 bad bundle. */
+ * Exit codes: 0 ok, 2 usage, 3 bad input (an input over its size limit too,
+ * bundles included), 4 bad bundle.
+ * Every input is read within a named limit (er_read_input, er_read_line; the
+ * table is docs/limits.md), so memory never grows with what a file or pipe
+ * holds.  rerank keeps its pass-through rule for an input over its limit: the
+ * response goes out unchanged (streamed, when it is the response that is too
+ * large), exit 0, --strict 3. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <stdio.h>
@@ -45,7 +51,7 @@ static const char *USAGE =
     "  rollout   bundle --url URL [--token TOKEN] [--version V | active] --out FILE\n"
     "  score-dense --bundle F < vectors.csv   (16 comma-separated values a line; empty = missing)\n"
     "  version\n"
-    "exit codes: 0 ok, 2 usage, 3 bad input, 4 bad bundle\n";
+    "exit codes: 0 ok, 2 usage, 3 bad input (or an input over its size limit), 4 bad bundle\n";
 
 static int usage(const char *msg) {
   if (msg) fprintf(stderr, "edgerec: %s\n", msg);
@@ -113,12 +119,20 @@ static int exit_for(er_status s) {
   return EXIT_INPUT;
 }
 
+/* Read a named input within its limit; on failure print why and set *rc:
+ * EXIT_INPUT when it is over the limit, else fail_rc. */
+static uint8_t *load(const char *what, const char *path, uint32_t limit, uint32_t *n, int fail_rc, int *rc) {
+  const char *msg = "";
+  int over = 0;
+  uint8_t *p = er_read_input(what, path, limit, n, &msg, &over);
+  if (!p) { fprintf(stderr, "edgerec: %s\n", msg); *rc = over ? EXIT_INPUT : fail_rc; }
+  return p;
+}
+
 /* Load a bundle file into an engine; *bytes must be freed after the engine. */
 static er_engine *open_engine(const char *path, uint8_t **bytes, int *rc) {
-  const char *why = "";
   uint32_t n;
-  *bytes = er_read_all(path, &n, &why);
-  if (!*bytes) { fprintf(stderr, "edgerec: cannot read bundle %s: %s\n", path, why); *rc = EXIT_BUNDLE; return NULL; }
+  if (!(*bytes = load("bundle", path, ER_MAX_BUNDLE_BYTES, &n, EXIT_BUNDLE, rc))) return NULL;
   er_error err;
   er_error_clear(&err);
   er_engine *e = er_engine_new(*bytes, n, &err);
@@ -128,10 +142,7 @@ static er_engine *open_engine(const char *path, uint8_t **bytes, int *rc) {
 
 static uint8_t *read_profile(const char *path, uint32_t *n, int *rc) {
   if (!path) { *n = 0; return NULL; }
-  const char *why = "";
-  uint8_t *p = er_read_all(path, n, &why);
-  if (!p) { fprintf(stderr, "edgerec: cannot read profile %s: %s\n", path, why); *rc = EXIT_INPUT; }
-  return p;
+  return load("profile", path, ER_PROFILE_MAX_BYTES, n, EXIT_INPUT, rc);
 }
 
 static int cmd_recommend(opts *o) {
@@ -141,9 +152,8 @@ static int cmd_recommend(opts *o) {
   er_engine *e = open_engine(o->bundle, &bb, &rc);
   if (!e) return rc;
   uint32_t cn = 0, pn = 0;
-  const char *why = "";
-  uint8_t *ctx = er_read_all("-", &cn, &why), *prof = read_profile(o->profile, &pn, &rc);
-  if (!ctx) { fprintf(stderr, "edgerec: cannot read context: %s\n", why); rc = EXIT_INPUT; }
+  uint8_t *ctx = load("context", "-", ER_MAX_CONTEXT_BYTES, &cn, EXIT_INPUT, &rc);
+  uint8_t *prof = rc ? NULL : read_profile(o->profile, &pn, &rc);
   if (!rc && (o->unit || o->k) && er_engine_override(e, o->unit, (uint32_t)o->k)) { print_error("recommend", er_engine_error(e)); rc = EXIT_USAGE; }
   if (!rc) {
     const char *out;
@@ -159,6 +169,29 @@ static int cmd_recommend(opts *o) {
   return rc;
 }
 
+/* Copy the rest of in to out (an oversized response passed through). */
+static int copy_rest(FILE *in, FILE *out) {
+  static uint8_t chunk[65536];
+  size_t r;
+  while ((r = fread(chunk, 1, sizeof chunk, in)) > 0)
+    if (fwrite(chunk, 1, r, out) != r) break;
+  if (ferror(in)) { fprintf(stderr, "edgerec: rerank: read error in the response (stdin)\n"); return EXIT_INPUT; }
+  if (ferror(out) || fflush(out)) { fprintf(stderr, "edgerec: write to - failed\n"); return EXIT_INPUT; }
+  return 0;
+}
+
+/* rerank's side inputs (context file, profile): not read → exit 3; over the
+ * limit → not re-ranked, like the engine's own context limit (reason=context). */
+static uint8_t *rerank_input(const char *what, const char *path, uint32_t limit, uint32_t *n, const char **skip, int *rc) {
+  const char *msg = "";
+  int over = 0;
+  uint8_t *p = er_read_input(what, path, limit, n, &msg, &over);
+  if (p) return p;
+  if (!over) { fprintf(stderr, "edgerec: %s\n", msg); *rc = EXIT_INPUT; }
+  else if (!*skip) *skip = msg; /* er_read_input's buffer: the caller copies it before reading on */
+  return NULL;
+}
+
 static int cmd_rerank(opts *o) {
   if (!o->bundle || !o->context) return usage("rerank needs --bundle F and --context CTX (a file, or inline JSON)");
   int rc = 0;
@@ -166,25 +199,40 @@ static int cmd_rerank(opts *o) {
   er_engine *e = open_engine(o->bundle, &bb, &rc);
   if (!e) return rc;
   uint32_t cn = 0, rn = 0, pn = 0;
-  const char *why = "";
-  uint8_t *ctx = NULL, *prof = read_profile(o->profile, &pn, &rc);
+  const char *skip = NULL; /* an input over its limit: not re-ranked, and why */
+  uint8_t *ctx = NULL, *prof = NULL;
   if (o->context[0] == '{') {
     cn = (uint32_t)strlen(o->context);
     ctx = malloc(cn + 1);
     if (ctx) memcpy(ctx, o->context, cn + 1);
-  } else if (!(ctx = er_read_all(o->context, &cn, &why))) {
-    fprintf(stderr, "edgerec: cannot read context %s: %s\n", o->context, why);
-    rc = EXIT_INPUT;
+  } else {
+    ctx = rerank_input("context", o->context, ER_MAX_CONTEXT_BYTES, &cn, &skip, &rc);
   }
-  uint8_t *resp = er_read_all("-", &rn, &why);
-  if (!resp) { fprintf(stderr, "edgerec: cannot read response: %s\n", why); rc = EXIT_INPUT; }
+  if (o->profile && !skip) prof = rerank_input("profile", o->profile, ER_PROFILE_MAX_BYTES, &pn, &skip, &rc);
+  char msg[400] = "";
+  const char *reason = skip ? "context" : NULL;
+  if (skip) snprintf(msg, sizeof msg, "%s", skip);
+  /* the response: at most the limit + 1 bytes in memory; past that it is streamed through */
+  const char *why = "";
+  int over = 0;
+  uint8_t *resp = rc ? NULL : er_read_head(stdin, ER_MAX_RESPONSE_BYTES, &rn, &why, &over);
+  if (!rc && !resp) { fprintf(stderr, "edgerec: cannot read response (stdin): %s\n", why); rc = EXIT_INPUT; }
+  if (!rc && over && !reason) {
+    reason = "limit";
+    snprintf(msg, sizeof msg, "response (stdin): %s", why);
+  }
   if (!rc) {
     const char *out;
     uint32_t on;
-    er_status st = er_rerank(e, (const char *)resp, rn, (const char *)ctx, cn, prof, pn, &out, &on);
+    er_status st = reason ? ER_E_LIMIT : er_rerank(e, (const char *)resp, rn, (const char *)ctx, cn, prof, pn, &out, &on);
     if (st) {
-      fprintf(stderr, "edgerec: rerank: not re-ranked (reason=%s): %s\n", er_engine_reason(e), er_engine_error(e)->msg);
+      if (!reason) {
+        reason = er_engine_reason(e);
+        snprintf(msg, sizeof msg, "%s", er_engine_error(e)->msg);
+      }
+      fprintf(stderr, "edgerec: rerank: not re-ranked (reason=%s): %s\n", reason, msg);
       rc = write_all("-", resp, rn);
+      if (!rc && over) rc = copy_rest(stdin, stdout);
       if (!rc && o->strict) rc = EXIT_INPUT;
     } else {
       rc = write_all("-", out, on);
@@ -200,24 +248,17 @@ static int cmd_rerank(opts *o) {
 
 static int cmd_pack(opts *o) {
   if (!o->model || !o->catalog || !o->out) return usage("pack needs --model, --catalog and --out");
-  const char *why = "";
   uint32_t mn = 0, cn = 0, xn = 0;
-  uint8_t *m = er_read_all(o->model, &mn, &why);
-  if (!m) { fprintf(stderr, "edgerec: cannot read %s: %s\n", o->model, why); return EXIT_INPUT; }
-  uint8_t *c = er_read_all(o->catalog, &cn, &why);
-  if (!c) { fprintf(stderr, "edgerec: cannot read %s: %s\n", o->catalog, why); free(m); return EXIT_INPUT; }
-  uint8_t *x = NULL;
-  if (o->xgboost && !(x = er_read_all(o->xgboost, &xn, &why))) {
-    fprintf(stderr, "edgerec: cannot read %s: %s\n", o->xgboost, why);
-    free(m); free(c);
-    return EXIT_INPUT;
-  }
+  int rc = 0;
+  uint8_t *m = load("model", o->model, ER_MAX_MODEL_JSON_BYTES, &mn, EXIT_INPUT, &rc);
+  uint8_t *c = rc ? NULL : load("catalog", o->catalog, ER_MAX_CATALOG_JSON_BYTES, &cn, EXIT_INPUT, &rc);
+  uint8_t *x = rc || !o->xgboost ? NULL : load("XGBoost model", o->xgboost, ER_MAX_MODEL_JSON_BYTES, &xn, EXIT_INPUT, &rc);
+  if (rc) { free(m); free(c); return rc; }
   uint8_t *out = NULL;
   uint32_t on = 0;
   er_error err;
   er_error_clear(&err);
   er_status st = er_pack_from_json((const char *)m, mn, (const char *)c, cn, (const char *)x, xn, o->model, &out, &on, &err);
-  int rc = 0;
   if (st) { fprintf(stderr, "edgerec: pack: %s\n", err.msg); rc = EXIT_INPUT; }
   else {
     er_bundle b; /* prove it loads */
@@ -267,10 +308,10 @@ static char *bench_context(er_engine *e, const er_bundle *b, uint32_t n, uint32_
 static int cmd_inspect(opts *o) {
   const char *path = o->npos ? o->pos[0] : o->bundle;
   if (!path) return usage("inspect needs a bundle file");
-  const char *why = "";
   uint32_t n;
-  uint8_t *bytes = er_read_all(path, &n, &why);
-  if (!bytes) { fprintf(stderr, "edgerec: cannot read %s: %s\n", path, why); return EXIT_BUNDLE; }
+  int rc = 0;
+  uint8_t *bytes = load("bundle", path, ER_MAX_BUNDLE_BYTES, &n, EXIT_BUNDLE, &rc);
+  if (!bytes) return rc;
   er_error err;
   er_error_clear(&err);
   er_engine *e = er_engine_new(bytes, n, &err);
@@ -350,10 +391,8 @@ static int cmd_profile(int argc, char **argv) {
   er_engine *e = open_engine(o.bundle, &bb, &rc);
   if (!e) return rc;
   uint32_t pn = 0, en = 0;
-  const char *why = "";
   uint8_t *p = read_profile(o.profile, &pn, &rc);
-  uint8_t *ev = rc ? NULL : er_read_all("-", &en, &why);
-  if (!rc && !ev) { fprintf(stderr, "edgerec: cannot read event: %s\n", why); rc = EXIT_INPUT; }
+  uint8_t *ev = rc ? NULL : load("event", "-", ER_MAX_EVENT_BYTES, &en, EXIT_INPUT, &rc);
   if (!rc) {
     const uint8_t *out;
     uint32_t on;
@@ -369,26 +408,31 @@ static int cmd_profile(int argc, char **argv) {
 
 static int cmd_score_dense(opts *o) {
   if (!o->bundle) return usage("score-dense needs --bundle F");
-  const char *why = "";
   uint32_t n;
-  uint8_t *bytes = er_read_all(o->bundle, &n, &why);
-  if (!bytes) { fprintf(stderr, "edgerec: cannot read %s: %s\n", o->bundle, why); return EXIT_BUNDLE; }
+  int rc = 0;
+  uint8_t *bytes = load("bundle", o->bundle, ER_MAX_BUNDLE_BYTES, &n, EXIT_BUNDLE, &rc);
+  if (!bytes) return rc;
   er_bundle b;
   er_error err;
   er_error_clear(&err);
   if (er_bundle_load(&b, bytes, n, &err)) { fprintf(stderr, "edgerec: %s: %s\n", o->bundle, err.msg); free(bytes); return EXIT_BUNDLE; }
   if (b.model_kind != ER_MODEL_TREES) { fprintf(stderr, "edgerec: score-dense needs a tree model\n"); free(bytes); return EXIT_USAGE; }
-  char line[4096];
+  char line[ER_MAX_DENSE_LINE_BYTES + 1];
   unsigned long lineno = 0;
-  int rc = 0;
-  while (fgets(line, sizeof line, stdin)) {
+  int64_t len;
+  while ((len = er_read_line(stdin, line, ER_MAX_DENSE_LINE_BYTES)) >= 0) {
     lineno++;
+    if (len > (int64_t)ER_MAX_DENSE_LINE_BYTES) {
+      fprintf(stderr, "edgerec: score-dense: line %lu: %lld bytes, more than the limit of %u bytes\n", lineno, (long long)len, ER_MAX_DENSE_LINE_BYTES);
+      rc = EXIT_INPUT;
+      break;
+    }
     float x[ER_DENSE_COUNT];
     char *p = line;
     for (int f = 0; f < ER_DENSE_COUNT; f++) {
       char *end;
       while (*p == ' ') p++;
-      if (*p == ',' || *p == '\n' || *p == 0) x[f] = __builtin_nanf("");
+      if (*p == ',' || *p == 0) x[f] = __builtin_nanf("");
       else {
         x[f] = strtof(p, &end);
         if (end == p) { fprintf(stderr, "edgerec: score-dense: line %lu field %d is not a number\n", lineno, f + 1); rc = EXIT_INPUT; break; }
@@ -404,6 +448,7 @@ static int cmd_score_dense(opts *o) {
     int32_t m = er_score_trees(&b, x, &units);
     printf("%d\n", m);
   }
+  if (!rc && ferror(stdin)) { fprintf(stderr, "edgerec: score-dense: read error after line %lu\n", lineno); rc = EXIT_INPUT; }
   free(bytes);
   return rc;
 }

@@ -25,7 +25,6 @@
 #define TOTAL_TIMEOUT_S 120L
 #define MAX_JSON_BYTES ((size_t)16 << 20)    /* a JSON response                 */
 #define MAX_PAGE_BYTES ((size_t)256 << 20)   /* one events page                 */
-#define MAX_BUNDLE_BYTES ((size_t)1 << 30)   /* a downloaded bundle (er_read_all's limit) */
 #define MAX_CURSOR 4096
 #define DEFAULT_MAX_PAGES 100000L
 
@@ -38,7 +37,7 @@ static const char *ADMIN_USAGE =
     "  environment variable EDGEREC_ADMIN_TOKEN; prefer it to --token, which other local users can\n"
     "  see in `ps` (and which lands in shell history).  EDGEREC_ADMIN_TIMEOUT=SECONDS overrides the\n"
     "  120 s limit per request.\n"
-    "exit codes: 0 ok, 2 usage, 3 bad input or HTTP error, 4 bad bundle\n";
+    "exit codes: 0 ok, 2 usage, 3 bad input (or over its size limit) or HTTP error, 4 bad bundle\n";
 
 /* ---- small buffers and helpers ------------------------------------------- */
 
@@ -451,10 +450,11 @@ static int check_bundle(const char *cmd, const char *what, const uint8_t *bytes,
 }
 
 static int cmd_publish(admin *a, const char *file, long canary) {
-  const char *why = "";
+  const char *msg = "";
   uint32_t n = 0;
-  uint8_t *bytes = er_read_all(file, &n, &why);
-  if (!bytes) { fprintf(stderr, "edgerec publish: cannot read bundle %s: %s\n", file, why); return EXIT_BUNDLE; }
+  int over = 0;
+  uint8_t *bytes = er_read_input("bundle", file, ER_MAX_BUNDLE_BYTES, &n, &msg, &over);
+  if (!bytes) { fprintf(stderr, "edgerec publish: %s\n", msg); return over ? EXIT_INPUT : EXIT_BUNDLE; }
   er_bundle b;
   int rc = check_bundle(a->cmd, file, bytes, n, &b);
   if (rc) { free(bytes); return rc; }
@@ -667,7 +667,7 @@ static int cmd_bundle(admin *a, const char *version, const char *out) {
   snprintf(path, pl, "/edge/admin/bundles/%s", ev);
   curl_free(ev);
   resp r;
-  rc = request(a, "GET", path, NULL, NULL, NULL, 0, "application/octet-stream", MAX_BUNDLE_BYTES, &r);
+  rc = request(a, "GET", path, NULL, NULL, NULL, 0, "application/octet-stream", ER_MAX_BUNDLE_BYTES, &r);
   free(path);
   if (!rc && r.status != 200) rc = http_error(a, &r);
   if (rc) { resp_free(&r); return rc; }

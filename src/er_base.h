@@ -61,6 +61,17 @@ void er_error_clear(er_error *e);
 #define ER_MAX_K               200u
 #define ER_MAX_SKU_BYTES       128u
 #define ER_MAX_EXPLICIT        ER_MAX_CANDIDATES
+#define ER_MAX_BUNDLE_BYTES    (256u * 1024u * 1024u) /* a bundle: the loader, the packer and
+                                         every CLI read (the Worker's KV holds 25 MiB) */
+
+/* ---- file inputs of the CLIs (native and WASI; docs/limits.md) ------------
+ * Read with er_read_limited / er_read_line: memory is bounded by these, never
+ * by what a file or pipe holds.  The engine's own inputs are bounded above
+ * (context, event, response, bundle) and in er_profile.h (profile). */
+#define ER_MAX_MODEL_JSON_BYTES   (256u * 1024u * 1024u) /* pack --model / --xgboost: XGBoost
+                                         JSON of ER_PACK_MAX_TREES trees at ~150 bytes a node */
+#define ER_MAX_CATALOG_JSON_BYTES (1024u * 1024u * 1024u) /* pack / train / features --catalog */
+#define ER_MAX_DENSE_LINE_BYTES   4096u  /* one score-dense line (16 numbers), without '\n' */
 
 /* ---- arena: bump allocation from caller-owned memory, reset per request -- */
 typedef struct {

@@ -162,6 +162,7 @@ static er_status check_model(er_bundle *b, er_error *err) {
 er_status er_bundle_load(er_bundle *b, const uint8_t *buf, uint32_t len, er_error *err) {
   memset(b, 0, sizeof *b);
   if (!buf || len < 8) return er_fail(err, ER_E_BUNDLE_TRUNCATED, len, "bundle: %u bytes, too short for a header (truncated)", len);
+  if (len > ER_MAX_BUNDLE_BYTES) return er_fail(err, ER_E_LIMIT, ER_MAX_BUNDLE_BYTES, "bundle: %u bytes, more than the limit of %u bytes", len, ER_MAX_BUNDLE_BYTES);
   if (memcmp(buf, ER_BUNDLE_MAGIC, 8)) return er_fail(err, ER_E_BUNDLE_MAGIC, 0, "bundle: bad magic (not an edgerec .erb bundle)");
   if (len < ER_BUNDLE_HEADER) return er_fail(err, ER_E_BUNDLE_TRUNCATED, len, "bundle: %u bytes, shorter than the 64-byte header (truncated)", len);
   b->format_version = er_rd16(buf + 16);

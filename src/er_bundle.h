@@ -115,7 +115,8 @@ typedef struct {
 
 /* Validate and map a bundle held in buf[0..len).  On error the er_error
  * names the specific cause (ER_E_BUNDLE_MAGIC, _VERSION, _CHECKSUM,
- * _TRUNCATED, _SCHEMA, _CORRUPT). */
+ * _TRUNCATED, _SCHEMA, _CORRUPT; ER_E_LIMIT when len is over
+ * ER_MAX_BUNDLE_BYTES, which the writer never produces). */
 er_status er_bundle_load(er_bundle *b, const uint8_t *buf, uint32_t len, er_error *err);
 
 /* Accessors (indices already validated by the loader). */

@@ -905,10 +905,11 @@ int er_eval_main(int argc, char **argv) {
   uint8_t *bytes = NULL;
   er_engine *engine = NULL;
   if (bundle) {
-    const char *why = "";
+    const char *msg = "";
     uint32_t n;
-    bytes = er_read_all(bundle, &n, &why);
-    if (!bytes) { fprintf(stderr, "edgerec: eval: cannot read --bundle %s: %s\n", bundle, why); return 4; }
+    int over = 0;
+    bytes = er_read_input("--bundle", bundle, ER_MAX_BUNDLE_BYTES, &n, &msg, &over);
+    if (!bytes) { fprintf(stderr, "edgerec: eval: %s\n", msg); return over ? 3 : 4; }
     engine = er_engine_new(bytes, n, &err);
     if (!engine) { fprintf(stderr, "edgerec: eval: --bundle %s: %s\n", bundle, err.msg); free(bytes); return 4; }
   }

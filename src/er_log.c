@@ -145,24 +145,32 @@ static int intern_opt(er_intern *t, const er_str *s, uint32_t *out) {
   return 1;
 }
 
+/* Bytes of a line kept: an event and one '\r' of a CRLF line end.  The rest
+ * of a longer line is read and dropped, never buffered. */
+#define LINE_KEEP (ER_MAX_EVENT_BYTES + 1u)
+
 er_status er_log_read(er_log *L, FILE *f, const char *name, int progress, er_error *err) {
-  char *line = NULL;
-  size_t cap = 0;
-  ssize_t n;
+  char *line = malloc(LINE_KEEP + 1);
+  int64_t full;
   jsmntok_t tok[ER_MAX_EVENT_TOKENS];
   er_status st = ER_OK;
   double t0 = er_now_seconds();
   uint64_t next_report = 1000000;
-  while ((n = getline(&line, &cap, f)) >= 0) {
+  char too_long[48];
+  snprintf(too_long, sizeof too_long, "event larger than %u bytes", ER_MAX_EVENT_BYTES);
+  if (!line) return er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "%s: out of memory", name);
+  while ((full = er_read_line(f, line, LINE_KEEP)) >= 0) {
     uint32_t lineno = (uint32_t)++L->lines;
-    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) n--;
+    if (full > (int64_t)LINE_KEEP) { bad_line(L, lineno, too_long); continue; }
+    uint32_t n = (uint32_t)full;
+    while (n > 0 && line[n - 1] == '\r') n--;
     uint32_t k = 0;
-    while (k < (uint32_t)n && (line[k] == ' ' || line[k] == '\t')) k++;
-    if (k == (uint32_t)n) { L->blank++; continue; }
-    if (n > (ssize_t)ER_MAX_EVENT_BYTES) { bad_line(L, lineno, "event larger than 16 KB"); continue; }
+    while (k < n && (line[k] == ' ' || line[k] == '\t')) k++;
+    if (k == n) { L->blank++; continue; }
+    if (n > ER_MAX_EVENT_BYTES) { bad_line(L, lineno, too_long); continue; }
     er_event ev;
     er_error pe;
-    if (er_event_parse(&ev, line, (uint32_t)n, tok, ER_MAX_EVENT_TOKENS, 1u /* ER_EVENT_REQUIRE_ALL */, &pe)) {
+    if (er_event_parse(&ev, line, n, tok, ER_MAX_EVENT_TOKENS, 1u /* ER_EVENT_REQUIRE_ALL */, &pe)) {
       bad_line(L, lineno, pe.msg);
       continue;
     }

@@ -83,8 +83,10 @@ void er_log_init(er_log *L);
 void er_log_free(er_log *L);
 /* Read NDJSON events from f (the whole stream) and append them; `name`
  * labels progress lines (on stderr when `progress` is non-zero: a line per
- * million events).  Bad lines are counted, not fatal.  ER_E_NOMEM, ER_E_IO
- * or ER_E_LIMIT (more than ER_LOG_MAX_EVENTS) stop reading. */
+ * million events).  Bad lines are counted, not fatal; a line longer than
+ * ER_MAX_EVENT_BYTES (after a CRLF's '\r') is one ("event larger than 16384
+ * bytes"), and no more of it than that is ever held in memory.  ER_E_NOMEM,
+ * ER_E_IO or ER_E_LIMIT (more than ER_LOG_MAX_EVENTS) stop reading. */
 er_status er_log_read(er_log *L, FILE *f, const char *name, int progress, er_error *err);
 /* Group events into sessions and order them (call once, after reading). */
 er_status er_log_finish(er_log *L, er_error *err);

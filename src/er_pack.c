@@ -83,7 +83,9 @@ er_status er_bw_finish(er_bw *w, const char *model_version, uint32_t budget, uin
     pos += w->len[id];
   }
   pos = (pos + 7u) & ~(uint64_t)7u;
-  if (pos > 0xFFFFFFF8u) return er_fail(err, ER_E_LIMIT, ER_NO_OFFSET, "bundle writer: bundle of %llu bytes exceeds 4 GiB", (unsigned long long)pos);
+  if (pos > ER_MAX_BUNDLE_BYTES)
+    return er_fail(err, ER_E_LIMIT, ER_NO_OFFSET, "bundle writer: bundle of %llu bytes, more than the limit of %u bytes",
+                   (unsigned long long)pos, ER_MAX_BUNDLE_BYTES);
   uint32_t total = (uint32_t)pos;
   uint8_t *b = (uint8_t *)calloc(1, total);
   if (!b) return er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "bundle writer: out of memory (%u bytes)", total);

@@ -1258,9 +1258,9 @@ static int load_inputs(const char *cmd, const cli_extra *x, er_train_opts *o, er
   *cat = NULL;
   *cat_len = 0;
   if (x->catalog) {
-    const char *why = "";
-    *cat = (char *)er_read_all(x->catalog, cat_len, &why);
-    if (!*cat) { fprintf(stderr, "edgerec %s: cannot read %s: %s\n", cmd, x->catalog, why); return 3; }
+    const char *msg = "";
+    *cat = (char *)er_read_input("catalog", x->catalog, ER_MAX_CATALOG_JSON_BYTES, cat_len, &msg, NULL);
+    if (!*cat) { fprintf(stderr, "edgerec %s: %s\n", cmd, msg); return 3; }
   }
   return 0;
 }

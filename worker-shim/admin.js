@@ -8,6 +8,7 @@
 //   POST /edge/admin/promote            canary → active
 //   POST /edge/admin/rollback           canary removed
 //   GET  /edge/admin/events?since=TS&cursor=C   the event log as NDJSON pages (tombstoned shoppers left out)
+import { readBounded } from './body.js';
 import { Engine } from './engine.js';
 import { tombstoneKey } from './events.js';
 import { ConflictError, audit, changeManifest, ensureSchema, publicManifest, readManifest } from './lifecycle.js';
@@ -15,6 +16,7 @@ import { armStats, kpisByVersion } from './kpi.js';
 import { uplift } from './guardrails.js';
 
 export const MAX_BUNDLE_BYTES = 25 * 1024 * 1024; // KV's value limit
+const MAX_ADMIN_JSON_BYTES = 64 * 1024; // an admin request's JSON body
 const EVENTS_OBJECTS_PER_PAGE = 20;               // bounded work per request
 const VERSION_RE = /^[\x21-\x7e]{1,23}$/;
 const enc = new TextEncoder();
@@ -85,10 +87,9 @@ export async function adminRoute(request, env, url, wasm) {
 
 async function putBundle(request, env, version, wasm) {
   if (!VERSION_RE.test(version) || /["\\]/.test(version)) return fail(400, 'version must be 1..23 printable ASCII characters without spaces, \'"\' or \'\\\'');
-  const len = Number(request.headers.get('content-length') ?? 0);
-  if (len > MAX_BUNDLE_BYTES) return fail(413, `bundle over ${MAX_BUNDLE_BYTES} bytes`);
-  const bytes = new Uint8Array(await request.arrayBuffer());
-  if (bytes.length > MAX_BUNDLE_BYTES) return fail(413, `bundle over ${MAX_BUNDLE_BYTES} bytes`);
+  const read = await readBounded(request, MAX_BUNDLE_BYTES);
+  if (read.over) return fail(413, `bundle over ${MAX_BUNDLE_BYTES} bytes (the limit)`);
+  const bytes = read.bytes;
   const refuse = async (status, error) => { // every refusal of a valid request is in the audit log
     await audit(env, { action: 'refuse-bundle', actor: 'admin', canary: version, reason: error });
     return fail(status, error);
@@ -135,7 +136,9 @@ async function status(env) {
 
 async function rollout(request, env) {
   let body;
-  try { body = await request.json(); } catch { return fail(400, 'body must be JSON: {"canary":"VERSION","percent":N}'); }
+  const read = await readBounded(request, MAX_ADMIN_JSON_BYTES);
+  if (read.over) return fail(413, `body over ${MAX_ADMIN_JSON_BYTES} bytes (the limit)`);
+  try { body = JSON.parse(new TextDecoder().decode(read.bytes)); } catch { return fail(400, 'body must be JSON: {"canary":"VERSION","percent":N}'); }
   const { canary, percent } = body ?? {};
   if (typeof canary !== 'string' || !canary) return fail(400, 'canary must name a stored bundle version');
   if (!Number.isInteger(percent) || percent < 1 || percent > 100) return fail(400, 'percent must be an integer in 1..100');

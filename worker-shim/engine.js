@@ -102,6 +102,22 @@ const isTrap = (e) => e instanceof WebAssembly.RuntimeError || e instanceof Rang
 // One grow-only scratch buffer in linear memory per input slot.
 const SLOT_CTX = 0, SLOT_PROFILE = 1, SLOT_DOC = 2;
 
+/** The engine's input limits in bytes (src/er_base.h, src/er_profile.h; a test keeps them equal).
+ * An input over its limit is refused before it is copied into linear memory, so the instance's
+ * memory never grows with what a caller hands it. */
+export const LIMITS = Object.freeze({
+  context: 64 * 1024, // ER_MAX_CONTEXT_BYTES
+  response: 4 * 1024 * 1024, // ER_MAX_RESPONSE_BYTES
+  event: 16 * 1024, // ER_MAX_EVENT_BYTES
+  profile: 548, // ER_PROFILE_MAX_BYTES
+});
+const STATUS_LIMIT = 5; // er_status ER_E_LIMIT
+
+/** An input over its limit: EngineError 'limit' naming the input and the limit. */
+function overLimit(what, limit) {
+  return new EngineError('limit', STATUS_LIMIT, `${what}: more than the limit of ${limit} bytes`);
+}
+
 export class Engine {
   /**
    * @param {WebAssembly.Module} module compiled engine (wasm/edgerec.wasm)
@@ -177,17 +193,23 @@ export class Engine {
     return slot[0];
   }
 
-  // Write a string or bytes into slot s; returns [ptr, len].  null/empty → [0, 0].
-  _put(s, v) {
+  // Write a string or bytes of at most `limit` bytes into slot s; returns [ptr, len].  null/empty → [0, 0].
+  // Over the limit: EngineError 'limit' before anything is copied (a string is encoded into at most
+  // limit + 3 bytes: UTF-8 never has fewer bytes than UTF-16 code units).
+  _put(s, v, limit, what) {
     if (v == null) return [0, 0];
     if (typeof v === 'string') {
       if (!v.length) return [0, 0];
-      const p = this._reserve(s, v.length * 3); // UTF-8 worst case
-      const { written } = this._enc.encodeInto(v, this._bytes().subarray(p, p + v.length * 3));
+      if (v.length > limit) throw overLimit(what, limit);
+      const cap = Math.min(v.length * 3, limit + 3); // UTF-8 worst case, or just past the limit
+      const p = this._reserve(s, cap);
+      const { read, written } = this._enc.encodeInto(v, this._bytes().subarray(p, p + cap));
+      if (read < v.length || written > limit) throw overLimit(what, limit);
       return [p, written];
     }
     if (!(v instanceof Uint8Array)) throw new TypeError('edgerec: expected a string or Uint8Array');
     if (!v.length) return [0, 0];
+    if (v.length > limit) throw overLimit(what, limit);
     const p = this._reserve(s, v.length);
     this._bytes().set(v, p);
     return [p, v.length];
@@ -219,8 +241,8 @@ export class Engine {
   /** Recommendations for a context (JSON string); profileBytes wins over ctx.profile. */
   recommend(contextJson, profileBytes = null) {
     return this._call((x) => {
-      const [cp, cn] = this._put(SLOT_CTX, contextJson);
-      const [pp, pn] = this._put(SLOT_PROFILE, profileBytes);
+      const [cp, cn] = this._put(SLOT_CTX, contextJson, LIMITS.context, 'context');
+      const [pp, pn] = this._put(SLOT_PROFILE, profileBytes, LIMITS.profile, 'profile');
       const rc = x.er_recommend(this._h, cp, cn, pp, pn);
       if (rc < 0) throw this._error(rc);
       return this._dec.decode(this._out(rc));
@@ -231,8 +253,8 @@ export class Engine {
    * src/edgerec.h): for the trainer and benchmarks. */
   features(contextJson, profileBytes = null) {
     return this._call((x) => {
-      const [cp, cn] = this._put(SLOT_CTX, contextJson);
-      const [pp, pn] = this._put(SLOT_PROFILE, profileBytes);
+      const [cp, cn] = this._put(SLOT_CTX, contextJson, LIMITS.context, 'context');
+      const [pp, pn] = this._put(SLOT_PROFILE, profileBytes, LIMITS.profile, 'profile');
       const rc = x.er_features(this._h, cp, cn, pp, pn);
       if (rc < 0) throw this._error(rc);
       return this._out(rc).slice();
@@ -243,9 +265,15 @@ export class Engine {
    * caller keeps the original on {ok:false}.  Throws EngineError 'trap' only. */
   rerank(response, contextJson, profileBytes = null) {
     return this._call((x) => {
-      const [rp, rn] = this._put(SLOT_DOC, response);
-      const [cp, cn] = this._put(SLOT_CTX, contextJson);
-      const [pp, pn] = this._put(SLOT_PROFILE, profileBytes);
+      let rp, rn, cp, cn, pp, pn;
+      try {
+        [rp, rn] = this._put(SLOT_DOC, response, LIMITS.response, 'response');
+        [cp, cn] = this._put(SLOT_CTX, contextJson, LIMITS.context, 'context');
+        [pp, pn] = this._put(SLOT_PROFILE, profileBytes, LIMITS.profile, 'profile');
+      } catch (e) {
+        if (e instanceof EngineError && e.code === 'limit') return { ok: false, reason: 'oversized', message: e.message };
+        throw e;
+      }
       const rc = x.er_rerank(this._h, rp, rn, cp, cn, pp, pn);
       if (rc < 0) return { ok: false, reason: this._reason() || STATUS_NAMES[-rc] || 'error', message: this._errorMessage() };
       return { ok: true, body: this._out(rc).slice() };
@@ -255,8 +283,8 @@ export class Engine {
   /** Apply one event (JSON) to a profile (null = new shopper); returns the new profile. */
   updateProfile(profileBytes, eventJson) {
     return this._call((x) => {
-      const [pp, pn] = this._put(SLOT_PROFILE, profileBytes);
-      const [ep, en] = this._put(SLOT_DOC, eventJson);
+      const [pp, pn] = this._put(SLOT_PROFILE, profileBytes, LIMITS.profile, 'profile');
+      const [ep, en] = this._put(SLOT_DOC, eventJson, LIMITS.event, 'event');
       const rc = x.er_profile_update(this._h, pp, pn, ep, en);
       if (rc < 0) throw this._error(rc);
       return this._out(rc).slice();
@@ -266,7 +294,7 @@ export class Engine {
   /** A binary profile as an object. */
   profileJson(profileBytes) {
     return this._call((x) => {
-      const [pp, pn] = this._put(SLOT_PROFILE, profileBytes);
+      const [pp, pn] = this._put(SLOT_PROFILE, profileBytes, LIMITS.profile, 'profile');
       const rc = x.er_profile_json(this._h, pp, pn);
       if (rc < 0) throw this._error(rc);
       return JSON.parse(this._dec.decode(this._out(rc)));
@@ -276,7 +304,11 @@ export class Engine {
   /** Validate an event against the contract: null when valid, else the message. */
   checkEvent(eventJson, { requireAll = false } = {}) {
     return this._call((x) => {
-      const [ep, en] = this._put(SLOT_DOC, eventJson);
+      let ep, en;
+      try { [ep, en] = this._put(SLOT_DOC, eventJson, LIMITS.event, 'event'); } catch (e) {
+        if (e instanceof EngineError && e.code === 'limit') return e.message;
+        throw e;
+      }
       const rc = x.er_event_check(ep, en, requireAll ? 1 : 0);
       return rc < 0 ? this._errorMessage() : null;
     });

@@ -8,6 +8,8 @@
 // A request with `authorization` and no cache id is not shared-cached, and
 // only a well-formed GraphQL answer (JSON, no `errors`) is shared.
 
+import { readBounded } from './body.js';
+
 const MAX_SHARED_BYTES = 4 * 1024 * 1024; // larger answers are passed through, not kept
 
 /** The URL the origin gets: the request's, or its path on ORIGIN_URL (local use). */
@@ -55,10 +57,14 @@ export async function fetchOrigin(url, init, ctx) {
   const response = await fetch(url.toString(), init);
   if (key && sharedCacheable(response)) {
     // only a well-formed GraphQL answer is shared: a broken body marked public is not kept for an hour
-    const bytes = new Uint8Array(await response.arrayBuffer());
-    const fresh = new Response(bytes, { status: response.status, statusText: response.statusText, headers: response.headers });
+    // read up to MAX_SHARED_BYTES + 1: a larger answer streams on as it came, unshared
+    const read = await readBounded(response, MAX_SHARED_BYTES);
+    const init = { status: response.status, statusText: response.statusText, headers: response.headers };
+    if (read.over) return { response: new Response(read.body, init), cache: 'bypass' };
+    const bytes = read.bytes;
+    const fresh = new Response(bytes, init);
     let good = false;
-    if (bytes.length <= MAX_SHARED_BYTES) try {
+    try {
       const doc = JSON.parse(new TextDecoder().decode(bytes));
       good = !!doc && typeof doc === 'object' && !Array.isArray(doc) && doc.errors === undefined;
     } catch { good = false; }

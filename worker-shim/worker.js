@@ -19,7 +19,8 @@ import { adminRoute } from './admin.js';
 import { BundleStore, REFRESH_MS } from './bundles.js';
 import { expireFeedbackText, runGuardrail } from './cron.js';
 import { consume, enqueue, tombstoneKey } from './events.js';
-import { cartSkus, explicitSort, firstProduct, isPlaceOrder, listedSkus, pageType, parseOperation, productViewKey } from './graphql.js';
+import { readBounded } from './body.js';
+import { cartSkus, explicitSort, firstProduct, isListing, isPlaceOrder, listedSkus, pageType, productViewKey, readOperation } from './graphql.js';
 import { checkConfig, clearCookies, erasureIds, identify, openProfile, profileCookie, sealProfile, stripEdgerecCookies } from './identity.js';
 import { fetchOrigin, originUrl } from './origin.js';
 import { MIRROR_KEY, assignArm } from './lifecycle.js';
@@ -100,10 +101,10 @@ function metric(env, ctx, kind, who) {
 
 // ---- the origin ---------------------------------------------------------------
 
-async function passThrough(request, env) {
+async function passThrough(request, env, body = request.body) {
   // edgerec's cookies and app headers never reach the origin, on this path either
   return fetch(originUrl(request, env).toString(), {
-    method: request.method, headers: stripEdgerecCookies(request.headers), body: request.body, redirect: 'manual',
+    method: request.method, headers: stripEdgerecCookies(request.headers), body, redirect: 'manual',
   });
 }
 
@@ -127,39 +128,43 @@ function bypass(origin, bytes, reason, expire = []) {
 // ---- /graphql -------------------------------------------------------------------
 
 async function graphql(request, env, ctx, url) {
-  // The body is read once (POST) and forwarded as the same bytes.
-  let bodyText = null;
+  // The body is read once (POST), up to MAX_REQUEST_BODY + 1 bytes, and forwarded as the same bytes;
+  // a larger one goes to the origin as it came (what was read, then the rest), never parsed.
+  let bodyText = null, bodyBytes = null;
   if (request.method === 'POST') {
-    const len = Number(request.headers.get('content-length') ?? 0);
-    if (len > MAX_REQUEST_BODY) return passThrough(request, env);
-    bodyText = await request.text();
+    const read = await readBounded(request, MAX_REQUEST_BODY);
+    if (read.over) return passThrough(request, env, read.body);
+    bodyBytes = read.bytes;
+    bodyText = dec.decode(bodyBytes);
   }
   let op = null, id = null, reason = null;
   try {
-    op = parseOperation(request.method, url, bodyText);
-    id = await identify(request, env);
-    if (id.error) { reason = 'config'; id = null; }
+    const r = readOperation(request.method, url, bodyText);
+    op = r.op;
+    if (!op) reason = r.reason;
+    else {
+      id = await identify(request, env);
+      if (id.error) { reason = 'config'; id = null; }
+    }
   } catch (e) {
     console.error(`edgerec: identify: ${e.stack || e}`);
     reason = 'error';
   }
   const headers = stripEdgerecCookies(request.headers);
   const init = { method: request.method, headers, redirect: 'manual' };
-  if (bodyText !== null) init.body = bodyText;
+  if (bodyBytes !== null) init.body = bodyBytes;
   const { response: origin } = await fetchOrigin(originUrl(request, env), init, ctx);
   if (reason) return bypass(origin, null, reason);
-  if (!op) return bypass(origin, null, 'no-operation');
   if (id.optedOut) return bypass(origin, null, id.reason === 'no-consent' ? 'no-consent' : 'opt-out', id.setCookies ?? []);
   if (origin.status !== 200) return bypass(origin, null, 'origin-status');
-  const declared = Number(origin.headers.get('content-length') ?? 0);
-  if (declared > MAX_RESPONSE_BYTES) return bypass(origin, null, 'oversized');
-  let bytes;
+  let read;
   try {
-    bytes = new Uint8Array(await origin.arrayBuffer());
+    read = await readBounded(origin, MAX_RESPONSE_BYTES);
   } catch {
     return bypass(origin, null, 'origin-body'); // the body stream failed: nothing to add
   }
-  if (bytes.length > MAX_RESPONSE_BYTES) return bypass(origin, bytes, 'oversized'); // chunked: no content-length
+  if (read.over) return bypass(origin, read.body, 'oversized'); // the same bytes, streamed through
+  const bytes = read.bytes;
   try {
     return await personalize({ request, env, ctx, op, id, origin, bytes });
   } catch (e) {
@@ -218,6 +223,8 @@ async function personalize({ request, env, ctx, op, id, origin, bytes }) {
       reason = 'product';
     } else if (explicitSort(op)) {
       reason = 'explicit-sort';
+    } else if (!isListing(op)) {
+      reason = 'no-listing'; // data.products is not Magento's product listing: nothing to re-rank
     } else if (who.arm === 'holdout') {
       reason = 'holdout'; // the origin's order: what personalization is worth
       const shown = listedSkus(JSON.parse(dec.decode(bytes)));
@@ -332,6 +339,7 @@ async function edgeRoute(request, env, ctx, url) {
 const methodNotAllowed = (allow) =>
   Response.json({ error: `method not allowed (use ${allow})` }, { status: 405, headers: { ...NO_STORE, allow } });
 const badRequest = (error) => Response.json({ error }, { status: 400, headers: NO_STORE });
+const tooLarge = (limit) => Response.json({ error: `body over ${limit} bytes (the limit)` }, { status: 413, headers: NO_STORE });
 
 async function health(env) {
   const engine = await store.get(env);
@@ -348,10 +356,9 @@ async function health(env) {
 }
 
 async function postEvents(request, env, ctx) {
-  const len = Number(request.headers.get('content-length') ?? 0);
-  if (len > MAX_EVENTS_BODY) return Response.json({ error: `body over ${MAX_EVENTS_BODY} bytes` }, { status: 413, headers: NO_STORE });
-  const raw = new Uint8Array(await request.arrayBuffer());
-  if (raw.length > MAX_EVENTS_BODY) return Response.json({ error: `body over ${MAX_EVENTS_BODY} bytes` }, { status: 413, headers: NO_STORE });
+  const read = await readBounded(request, MAX_EVENTS_BODY);
+  if (read.over) return tooLarge(MAX_EVENTS_BODY);
+  const raw = read.bytes;
   let parsed;
   try { parsed = JSON.parse(dec.decode(raw)); } catch (e) { return badRequest(`body is not JSON: ${e.message}`); }
   const list = Array.isArray(parsed) ? parsed : [parsed];
@@ -399,8 +406,10 @@ async function attribution(env, id) {
  * when [vars] FEEDBACK_TEXT_DAYS is a positive number of days: in R2 under
  * feedback-text/YYYY/MM/DD/<id>.json with the pseudonymous id, deleted by the cron after that many days. */
 async function postFeedback(request, env, ctx) {
+  const read = await readBounded(request, MAX_EVENTS_BODY);
+  if (read.over) return tooLarge(MAX_EVENTS_BODY);
   let body;
-  try { body = JSON.parse(dec.decode(new Uint8Array(await request.arrayBuffer()).subarray(0, MAX_EVENTS_BODY))); }
+  try { body = JSON.parse(dec.decode(read.bytes)); }
   catch { return badRequest('body must be JSON: {"item":"SKU","rating":1..5} or {"item":"SKU","thumbs":"up"|"down"}'); }
   if (!body || typeof body !== 'object' || Array.isArray(body)) return badRequest('body must be a JSON object');
   let rating = body.rating;

@@ -88,8 +88,8 @@ async function http(url, { method = 'GET', headers = {}, body, jar, timeoutMs = 
   return { status: res.status, headers: res.headers, bytes, text: bytes.toString('utf8') };
 }
 const parse = (text) => { try { return JSON.parse(text); } catch { return undefined; } };
-const gqlUrl = (base, query, operationName, variables) =>
-  `${base}/graphql?${new URLSearchParams({ query, operationName, variables: JSON.stringify(variables ?? {}) })}`;
+const gqlUrl = (base, query, operationName, variables) => // operationName only when there is one (not "null")
+  `${base}/graphql?${new URLSearchParams({ query, ...(operationName ? { operationName } : {}), variables: JSON.stringify(variables ?? {}) })}`;
 const gqlGet = (base, query, op, variables, o = {}) => http(gqlUrl(base, query, op, variables), o);
 const gqlPost = (base, query, operationName, variables, o = {}) => http(`${base}/graphql`, {
   ...o, method: 'POST', headers: { 'content-type': 'application/json', ...(o.headers ?? {}) },

@@ -306,3 +306,38 @@ test('input buffers grow for large inputs and keep working for small ones', () =
   const uni = '{"page":{"type":"search"},"country":"ÅÄÖ","recent":["ER-BAG-01"],"candidates":["ER-BAG-01","sku-ünï-😀"],"k":2}';
   assert.equal(e.recommend(uni) + '\n', nativeRecommend(uni).stdout.toString());
 });
+
+test('inputs over their limit are refused before they reach linear memory; memory does not grow with them', async () => {
+  const { LIMITS } = await import('../../worker-shim/engine.js');
+  // the JS limits are the engine's own (src/er_base.h, src/er_profile.h)
+  const { readFileSync } = await import('node:fs');
+  const h = readFileSync(new URL('../../src/er_base.h', import.meta.url), 'utf8');
+  const macro = (name) => { const m = new RegExp(`#define ${name}\\s+\\(?(\\d+)u(?:\\s*\\*\\s*(\\d+)u)?(?:\\s*\\*\\s*(\\d+)u)?`).exec(h); return m.slice(1).filter(Boolean).reduce((a, b) => a * Number(b), 1); };
+  assert.equal(LIMITS.context, macro('ER_MAX_CONTEXT_BYTES'));
+  assert.equal(LIMITS.response, macro('ER_MAX_RESPONSE_BYTES'));
+  assert.equal(LIMITS.event, macro('ER_MAX_EVENT_BYTES'));
+  const p = readFileSync(new URL('../../src/er_profile.h', import.meta.url), 'utf8');
+  const pv = (n) => Number(new RegExp(`#define ${n} (\\d+)`).exec(p)[1]);
+  assert.equal(LIMITS.profile, pv('ER_PROFILE_HEADER') + 16 * pv('ER_PROFILE_MAX_ITEMS') + 8 * pv('ER_PROFILE_MAX_CATS') + 4);
+
+  const e = reactorEngine();
+  const pad = (json, n) => json.slice(0, -1) + ' '.repeat(n - json.length) + '}'; // valid JSON of exactly n bytes
+  assert.equal(e.recommend(pad(CTX.recent, LIMITS.context)), e.recommend(CTX.recent), 'exactly the limit is read');
+  const memory = () => e._mem.buffer.byteLength;
+  e.recommend(pad(CTX.recent, LIMITS.context)); e.rerank(pad('{"data":{"products":{"items":[]}}}', LIMITS.response), CTX.recent);
+  const before = memory();
+  for (const times of [1, 2, 100]) {
+    const over = times === 1 ? LIMITS.context + 1 : LIMITS.context * times;
+    assert.throws(() => e.recommend(pad(CTX.recent, over)), (err) => err instanceof EngineError && err.code === 'limit' && err.message === `context: more than the limit of ${LIMITS.context} bytes`);
+    // a string whose UTF-8 is over the limit though its UTF-16 length is not
+    const wide = `{"country":"${'é'.repeat(LIMITS.context / 2)}"}`; // fewer UTF-16 units than the limit, more UTF-8 bytes
+    assert.ok(wide.length <= LIMITS.context);
+    assert.throws(() => e.recommend(wide), (err) => err.code === 'limit');
+    const r = e.rerank(pad('{"data":{"products":{"items":[]}}}', times === 1 ? LIMITS.response + 1 : LIMITS.response * Math.min(times, 8)), CTX.recent);
+    assert.deepEqual([r.ok, r.reason], [false, 'oversized']);
+    assert.match(e.checkEvent(pad(EVENT_VIEW, LIMITS.event * times + 1)), /^event: more than the limit of 16384 bytes$/);
+    assert.throws(() => e.updateProfile(new Uint8Array(LIMITS.profile * times + 1), EVENT_VIEW), /profile: more than the limit of 548 bytes/);
+  }
+  assert.equal(memory(), before, 'linear memory grew with oversized inputs');
+  assert.equal(e.recommend(CTX.recent), e.recommend(CTX.recent)); // still serving
+});

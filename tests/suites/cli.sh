@@ -131,5 +131,133 @@ check "pack rejects bits 30: exit 3 naming the field" test $RC -eq 3 -a -n "$(gr
 run $E pack --model tests/data/sample-linear.json --catalog "$TMP/missing.json" --out "$TMP/x.erb"
 check "pack with a missing catalog: exit 3" test $RC -eq 3
 
+# ---- input size limits (docs/limits.md) --------------------------------------
+# Every input at exactly its limit is not refused for its size; at limit + 1,
+# 2x and a large multiple it is refused naming the limit; and the peak RSS of
+# the large run is within 2 MiB of the 2x run's: memory follows the limit,
+# never the input.  The large multiple is 100x, at least 4 MiB (100x a small
+# limit would hide a whole-input read inside the margin).  Inputs are made
+# here, never committed: stdin inputs come through a pipe, files are sparse
+# where they can be (the reader sizes a file with fstat and refuses it unread).
+cat >"$TMP/pad.py" <<'PY'
+# pad.py N FILE: FILE's bytes with spaces before its last byte, N bytes in all
+# (JSON stays valid).  Stops quietly when the reader stops reading.
+import os, sys
+n, data = int(sys.argv[1]), open(sys.argv[2], 'rb').read()
+out, k, chunk = sys.stdout.buffer, n - len(data), b' ' * 65536
+try:
+    out.write(data[:-1])
+    while k > 0:
+        out.write(chunk[:k])
+        k -= len(chunk)
+    out.write(data[-1:])
+    out.flush()
+except BrokenPipeError:
+    os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+PY
+pad() { python3 "$TMP/pad.py" "$@"; }
+# measure CMD...: run it (stdin inherited, stdout discarded); sets RC, ERR and
+# KIB, its peak RSS in KiB: GNU time, else the rusage of a python3 parent (whose
+# own size then floors the figure: a weaker check, still a check).
+if /usr/bin/time -f %M -o "$TMP/rss" true 2>/dev/null; then
+  measure() { /usr/bin/time -f %M -o "$TMP/rss" "$@" >/dev/null 2>"$TMP/err"; RC=$?; ERR=$(cat "$TMP/err"); KIB=$(tail -n1 "$TMP/rss"); }
+else
+  echo "# no GNU time: peak RSS through python3 resource.getrusage(RUSAGE_CHILDREN)"
+  measure() {
+    local r
+    r=$(python3 -c 'import resource, subprocess, sys
+rc = subprocess.call(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=open(sys.argv[1], "wb"))
+print(rc if rc >= 0 else 128 - rc, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$TMP/err" "$@")
+    RC=${r% *}; KIB=${r#* }; ERR=$(cat "$TMP/err")
+  }
+fi
+# limits NAME LIMIT RC_AT RC_OVER RUN: RUN N runs a command on an input of N
+# bytes (through measure); RC_AT is its exit at the limit, RC_OVER past it.
+limits() {
+  local name=$1 limit=$2 rc_at=$3 rc_over=$4 run=$5 big=$(($2 * 100)) n kib2=0
+  [ $big -ge $((4 << 20)) ] || big=$((4 << 20))
+  $run "$limit"
+  check "$name: $limit bytes (the limit): exit $rc_at, not refused for its size" test "$RC" -eq "$rc_at" -a -z "$(grep -- "$limit bytes" <<<"$ERR")"
+  for n in $((limit + 1)) $((2 * limit)) $big; do
+    $run "$n"
+    check "$name: $n bytes: exit $rc_over naming the limit" test "$RC" -eq "$rc_over" -a -n "$(grep -- "$limit bytes" <<<"$ERR")"
+    [ "$n" -eq $((2 * limit)) ] && kib2=$KIB
+  done
+  echo "# $name: peak RSS $kib2 KiB at 2x the limit, $KIB KiB at $big bytes"
+  check "$name: peak RSS at $big bytes within 2 MiB of 2x the limit" test "$KIB" -le $((kib2 + 2048))
+}
+printf '{"k":5}' >"$TMP/ctx-min.json"
+printf '{"type":"view","item":"ER-MJ-01","ts":1700000000}' >"$TMP/ev-min.json"
+printf '{"type":"view","item":"ER-MJ-01","ts":1700000000,"session":"s-pad","id":"pad"}' >"$TMP/logev.json"
+python3 -c 'import json
+for s in range(60):
+    for k in range(3):
+        print(json.dumps({"type": "view", "item": "ER-MJ-0%d" % ((s + k) % 4 + 1), "ts": 1700000000 + s * 86400 + k * 60, "session": "s%d" % s, "id": "%d-%d" % (s, k)}))' >"$TMP/log.ndjson"
+printf '1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1' >"$TMP/dense.csv"
+M=$R/venia-category-men.json
+
+run_context() { measure $E recommend --bundle $S < <(pad "$1" "$TMP/ctx-min.json"); }
+run_context_file() { pad "$1" "$TMP/ctx-min.json" >"$TMP/ctx-big.json"; measure $E rerank --strict --bundle $S --context "$TMP/ctx-big.json" <$M; }
+run_response() { measure $E rerank --strict --bundle $S --context '{}' < <(pad "$1" $M); }
+run_event() { measure $E profile update --bundle $S < <(pad "$1" "$TMP/ev-min.json"); }
+run_profile() { rm -f "$TMP/prof.bin"; truncate -s "$1" "$TMP/prof.bin"; measure $E profile show "$TMP/prof.bin"; }
+run_bundle() { rm -f "$TMP/big.erb"; truncate -s "$1" "$TMP/big.erb"; measure $E inspect "$TMP/big.erb"; }
+run_log_eval() { measure $E eval --events - --baseline pop < <(pad "$1" "$TMP/logev.json"; echo; cat "$TMP/log.ndjson"); }
+run_log_train() { measure $E train --events - --out "$TMP/t.erb" < <(pad "$1" "$TMP/logev.json"; echo; cat "$TMP/log.ndjson"); }
+run_dense() { measure $E score-dense --bundle $T < <({ pad "$1" "$TMP/dense.csv"; echo; } 2>/dev/null); }
+
+limits "context (recommend stdin)" 65536 0 3 run_context
+limits "context file (rerank --strict)" 65536 0 3 run_context_file
+limits "response (rerank --strict stdin)" 4194304 0 3 run_response
+limits "event (profile update stdin)" 16384 0 3 run_event
+limits "profile file (profile show; zeros: bad magic at the limit)" 548 3 3 run_profile
+limits "bundle file (inspect; zeros: bad magic at the limit)" 268435456 4 3 run_bundle
+rm -f "$TMP/big.erb"
+limits "event-log line (eval: a bad line, not fatal)" 16384 0 0 run_log_eval
+check "event-log line (eval): an over-long line is a bad line with its number" grep -q 'line 1: event larger than 16384 bytes' <<<"$ERR"
+check "event-log line (eval): the other 180 events are read" grep -q '180 events' <<<"$ERR"
+limits "event-log line (train: a bad line, not fatal)" 16384 0 0 run_log_train
+check "event-log line (train): an over-long line is a bad line with its number" grep -q 'line 1: event larger than 16384 bytes' <<<"$ERR"
+limits "score-dense line" 4096 0 3 run_dense
+check "score-dense: an over-long line is an error naming it, not two records" grep -q 'line 1: .* more than the limit of 4096 bytes' <<<"$ERR"
+
+# rerank keeps its rule past the limit: the response goes out unchanged (exit 0,
+# --strict 3), streamed from a pipe, and from a file that fstat refused unread
+pad $((4194304 + 1)) $M >"$TMP/r-over.json"
+cat "$TMP/r-over.json" | $E rerank --bundle $S --context '{}' >"$TMP/o" 2>"$TMP/err"; RC=$?
+check "response over the limit (pipe): passed through byte-identical, exit 0, reason=limit" both "test $RC -eq 0 -a -n '$(grep 'reason=limit.*4194304 bytes' "$TMP/err")'" 'cmp -s "$TMP/o" "$TMP/r-over.json"'
+$E rerank --bundle $S --context '{}' <"$TMP/r-over.json" >"$TMP/o" 2>"$TMP/err"; RC=$?
+check "response over the limit (file): passed through byte-identical, exit 0, names its size" both "test $RC -eq 0 -a -n '$(grep '4194305 bytes, more than the limit of 4194304 bytes' "$TMP/err")'" 'cmp -s "$TMP/o" "$TMP/r-over.json"'
+pad $((2 * 4194304)) $M | $E rerank --strict --bundle $S --context '{}' >"$TMP/o" 2>/dev/null; RC=$?
+check "response at 2x the limit, --strict: exit 3, still passed through byte-identical" both "test $RC -eq 3" 'cmp -s "$TMP/o" <(pad $((2 * 4194304)) $M)'
+rm -f "$TMP/r-over.json"
+pad 65537 "$TMP/ctx-min.json" >"$TMP/ctx-big.json"
+$E rerank --bundle $S --context "$TMP/ctx-big.json" <$M >"$TMP/o" 2>"$TMP/err"; RC=$?
+check "context file over the limit: response unchanged, exit 0, reason=context naming the limit" both "test $RC -eq 0 -a -n '$(grep 'reason=context.*limit of 65536 bytes' "$TMP/err")'" 'cmp -s "$TMP/o" $M'
+IN=$TMP/empty.json; run $E recommend --bundle $S --profile "$TMP/prof.bin"
+check "recommend --profile over the limit: exit 3 naming it" test $RC -eq 3 -a -n "$(grep "profile $TMP/prof.bin: .*limit of 548 bytes" <<<"$ERR")"
+
+# the other bundle and JSON readers: over the limit is exit 3 (sparse files, refused unread)
+truncate -s $((268435456 + 1)) "$TMP/big.erb"
+IN=$TMP/empty.json; run $E recommend --bundle "$TMP/big.erb"
+check "recommend --bundle over the limit: exit 3 (not 4) naming it" test $RC -eq 3 -a -n "$(grep 'bundle .*: 268435457 bytes, more than the limit of 268435456 bytes' <<<"$ERR")"
+IN=/dev/null; run $E eval --bundle "$TMP/big.erb" --events "$TMP/log.ndjson"
+check "eval --bundle over the limit: exit 3 naming it" test $RC -eq 3 -a -n "$(grep 'limit of 268435456 bytes' <<<"$ERR")"
+run env EDGEREC_ADMIN_TOKEN=t $E publish "$TMP/big.erb" --url http://127.0.0.1:9
+check "publish of a bundle over the limit: exit 3 naming it, nothing sent" test $RC -eq 3 -a -n "$(grep 'limit of 268435456 bytes' <<<"$ERR")"
+rm -f "$TMP/big.erb"
+truncate -s $((268435456 + 1)) "$TMP/model.json"
+run $E pack --model "$TMP/model.json" --catalog tests/data/sample-catalog.json --out "$TMP/x.erb"
+check "pack --model over the limit: exit 3 naming it" test $RC -eq 3 -a -n "$(grep 'model .*limit of 268435456 bytes' <<<"$ERR")"
+run $E pack --model tests/data/sample-trees.json --xgboost "$TMP/model.json" --catalog tests/data/sample-catalog.json --out "$TMP/x.erb"
+check "pack --xgboost over the limit: exit 3 naming it" test $RC -eq 3 -a -n "$(grep 'XGBoost model .*limit of 268435456 bytes' <<<"$ERR")"
+rm -f "$TMP/model.json"
+truncate -s $((1073741824 + 1)) "$TMP/catalog.json"
+run $E pack --model tests/data/sample-linear.json --catalog "$TMP/catalog.json" --out "$TMP/x.erb"
+check "pack --catalog over the limit: exit 3 naming it" test $RC -eq 3 -a -n "$(grep 'catalog .*limit of 1073741824 bytes' <<<"$ERR")"
+run $E train --events "$TMP/log.ndjson" --catalog "$TMP/catalog.json" --out "$TMP/x.erb"
+check "train --catalog over the limit: exit 3 naming it" test $RC -eq 3 -a -n "$(grep 'catalog .*limit of 1073741824 bytes' <<<"$ERR")"
+rm -f "$TMP/catalog.json"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,9 +1,10 @@
 /* test_train.c — the event log reader (src/er_log.c) and the trainer
  * (src/er_train.c): ordering and de-duplication of logged events, bad lines
- * counted with their numbers, planted co-occurrence and sequence patterns
- * recovered by both model kinds through the engine's own recommend, the
- * leakage rule (sessions at or after --until change nothing), determinism for
- * a seed, and clear errors. */
+ * counted with their numbers (an over-long line is one, its rest never
+ * buffered), planted co-occurrence and sequence patterns recovered by both
+ * model kinds through the engine's own recommend, the leakage rule (sessions
+ * at or after --until change nothing), determinism for a seed, and clear
+ * errors. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,6 +78,31 @@ static void test_log_order_and_duplicates(void) {
   /* s1 holds A twice? no: A at 90 in s1 and A in s2 are one item */
   CHECK_EQ_INT(L.items.n, 4);
   er_log_free(&L);
+}
+
+/* Lines at the event limit: exactly ER_MAX_EVENT_BYTES is an event (also with
+ * a CRLF end), one byte more is a bad line with its number, and so is a line
+ * of 100 times the limit, after which reading goes on at the next line. */
+static void test_log_line_limit(void) {
+  const char *ev = "{\"type\":\"view\",\"item\":\"A\",\"ts\":1,\"session\":\"s\",\"id\":\"%u\"}";
+  sbuf b = {0};
+  uint32_t sizes[] = {ER_MAX_EVENT_BYTES, ER_MAX_EVENT_BYTES + 1, 100 * ER_MAX_EVENT_BYTES, ER_MAX_EVENT_BYTES, 60};
+  for (uint32_t k = 0; k < 5; k++) {
+    char head[128];
+    int n = snprintf(head, sizeof head, ev, k + 1);
+    sb_printf(&b, "%s%*s%s", head, (int)(sizes[k] - (uint32_t)n), "", k == 3 ? "\r\n" : "\n"); /* padded with spaces */
+  }
+  er_log L;
+  CHECK_EQ_INT(log_from(&L, b.p), ER_OK);
+  CHECK_EQ_INT(L.lines, 5);
+  CHECK_EQ_INT(L.n_ev, 3);
+  CHECK_EQ_INT(L.bad, 2);
+  CHECK_EQ_INT(L.bad_line[0], 2);
+  CHECK_EQ_INT(L.bad_line[1], 3);
+  CHECK_EQ_STR(L.bad_why[0], "event larger than 16384 bytes");
+  CHECK_EQ_STR(L.bad_why[1], "event larger than 16384 bytes");
+  er_log_free(&L);
+  free(b.p);
 }
 
 static void test_log_context(void) {
@@ -325,6 +351,7 @@ static void test_errors(void) {
 
 int main(void) {
   RUN(test_log_order_and_duplicates);
+  RUN(test_log_line_limit);
   RUN(test_log_context);
   RUN(test_planted_linear);
   RUN(test_planted_trees);

@@ -7,7 +7,7 @@
 // ok/err only, so under jco every failure exits 1; we check success/failure
 // and, for failures, exit 1.  node:wasi keeps the exact code.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { JCO, COMPONENT, ensureComponent } from './component.mjs';
 
@@ -30,23 +30,24 @@ function run(cmd, args, input) {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr.toString() };
 }
 // The same, without blocking: the two WASI hosts of a case run side by side.
-function runAsync(cmd, args, input) {
+// env: added to the environment; signal: set when the host died of one.
+function runAsync(cmd, args, input, env = {}) {
   return new Promise((resolve) => {
-    const p = spawn(cmd, args, { cwd: ROOT });
+    const p = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env } });
     const out = [], err = [];
     const timer = setTimeout(() => p.kill('SIGKILL'), 60000);
     p.stdout.on('data', (d) => out.push(d));
     p.stderr.on('data', (d) => err.push(d));
     p.on('error', (e) => { clearTimeout(timer); resolve({ status: -1, stdout: Buffer.alloc(0), stderr: String(e) }); });
-    p.on('close', (status) => { clearTimeout(timer); resolve({ status: status ?? -1, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString() }); });
+    p.on('close', (status, signal) => { clearTimeout(timer); resolve({ status: status ?? -1, signal, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString() }); });
     p.stdin.on('error', () => {}); // EPIPE when it exits without reading
     p.stdin.end(input ?? '');
   });
 }
 const hosts = {
   native: (args, input) => run('build/edgerec', args, input),
-  'node:wasi': (args, input) => runAsync(NODE, ['--no-warnings', 'tests/wasi/run-node-wasi.mjs', ...args], input),
-  jco: (args, input) => runAsync(NODE, [JCO, 'run', '--jco-import', 'tests/wasi/jco-preopen.mjs', COMPONENT, ...args], input),
+  'node:wasi': (args, input, env) => runAsync(NODE, ['--no-warnings', 'tests/wasi/run-node-wasi.mjs', ...args], input, env),
+  jco: (args, input, env) => runAsync(NODE, [JCO, 'run', '--jco-import', 'tests/wasi/jco-preopen.mjs', COMPONENT, ...args], input, env),
 };
 
 try { ensureComponent(CLI); } catch (e) { console.log(String(e.message)); }
@@ -141,6 +142,86 @@ for (const [i, [name, args]] of packs.entries()) {
 const wasiTrees = `${T}/pack-1-node-wasi.erb`;
 if (existsSync(wasiTrees) && readFileSync(wasiTrees).equals(readFileSync('build/sample-trees.erb'))) ok('WASI-packed trees bundle == build/sample-trees.erb');
 else notOk('WASI-packed trees bundle == build/sample-trees.erb', 'differs');
+
+// ---- inputs over their size limits (docs/limits.md) -------------------------
+// At its limit an input is not refused for its size (the same output as
+// native); past it the guest exits 3 naming the limit under node:wasi (1 under
+// jco, which maps every failure to 1) and the host does not crash: node:wasi
+// died with SIGSEGV on a 9 MB context while the reader took all of it.  The
+// guest's memory (EDGEREC_REPORT_MEMORY=1) at 100x the limit and at the 9 MB
+// of the defect equals the 2x run's: it follows the limit, never the input.
+// jco's stdout is not compared for large outputs: it truncates them (before
+// this change too; 4 MiB of re-ranked JSON came out as about 3 MB).
+const LIMIT = { context: 65536, response: 4194304, event: 16384, bundle: 268435456 };
+/** n bytes of base with spaces before its last byte (valid JSON stays valid). */
+function padded(base, n) {
+  const b = Buffer.from(base), out = Buffer.alloc(n, 0x20);
+  b.copy(out, 0, 0, b.length - 1);
+  out[n - 1] = b[b.length - 1];
+  return out;
+}
+const died = (r) => (r.signal ? ` (killed by ${r.signal})` : r.status > 128 ? ' (a signal)' : '');
+const memoryOf = (r) => Number(/^memory-bytes (\d+)$/m.exec(r.stderr)?.[1] ?? NaN);
+/** Both hosts refuse: exit 3 / 1 with "<limit> bytes" on stderr, no crash; node:wasi's
+ * stdout equals `stdout` when given.  Returns the node:wasi run. */
+async function refused(name, args, input, limit, stdout = null) {
+  const [w, j] = await Promise.all([hosts['node:wasi'](args, input, { EDGEREC_REPORT_MEMORY: '1' }), hosts.jco(args, input)]);
+  const says = (r) => r.stderr.includes(`${limit} bytes`);
+  if (w.status === 3 && !w.signal && says(w) && (!stdout || w.stdout.equals(stdout))) ok(`${name} [node:wasi]`);
+  else notOk(`${name} [node:wasi]`, `exit ${w.status}${died(w)}, want 3 naming ${limit} bytes${stdout && !w.stdout.equals(stdout) ? ', stdout differs' : ''}\nstderr: ${w.stderr.slice(0, 300)}`);
+  if (j.status === 1 && !j.signal && says(j)) ok(`${name} [jco]`);
+  else notOk(`${name} [jco]`, `exit ${j.status}${died(j)}, want 1 naming ${limit} bytes\nstderr: ${j.stderr.slice(0, 300)}`);
+  return w;
+}
+/** Both hosts give native's exit and stdout at exactly the limit. */
+async function atLimit(name, args, input) {
+  const want = hosts.native(args, input);
+  const [w, j] = await Promise.all([hosts['node:wasi'](args, input), hosts.jco(args, input)]);
+  compare(name, 'node:wasi', want, w);
+  compare(name, 'jco', want, j, (b) => b.length > 65536 ? '(large: not compared)' : b);
+}
+function sameMemory(name, base, runs) {
+  const figures = runs.map(([label, r]) => `${label} ${memoryOf(r)}`).join(', ');
+  console.log(`# ${name}: guest memory bytes at 2x the limit ${memoryOf(base)}, ${figures}`);
+  if (Number.isFinite(memoryOf(base)) && runs.every(([, r]) => memoryOf(r) === memoryOf(base))) ok(`${name}: guest memory does not grow with the input`);
+  else notOk(`${name}: guest memory does not grow with the input`, figures);
+}
+
+const REC = ['recommend', '--bundle', 'build/sample.erb'];
+const ctxMin = '{"k":5}';
+await atLimit(`context of ${LIMIT.context} bytes (the limit)`, REC, padded(ctxMin, LIMIT.context));
+await refused('context of the limit + 1 bytes', REC, padded(ctxMin, LIMIT.context + 1), LIMIT.context);
+const ctx2 = await refused('context of 2x the limit', REC, padded(ctxMin, 2 * LIMIT.context), LIMIT.context);
+const ctx100 = await refused('context of 100x the limit', REC, padded(ctxMin, 100 * LIMIT.context), LIMIT.context);
+const ctx9m = await refused('context of 9000024 bytes (the SIGSEGV of issue 10)', REC, padded(ctxMin, 9000024), LIMIT.context);
+sameMemory('context', ctx2, [['100x', ctx100], ['9000024 bytes', ctx9m]]);
+
+const RR = ['rerank', '--bundle', 'build/sample.erb', '--context', '{}'];
+const men = resp('venia-category-men');
+const resp2 = padded(men, 2 * LIMIT.response);
+const r2 = await refused('response of 2x the limit, --strict: passed through unchanged', [...RR, '--strict'], resp2, LIMIT.response, resp2);
+const r10 = await refused('response of 10x the limit, --strict', [...RR, '--strict'], padded(men, 10 * LIMIT.response), LIMIT.response);
+sameMemory('response', r2, [['10x', r10]]);
+{
+  const w = await hosts['node:wasi'](RR, resp2);
+  if (w.status === 0 && w.stdout.equals(resp2) && w.stderr.includes('reason=limit')) ok('response of 2x the limit: unchanged, exit 0, reason=limit [node:wasi]');
+  else notOk('response of 2x the limit: unchanged, exit 0, reason=limit [node:wasi]', `exit ${w.status}${died(w)}, ${w.stdout.length} bytes out\nstderr: ${w.stderr.slice(0, 300)}`);
+}
+
+const PU = ['profile', 'update', '--bundle', 'build/sample.erb'];
+await atLimit(`event of ${LIMIT.event} bytes (the limit)`, PU, padded(ev, LIMIT.event));
+const e2 = await refused('event of 2x the limit', PU, padded(ev, 2 * LIMIT.event), LIMIT.event);
+const e100 = await refused('event of 100x the limit', PU, padded(ev, 100 * LIMIT.event), LIMIT.event);
+sameMemory('event', e2, [['100x', e100]]);
+
+// bundles: sparse files the guest sizes with fstat and refuses unread
+for (const [label, n] of [['the limit + 1', LIMIT.bundle + 1], ['2x the limit', 2 * LIMIT.bundle]]) {
+  const f = `${T}/big-${n}.erb`;
+  writeFileSync(f, '');
+  truncateSync(f, n);
+  await refused(`bundle file of ${label} (exit 3, not 4)`, ['recommend', '--bundle', f], '{}', LIMIT.bundle);
+  rmSync(f);
+}
 
 rmSync(T, { recursive: true, force: true });
 console.log(`# ${((Date.now() - t0) / 1000).toFixed(1)} s`);

@@ -418,6 +418,74 @@ describe('what the Worker leaves alone', () => {
     expectSameOutsideItems(pe, await direct(byPosition));
   });
 
+  it('a sort through a variable of any name, a fragment, an alias or a chosen operation is the shopper\'s too (graphql-js reads the document)', async () => {
+    const uid = await categoryUid('men/tops');
+    const shopper = new Browser();
+    const f = { category_uid: { eq: uid } };
+    const specs = [
+      // the defect: a renamed variable
+      post('query Cat($s: ProductAttributeSortInput, $f: ProductAttributeFilterInput) { products(pageSize: 12, filter: $f, sort: $s) { items { sku price_range { maximum_price { final_price { value } } } } } }',
+        'Cat', { s: { price: 'ASC' }, f, n: nonce() }),
+      get('query Cat($s: ProductAttributeSortInput, $f: ProductAttributeFilterInput) { products(pageSize: 12, filter: $f, sort: $s) { items { sku price_range { maximum_price { final_price { value } } } } } }',
+        'Cat', { s: { price: 'ASC' }, f, n: nonce() }),
+      // a nested input object, inside a fragment on Query
+      post('query Q($dir: SortEnum, $f: ProductAttributeFilterInput) { ...L } fragment L on Query { products(pageSize: 12, filter: $f, sort: {price: $dir}) { items { sku price_range { maximum_price { final_price { value } } } } } }',
+        'Q', { dir: 'ASC', f, n: nonce() }),
+      // two operations: the one named runs
+      post(`query Other { storeConfig { store_code } }
+        query Sorted($by: ProductAttributeSortInput, $f: ProductAttributeFilterInput) { products(pageSize: 12, filter: $f, sort: $by) { items { sku price_range { maximum_price { final_price { value } } } } } }`,
+      'Sorted', { by: { price: 'ASC' }, f, n: nonce() }),
+    ];
+    for (const spec of specs) {
+      const edge = await shopper.send(spec);
+      expect(edge.status).toBe(200);
+      expect(edge.edgerec).toBe('bypass; reason=explicit-sort');
+      expect(edge.text).toBe((await direct(spec)).text);
+      const prices = JSON.parse(edge.text).data.products.items.map((it) => it.price_range.maximum_price.final_price.value);
+      expect(prices.length).toBeGreaterThan(3);
+      expect(prices).toEqual([...prices].sort((a, b) => a - b));
+    }
+    // comments and strings that mention mutation or sort change nothing: still a default-order listing, re-ranked
+    const commented = post(`# mutation { placeOrder } sort: {price: ASC}
+      query Cat($f: ProductAttributeFilterInput, $label: String = "sort: {price: ASC}") { products(pageSize: 24, filter: $f) { items { sku name } } }`,
+    'Cat', { f, n: nonce() });
+    const ce = await shopper.send(commented);
+    expect(ce.edgerec).toBe('reranked; model=test-1');
+  });
+
+  it('a document over the bounds (size, tokens, depth) or that is not GraphQL goes to the origin untouched, with the reason', async () => {
+    const shopper = new Browser();
+    const cases = [
+      [post(`{ storeConfig { store_code } } #${'x'.repeat(100_001)}`, null, undefined), 'document-too-large'],
+      [post(`{ products(filter: {sku: {in: [${'"a",'.repeat(10_001)}]}}) { items { sku } } }`, null, undefined), 'too-many-tokens'],
+      [post(`{ products(search: "bag") { items { ${'related_products { '.repeat(50)} sku ${'} '.repeat(50)} } } }`, null, undefined), 'too-deep'],
+      [post('query { products(search: "bag") { items { sku }', null, undefined), 'syntax'],
+      [post('query A { storeConfig { store_code } } query B { storeConfig { store_code } }', null, undefined), 'unknown-operation'],
+    ];
+    for (const [spec, reason] of cases) {
+      const edge = await shopper.send(spec);
+      expect(edge.edgerec).toBe(`bypass; reason=${reason}`);
+      const origin = await direct(spec);
+      expect(edge.status).toBe(origin.status);
+      expect(edge.text).toBe(origin.text);
+    }
+  });
+
+  it('a GraphQL POST body over 1 MiB without a Content-Length is forwarded whole, never parsed', async () => {
+    await fetch(`${ORIGIN}/__standin/reset`, { method: 'POST' });
+    const body = JSON.stringify({ query: `{ storeConfig { store_code } } #${'y'.repeat(1_200_000)}` });
+    const bytes = new TextEncoder().encode(body);
+    const stream = new ReadableStream({ // chunked: no Content-Length to refuse it by
+      start(c) { for (let i = 0; i < bytes.length; i += 65536) c.enqueue(bytes.subarray(i, i + 65536)); c.close(); },
+    });
+    const edge = await send(new Request(`${SHOP}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: stream, duplex: 'half' }));
+    expect(edge.edgerec).toBeNull(); // passed through as it came
+    const sent = await workerSent('/graphql');
+    expect(sent.length).toBe(1);
+    expect(sent[0].body.length).toBe(body.length);
+    expect(sent[0].body === body).toBe(true);
+  });
+
   it('non-listing operations (storeConfig, a cart query, a mutation) come back byte-identical', async () => {
     const shopper = new Browser();
     const sc = get(STORE_CONFIG, 'getStoreConfigData');

@@ -24,8 +24,9 @@
 // Manager secret).  Everything else here is non-secret and baked into config.json.
 //
 // The package: index.mjs (handler `index.handler`), package.json ({"type": "module"}), config.json,
-// wasm/edgerec.wasm, bundle.erb (optional), worker-shim/{engine,graphql,identity,state,lifecycle}.js
-// and worker-shim/lambda-edge/{main,handler,cloudfront,runtime,aws}.mjs.  The AWS SDK is not in it
+// wasm/edgerec.wasm, bundle.erb (optional), worker-shim/{engine,body,graphql,identity,state,lifecycle}.js
+// and worker-shim/lambda-edge/{main,handler,cloudfront,runtime,aws}.mjs, and graphql-js bundled by esbuild into
+// node_modules/graphql/index.mjs.  The AWS SDK is not in it
 // (the Node.js runtime provides it).  The zip is written by zip.mjs (Node's zlib): no zip tool needed.
 // Prints one JSON line: {"zip", "bytes", "limit", "trigger", "files", "bundle"}.  Exit 0 ok, 1 failed
 // (too large, missing input, invalid bundle), 2 usage.
@@ -37,7 +38,7 @@ import { LIMITS } from './cloudfront.mjs';
 import { writeZip } from './zip.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const SHARED = ['engine.js', 'graphql.js', 'identity.js', 'state.js', 'lifecycle.js'];
+const SHARED = ['engine.js', 'body.js', 'graphql.js', 'identity.js', 'state.js', 'lifecycle.js'];
 const OWN = ['main.mjs', 'handler.mjs', 'cloudfront.mjs', 'runtime.mjs', 'aws.mjs'];
 const USAGE = `usage: build.mjs --origin URL [--bundle FILE] [--trigger viewer|origin] [--out FILE] [--region R]
   [--ssm-prefix /edgerec | --secrets-manager SECRET_ID] [--rollout s3://BUCKET/PREFIX/] [--rollout-ttl SECONDS]
@@ -113,7 +114,24 @@ export function makeConfig(o) {
   return config;
 }
 
-function main() {
+/** graphql-js for the package: the npm package bundled by esbuild into one ES module (minified,
+ * production mode) at node_modules/graphql/, where `import … from 'graphql'` finds it. */
+async function graphqlPackage() {
+  const { build } = await import('esbuild');
+  const version = JSON.parse(readFileSync(join(ROOT, 'node_modules/graphql/package.json'), 'utf8')).version;
+  const out = await build({
+    stdin: { contents: "export * from 'graphql';", resolveDir: ROOT, loader: 'js' },
+    bundle: true, format: 'esm', platform: 'node', target: 'node22', minify: true, write: false,
+    define: { 'process.env.NODE_ENV': '"production"' }, legalComments: 'eof', logLevel: 'silent',
+  });
+  const enc = new TextEncoder();
+  return [
+    { name: 'node_modules/graphql/package.json', data: enc.encode(`${JSON.stringify({ name: 'graphql', version, type: 'module', main: 'index.mjs', license: 'MIT' }, null, 2)}\n`) },
+    { name: 'node_modules/graphql/index.mjs', data: out.outputFiles[0].contents },
+  ];
+}
+
+async function main() {
   const o = parseArgs(process.argv.slice(2));
   const config = makeConfig(o);
   const read = (p) => { if (!existsSync(p)) fail(`${p} is missing (run ./build.sh first)`); return new Uint8Array(readFileSync(p)); };
@@ -134,6 +152,7 @@ function main() {
     ...SHARED.map((f) => ({ name: `worker-shim/${f}`, data: read(join(ROOT, 'worker-shim', f)) })),
     ...OWN.map((f) => ({ name: `worker-shim/lambda-edge/${f}`, data: read(join(ROOT, 'worker-shim/lambda-edge', f)) })),
   ];
+  files.push(...(await graphqlPackage()));
   const zip = writeZip(files);
   const limit = Math.min(LIMITS[o.trigger].packageBytes, o.maxBytes !== undefined ? Number(o.maxBytes) : Infinity);
   const summary = { zip: o.out, bytes: zip.length, limit, trigger: o.trigger, files: files.length, bundle: bundleInfo?.model_version ?? null };
@@ -148,4 +167,4 @@ function main() {
   console.log(JSON.stringify({ ...summary, ok: true }));
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();

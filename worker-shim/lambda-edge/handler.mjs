@@ -28,7 +28,8 @@
 // for edgerec's cookies and headers, which never reach the origin).  When it has the origin's
 // 200 answer but does not re-rank it (engine reason, trap, budget), it returns those bytes with
 // `x-edgerec: bypass; reason=…`, as the Worker does.  An exception never leaves the handler.
-import { cartSkus, explicitSort, firstProduct, listedSkus, pageType, parseOperation, productViewKey } from '../graphql.js';
+import { readBounded } from '../body.js';
+import { cartSkus, explicitSort, firstProduct, isListing, listedSkus, pageType, productViewKey, readOperation } from '../graphql.js';
 import { clearCookies, erasureIds, identify, openProfile, profileCookie, sealProfile } from '../identity.js';
 import { assignArm } from '../lifecycle.js';
 import { applyEvents, decodeState, encodeState } from '../state.js';
@@ -99,15 +100,15 @@ async function graphql(x) {
     if (typeof b.text !== 'string') return stepAside(request); // Include body off, or truncated: the origin gets the whole body
     bodyText = b.text;
   }
-  const op = parseOperation(method, requestUrl(request), bodyText);
-  if (!op) return stepAside(request);
+  const { op } = readOperation(method, requestUrl(request), bodyText);
+  if (!op) return stepAside(request); // not ours (malformed, over the document limits, unknown operation)
   if (op.mutation) {
     await logCart(x, op); // the mutation itself goes to Magento exactly once, untouched
     return stepAside(request);
   }
   if (explicitSort(op)) return stepAside(request); // the shopper's sort is respected
   const viewKey = productViewKey(op);
-  if (!viewKey && !/\bproducts\s*[({]/.test(op.query)) return stepAside(request); // no product listing asked
+  if (!viewKey && !isListing(op)) return stepAside(request); // no product listing asked
   if (!rt.config.origin) return stepAside(request);
   if (!(await ready(x))) return stepAside(request); // cold start still loading, or no secrets
   const headers = toHeaders(request.headers);
@@ -150,31 +151,9 @@ async function fetchThroughCache(x, op, headers) {
   }
   const max = rt.config.maxResponseBytes;
   if (res.status !== 200) { res.body?.cancel().catch(() => {}); return { ok: false, reason: 'origin-status' }; }
-  if (Number(res.headers.get('content-length') ?? 0) > max && !res.headers.get('content-encoding')) {
-    res.body?.cancel().catch(() => {});
-    return { ok: false, reason: 'oversized' };
-  }
-  const bytes = await readCapped(res, max).catch(() => null);
-  if (!bytes) return { ok: false, reason: 'oversized' }; // over the limit, or the body failed
-  return { ok: true, headers: res.headers, bytes };
-}
-
-async function readCapped(res, max) {
-  if (!res.body) return new Uint8Array(0);
-  const reader = res.body.getReader();
-  const chunks = [];
-  let n = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    n += value.length;
-    if (n > max) { await reader.cancel().catch(() => {}); return null; }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const c of chunks) { out.set(c, at); at += c.length; }
-  return out;
+  const read = await readBounded(res, max).catch(() => null); // up to max + 1 bytes, never further
+  if (!read || read.over) { read?.body?.cancel().catch(() => {}); return { ok: false, reason: 'oversized' }; } // over, or the body failed
+  return { ok: true, headers: res.headers, bytes: read.bytes };
 }
 
 /** Cache-Control for a personal response: the origin's when it forbids storing, else private. */
