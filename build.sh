@@ -20,12 +20,20 @@ APT_PKGS="clang lld wasi-libc libclang-rt-14-dev libclang-rt-14-dev-wasm32 libjs
 NODE_MIN=22.12.0
 NODE_PKG=node@22.23.3
 
-ENGINE_SRC="src/er_base.c src/er_json.c src/er_buf.c src/er_bundle.c src/er_features.c src/er_profile.c
-  src/er_event.c src/er_context.c src/er_score.c src/er_topk.c src/er_recommend.c src/er_rerank.c src/er_engine.c"
-TRAIN_SRC="src/er_native.c src/er_csv.c src/er_catalog_import.c src/er_import.c src/er_log.c src/er_gbdt.c src/er_train.c src/er_eval.c"
-CLI_SRC="$ENGINE_SRC src/er_pack.c $TRAIN_SRC src/er_admin.c src/edgerec_cli.c"
+# The folders are the architecture (docs/architecture.md): src/engine/ is exactly what the WASM
+# reactor compiles and ships to the edge (built with -Isrc/engine alone, so it cannot include
+# anything else); src/offline/ (importers, event log, trainer, GBDT, evaluator, bundle writer, native
+# helpers) and src/cli/ (the edgerec command, the admin client) never leave a laptop or CI.
+ENGINE_SRC=$(echo src/engine/*.c)
+OFFLINE_SRC=$(echo src/offline/*.c)
+CLI_SRC="$ENGINE_SRC $OFFLINE_SRC src/cli/er_admin.c src/cli/edgerec_cli.c"
+# the WASI command: the engine, the bundle writer and the native helpers (no importers, trainer or libcurl)
+WASI_CLI_SRC="$ENGINE_SRC src/offline/er_pack.c src/offline/er_native.c src/cli/edgerec_cli.c"
+ENGINE_INC="-Isrc/engine"
+ALL_INC="-Isrc/engine -Isrc/offline -Isrc/cli"
+HEADERS=$(echo src/*/*.h)
 WARN="-std=c11 -Wall -Wextra -Werror -Wvla"
-CFLAGS_COMMON="$WARN -ffp-contract=off -Isrc"
+CFLAGS_COMMON="$WARN -ffp-contract=off"
 WASM_FLAGS="--target=wasm32-wasi --sysroot=/usr -O2 $CFLAGS_COMMON -Wl,--strip-all"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -82,27 +90,27 @@ newer() { # newer OUT INPUTS...: true when OUT is missing or older than any inpu
 
 build_native() {
   mkdir -p "$B"
-  if newer "$B/edgerec" $CLI_SRC src/*.h build.sh; then
+  if newer "$B/edgerec" $CLI_SRC $HEADERS build.sh; then
     log "native CLI → build/edgerec"
-    cc -O2 $CFLAGS_COMMON $CLI_SRC -lm -lcurl -o "$B/edgerec"
+    cc -O2 $CFLAGS_COMMON $ALL_INC $CLI_SRC -lm -lcurl -o "$B/edgerec"
   fi
 }
 
 build_wasm() {
-  if newer wasm/edgerec.wasm $ENGINE_SRC wasm/exports.c src/*.h build.sh; then
+  if newer wasm/edgerec.wasm $ENGINE_SRC wasm/exports.c src/engine/*.h build.sh; then
     log "WASM reactor → wasm/edgerec.wasm"
     # wasm-opt on PATH makes clang run it after linking; we run it ourselves.
     PATH=$(echo "$PATH" | tr ':' '\n' | grep -v binaryen | paste -sd:) \
-    clang $WASM_FLAGS -DER_TINY_PRINTF -mexec-model=reactor $ENGINE_SRC wasm/exports.c -o "$B/edgerec.raw.wasm"
+    clang $WASM_FLAGS $ENGINE_INC -DER_TINY_PRINTF -mexec-model=reactor $ENGINE_SRC wasm/exports.c -o "$B/edgerec.raw.wasm"
     if command -v wasm-opt >/dev/null; then wasm-opt -Oz --strip-debug "$B/edgerec.raw.wasm" -o wasm/edgerec.wasm
     else cp "$B/edgerec.raw.wasm" wasm/edgerec.wasm; fi
   fi
-  if newer wasm/edgerec-cli.wasm $CLI_SRC src/*.h build.sh; then
+  if newer wasm/edgerec-cli.wasm $WASI_CLI_SRC $HEADERS build.sh; then
     log "WASI CLI → wasm/edgerec-cli.wasm"
     # import / train / eval / features stay native: linked into the WASI command the importers trip
     # jco 1.35's memory-growth bug on every command (see wasm/README.md); the WASI CLI covers the
     # engine commands, and bundles from `train` are checked natively and in WASM by the tests.
-    clang $WASM_FLAGS -DER_CLI_NO_IMPORT $ENGINE_SRC src/er_pack.c src/er_native.c src/edgerec_cli.c -lm -o "$B/edgerec-cli.raw.wasm"
+    clang $WASM_FLAGS $ALL_INC -DER_CLI_NO_IMPORT $WASI_CLI_SRC -lm -o "$B/edgerec-cli.raw.wasm"
     if command -v wasm-opt >/dev/null; then wasm-opt -O2 --strip-debug "$B/edgerec-cli.raw.wasm" -o wasm/edgerec-cli.wasm
     else cp "$B/edgerec-cli.raw.wasm" wasm/edgerec-cli.wasm; fi
   fi
@@ -160,22 +168,23 @@ unit_tests() {
   mkdir -p "$B/unit/obj"
   local t src o objs=()
   # each source once with the sanitizers (objects reused by every test binary)
-  for src in $ENGINE_SRC src/er_pack.c $TRAIN_SRC; do
+  for src in $ENGINE_SRC $OFFLINE_SRC; do
     o="$B/unit/obj/$(basename "$src" .c).o"
-    if newer "$o" "$src" src/*.h build.sh && ! clang $SAN $CFLAGS_COMMON -c "$src" -o "$o"; then
+    local inc=$ALL_INC; case $src in src/engine/*) inc=$ENGINE_INC ;; esac
+    if newer "$o" "$src" $HEADERS build.sh && ! clang $SAN $CFLAGS_COMMON $inc -c "$src" -o "$o"; then
       TOTAL_FAIL=$((TOTAL_FAIL + 1)); SUITES_FAILED+=("unit-build: $src"); return 0
     fi
   done
   for t in tests/unit/test_*.c; do
     local name; name=$(basename "$t" .c)
-    if newer "$B/unit/$name" src/*.c src/*.h "$t" tests/unit/harness.h; then
+    if newer "$B/unit/$name" $ENGINE_SRC $OFFLINE_SRC $HEADERS "$t" tests/unit/harness.h; then
       # sources a test #includes itself (to reach static internals) are not linked twice
       local inc link=()
-      inc=$(sed -n 's#^\#include "\.\./\.\./\(src/[a-z_]*\.c\)"#\1#p' "$t")
-      for src in $ENGINE_SRC src/er_pack.c $TRAIN_SRC; do
+      inc=$(sed -n 's#^\#include "\.\./\.\./\(src/[a-z]*/[a-z_]*\.c\)"#\1#p' "$t")
+      for src in $ENGINE_SRC $OFFLINE_SRC; do
         grep -qx "$src" <<<"$inc" || link+=("$B/unit/obj/$(basename "$src" .c).o")
       done
-      clang $SAN $CFLAGS_COMMON "${link[@]}" "$t" -lm -o "$B/unit/$name"
+      clang $SAN $CFLAGS_COMMON $ALL_INC "${link[@]}" "$t" -lm -o "$B/unit/$name"
     fi
     run_suite "unit-$name" "$B/unit/$name"
   done

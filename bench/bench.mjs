@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { loadavg, cpus } from 'node:os';
-import { Engine, reactorInstantiator } from '../worker-shim/engine.js';
+import { Engine, reactorInstantiator } from '../worker-shim/core/engine.js';
 import { readBundleModel, decodeFeatures, scoreLinear, scoreTrees, formatQ16 } from './js-scorers.mjs';
 
 const T_START = process.hrtime.bigint();

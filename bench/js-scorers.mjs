@@ -1,9 +1,9 @@
 // js-scorers.mjs — the engine's linear and tree scorers in plain JavaScript, for the benchmark's
-// "plain JS" peer.  Same arithmetic as src/er_score.c: int8 weights / leaves, int32 accumulation,
+// "plain JS" peer.  Same arithmetic as src/engine/er_score.c: int8 weights / leaves, int32 accumulation,
 // Q16 margin = base + (acc × mul) >> shift (the shift rounds toward zero), saturated to int32.
 // They read the model from the .erb bundle bytes (docs/bundle.md) — the tree scorer walks the very
 // 8-byte node layout the C code walks — and score features the engine computed (er_features, see
-// er_features_for in src/edgerec.h), so only scoring is compared, never feature extraction.
+// er_features_for in src/engine/edgerec.h), so only scoring is compared, never feature extraction.
 //
 // Typed-array views assume a little-endian host (every V8 platform in practice).
 

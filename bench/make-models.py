@@ -41,7 +41,7 @@ EDGEREC = os.environ.get("EDGEREC_CLI") or os.path.join(ROOT, "build", "edgerec"
 
 DENSE_NAMES = ["pop_view", "pop_cart", "pop_purchase", "trending", "cooc_last", "cooc_recent", "content_last",
                "recency", "carted", "cat_affinity", "price_ratio", "price", "page_category", "hour", "mobile",
-               "viewed"]  # er_dense_names (src/er_features.c), in order
+               "viewed"]  # er_dense_names (src/engine/er_features.c), in order
 
 N_ITEMS = 2000
 SEED = 20241124
@@ -239,7 +239,7 @@ def make_xgb(rng, path):
 
 
 # ---------------------------------------------------------------------------------------------
-# bundle reader (docs/bundle.md, src/er_bundle.h)
+# bundle reader (docs/bundle.md, src/engine/er_bundle.h)
 # ---------------------------------------------------------------------------------------------
 SEC_MODEL, SEC_LINEAR, SEC_TREES, SEC_THRESHOLDS = 14, 15, 16, 17
 

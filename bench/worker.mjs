@@ -1,6 +1,6 @@
 // worker.mjs — the time edgerec's Worker adds to a 48-item Venia category page, in workerd, on
 // loopback: the Magento stand-in (tests/standin/server.mjs) as the origin, and the Worker
-// (worker-shim/worker.js with wasm/edgerec.wasm, bundled by `wrangler deploy --dry-run` as a deploy would) either directly in workerd through Miniflare's API
+// (worker-shim/cloudflare/worker.js with wasm/edgerec.wasm, bundled by `wrangler deploy --dry-run` as a deploy would) either directly in workerd through Miniflare's API
 // (default: one workerd, the Worker behind Miniflare's entry worker, as close to production as
 // local gets) or under `wrangler dev --local` (worker-shim/dev/stack.mjs; wrangler adds a proxy
 // workerd in front).  Part of `./build.sh bench`.  Prints a table on stderr, then one JSON line.
@@ -35,7 +35,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:f
 import { dirname, resolve } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import { GET_CATEGORIES } from '../tests/lib/venia-queries.mjs';
-import { explicitSort, isListing, pageType, productViewKey, readOperation } from '../worker-shim/graphql.js';
+import { explicitSort, isListing, pageType, productViewKey, readOperation } from '../worker-shim/core/graphql.js';
 
 const ROOT = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
 const CLI = process.env.EDGEREC_CLI || `${ROOT}/build/edgerec`;
@@ -261,7 +261,7 @@ try {
   console.error(`"added" = the Worker row minus the origin row; it includes the local hop into workerd${VIA === 'wrangler' ? ' and wrangler\'s proxy workerd' : ''} (not in production),`);
   console.error('which the no-work row bounds from above.');
   const gq = graphqlCost();
-  console.error(`\nReading the operation (worker-shim/graphql.js, graphql-js ${gq.version}; V8 in Node, as in workerd), Venia's GetCategories POST body, ${gq.n} samples; µs`);
+  console.error(`\nReading the operation (worker-shim/core/graphql.js, graphql-js ${gq.version}; V8 in Node, as in workerd), Venia's GetCategories POST body, ${gq.n} samples; µs`);
   console.error('| step | p50 µs | p99 µs | × JSON.parse of the body |\n|---|---:|---:|---:|');
   for (const [label, k] of [['JSON.parse of the body (the peer: any Worker does this)', 'json'], ['readOperation, document first seen (lex bound check + parse)', 'cold'],
     ['readOperation, document seen before (the isolate\'s cache)', 'warm'], ['… + every question (sort, listing, page type, product view)', 'answers']]) {

@@ -2,9 +2,9 @@
 # emscripten.sh — build the engine with Debian's Emscripten into an ES module:
 #   wasm/edgerec.emscripten.mjs   the glue (MODULARIZE + EXPORT_ES6: a factory)
 #   wasm/edgerec.emscripten.wasm  the engine
-# Same sources and float flags as the clang reactor (ENGINE_SRC from build.sh
+# Same sources and float flags as the clang reactor (src/engine/*.c, as build.sh
 # + wasm/exports.c, -O2 -ffp-contract=off), so both builds print identical
-# bytes.  Used through worker-shim/engine-emscripten.js, which passes a
+# bytes.  Used through worker-shim/core/engine-emscripten.js, which passes a
 # precompiled WebAssembly.Module via instantiateWasm (and a locateFile that
 # is never used to fetch), so it runs in Node and inside workerd alike.
 # Called by build.sh; does nothing when the outputs are up to date.
@@ -14,15 +14,14 @@ cd "$(dirname "$0")/.."
 OUT=wasm/edgerec.emscripten.mjs
 WASM=wasm/edgerec.emscripten.wasm
 
-# The engine source list is build.sh's ENGINE_SRC (one place to edit).
-ENGINE_SRC=$(sed -n '/^ENGINE_SRC="/,/"/p' build.sh | sed 's/^ENGINE_SRC="//; s/".*//' | tr '\n' ' ')
-[ -n "$ENGINE_SRC" ] || { echo "emscripten.sh: cannot read ENGINE_SRC from build.sh" >&2; exit 1; }
+# The engine sources are the folder src/engine/ (what the reactor compiles; docs/architecture.md).
+ENGINE_SRC=$(echo src/engine/*.c)
 SRCS="$ENGINE_SRC wasm/exports.c"
 
 up_to_date() {
   [ -f "$OUT" ] && [ -f "$WASM" ] || return 1
   local f
-  for f in $SRCS src/*.h build.sh wasm/emscripten.sh; do [ "$f" -nt "$OUT" ] && return 1; done
+  for f in $SRCS src/engine/*.h build.sh wasm/emscripten.sh; do [ "$f" -nt "$OUT" ] && return 1; done
   return 0
 }
 up_to_date && exit 0
@@ -45,7 +44,7 @@ for h in xxhash.h xxh3.h jsmn.h; do [ -e /usr/include/$h ] && ln -sf /usr/includ
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # shellcheck disable=SC2086
-NODE_PATH=/usr/share/nodejs emcc -O2 -std=c11 -Wall -Wextra -Werror -Wvla -ffp-contract=off -DER_TINY_PRINTF -Isrc -isystem "$INC" \
+NODE_PATH=/usr/share/nodejs emcc -O2 -std=c11 -Wall -Wextra -Werror -Wvla -ffp-contract=off -DER_TINY_PRINTF -Isrc/engine -isystem "$INC" \
   $SRCS \
   -sMODULARIZE=1 -sEXPORT_ES6=1 -sEXPORT_NAME=createEdgerecModule \
   -sENVIRONMENT=web -sDYNAMIC_EXECUTION=0 -sFILESYSTEM=0 \

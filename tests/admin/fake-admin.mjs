@@ -1,5 +1,5 @@
 // fake-admin.mjs — a small stand-in for the edge Worker's admin API (the
-// contract in src/er_admin.h), for tests/suites/admin-cli.sh.  node:http on
+// contract in src/cli/er_admin.h), for tests/suites/admin-cli.sh.  node:http on
 // 127.0.0.1, a random free port written to --port-file; every request is
 // appended to --log as one JSON line (method, url, authorization, content-type,
 // expect, body length, sha256, body text when it is JSON) before it is answered.

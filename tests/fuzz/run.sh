@@ -18,11 +18,10 @@ case $SECS in '' | *[!0-9]*) echo "usage: tests/fuzz/run.sh SECONDS" >&2; exit 2
 TARGETS=${FUZZ_TARGETS:-context profile rerank bundle event log}
 CC=${FUZZ_CC:-clang}
 
-# The engine sources: the ENGINE_SRC list of build.sh (one source of truth).
-ENGINE_SRC=$(awk '/^ENGINE_SRC="/{f=1} f{print} f&&/"$/{exit}' build.sh | sed -e 's/^ENGINE_SRC="//' -e 's/"$//' | tr -s ' \n' ' ')
-[ -n "$ENGINE_SRC" ] || { echo "run.sh: cannot read ENGINE_SRC from build.sh" >&2; exit 2; }
+# The engine sources: the folder src/engine/ (what the reactor compiles; docs/architecture.md).
+ENGINE_SRC=$(echo src/engine/*.c)
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
-CFLAGS="-g -O1 -fno-omit-frame-pointer -ffp-contract=off -std=c11 -Wall -Wextra -Werror -Wvla -Isrc"
+CFLAGS="-g -O1 -fno-omit-frame-pointer -ffp-contract=off -std=c11 -Wall -Wextra -Werror -Wvla -Isrc/engine -Isrc/offline"
 
 newer() { # newer OUT INPUTS...: true when OUT is missing or older than any input
   local out=$1; shift
@@ -37,9 +36,9 @@ log() { printf '==> %s\n' "$*" >&2; }
 build() {
   mkdir -p "$OUT/obj"
   local objs=() s o
-  for s in $ENGINE_SRC src/er_log.c src/er_native.c; do # er_log.c: the trainer's log reader (fuzz_log)
+  for s in $ENGINE_SRC src/offline/er_log.c src/offline/er_native.c; do # er_log.c: the trainer's log reader (fuzz_log)
     o=$OUT/obj/$(basename "$s" .c).o
-    if newer "$o" "$s" src/*.h tests/fuzz/run.sh; then
+    if newer "$o" "$s" src/*/*.h tests/fuzz/run.sh; then
       $CC $CFLAGS $SAN -fsanitize=fuzzer-no-link -c "$s" -o "$o" || return 1
     fi
     objs+=("$o")
@@ -48,7 +47,7 @@ build() {
   for t in $TARGETS; do
     local src=tests/fuzz/fuzz_$t.c bin=$OUT/fuzz_$t
     [ -f "$src" ] || { echo "run.sh: no target $src" >&2; return 1; }
-    if newer "$bin" "$src" tests/fuzz/fuzz_common.h "${objs[@]}" src/*.h; then
+    if newer "$bin" "$src" tests/fuzz/fuzz_common.h "${objs[@]}" src/*/*.h; then
       log "building fuzz_$t"
       $CC $CFLAGS $SAN -fsanitize=fuzzer "$src" "${objs[@]}" -lm -o "$bin" || return 1
     fi

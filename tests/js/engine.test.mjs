@@ -1,9 +1,9 @@
-// engine.test.mjs — worker-shim/engine.js in Node, checked against the native CLI.
+// engine.test.mjs — worker-shim/core/engine.js in Node, checked against the native CLI.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { Engine, EngineError, STATUS_NAMES } from '../../worker-shim/engine.js';
+import { Engine, EngineError, STATUS_NAMES } from '../../worker-shim/core/engine.js';
 import { native, reactorEngine, reactorModuleOnce, bundleBytes, readText, path, BUNDLE, BUNDLE_TREES, enc, dec } from './helpers.mjs';
 
 const tmp = mkdtempSync(tmpdir() + '/edgerec-js-');
@@ -308,15 +308,15 @@ test('input buffers grow for large inputs and keep working for small ones', () =
 });
 
 test('inputs over their limit are refused before they reach linear memory; memory does not grow with them', async () => {
-  const { LIMITS } = await import('../../worker-shim/engine.js');
-  // the JS limits are the engine's own (src/er_base.h, src/er_profile.h)
+  const { LIMITS } = await import('../../worker-shim/core/engine.js');
+  // the JS limits are the engine's own (src/engine/er_base.h, src/engine/er_profile.h)
   const { readFileSync } = await import('node:fs');
-  const h = readFileSync(new URL('../../src/er_base.h', import.meta.url), 'utf8');
+  const h = readFileSync(new URL('../../src/engine/er_base.h', import.meta.url), 'utf8');
   const macro = (name) => { const m = new RegExp(`#define ${name}\\s+\\(?(\\d+)u(?:\\s*\\*\\s*(\\d+)u)?(?:\\s*\\*\\s*(\\d+)u)?`).exec(h); return m.slice(1).filter(Boolean).reduce((a, b) => a * Number(b), 1); };
   assert.equal(LIMITS.context, macro('ER_MAX_CONTEXT_BYTES'));
   assert.equal(LIMITS.response, macro('ER_MAX_RESPONSE_BYTES'));
   assert.equal(LIMITS.event, macro('ER_MAX_EVENT_BYTES'));
-  const p = readFileSync(new URL('../../src/er_profile.h', import.meta.url), 'utf8');
+  const p = readFileSync(new URL('../../src/engine/er_profile.h', import.meta.url), 'utf8');
   const pv = (n) => Number(new RegExp(`#define ${n} (\\d+)`).exec(p)[1]);
   assert.equal(LIMITS.profile, pv('ER_PROFILE_HEADER') + 16 * pv('ER_PROFILE_MAX_ITEMS') + 8 * pv('ER_PROFILE_MAX_CATS') + 4);
 

@@ -1,4 +1,4 @@
-// graphql.test.mjs — worker-shim/graphql.js (shared by the Worker and Lambda@Edge): how edgerec
+// graphql.test.mjs — worker-shim/core/graphql.js (shared by the Worker and Lambda@Edge): how edgerec
 // reads a GraphQL request with graphql-js.  Every question is asked of documents shaped to fool
 // the regular expressions the module used before: renamed variables, nested input objects,
 // fragments, aliases, comments and string literals containing `mutation` or `sort`, several
@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   LIMITS, cartSkus, explicitSort, isListing, isPlaceOrder, pageType, productViewKey, readOperation,
-} from '../../worker-shim/graphql.js';
+} from '../../worker-shim/core/graphql.js';
 import { GET_CATEGORIES } from '../lib/venia-queries.mjs';
 
 const URL0 = new URL('https://shop.example/graphql');

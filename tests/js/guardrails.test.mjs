@@ -1,4 +1,4 @@
-// guardrails.test.mjs — worker-shim/guardrails.js: the canary/holdout statistics.
+// guardrails.test.mjs — worker-shim/core/guardrails.js: the canary/holdout statistics.
 //
 // Simulations use a seeded PRNG, so every figure below is deterministic; they are printed as
 // test diagnostics (run with the spec reporter to see them).  Budget: the whole file < ~20 s.
@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import {
   decide, uplift, sequentialTest, resolveConfig, DEFAULTS,
   mixtureLogLambda, mixtureBoundary, optimalMixtureRatio, normCdf, logNormCdf, normQuantile,
-} from '../../worker-shim/guardrails.js';
+} from '../../worker-shim/core/guardrails.js';
 
 const MIN = 60_000, HOUR = 3_600_000, DAY = 24 * HOUR;
 const T0 = Date.UTC(2026, 0, 1);

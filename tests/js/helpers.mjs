@@ -2,9 +2,9 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Engine } from '../../worker-shim/engine.js';
-import { EmscriptenEngine } from '../../worker-shim/engine-emscripten.js';
-import { loadModuleNode, readBytesNode } from '../../worker-shim/node.js';
+import { Engine } from '../../worker-shim/core/engine.js';
+import { EmscriptenEngine } from '../../worker-shim/core/engine-emscripten.js';
+import { loadModuleNode, readBytesNode } from '../../worker-shim/dev/node.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const path = (p) => ROOT + p;

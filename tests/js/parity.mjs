@@ -8,7 +8,7 @@
 //   jco         the same under `jco run` (component via jco's preview1 adapter;
 //               jco run's generated runner is reused per input, see
 //               tests/wasi/component.mjs; tests/suites/wasi.sh runs `jco run` itself)
-//   reactor     wasm/edgerec.wasm through worker-shim/engine.js in Node
+//   reactor     wasm/edgerec.wasm through worker-shim/core/engine.js in Node
 //   emscripten  wasm/edgerec.emscripten.* through engine-emscripten.js in Node
 // and, in tests/js/parity.workerd.mjs (run by parity.sh inside workerd),
 //   reactor@workerd, emscripten@workerd
@@ -21,9 +21,9 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Engine } from '../../worker-shim/engine.js';
-import { EmscriptenEngine } from '../../worker-shim/engine-emscripten.js';
-import { loadModuleNode, readBytesNode } from '../../worker-shim/node.js';
+import { Engine } from '../../worker-shim/core/engine.js';
+import { EmscriptenEngine } from '../../worker-shim/core/engine-emscripten.js';
+import { loadModuleNode, readBytesNode } from '../../worker-shim/dev/node.js';
 import { prepareJcoRunner } from '../wasi/component.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

@@ -9,8 +9,8 @@ import reactorWasm from '../../wasm/edgerec.wasm';
 import emsWasm from '../../wasm/edgerec.emscripten.wasm';
 import createEdgerecModule from '../../wasm/edgerec.emscripten.mjs';
 import bundle from '../../build/sample.erb';
-import { Engine } from '../../worker-shim/engine.js';
-import { EmscriptenEngine } from '../../worker-shim/engine-emscripten.js';
+import { Engine } from '../../worker-shim/core/engine.js';
+import { EmscriptenEngine } from '../../worker-shim/core/engine-emscripten.js';
 
 const enc = new TextEncoder();
 const fromB64 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));

@@ -7,15 +7,15 @@
 // more events, the shopper's profile is built event by event with the reactor
 // (engine.updateProfile, the engine's own update rule), and after each event
 // the context the edge would send ({"now","k","profile"}) is recommended by
-// the reactor (wasm/edgerec.wasm through worker-shim/engine.js), the native
+// the reactor (wasm/edgerec.wasm through worker-shim/core/engine.js), the native
 // CLI (build/edgerec recommend) and the WASI CLI under node:wasi; one test
 // per request and runtime pair: byte-identical outputs.  Prints
 // "trained-parity: N passed, N failed".
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Engine } from '../../worker-shim/engine.js';
-import { loadModuleNode, readBytesNode } from '../../worker-shim/node.js';
+import { Engine } from '../../worker-shim/core/engine.js';
+import { loadModuleNode, readBytesNode } from '../../worker-shim/dev/node.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 process.chdir(ROOT);

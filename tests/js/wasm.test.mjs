@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { reactorImports, reactorInstantiator, wasiImports } from '../../worker-shim/engine.js';
+import { reactorImports, reactorInstantiator, wasiImports } from '../../worker-shim/core/engine.js';
 import { spawnSync } from 'node:child_process';
 import { REACTOR, reactorModuleOnce, reactorEngine, emscriptenEngine, readText, path } from './helpers.mjs';
 

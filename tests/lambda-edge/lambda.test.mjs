@@ -20,10 +20,10 @@ import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { CloudFrontEmulator } from './cloudfront-emulator.mjs';
 import * as F from './fixtures.mjs';
-import { Engine } from '../../worker-shim/engine.js';
-import { hmacId, openProfile } from '../../worker-shim/identity.js';
-import { assignArm } from '../../worker-shim/lifecycle.js';
-import { decodeState } from '../../worker-shim/state.js';
+import { Engine } from '../../worker-shim/core/engine.js';
+import { hmacId, openProfile } from '../../worker-shim/core/identity.js';
+import { assignArm } from '../../worker-shim/core/arms.js';
+import { decodeState } from '../../worker-shim/core/state.js';
 import { readZip, writeZip } from '../../worker-shim/lambda-edge/zip.mjs';
 import { generate, stepAside, toHeaders } from '../../worker-shim/lambda-edge/cloudfront.mjs';
 
@@ -34,7 +34,7 @@ const BUCKET = 'edgerec-test';
 const FORWARD = ['authorization', 'store', 'content-currency', 'x-magento-cache-id', 'x-standin-fault'];
 const HEX64 = /^[0-9a-f]{64}$/;
 const EXPECTED_FILES = ['index.mjs', 'package.json', 'config.json', 'wasm/edgerec.wasm', 'bundle.erb',
-  'worker-shim/engine.js', 'worker-shim/body.js', 'worker-shim/graphql.js', 'worker-shim/identity.js', 'worker-shim/state.js', 'worker-shim/lifecycle.js',
+  'worker-shim/core/arms.js', 'worker-shim/core/body.js', 'worker-shim/core/engine.js', 'worker-shim/core/graphql.js', 'worker-shim/core/identity.js', 'worker-shim/core/state.js',
   'worker-shim/lambda-edge/main.mjs', 'worker-shim/lambda-edge/handler.mjs', 'worker-shim/lambda-edge/cloudfront.mjs',
   'worker-shim/lambda-edge/runtime.mjs', 'worker-shim/lambda-edge/aws.mjs',
   'node_modules/graphql/package.json', 'node_modules/graphql/index.mjs'];

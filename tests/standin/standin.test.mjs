@@ -767,7 +767,7 @@ describe('synthetic-sessions', () => {
     assert.equal(spawnSync(process.execPath, [join(here, 'synthetic-sessions.mjs')], { encoding: 'utf8' }).status, 2);
   });
   test('the engine\'s own event validator accepts every line (requireAll)', { skip: !existsSync(join(root, 'wasm/edgerec.wasm')) && 'wasm/edgerec.wasm is not built' }, async () => {
-    const { Engine } = await import(join(root, 'worker-shim/engine.js'));
+    const { Engine } = await import(join(root, 'worker-shim/core/engine.js'));
     const wasm = await WebAssembly.compile(readFileSync(join(root, 'wasm/edgerec.wasm')));
     const engine = new Engine(wasm, readFileSync(join(root, 'build/sample.erb')));
     const { events } = generate(sample, { sessions: 200, seed: 5 });

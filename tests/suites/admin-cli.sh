@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# admin-cli.sh — `edgerec publish` and `edgerec rollout …` (src/er_admin.c)
+# admin-cli.sh — `edgerec publish` and `edgerec rollout …` (src/cli/er_admin.c)
 # against tests/admin/fake-admin.mjs, a small stand-in for the Worker's admin
 # API that records every request: the right method, path, bytes, headers and
 # token; the server's JSON on stdout; HTTP, connection, DNS and timeout errors

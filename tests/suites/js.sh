@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# js.sh — node:test over tests/js/*.test.mjs: the JS wrapper (worker-shim/engine.js)
+# js.sh — node:test over tests/js/*.test.mjs: the JS wrapper (worker-shim/core/engine.js)
 # in Node against the native CLI, the reactor's imports/exports/size, the
 # Emscripten build in Node.  Prints "js: N passed, N failed".
 set -uo pipefail

@@ -1,6 +1,6 @@
-/* test_csv.c — the streaming CSV reader (src/er_csv.c). */
+/* test_csv.c — the streaming CSV reader (src/offline/er_csv.c). */
 #include "harness.h"
-#include "../../src/er_csv.c"
+#include "../../src/offline/er_csv.c"
 
 #include <stdlib.h>
 

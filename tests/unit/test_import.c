@@ -1,4 +1,4 @@
-/* test_import.c — the event importers (src/er_import.c): CSV quoting, CRLF,
+/* test_import.c — the event importers (src/offline/er_import.c): CSV quoting, CRLF,
  * BOM, embedded newlines, type maps, session-gap splitting, timestamp parsing
  * with hand-checked values, malformed-row counting, the OTTO and Online Retail
  * mappings.  Every line written is checked against the event contract
@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../src/er_import.c"
+#include "../../src/offline/er_import.c"
 #include "er_event.h"
 #include "harness.h"
 

@@ -1,4 +1,4 @@
-/* test_native.c — the bounded readers of src/er_native.c, known answers:
+/* test_native.c — the bounded readers of src/offline/er_native.c, known answers:
  * er_read_limited at 0, limit and limit + 1 bytes from a regular file (sized
  * by fstat: refused unread, its size in the message) and from a FIFO and a
  * pipe (a stream: at most limit + 1 bytes taken, the rest left in it), a

@@ -1,5 +1,5 @@
-/* test_train.c — the event log reader (src/er_log.c) and the trainer
- * (src/er_train.c): ordering and de-duplication of logged events, bad lines
+/* test_train.c — the event log reader (src/offline/er_log.c) and the trainer
+ * (src/offline/er_train.c): ordering and de-duplication of logged events, bad lines
  * counted with their numbers (an over-long line is one, its rest never
  * buffered), planted co-occurrence and sequence patterns recovered by both
  * model kinds through the engine's own recommend, the leakage rule (sessions

@@ -1,4 +1,4 @@
-// engine.test.mjs — worker-shim/engine.js INSIDE workerd (vitest workers pool),
+// engine.test.mjs — worker-shim/core/engine.js INSIDE workerd (vitest workers pool),
 // against outputs the native CLI produced beforehand (make-expected.mjs).
 import { describe, it, expect } from 'vitest';
 import expected from '../../build/workerd/expected.json';
@@ -6,8 +6,8 @@ import wasm from '../../wasm/edgerec.wasm';
 import emsWasm from '../../wasm/edgerec.emscripten.wasm';
 import createEdgerecModule from '../../wasm/edgerec.emscripten.mjs';
 import bundle from '../../build/sample.erb';
-import { Engine, EngineError } from '../../worker-shim/engine.js';
-import { EmscriptenEngine } from '../../worker-shim/engine-emscripten.js';
+import { Engine, EngineError } from '../../worker-shim/core/engine.js';
+import { EmscriptenEngine } from '../../worker-shim/core/engine-emscripten.js';
 
 const dec = new TextDecoder();
 const fromB64 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));

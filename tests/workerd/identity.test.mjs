@@ -1,4 +1,4 @@
-// identity.test.mjs — worker-shim/identity.js INSIDE workerd (vitest workers pool):
+// identity.test.mjs — worker-shim/core/identity.js INSIDE workerd (vitest workers pool):
 // cookies, sessions, consent and opt-out, HMAC ids (RFC 4231 vectors), the AES-GCM
 // profile cookie, header stripping and configuration errors.  Secrets are passed
 // explicitly; nothing here depends on wrangler.toml.
@@ -7,7 +7,7 @@ import {
   identify, erasureIds, hmacId, customerKey, sealProfile, openProfile, parseCookies, serializeCookie,
   stripEdgerecCookies, profileCookie, clearCookies, checkConfig, ConfigError, fromBase64url, toBase64url,
   MAX_PROFILE_BYTES, MAX_PROFILE_COOKIE, UID_MAX_AGE, SESSION_IDLE,
-} from '../../worker-shim/identity.js';
+} from '../../worker-shim/core/identity.js';
 
 const keyB64 = (seed) => btoa(String.fromCharCode(...Array.from({ length: 32 }, (_, i) => (i * 37 + seed) & 255)));
 const ENV = {

@@ -1,5 +1,5 @@
 // lifecycle.test.mjs — the model lifecycle's full loop INSIDE workerd (vitest workers pool):
-// the admin API (worker-shim/admin.js), the manifest, audit log and arms (lifecycle.js), the KPIs
+// the admin API (worker-shim/cloudflare/admin.js), the manifest, audit log and arms (lifecycle.js), the KPIs
 // the queue consumer aggregates into D1 (kpi.js), and the scheduled guardrail (cron.js over
 // guardrails.js), all driven through the real Worker module in front of the Magento stand-in.
 //
@@ -32,13 +32,14 @@ import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
 import {
   env, createExecutionContext, waitOnExecutionContext, createMessageBatch, getQueueResult, createScheduledController,
 } from 'cloudflare:test';
-import worker from '../../worker-shim/worker.js';
-import { REFRESH_MS } from '../../worker-shim/bundles.js';
-import { ConflictError, MIRROR_KEY, assignArm, changeManifest, readManifest } from '../../worker-shim/lifecycle.js';
-import { armStats } from '../../worker-shim/kpi.js';
-import { guardrailConfig, runGuardrail } from '../../worker-shim/cron.js';
-import { DEFAULTS, sequentialTest } from '../../worker-shim/guardrails.js';
-import { tombstoneKey } from '../../worker-shim/events.js';
+import worker from '../../worker-shim/cloudflare/worker.js';
+import { REFRESH_MS } from '../../worker-shim/cloudflare/bundles.js';
+import { ConflictError, MIRROR_KEY, changeManifest, readManifest } from '../../worker-shim/cloudflare/lifecycle.js';
+import { assignArm } from '../../worker-shim/core/arms.js';
+import { armStats } from '../../worker-shim/cloudflare/kpi.js';
+import { guardrailConfig, runGuardrail } from '../../worker-shim/cloudflare/cron.js';
+import { DEFAULTS, sequentialTest } from '../../worker-shim/core/guardrails.js';
+import { tombstoneKey } from '../../worker-shim/cloudflare/events.js';
 import lumaV1 from '../../build/workerd/luma.erb';
 import lumaV3 from '../../build/workerd/luma-v3.erb';
 import lumaAlt from '../../build/workerd/luma-alt.erb';

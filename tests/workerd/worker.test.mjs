@@ -1,4 +1,4 @@
-// worker.test.mjs — the Worker (worker-shim/worker.js) INSIDE workerd (vitest
+// worker.test.mjs — the Worker (worker-shim/cloudflare/worker.js) INSIDE workerd (vitest
 // workers pool), in front of the Magento GraphQL stand-in.
 //
 // The real Worker module is called as `worker.fetch(request, env, ctx)` with
@@ -18,13 +18,13 @@
 // clock the store reads (one Date.now() call) past that window.
 import { describe, it, expect, beforeAll, afterEach, vi } from 'vitest';
 import { env, createExecutionContext, waitOnExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
-import worker from '../../worker-shim/worker.js';
+import worker from '../../worker-shim/cloudflare/worker.js';
 import wasm from '../../wasm/edgerec.wasm';
 import luma from '../../build/workerd/luma.erb';
-import { BundleStore, REFRESH_MS } from '../../worker-shim/bundles.js';
-import { Engine, EngineError } from '../../worker-shim/engine.js';
-import { cacheKey, originUrl } from '../../worker-shim/origin.js';
-import { hourPrefix } from '../../worker-shim/events.js';
+import { BundleStore, REFRESH_MS } from '../../worker-shim/cloudflare/bundles.js';
+import { Engine, EngineError } from '../../worker-shim/core/engine.js';
+import { cacheKey, originUrl } from '../../worker-shim/cloudflare/origin.js';
+import { hourPrefix } from '../../worker-shim/cloudflare/events.js';
 import { GET_CATEGORIES } from '../lib/venia-queries.mjs';
 import { itemTexts, spanOf } from '../lib/json-spans.mjs';
 
@@ -705,7 +705,7 @@ describe('faults: whatever goes wrong, the storefront gets the origin\'s respons
   });
 });
 
-describe('BundleStore (worker-shim/bundles.js)', () => {
+describe('BundleStore (worker-shim/cloudflare/bundles.js)', () => {
   function kvOf(entries) {
     const m = new Map(Object.entries(entries));
     const calls = [];
@@ -930,7 +930,7 @@ describe('privacy', () => {
     expect(stored).toMatchObject({ item: 'MJ01', rating: 4, text: 'runs small' });
     expect(stored.user).toMatch(HEX64);
     expect(JSON.stringify(stored)).not.toContain(shopper.uid);
-    const { expireFeedbackText } = await import('../../worker-shim/cron.js');
+    const { expireFeedbackText } = await import('../../worker-shim/cloudflare/cron.js');
     expect(await expireFeedbackText({ ...env, FEEDBACK_TEXT_DAYS: '30' }, Date.now() + 29 * 86_400_000)).toBe(0);
     expect(await expireFeedbackText({ ...env, FEEDBACK_TEXT_DAYS: '30' }, Date.now() + 31 * 86_400_000)).toBe(1);
     expect(await listFb()).toEqual([]);

@@ -24,8 +24,9 @@
 // Manager secret).  Everything else here is non-secret and baked into config.json.
 //
 // The package: index.mjs (handler `index.handler`), package.json ({"type": "module"}), config.json,
-// wasm/edgerec.wasm, bundle.erb (optional), worker-shim/{engine,body,graphql,identity,state,lifecycle}.js
-// and worker-shim/lambda-edge/{main,handler,cloudfront,runtime,aws}.mjs, and graphql-js bundled by esbuild into
+// wasm/edgerec.wasm, bundle.erb (optional), worker-shim/lambda-edge/{main,handler,cloudfront,runtime,aws}.mjs,
+// the platform-neutral modules of worker-shim/core/ they import (found by following their imports:
+// engine, body, graphql, identity, state, arms), and graphql-js bundled by esbuild into
 // node_modules/graphql/index.mjs.  The AWS SDK is not in it
 // (the Node.js runtime provides it).  The zip is written by zip.mjs (Node's zlib): no zip tool needed.
 // Prints one JSON line: {"zip", "bytes", "limit", "trigger", "files", "bundle"}.  Exit 0 ok, 1 failed
@@ -33,12 +34,11 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Engine } from '../engine.js';
+import { Engine } from '../core/engine.js';
 import { LIMITS } from './cloudfront.mjs';
 import { writeZip } from './zip.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const SHARED = ['engine.js', 'body.js', 'graphql.js', 'identity.js', 'state.js', 'lifecycle.js'];
 const OWN = ['main.mjs', 'handler.mjs', 'cloudfront.mjs', 'runtime.mjs', 'aws.mjs'];
 const USAGE = `usage: build.mjs --origin URL [--bundle FILE] [--trigger viewer|origin] [--out FILE] [--region R]
   [--ssm-prefix /edgerec | --secrets-manager SECRET_ID] [--rollout s3://BUCKET/PREFIX/] [--rollout-ttl SECONDS]
@@ -114,6 +114,23 @@ export function makeConfig(o) {
   return config;
 }
 
+/** The worker-shim/core/ modules the handlers import, directly or through each other (sorted). */
+export function coreModules() {
+  const core = join(ROOT, 'worker-shim/core');
+  const seen = new Set(), todo = OWN.map((f) => join(ROOT, 'worker-shim/lambda-edge', f));
+  while (todo.length) {
+    const f = todo.pop();
+    const src = readFileSync(f, 'utf8');
+    for (const m of src.matchAll(/(?:from\s*|import\s*\(\s*)['"](\.{1,2}\/[^'"]+)['"]/g)) {
+      const dep = resolve(dirname(f), m[1]);
+      if (dirname(dep) !== core || seen.has(dep)) continue; // lambda-edge's own files are OWN
+      seen.add(dep);
+      todo.push(dep);
+    }
+  }
+  return [...seen].map((f) => f.slice(core.length + 1)).sort();
+}
+
 /** graphql-js for the package: the npm package bundled by esbuild into one ES module (minified,
  * production mode) at node_modules/graphql/, where `import … from 'graphql'` finds it. */
 async function graphqlPackage() {
@@ -149,7 +166,7 @@ async function main() {
     { name: 'config.json', data: enc.encode(`${JSON.stringify(config, null, 2)}\n`) },
     { name: 'wasm/edgerec.wasm', data: wasm },
     ...(bundle ? [{ name: 'bundle.erb', data: bundle }] : []),
-    ...SHARED.map((f) => ({ name: `worker-shim/${f}`, data: read(join(ROOT, 'worker-shim', f)) })),
+    ...coreModules().map((f) => ({ name: `worker-shim/core/${f}`, data: read(join(ROOT, 'worker-shim/core', f)) })),
     ...OWN.map((f) => ({ name: `worker-shim/lambda-edge/${f}`, data: read(join(ROOT, 'worker-shim/lambda-edge', f)) })),
   ];
   files.push(...(await graphqlPackage()));

@@ -12,7 +12,7 @@
 //   function timeout            5 s               30 s
 //   package, compressed         1 MB              50 MB
 import { brotliCompressSync, constants as zc, gzipSync } from 'node:zlib';
-import { stripEdgerecCookies } from '../identity.js';
+import { stripEdgerecCookies } from '../core/identity.js';
 
 export const LIMITS = {
   viewer: { responseBytes: 40_000, bodyBytes: 40_000, timeoutMs: 5_000, packageBytes: 1_000_000 },

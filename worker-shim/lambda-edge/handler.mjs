@@ -28,11 +28,11 @@
 // for edgerec's cookies and headers, which never reach the origin).  When it has the origin's
 // 200 answer but does not re-rank it (engine reason, trap, budget), it returns those bytes with
 // `x-edgerec: bypass; reason=…`, as the Worker does.  An exception never leaves the handler.
-import { readBounded } from '../body.js';
-import { cartSkus, explicitSort, firstProduct, isListing, listedSkus, pageType, productViewKey, readOperation } from '../graphql.js';
-import { clearCookies, erasureIds, identify, openProfile, profileCookie, sealProfile } from '../identity.js';
-import { assignArm } from '../lifecycle.js';
-import { applyEvents, decodeState, encodeState } from '../state.js';
+import { readBounded } from '../core/body.js';
+import { cartSkus, explicitSort, firstProduct, isListing, listedSkus, pageType, productViewKey, readOperation } from '../core/graphql.js';
+import { clearCookies, erasureIds, identify, openProfile, profileCookie, sealProfile } from '../core/identity.js';
+import { assignArm } from '../core/arms.js';
+import { applyEvents, decodeState, encodeState } from '../core/state.js';
 import { addHeaders, generate, jsonResponse, limitsFor, requestBody, requestUrl, stepAside, toHeaders } from './cloudfront.mjs';
 import { Runtime } from './runtime.mjs';
 

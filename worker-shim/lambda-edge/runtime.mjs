@@ -20,7 +20,7 @@
 // bundles are <prefix>bundles/<version>.erb.  A version equal to the packaged bundle's own
 // model_version needs no S3 object.  Without a manifest (no rollout configured, or none in S3)
 // the packaged bundle serves everyone (no arms), as the Worker without a lifecycle.
-import { Engine } from '../engine.js';
+import { Engine } from '../core/engine.js';
 
 const RETRY_MS = 5_000; // after a failed read
 
@@ -218,7 +218,7 @@ export class Runtime {
         e.updateProfile(null, '{"type":"view","item":"a"}');
       }
       if (this.env) {
-        const id = await import('../identity.js');
+        const id = await import('../core/identity.js');
         const hash = await id.hmacId(this.env.EDGEREC_ID_SECRET, 'uid:warm');
         const sealed = await id.sealProfile(this.env, hash, new Uint8Array([1, 0, 0, 0]));
         if (sealed) await id.openProfile(this.env, hash, sealed);

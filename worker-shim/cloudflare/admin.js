@@ -8,12 +8,12 @@
 //   POST /edge/admin/promote            canary → active
 //   POST /edge/admin/rollback           canary removed
 //   GET  /edge/admin/events?since=TS&cursor=C   the event log as NDJSON pages (tombstoned shoppers left out)
-import { readBounded } from './body.js';
-import { Engine } from './engine.js';
+import { readBounded } from '../core/body.js';
+import { Engine } from '../core/engine.js';
 import { tombstoneKey } from './events.js';
 import { ConflictError, audit, changeManifest, ensureSchema, publicManifest, readManifest } from './lifecycle.js';
 import { armStats, kpisByVersion } from './kpi.js';
-import { uplift } from './guardrails.js';
+import { uplift } from '../core/guardrails.js';
 
 export const MAX_BUNDLE_BYTES = 25 * 1024 * 1024; // KV's value limit
 const MAX_ADMIN_JSON_BYTES = 64 * 1024; // an admin request's JSON body

@@ -14,18 +14,19 @@
 // identity.js's; caching is origin.js's; the event log is events.js's.
 // Fail-open everywhere: whatever goes wrong, the storefront gets the origin's
 // response as it came, plus `x-edgerec: bypass; reason=…`.
-import wasm from '../wasm/edgerec.wasm';
+import wasm from '../../wasm/edgerec.wasm';
 import { adminRoute } from './admin.js';
 import { BundleStore, REFRESH_MS } from './bundles.js';
 import { expireFeedbackText, runGuardrail } from './cron.js';
 import { consume, enqueue, tombstoneKey } from './events.js';
-import { readBounded } from './body.js';
-import { cartSkus, explicitSort, firstProduct, isListing, isPlaceOrder, listedSkus, pageType, productViewKey, readOperation } from './graphql.js';
-import { checkConfig, clearCookies, erasureIds, identify, openProfile, profileCookie, sealProfile, stripEdgerecCookies } from './identity.js';
+import { readBounded } from '../core/body.js';
+import { cartSkus, explicitSort, firstProduct, isListing, isPlaceOrder, listedSkus, pageType, productViewKey, readOperation } from '../core/graphql.js';
+import { checkConfig, clearCookies, erasureIds, identify, openProfile, profileCookie, sealProfile, stripEdgerecCookies } from '../core/identity.js';
 import { fetchOrigin, originUrl } from './origin.js';
-import { MIRROR_KEY, assignArm } from './lifecycle.js';
-import { Engine } from './engine.js';
-import { applyEvents, decodeState, encodeState } from './state.js';
+import { assignArm } from '../core/arms.js';
+import { MIRROR_KEY } from './lifecycle.js';
+import { Engine } from '../core/engine.js';
+import { applyEvents, decodeState, encodeState } from '../core/state.js';
 
 const MAX_RESPONSE_BYTES = 4 * 1024 * 1024; // the engine's ER_MAX_RESPONSE_BYTES
 const MAX_EVENTS_BODY = 64 * 1024;

@@ -5,7 +5,7 @@
 // KV error or a bundle the engine refuses keeps the last good engine (and the
 // reason is remembered for /edge/health); with none, requests pass through
 // (`x-edgerec: bypass; reason=no-bundle`).  Loading never throws.
-import { Engine } from './engine.js';
+import { Engine } from '../core/engine.js';
 
 export const REFRESH_MS = 60_000;
 

@@ -22,7 +22,7 @@
 //   the clang reactor (wasm/edgerec.wasm, the default below) and the
 //   Emscripten build (engine-emscripten.js) share all marshalling code.
 
-// Status names, indexed by er_status (src/er_base.h).  Stable: part of the ABI.
+// Status names, indexed by er_status (src/engine/er_base.h).  Stable: part of the ABI.
 export const STATUS_NAMES = [
   'ok', 'usage', 'json', 'type', 'range', 'limit', 'nomem',
   'bundle_magic', 'bundle_version', 'bundle_checksum', 'bundle_truncated', 'bundle_schema', 'bundle_corrupt',
@@ -102,7 +102,7 @@ const isTrap = (e) => e instanceof WebAssembly.RuntimeError || e instanceof Rang
 // One grow-only scratch buffer in linear memory per input slot.
 const SLOT_CTX = 0, SLOT_PROFILE = 1, SLOT_DOC = 2;
 
-/** The engine's input limits in bytes (src/er_base.h, src/er_profile.h; a test keeps them equal).
+/** The engine's input limits in bytes (src/engine/er_base.h, src/engine/er_profile.h; a test keeps them equal).
  * An input over its limit is refused before it is copied into linear memory, so the instance's
  * memory never grows with what a caller hands it. */
 export const LIMITS = Object.freeze({
@@ -250,7 +250,7 @@ export class Engine {
   }
 
   /** The candidates' features for a context (binary, see er_features_for in
-   * src/edgerec.h): for the trainer and benchmarks. */
+   * src/engine/edgerec.h): for the trainer and benchmarks. */
   features(contextJson, profileBytes = null) {
     return this._call((x) => {
       const [cp, cn] = this._put(SLOT_CTX, contextJson, LIMITS.context, 'context');

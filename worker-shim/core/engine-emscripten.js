@@ -1,8 +1,8 @@
 // engine-emscripten.js — the same Engine (engine.js) on top of the Emscripten
 // build (wasm/edgerec.emscripten.mjs + .wasm, made by wasm/emscripten.sh).
 //
-//   import createEdgerecModule from '../wasm/edgerec.emscripten.mjs';
-//   import wasm from '../wasm/edgerec.emscripten.wasm';        // workerd: a compiled Module
+//   import createEdgerecModule from '../../wasm/edgerec.emscripten.mjs';
+//   import wasm from '../../wasm/edgerec.emscripten.wasm';        // workerd: a compiled Module
 //   const engine = new EmscriptenEngine(createEdgerecModule, wasm, bundleBytes);
 //
 // Only instantiation differs: the Emscripten glue supplies the imports (its

@@ -1,36 +1,9 @@
-/* er_features.c — shopper state, sparse and dense features, schema hash. */
+/* er_features.c — shopper state, sparse and dense features. */
 #include "er_features.h"
 
 #include <string.h>
 
-const char *const er_dense_names[ER_DENSE_COUNT] = {
-    "pop_view", "pop_cart", "pop_purchase", "trending", "cooc_last", "cooc_recent", "content_last", "recency",
-    "carted", "cat_affinity", "price_ratio", "price", "page_category", "hour", "mobile", "viewed"};
-
-const char *const er_ns_names[ER_NS_COUNT] = {
-    "?", "bias", "item", "cat", "affx", "aff_band", "pricex", "recency", "cooc", "cooc_recent", "content",
-    "pop_view", "pop_purchase", "trending", "device_cat", "hour_cat", "page", "last_x", "carted", "country_cat"};
-const char *const er_ns_args[ER_NS_COUNT] = {
-    "--", "--", "i-", "c-", "cc", "n-", "nn", "n-", "n-", "n-", "n-",
-    "n-", "n-", "n-", "dc", "nc", "pn", "ii", "n-", "kc"};
-
 #define SCHEMA_SEED 0x6564676572656331ull /* "edgerec1" */
-
-const char *er_features_schema(void) {
-  return "edgerec-features/1;dense=pop_view,pop_cart,pop_purchase,trending,cooc_last,cooc_recent,"
-         "content_last,recency,carted,cat_affinity,price_ratio,price,page_category,hour,mobile,viewed;"
-         "ns=bias,item,cat,affx,aff_band,pricex,recency,cooc,cooc_recent,content,pop_view,pop_purchase,"
-         "trending,device_cat,hour_cat,page,last_x,carted,country_cat;hash=xxh3+mix64;values=q8;missing=nan";
-}
-
-uint64_t er_features_schema_hash(void) {
-  static uint64_t h;
-  if (!h) {
-    const char *s = er_features_schema();
-    h = er_xxh64(s, strlen(s), 0);
-  }
-  return h;
-}
 
 static inline uint64_t prefix(uint32_t ns, uint64_t a) { return er_mix64(SCHEMA_SEED ^ ((uint64_t)ns << 56), a); }
 

@@ -1,23 +1,18 @@
 // lifecycle.js — model lifecycle state: the manifest (active, canary,
 // percent, holdout, salt), the audit log and the bundle registry in D1
-// (Cloudflare's SQLite), the read-only KV mirror the hot path reads, and the
-// shopper's arm.
+// (Cloudflare's SQLite) and the read-only KV mirror the hot path reads.  The
+// shopper's arm is core/arms.js's (shared with Lambda@Edge).
 //
 // Every change to the manifest is one D1 batch (a transaction): a guarded
 // UPDATE (`WHERE revision = <the revision read>`, setting a fresh change id)
 // and an audit INSERT that only happens when that change id is the one in
 // the manifest — so two concurrent changes leave exactly one consistent
 // manifest and one audit row, and the loser gets a conflict.
-//
-// Arms: HMAC-SHA256(salt, shopper id hash) → a uniform number u in [0, 1):
-// u < holdout → 'holdout' (origin order, no units: what personalization is
-// worth), else the rest splits by `percent` into 'canary' and 'control'.
-// Sticky per shopper and salt, independent of every other hash (the salt is
-// the HMAC key).
 
-export const DEFAULT_HOLDOUT = 5;
+import { DEFAULT_HOLDOUT } from '../core/arms.js';
+
+export { DEFAULT_HOLDOUT };
 export const MIRROR_KEY = 'manifest';
-const enc = new TextEncoder();
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS manifest (id INTEGER PRIMARY KEY CHECK (id = 1), active TEXT, canary TEXT,
@@ -116,35 +111,4 @@ export async function audit(env, row) {
   await env.DB.prepare('INSERT INTO audit (ts, action, actor, active, canary, percent, reason, figures) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
     .bind(Date.now(), row.action, row.actor, row.active ?? null, row.canary ?? null, row.percent ?? null, row.reason ?? null,
       row.figures ? JSON.stringify(row.figures) : null).run();
-}
-
-// ---- arms ------------------------------------------------------------------------
-
-const keyCache = new Map();
-async function saltKey(salt) {
-  let k = keyCache.get(salt);
-  if (!k) {
-    k = crypto.subtle.importKey('raw', enc.encode(salt), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-    keyCache.set(salt, k);
-  }
-  return k;
-}
-
-/** u in [0, 1) for a shopper under a salt: the first 48 bits of HMAC(salt, id). */
-export async function armPoint(salt, shopperId) {
-  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', await saltKey(salt), enc.encode(shopperId)));
-  let v = 0;
-  for (let i = 0; i < 6; i++) v = v * 256 + mac[i];
-  return v / 2 ** 48;
-}
-
-/** The shopper's arm and the model version that serves it (null: none). */
-export async function assignArm(manifest, shopperId) {
-  if (!manifest || !manifest.salt || !shopperId) return { arm: 'control', version: manifest?.active ?? null };
-  const u = await armPoint(manifest.salt, shopperId);
-  const h = (manifest.holdout ?? DEFAULT_HOLDOUT) / 100;
-  if (u < h) return { arm: 'holdout', version: null };
-  const rest = (u - h) / (1 - h);
-  if (manifest.canary && rest < (manifest.percent ?? 0) / 100) return { arm: 'canary', version: manifest.canary };
-  return { arm: 'control', version: manifest.active ?? null };
 }

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "er_features.h"
+#include "er_schema.h"
 #include "er_json.h"
 
 const char *er_section_name(uint32_t id) {

@@ -5,7 +5,7 @@
 // GUARDRAIL_MARGIN (0.01, absolute, on the conversion proportion),
 // GUARDRAIL_MIN_SHOPPERS (1000 per arm), GUARDRAIL_MIN_HOURS (24).
 import { promote, rollback } from './admin.js';
-import { decide } from './guardrails.js';
+import { decide } from '../core/guardrails.js';
 import { MIRROR_KEY, audit, mirror, readManifest } from './lifecycle.js';
 import { armStats } from './kpi.js';
 

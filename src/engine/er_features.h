@@ -1,62 +1,17 @@
 /* er_features.h — the feature schema: hashed sparse features and the named,
  * ordered dense vector.  One code path for serving (WASM) and training
- * (native), so the two can never disagree.  The schema version and the dense
- * names go into er_features_schema_hash(), which every bundle records.
+ * (native), so the two can never disagree.  The schema itself (version, dense
+ * names, namespaces, its hash) is er_schema.h's.
  * Full list: docs/features.md. */
 #ifndef ER_FEATURES_H
 #define ER_FEATURES_H
 
 #include "er_bundle.h"
 #include "er_profile.h"
+#include "er_schema.h"
 
-#define ER_FEATURES_VERSION 1
-#define ER_DENSE_COUNT 16
 #define ER_MAX_SPARSE 32     /* sparse features per candidate (upper bound) */
 #define ER_RECENT_ANCHORS 5  /* recent items used for co-occurrence        */
-
-/* Dense feature indices (order is part of the schema). */
-enum {
-  ER_D_POP_VIEW, ER_D_POP_CART, ER_D_POP_PURCHASE, ER_D_TRENDING,
-  ER_D_COOC_LAST, ER_D_COOC_RECENT, ER_D_CONTENT_LAST, ER_D_RECENCY,
-  ER_D_CARTED, ER_D_CAT_AFFINITY, ER_D_PRICE_RATIO, ER_D_PRICE,
-  ER_D_PAGE_CATEGORY, ER_D_HOUR, ER_D_MOBILE, ER_D_VIEWED
-};
-extern const char *const er_dense_names[ER_DENSE_COUNT];
-
-/* Page types of the context. */
-typedef enum { ER_PAGE_NONE = 0, ER_PAGE_HOME, ER_PAGE_CATEGORY, ER_PAGE_SEARCH, ER_PAGE_PRODUCT, ER_PAGE_CART } er_page_type;
-/* Devices. */
-typedef enum { ER_DEV_UNKNOWN = 0, ER_DEV_DESKTOP, ER_DEV_MOBILE, ER_DEV_TABLET, ER_DEV_APP } er_device;
-
-/* Sparse feature namespaces (ids are part of the schema).  Each hashes two
- * arguments a, b (see er_ns_args for their kinds) with er_feature_hash. */
-enum {
-  ER_NS_BIAS = 1,      /* -, -                                  */
-  ER_NS_ITEM,          /* candidate sku key, -                  */
-  ER_NS_CAT,           /* candidate category key, -             */
-  ER_NS_AFFX,          /* shopper top category, candidate category */
-  ER_NS_AFF_BAND,      /* band of the shopper's affinity to the candidate's category, - */
-  ER_NS_PRICEX,        /* shopper price band, candidate price band */
-  ER_NS_RECENCY,       /* recency bucket in the profile (0..4, 5 = never) */
-  ER_NS_COOC,          /* band of co-occurrence with the last item */
-  ER_NS_COOC_RECENT,   /* band of co-occurrence with recent items  */
-  ER_NS_CONTENT,       /* band of content similarity to the last item */
-  ER_NS_POP_VIEW,      /* popularity band (views)               */
-  ER_NS_POP_PURCHASE,  /* popularity band (purchases)           */
-  ER_NS_TRENDING,      /* trending band                          */
-  ER_NS_DEVICE_CAT,    /* device, candidate category            */
-  ER_NS_HOUR_CAT,      /* hour / 3, candidate category          */
-  ER_NS_PAGE,          /* page type, candidate in page category (0/1) */
-  ER_NS_LAST_X,        /* last item sku key, candidate sku key  */
-  ER_NS_CARTED,        /* candidate is in the shopper's cart (1) */
-  ER_NS_COUNTRY_CAT,   /* country key, candidate category        */
-  ER_NS_COUNT
-};
-/* Name of each namespace ("bias", "item", ...) and its argument kinds:
- * two characters, each '-' none, 'i' sku, 'c' category, 'n' integer,
- * 'd' device name, 'p' page type name, 'k' country code. */
-extern const char *const er_ns_names[ER_NS_COUNT];
-extern const char *const er_ns_args[ER_NS_COUNT];
 /* The 64-bit hash of feature (ns, a, b); bucket = hash & (2^bits - 1). */
 uint64_t er_feature_hash(uint32_t ns, uint64_t a, uint64_t b);
 /* Device / page type codes from names ("mobile", "category"); 0 if unknown. */
@@ -116,10 +71,6 @@ void er_features_dense(const er_shopper *s, const er_candidate *c, float *out);
  * little-endian.  Returns the bytes written (at most ER_FEATURE_RECORD_MAX). */
 #define ER_FEATURE_RECORD_MAX (4u + ER_MAX_SPARSE * 8u + ER_DENSE_COUNT * 4u)
 uint32_t er_features_record(const er_shopper *s, const er_candidate *c, uint64_t mask, uint8_t *out);
-/* XXH64 of the schema descriptor (version, dense names, namespaces). */
-uint64_t er_features_schema_hash(void);
-/* The schema descriptor string itself (for docs and inspect). */
-const char *er_features_schema(void);
 
 /* Integer log2 band of a non-negative value (0 for 0): no transcendental math. */
 static inline uint32_t er_band(uint64_t v) { uint32_t b = 0; while (v) { b++; v >>= 1; } return b; }

@@ -8,7 +8,7 @@
 // A request with `authorization` and no cache id is not shared-cached, and
 // only a well-formed GraphQL answer (JSON, no `errors`) is shared.
 
-import { readBounded } from './body.js';
+import { readBounded } from '../core/body.js';
 
 const MAX_SHARED_BYTES = 4 * 1024 * 1024; // larger answers are passed through, not kept
 
