@@ -147,7 +147,9 @@ async function startMiniflare() {
     const kv = await mf.getKVNamespace('EDGEREC');
     await kv.put('bundle:bench-1', readFileSync(`${OUT}/bench.erb`));
     await kv.put('bundle:active', 'bench-1');
-    return { worker: url.origin, origin: origin.url, stop: async () => { await mf.dispose().catch(() => {}); origin.stop(); } };
+    // one cron run: the catalog view synced from the stand-in, so recommendation units have products
+    const cron = async () => { const w = await mf.getWorker(); await w.scheduled({ cron: 'edgerec:catalog' }); };
+    return { worker: url.origin, origin: origin.url, cron, stop: async () => { await mf.dispose().catch(() => {}); origin.stop(); } };
   } catch (e) {
     await mf?.dispose().catch(() => {});
     origin.stop();
@@ -158,8 +160,9 @@ async function startMiniflare() {
 async function startWrangler() {
   const { startStack } = await import('../worker-shim/dev/stack.mjs');
   rmSync(`${OUT}/state`, { recursive: true, force: true });
-  return startStack({ bundle: `${OUT}/bench.erb`, catalog: `${OUT}/catalog.json`, port: PORT, originPort: ORIGIN_PORT,
+  const s = await startStack({ bundle: `${OUT}/bench.erb`, catalog: `${OUT}/catalog.json`, port: PORT, originPort: ORIGIN_PORT,
     stateDir: `${OUT}/state`, quiet: true, standinArgs: ['--quiet'] });
+  return { ...s, cron: async () => { const { runCron } = await import('../worker-shim/dev/stack.mjs'); await runCron(s.worker, 'catalog'); } };
 }
 
 // ---- run ----------------------------------------------------------------------------------------
@@ -191,18 +194,35 @@ try {
   }
   if (!jar.has('er_p')) die('no profile cookie after the product views');
 
+  // Adobe's recommendations document (the commerce boilerplate block's query) on a product page:
+  // answered by the Worker alone; the sku varies between samples
+  await stack.cron();
+  for (let i = 0; i < 40; i++) { // the sync runs in the cron's waitUntil: wait for its manifest
+    const h = JSON.parse((await request(W, { method: 'GET', path: '/edge/health', agent: seq })).body);
+    if (h.catalog?.stores?.[0]?.version) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const RECS = 'query GetRecommendations($pageType: PageType!, $currentSku: String) { recommendations(pageType: $pageType, currentSku: $currentSku) { results { unitId typeId storefrontLabel totalProducts productsView { __typename sku name url urlKey images { url } ... on SimpleProductView { price { final { amount { currency value } } } } } } totalResults } }';
+  let unitN = 0;
+  const unitsPath = () => `/graphql?${new URLSearchParams({ query: RECS, operationName: 'GetRecommendations', variables: JSON.stringify({ pageType: 'Product', currentSku: jackets[unitN++ % jackets.length].sku }) })}`;
   const kinds = {
     origin: () => request(O, { body, agent: agentFor('o', 1), headers: post }),
+    units: async () => { const r = await request(W, { method: 'GET', path: unitsPath(), agent: agentFor('u', 1), headers: { ...post, cookie: cookieHeader(jar) } }); keepCookies(jar, r); return r; },
     pass: () => request(W, { body, agent: agentFor('p', 1), headers: { ...post, 'sec-gpc': '1' } }),
     rerank: async () => { const r = await request(W, { body, agent: agentFor('r', 1), headers: { ...post, cookie: cookieHeader(jar) } }); keepCookies(jar, r); return r; },
     noop: () => request(W, { method: 'GET', path: '/edge/bench-noop', agent: agentFor('n', 1), headers: post }),
     rerank_get_cached: async () => { const r = await request(W, { method: 'GET', path: getPath, agent: agentFor('g', 1), headers: { ...post, cookie: cookieHeader(jar) } }); keepCookies(jar, r); return r; },
   };
-  const expectEdge = { origin: (e) => e === undefined, pass: (e) => e === 'bypass; reason=opt-out', rerank: (e) => /^reranked; model=bench-1$/.test(e ?? ''), rerank_get_cached: (e) => /^reranked/.test(e ?? ''), noop: (e) => e === undefined };
+  const expectEdge = { units: (e) => /^recommended; model=bench-1$/.test(e ?? ''), origin: (e) => e === undefined, pass: (e) => e === 'bypass; reason=opt-out', rerank: (e) => /^reranked; model=bench-1$/.test(e ?? ''), rerank_get_cached: (e) => /^reranked/.test(e ?? ''), noop: (e) => e === undefined };
   let items = 0, bytes = 0;
   for (const [k, fn] of Object.entries(kinds)) { // check before timing
     const r = await fn();
     if (k === 'noop') { if (r.status !== 404) die(`noop: HTTP ${r.status}`); continue; }
+    if (k === 'units') {
+      const u = JSON.parse(r.body).data?.recommendations?.results ?? [];
+      if (r.status !== 200 || !u.length || !u.every((x) => x.productsView.length) || !expectEdge.units(r.headers['x-edgerec'])) die(`units: HTTP ${r.status}, ${r.body.slice(0, 300)}`);
+      continue;
+    }
     const n = JSON.parse(r.body).data?.products?.items?.length;
     if (r.status !== 200 || n !== 48 || !expectEdge[k](r.headers['x-edgerec'])) die(`${k}: HTTP ${r.status}, ${n} items, x-edgerec ${r.headers['x-edgerec']}`);
     if (k === 'origin') { items = n; bytes = r.body.length; }
@@ -257,6 +277,8 @@ try {
   row('Worker, re-ranked (shopper with a profile)', stat.rerank, rps.rerank);
   row('Worker, re-ranked, Venia GET (origin from the shared cache)', stat.rerank_get_cached, null);
   row('Worker, no work: GET /edge/bench-noop (404; the local hops alone)', stat.noop, null, false);
+  row('Worker, recommendation units (Adobe\'s document, no origin call)', stat.units, null, false);
+  console.error(`recommendation units over the no-work path: ${signed(stat.units.p50 - stat.noop.p50)} ms at p50 (target ≤ +1 ms), ${signed(stat.units.p99 - stat.noop.p99)} ms at p99; the origin round trip it replaces: ${ms(o.p50)} ms p50`);
   console.error(`re-ranked vs pass-through: ${signed(stat.rerank.p50 - stat.pass.p50)} ms at p50, ${signed(stat.rerank.p99 - stat.pass.p99)} ms at p99`);
   console.error(`"added" = the Worker row minus the origin row; it includes the local hop into workerd${VIA === 'wrangler' ? ' and wrangler\'s proxy workerd' : ''} (not in production),`);
   console.error('which the no-work row bounds from above.');
@@ -280,6 +302,8 @@ try {
     worker_added_rerank_p50_us: r0(stat.rerank.p50 - o.p50), worker_added_rerank_p99_us: r0(stat.rerank.p99 - o.p99),
     worker_rerank_over_pass_p50_us: r0(stat.rerank.p50 - stat.pass.p50), worker_rerank_over_pass_p99_us: r0(stat.rerank.p99 - stat.pass.p99),
     worker_noop_p50_us: r0(stat.noop.p50), worker_noop_p99_us: r0(stat.noop.p99),
+    worker_units_p50_us: r0(stat.units.p50), worker_units_p99_us: r0(stat.units.p99),
+    worker_units_over_noop_p50_us: r0(stat.units.p50 - stat.noop.p50), worker_units_over_noop_p99_us: r0(stat.units.p99 - stat.noop.p99),
     worker_rps_origin: r0(rps.origin), worker_rps_pass: r0(rps.pass), worker_rps_rerank: r0(rps.rerank),
     cpus: cpus().length, load_1m: Math.round(loadavg()[0] * 100) / 100,
   }));

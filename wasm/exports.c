@@ -130,6 +130,17 @@ EXPORT("er_info") int32_t wasm_info(er_engine *e) {
   return st ? fail_from(e, st) : ok_out(out, on);
 }
 
+/* The skus of catalog items [offset, offset + count) as a JSON array (a page
+ * stops early rather than pass 64 KiB: advance by the array's length; [] past
+ * the end); returns length or -status. */
+EXPORT("er_skus") int32_t wasm_skus(er_engine *e, uint32_t offset, uint32_t count) {
+  if (!e) return -(int32_t)ER_E_USAGE;
+  const char *out;
+  uint32_t on;
+  er_status st = er_bundle_skus(e, offset, count, &out, &on);
+  return st ? fail_from(e, st) : ok_out(out, on);
+}
+
 /* Work units of the engine's last request (saturated to 2^31-1). */
 EXPORT("er_units") int32_t wasm_units(er_engine *e) {
   uint64_t u = e ? er_engine_units(e) : 0;

@@ -49,6 +49,7 @@ static const char *USAGE =
     "  rollout   status|promote|rollback --url URL [--token TOKEN]\n"
     "  rollout   events --url URL [--token TOKEN] [--since TS] [--out FILE] [--max-pages N]\n"
     "  rollout   bundle --url URL [--token TOKEN] [--version V | active] --out FILE\n"
+    "  units     list|get ID|put FILE.json|delete ID --url URL [--token TOKEN]   (recommendation units, docs/units.md)\n"
     "  score-dense --bundle F < vectors.csv   (16 comma-separated values a line; empty = missing)\n"
     "  version\n"
     "exit codes: 0 ok, 2 usage, 3 bad input (or an input over its size limit), 4 bad bundle\n";
@@ -482,7 +483,7 @@ int main(int argc, char **argv) {
     return er_eval_main(argc - 1, argv + 1);
 #endif
   }
-  if (!strcmp(cmd, "publish") || !strcmp(cmd, "rollout")) {
+  if (!strcmp(cmd, "publish") || !strcmp(cmd, "rollout") || !strcmp(cmd, "units")) {
 #ifdef ER_CLI_NO_IMPORT
     fprintf(stderr, "edgerec: %s is not in this build (use the native CLI, build/edgerec)\n", cmd);
     return EXIT_USAGE;

@@ -1,5 +1,5 @@
-/* er_admin.c — `edgerec publish` and `edgerec rollout …`: the edge Worker's
- * admin API over HTTP(S) through libcurl.  Native only (see er_admin.h for the
+/* er_admin.c — `edgerec publish`, `edgerec rollout …` and `edgerec units …`: the
+ * edge Worker's admin API over HTTP(S) through libcurl.  Native only (see er_admin.h for the
  * commands, the transport rules and the exit codes). */
 #define _POSIX_C_SOURCE 200809L
 #include <curl/curl.h>
@@ -26,6 +26,8 @@
 #define MAX_JSON_BYTES ((size_t)16 << 20)    /* a JSON response                 */
 #define MAX_PAGE_BYTES ((size_t)256 << 20)   /* one events page                 */
 #define MAX_CURSOR 4096
+#define MAX_UNIT_FILE_BYTES (64u * 1024u)    /* a unit's JSON: the Worker's admin body limit */
+#define MAX_UNIT_ID 64
 #define DEFAULT_MAX_PAGES 100000L
 
 static const char *ADMIN_USAGE =
@@ -33,6 +35,9 @@ static const char *ADMIN_USAGE =
     "       edgerec rollout status|promote|rollback --url URL [--token TOKEN]\n"
     "       edgerec rollout events --url URL [--token TOKEN] [--since TS] [--out FILE] [--max-pages N]\n"
     "       edgerec rollout bundle --url URL [--token TOKEN] [--version V | active] --out FILE\n"
+    "       edgerec units list|get ID|put FILE.json|delete ID --url URL [--token TOKEN]\n"
+    "  units: recommendation units (docs/units.md).  put creates or replaces the unit FILE.json holds\n"
+    "  (PUT /edge/admin/units/ID with its unitId; without one the Worker gives it a new id).\n"
     "  URL is the edge Worker's address (http:// or https://).  The admin token is read from the\n"
     "  environment variable EDGEREC_ADMIN_TOKEN; prefer it to --token, which other local users can\n"
     "  see in `ps` (and which lands in shell history).  EDGEREC_ADMIN_TIMEOUT=SECONDS overrides the\n"
@@ -104,11 +109,11 @@ static int jdoc_parse(jdoc *d, const uint8_t *s, size_t n) {
 
 static void jdoc_free(jdoc *d) { free(d->tok); d->tok = NULL; }
 
-/* The string value of key in the top-level object into out (printable, control
+/* The string value of key in the object at token obj into out (printable, control
  * bytes replaced); 1 when found, 0 when absent / null / not a string. */
-static int jdoc_string(const jdoc *d, const char *key, char *out, uint32_t cap) {
-  if (!d->tok || !er_json_is(&d->j, 0, JSMN_OBJECT)) return 0;
-  int32_t v = er_json_get(&d->j, 0, key);
+static int jdoc_string_at(const jdoc *d, uint32_t obj, const char *key, char *out, uint32_t cap) {
+  if (!d->tok || !er_json_is(&d->j, obj, JSMN_OBJECT)) return 0;
+  int32_t v = er_json_get(&d->j, obj, key);
   if (v < 0 || !er_json_is(&d->j, (uint32_t)v, JSMN_STRING)) return 0;
   int32_t n = er_json_str(&d->j, (uint32_t)v, out, cap);
   if (n < 0) { /* too long: keep the raw prefix */
@@ -121,15 +126,19 @@ static int jdoc_string(const jdoc *d, const char *key, char *out, uint32_t cap) 
   return 1;
 }
 
-/* The raw text of key's value (numbers, null) into out; 0 when absent. */
-static int jdoc_raw(const jdoc *d, const char *key, char *out, size_t cap) {
-  if (!d->tok || !er_json_is(&d->j, 0, JSMN_OBJECT)) return 0;
-  int32_t v = er_json_get(&d->j, 0, key);
+/* The raw text of key's value (numbers, null) in the object at token obj into out; 0 when absent. */
+static int jdoc_raw_at(const jdoc *d, uint32_t obj, const char *key, char *out, size_t cap) {
+  if (!d->tok || !er_json_is(&d->j, obj, JSMN_OBJECT)) return 0;
+  int32_t v = er_json_get(&d->j, obj, key);
   if (v < 0) return 0;
   const jsmntok_t *t = &d->j.tok[v];
   copy_trunc(out, cap, d->j.js + t->start, (size_t)(t->end - t->start));
   return 1;
 }
+
+/* The same in the top-level object. */
+static int jdoc_string(const jdoc *d, const char *key, char *out, uint32_t cap) { return jdoc_string_at(d, 0, key, out, cap); }
+static int jdoc_raw(const jdoc *d, const char *key, char *out, size_t cap) { return jdoc_raw_at(d, 0, key, out, cap); }
 
 static void indent(FILE *f, int depth) {
   fputc('\n', f);
@@ -504,28 +513,34 @@ static int cmd_publish(admin *a, const char *file, long canary) {
   return rc;
 }
 
-static int cmd_simple(admin *a, const char *method, const char *path) {
+/* A one-line summary of a manifest (status, promote, rollback) on stderr. */
+static void manifest_summary(admin *a, const resp *r) {
+  jdoc d;
+  if (!jdoc_parse(&d, r->body.p, r->body.n)) return;
+  char active[128] = "(none)", canary[128] = "", pct[32] = "0", hold[32] = "";
+  jdoc_string(&d, "active", active, sizeof active);
+  int has_canary = jdoc_string(&d, "canary", canary, sizeof canary);
+  jdoc_raw(&d, "percent", pct, sizeof pct);
+  int has_hold = jdoc_raw(&d, "holdout", hold, sizeof hold);
+  if (er_json_is(&d.j, 0, JSMN_OBJECT) && er_json_get(&d.j, 0, "active") >= 0) {
+    fprintf(stderr, "edgerec %s: active %s", a->cmd, active);
+    if (has_canary) fprintf(stderr, ", canary %s at %s%%", canary, pct);
+    else fprintf(stderr, ", no canary");
+    if (has_hold) fprintf(stderr, ", holdout %s%%", hold);
+    fputc('\n', stderr);
+  }
+  jdoc_free(&d);
+}
+
+/* A request without a body whose answer is JSON: 200 → the JSON on stdout, then `after` (a summary
+ * on stderr, or NULL); anything else is an error. */
+static int cmd_simple(admin *a, const char *method, const char *path, void (*after)(admin *, const resp *)) {
   resp r;
   int rc = request(a, method, path, NULL, NULL, NULL, 0, "application/json", MAX_JSON_BYTES, &r);
   if (!rc && r.status != 200) rc = http_error(a, &r);
   if (!rc) {
     emit_json(a, &r);
-    jdoc d;
-    if (jdoc_parse(&d, r.body.p, r.body.n)) { /* a one-line summary of the manifest */
-      char active[128] = "(none)", canary[128] = "", pct[32] = "0", hold[32] = "";
-      jdoc_string(&d, "active", active, sizeof active);
-      int has_canary = jdoc_string(&d, "canary", canary, sizeof canary);
-      jdoc_raw(&d, "percent", pct, sizeof pct);
-      int has_hold = jdoc_raw(&d, "holdout", hold, sizeof hold);
-      if (er_json_is(&d.j, 0, JSMN_OBJECT) && er_json_get(&d.j, 0, "active") >= 0) {
-        fprintf(stderr, "edgerec %s: active %s", a->cmd, active);
-        if (has_canary) fprintf(stderr, ", canary %s at %s%%", canary, pct);
-        else fprintf(stderr, ", no canary");
-        if (has_hold) fprintf(stderr, ", holdout %s%%", hold);
-        fputc('\n', stderr);
-      }
-      jdoc_free(&d);
-    }
+    if (after) after(a, &r);
   }
   resp_free(&r);
   return rc;
@@ -702,6 +717,143 @@ static int cmd_bundle(admin *a, const char *version, const char *out) {
   return 0;
 }
 
+/* ---- units ---------------------------------------------------------------- */
+
+static int unit_id_ok(const char *id) {
+  size_t n = strlen(id);
+  if (n < 1 || n > MAX_UNIT_ID) return 0;
+  for (const char *c = id; *c; c++)
+    if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '.' || *c == '_' || *c == '-')) return 0;
+  return 1;
+}
+
+/* "/edge/admin/units" or "/edge/admin/units/ID" (escaped), malloc'd; NULL after printing why. */
+static char *units_path(admin *a, const char *id) {
+  char *ev = id ? esc(a, id) : NULL;
+  if (id && !ev) return NULL;
+  size_t pl = (ev ? strlen(ev) : 0) + 32;
+  char *path = malloc(pl);
+  if (path) snprintf(path, pl, "/edge/admin/units%s%s", ev ? "/" : "", ev ? ev : "");
+  else fprintf(stderr, "edgerec %s: out of memory\n", a->cmd);
+  curl_free(ev);
+  return path;
+}
+
+/* `units list` on stderr: a line a unit (page type, order, id, type, status, stored or default, label). */
+static void units_summary(admin *a, const resp *r) {
+  jdoc d;
+  if (!jdoc_parse(&d, r->body.p, r->body.n)) return;
+  int32_t arr = er_json_is(&d.j, 0, JSMN_OBJECT) ? er_json_get(&d.j, 0, "units") : -1;
+  if (arr >= 0 && er_json_is(&d.j, (uint32_t)arr, JSMN_ARRAY)) {
+    int n = d.j.tok[arr].size, defaults = 0;
+    char rev[32] = "?";
+    jdoc_raw(&d, "revision", rev, sizeof rev);
+    uint32_t el = (uint32_t)arr + 1;
+    for (int k = 0; k < n; k++, el = er_json_skip(&d.j, el)) {
+      char id[MAX_UNIT_ID + 1] = "", page[32] = "", type[32] = "", status[16] = "", label[80] = "", order[16] = "", def[8] = "";
+      jdoc_string_at(&d, el, "unitId", id, sizeof id);
+      jdoc_string_at(&d, el, "pageType", page, sizeof page);
+      jdoc_string_at(&d, el, "typeId", type, sizeof type);
+      jdoc_string_at(&d, el, "status", status, sizeof status);
+      jdoc_string_at(&d, el, "storefrontLabel", label, sizeof label);
+      jdoc_raw_at(&d, el, "displayOrder", order, sizeof order);
+      jdoc_raw_at(&d, el, "default", def, sizeof def);
+      int is_default = !strcmp(def, "true");
+      defaults += is_default;
+      fprintf(stderr, "  %-11s %4s  %-36s %-18s %-8s %-7s %s\n", page, order, id, type, status, is_default ? "default" : "stored", label);
+    }
+    fprintf(stderr, "edgerec %s: %d unit%s (%d stored, %d default%s), revision %s\n", a->cmd, n, n == 1 ? "" : "s", n - defaults, defaults,
+            defaults == 1 ? "" : "s", rev);
+  }
+  jdoc_free(&d);
+}
+
+/* `units put` on stderr: the unit created, replaced or unchanged, and the revision. */
+static void unit_put_summary(admin *a, const resp *r) {
+  jdoc d;
+  if (!jdoc_parse(&d, r->body.p, r->body.n)) return;
+  char rev[32] = "?", changed[8] = "", id[MAX_UNIT_ID + 1] = "?";
+  jdoc_raw(&d, "revision", rev, sizeof rev);
+  jdoc_raw(&d, "changed", changed, sizeof changed);
+  int32_t u = er_json_is(&d.j, 0, JSMN_OBJECT) ? er_json_get(&d.j, 0, "unit") : -1;
+  if (u >= 0) jdoc_string_at(&d, (uint32_t)u, "unitId", id, sizeof id);
+  fprintf(stderr, "edgerec %s: unit %s %s, revision %s\n", a->cmd, id,
+          r->status == 201 ? "created" : !strcmp(changed, "false") ? "unchanged" : "replaced", rev);
+  jdoc_free(&d);
+}
+
+/* Read FILE.json (one unit, at most MAX_UNIT_FILE_BYTES) and PUT it to its unitId, or POST it
+ * when it has none (the Worker gives it an id). */
+static int cmd_units_put(admin *a, const char *file) {
+  const char *msg = "";
+  uint32_t n = 0;
+  int over = 0;
+  uint8_t *bytes = er_read_input("unit", file, MAX_UNIT_FILE_BYTES, &n, &msg, &over);
+  if (!bytes) { fprintf(stderr, "edgerec %s: %s\n", a->cmd, msg); return EXIT_INPUT; }
+  er_error err;
+  er_error_clear(&err);
+  uint32_t nt = 0;
+  if (n == 0 || er_json_validate((const char *)bytes, n, ER_MAX_JSON_DEPTH, file, &err, &nt)) {
+    if (n) fprintf(stderr, "edgerec %s: not JSON: %s\n", a->cmd, err.msg);
+    else fprintf(stderr, "edgerec %s: %s: empty (a unit is a JSON object)\n", a->cmd, file);
+    free(bytes);
+    return EXIT_INPUT;
+  }
+  jdoc d;
+  char id[MAX_UNIT_ID * 3 + 1] = "";
+  int has_id = 0;
+  if (!jdoc_parse(&d, bytes, n) || !er_json_is(&d.j, 0, JSMN_OBJECT)) {
+    fprintf(stderr, "edgerec %s: %s: must be a JSON object (one unit: {\"unitName\", \"typeId\", \"pageType\", ...})\n", a->cmd, file);
+    if (d.tok) jdoc_free(&d);
+    free(bytes);
+    return EXIT_INPUT;
+  }
+  int32_t v = er_json_get(&d.j, 0, "unitId");
+  if (v >= 0 && er_json_is(&d.j, (uint32_t)v, JSMN_STRING)) {
+    has_id = 1;
+    if (er_json_str(&d.j, (uint32_t)v, id, sizeof id) < 0 || !unit_id_ok(id)) {
+      fprintf(stderr, "edgerec %s: %s: unitId must be 1..%d characters of A-Z a-z 0-9 . _ -\n", a->cmd, file, MAX_UNIT_ID);
+      jdoc_free(&d);
+      free(bytes);
+      return EXIT_INPUT;
+    }
+  }
+  jdoc_free(&d);
+  char *path = units_path(a, has_id ? id : NULL);
+  if (!path) { free(bytes); return EXIT_INPUT; }
+  resp r;
+  int rc = request(a, has_id ? "PUT" : "POST", path, NULL, "application/json", bytes, n, "application/json", MAX_JSON_BYTES, &r);
+  free(path);
+  free(bytes);
+  if (!rc && r.status != 200 && r.status != 201) rc = http_error(a, &r);
+  if (!rc) {
+    emit_json(a, &r);
+    unit_put_summary(a, &r);
+  }
+  resp_free(&r);
+  return rc;
+}
+
+/* `units delete` on stderr: the id of the unit the Worker deleted. */
+static void unit_deleted(admin *a, const resp *r) {
+  jdoc d;
+  if (!jdoc_parse(&d, r->body.p, r->body.n)) return;
+  char id[MAX_UNIT_ID + 1] = "";
+  int32_t u = er_json_is(&d.j, 0, JSMN_OBJECT) ? er_json_get(&d.j, 0, "deleted") : -1;
+  if (u >= 0 && jdoc_string_at(&d, (uint32_t)u, "unitId", id, sizeof id)) fprintf(stderr, "edgerec %s: unit %s deleted\n", a->cmd, id);
+  jdoc_free(&d);
+}
+
+static int cmd_units(admin *a, const char *sub, const char *arg) {
+  if (!strcmp(sub, "put")) return cmd_units_put(a, arg);
+  int list = !strcmp(sub, "list"), del = !strcmp(sub, "delete");
+  char *path = units_path(a, list ? NULL : arg);
+  if (!path) return EXIT_INPUT;
+  int rc = cmd_simple(a, del ? "DELETE" : "GET", path, list ? units_summary : del ? unit_deleted : NULL);
+  free(path);
+  return rc;
+}
+
 /* ---- arguments ----------------------------------------------------------- */
 
 typedef struct {
@@ -796,13 +948,22 @@ static int check_url(const char *cmd, const char *url, char **base) {
 
 int er_admin_main(int argc, char **argv) {
   if (argc < 1) return admin_usage("admin", NULL);
-  int publish = !strcmp(argv[0], "publish");
-  if (!publish && strcmp(argv[0], "rollout")) return admin_usage(argv[0], "unknown admin command (publish or rollout)");
+  int publish = !strcmp(argv[0], "publish"), units = !strcmp(argv[0], "units");
+  if (!publish && !units && strcmp(argv[0], "rollout")) return admin_usage(argv[0], "unknown admin command (publish, rollout or units)");
   const char *sub = NULL;
   admin a;
   memset(&a, 0, sizeof a);
   if (publish) snprintf(a.cmd, sizeof a.cmd, "publish");
-  else {
+  else if (units) {
+    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+      if (argc >= 2) { fputs(ADMIN_USAGE, stdout); return 0; }
+      return admin_usage("units", "units needs list, get, put or delete");
+    }
+    sub = argv[1];
+    if (strcmp(sub, "list") && strcmp(sub, "get") && strcmp(sub, "put") && strcmp(sub, "delete"))
+      return admin_usage("units", "units needs list, get, put or delete");
+    snprintf(a.cmd, sizeof a.cmd, "units %s", sub);
+  } else {
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
       if (argc >= 2) { fputs(ADMIN_USAGE, stdout); return 0; }
       return admin_usage("rollout", "rollout needs status, promote, rollback, events or bundle");
@@ -824,6 +985,17 @@ int er_admin_main(int argc, char **argv) {
     stray = o.since ? "--since" : o.out ? "--out" : o.version ? "--version" : o.max_pages ? "--max-pages" : NULL;
     if (!stray && o.npos != 1) return admin_usage(a.cmd, o.npos ? "publish takes one bundle file" : "publish needs a bundle file");
     if (!stray && o.canary && parse_long(o.canary, 1, 100, &canary)) return admin_usage(a.cmd, "--canary must be an integer percent 1..100");
+  } else if (units) {
+    stray = o.canary ? "--canary" : o.since ? "--since" : o.out ? "--out" : o.version ? "--version" : o.max_pages ? "--max-pages" : NULL;
+    int want = strcmp(sub, "list") ? 1 : 0;
+    if (!stray && o.npos > want) stray = o.pos[want];
+    if (!stray && o.npos < want)
+      return admin_usage(a.cmd, !strcmp(sub, "put") ? "needs a unit file (FILE.json, or - for standard input)" : "needs a unit id");
+    if (!stray && want && strcmp(sub, "put") && !unit_id_ok(o.pos[0])) {
+      char m[160];
+      snprintf(m, sizeof m, "a unit id is 1..%d characters of A-Z a-z 0-9 . _ - (got '%.70s')", MAX_UNIT_ID, o.pos[0]);
+      return admin_usage(a.cmd, m);
+    }
   } else if (!strcmp(sub, "events")) {
     stray = o.canary ? "--canary" : o.version ? "--version" : o.npos ? o.pos[0] : NULL;
     if (!stray && o.since && !is_unix_seconds(o.since)) return admin_usage(a.cmd, "--since must be unix seconds (e.g. 1700000000 or 1700000000.5)");
@@ -868,9 +1040,10 @@ int er_admin_main(int argc, char **argv) {
     fprintf(stderr, "edgerec %s: cannot initialise libcurl\n", a.cmd);
     rc = EXIT_INPUT;
   } else if (publish) rc = cmd_publish(&a, o.pos[0], canary);
-  else if (!strcmp(sub, "status")) rc = cmd_simple(&a, "GET", "/edge/admin/status");
-  else if (!strcmp(sub, "promote")) rc = cmd_simple(&a, "POST", "/edge/admin/promote");
-  else if (!strcmp(sub, "rollback")) rc = cmd_simple(&a, "POST", "/edge/admin/rollback");
+  else if (units) rc = cmd_units(&a, sub, o.npos ? o.pos[0] : NULL);
+  else if (!strcmp(sub, "status")) rc = cmd_simple(&a, "GET", "/edge/admin/status", manifest_summary);
+  else if (!strcmp(sub, "promote")) rc = cmd_simple(&a, "POST", "/edge/admin/promote", manifest_summary);
+  else if (!strcmp(sub, "rollback")) rc = cmd_simple(&a, "POST", "/edge/admin/rollback", manifest_summary);
   else if (!strcmp(sub, "events")) rc = cmd_events(&a, o.since, o.out, max_pages);
   else rc = cmd_bundle(&a, o.version, o.out);
   if (fflush(stdout) && !rc) { fprintf(stderr, "edgerec %s: write to standard output failed\n", a.cmd); rc = EXIT_INPUT; }

@@ -1,12 +1,13 @@
 /* er_admin.h — the native CLI's admin commands: publish a bundle to the edge
- * Worker and drive its rollout through the Worker's admin API over HTTP(S)
- * (libcurl).  Native only: the WASI CLI is built with ER_CLI_NO_IMPORT and
+ * Worker, drive its rollout and configure its recommendation units through the
+ * Worker's admin API over HTTP(S) (libcurl).  Native only: the WASI CLI is built with ER_CLI_NO_IMPORT and
  * neither compiles nor links this module.
  *
  *   edgerec publish BUNDLE.erb --url URL [--token TOKEN] [--canary PERCENT]
  *   edgerec rollout status|promote|rollback --url URL [--token TOKEN]
  *   edgerec rollout events --url URL [--token TOKEN] [--since TS] [--out FILE] [--max-pages N]
  *   edgerec rollout bundle --url URL [--token TOKEN] [--version V | active] --out FILE
+ *   edgerec units list|get ID|put FILE.json|delete ID --url URL [--token TOKEN]
  *
  * The token comes from the environment variable EDGEREC_ADMIN_TOKEN (preferred)
  * or --token, which wins when both are set; a token on the command line is
@@ -32,6 +33,13 @@
  *   bundle    GET /edge/admin/bundles/V (V from --version, default the active
  *             version from /edge/admin/status), validates it like publish and
  *             writes it atomically to --out.
+ *   units     recommendation units (docs/units.md): list → GET /edge/admin/units
+ *             (the JSON on stdout, a line a unit on stderr); get ID → GET
+ *             /edge/admin/units/ID; put FILE.json (or - for stdin; one unit, at most
+ *             64 KiB) → PUT /edge/admin/units/<its unitId>, or POST /edge/admin/units
+ *             when it has none (the Worker gives it an id); delete ID → DELETE
+ *             /edge/admin/units/ID.  The Worker's refusals (400 naming the field,
+ *             404, 409 over a limit or on a concurrent change) are relayed, exit 3.
  *
  * Transport: --url must be http:// or https:// (no query or fragment); TLS
  * peers are always verified; no redirect is followed (a 3xx is reported with
@@ -47,7 +55,7 @@
 #ifndef ER_ADMIN_H
 #define ER_ADMIN_H
 
-/* argv[0] is "publish" or "rollout"; returns the process exit code. */
+/* argv[0] is "publish", "rollout" or "units"; returns the process exit code. */
 int er_admin_main(int argc, char **argv);
 
 #endif

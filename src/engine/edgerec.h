@@ -61,6 +61,15 @@ er_status er_profile_show(er_engine *e, const uint8_t *profile, uint32_t profile
 /* Bundle summary JSON: versions, schema, sizes, budget, counts. */
 er_status er_bundle_info(er_engine *e, const char **out, uint32_t *out_len);
 
+/* The skus of catalog items [offset, offset + count) in catalog order, as a
+ * JSON array of strings (output buffer): every item, whatever its stock,
+ * visibility or parent.  A page stops early rather than pass
+ * ER_SKUS_PAGE_BYTES (it always holds at least one sku when offset is inside
+ * the catalog), so callers advance offset by the array's length; an offset at
+ * or past the end gives []. */
+#define ER_SKUS_PAGE_BYTES (64u * 1024u)
+er_status er_bundle_skus(er_engine *e, uint32_t offset, uint32_t count, const char **out, uint32_t *out_len);
+
 /* The last error, the last bypass reason token, and the work units of the
  * last request. */
 const er_error *er_engine_error(const er_engine *e);

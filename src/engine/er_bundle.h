@@ -125,6 +125,12 @@ static inline uint64_t er_item_key(const er_bundle *b, uint32_t i) { return er_r
 static inline uint32_t er_item_price(const er_bundle *b, uint32_t i) { return er_rd32(er_item(b, i) + 32); }
 static inline uint16_t er_item_flags(const er_bundle *b, uint32_t i) { return er_rd16(er_item(b, i) + 14); }
 static inline uint32_t er_item_parent(const er_bundle *b, uint32_t i) { return er_rd32(er_item(b, i) + 16); }
+/* The item a catalog item is shown as: its parent when it is invisible and
+ * has one (a configurable's child), else itself. */
+static inline uint32_t er_item_shown(const er_bundle *b, uint32_t i) {
+  uint32_t parent = er_item_parent(b, i);
+  return !(er_item_flags(b, i) & ER_ITEM_VISIBLE) && parent != ER_NONE ? parent : i;
+}
 /* Popularity fields: 0 view, 1 cart, 2 purchase, 3 trending. */
 static inline uint16_t er_item_pop(const er_bundle *b, uint32_t i, int which) { return er_rd16(er_item(b, i) + 36 + 2 * which); }
 const char *er_item_sku(const er_bundle *b, uint32_t i, uint32_t *len);

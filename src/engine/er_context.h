@@ -9,6 +9,29 @@
 #include "er_json.h"
 
 #define ER_CONTEXT_MAX_NAME 64u /* bytes of a `device`, `country` or page type name */
+#define ER_MAX_CART 256u        /* `cart` entries                                   */
+#define ER_MAX_PURCHASED 256u   /* `purchased` entries                              */
+#define ER_MAX_FILTER_CATS 64u  /* `filter.categories` / `filter.exclude_categories` entries */
+#define ER_MAX_CATEGORY_BYTES 256u /* `page.category`                                   */
+#define ER_MAX_FILTER_PATH_BYTES 768u /* a filter's category path (255 UTF-16 units as UTF-8) */
+
+/* A category path of a filter: its text (escapes resolved, in the arena,
+ * trailing '/' dropped) and er_cat_key of it. */
+typedef struct {
+  const char *path;
+  uint32_t len;
+  uint32_t key;
+} er_cat_path;
+
+/* The context's `filter`: applies to every unit's candidates and back-fill. */
+typedef struct {
+  er_cat_path *cats;        /* keep items under one of these (none: no filter) */
+  uint32_t n_cats;
+  er_cat_path *not_cats;    /* drop items under any of these                   */
+  uint32_t n_not_cats;
+  int64_t price_min, price_max; /* millionths of the currency unit; -1: none   */
+  int in_stock_only;        /* 1 (default): out-of-stock items are dropped     */
+} er_filter;
 
 typedef struct {
   er_profile profile;
@@ -28,6 +51,12 @@ typedef struct {
   uint32_t n_candidates;
   uint64_t *exclude;        /* sku keys never to return (arena) */
   uint32_t n_exclude;
+  uint64_t *cart;           /* the cart's sku keys: never returned; anchors */
+  uint32_t n_cart;
+  uint64_t *purchased;      /* client-sent purchases: dropped like profile purchases */
+  uint32_t n_purchased;
+  er_filter filter;
+  uint32_t backfill;        /* ER_LIST_* kind to back-fill from, 0 = none */
 } er_context;
 
 /* Parse ctx[0..len).  `profile`/`plen`, when plen > 0, is a binary profile

@@ -79,6 +79,20 @@ er_status er_engine_override(er_engine *e, const char *unit, uint32_t k) {
 
 void er_engine_set_budget(er_engine *e, uint32_t units) { e->budget = units ? units : e->b.budget; }
 
+uint32_t er_engine_items(er_engine *e, const uint64_t *keys, uint32_t n, uint32_t *out, uint32_t max) {
+  uint32_t m = 0;
+  for (uint32_t k = 0; k < n && m < max; k++) {
+    uint32_t it = er_bundle_find_sku(&e->b, keys[k]);
+    e->units += 2;
+    if (it == ER_NONE) continue;
+    it = er_item_shown(&e->b, it);
+    uint32_t x = 0;
+    while (x < m && out[x] != it) x++;
+    if (x == m) out[m++] = it;
+  }
+  return m;
+}
+
 void er_engine_shopper(er_engine *e, const er_context *c, er_shopper *s) {
   memset(s, 0, sizeof *s);
   s->page = c->page;
@@ -89,7 +103,9 @@ void er_engine_shopper(er_engine *e, const er_context *c, er_shopper *s) {
   s->weekday = c->weekday;
   s->country = c->country;
   s->now = c->now;
-  er_shopper_build(s, &e->b, &c->profile, e->map, ER_SHOPPER_SLOTS, &e->map_gen, &e->units);
+  uint32_t cart[ER_CART_ANCHORS];
+  uint32_t n_cart = er_engine_items(e, c->cart, c->n_cart, cart, ER_CART_ANCHORS);
+  er_shopper_build(s, &e->b, &c->profile, cart, n_cart, e->map, ER_SHOPPER_SLOTS, &e->map_gen, &e->units);
 }
 
 er_status er_score_features(er_engine *e, const uint8_t *f, uint32_t len, const int32_t **out, uint32_t *n_out) {
@@ -206,6 +222,33 @@ er_status er_profile_show(er_engine *e, const uint8_t *profile, uint32_t profile
   if (!n) return er_fail(&e->err, ER_E_NOMEM, ER_NO_OFFSET, "profile: JSON does not fit");
   *out = e->out;
   *out_len = n;
+  return ER_OK;
+}
+
+er_status er_bundle_skus(er_engine *e, uint32_t offset, uint32_t count, const char **out, uint32_t *out_len) {
+  const er_bundle *b = &e->b;
+  er_error_clear(&e->err);
+  e->units = 0;
+  /* the worst sku: 128 bytes, each escaped as \u00XX, plus quotes and a comma */
+  const uint32_t worst = ER_MAX_SKU_BYTES * 6 + 3;
+  er_status st = er_engine_reserve(e, ER_SKUS_PAGE_BYTES + worst + 1);
+  if (st) return st;
+  er_buf o;
+  er_buf_init(&o, e->out, e->out_cap);
+  er_buf_put(&o, "[", 1);
+  uint32_t end = offset < b->n_items ? (count < b->n_items - offset ? offset + count : b->n_items) : offset;
+  for (uint32_t it = offset; it < end; it++) {
+    uint32_t n;
+    const char *sku = er_item_sku(b, it, &n);
+    if (it > offset && o.len + n * 6 + 3 + 1 > ER_SKUS_PAGE_BYTES) break; /* the next page starts here */
+    if (it > offset) er_buf_put(&o, ",", 1);
+    er_buf_jstr(&o, sku, n);
+    e->units++;
+  }
+  er_buf_put(&o, "]", 1);
+  if (o.overflow) return er_fail(&e->err, ER_E_NOMEM, ER_NO_OFFSET, "skus: output buffer too small");
+  *out = e->out;
+  *out_len = o.len;
   return ER_OK;
 }
 

@@ -35,7 +35,11 @@ struct er_engine {
 er_status er_engine_reserve(er_engine *e, uint32_t n);
 /* Make the response token buffer hold at least n tokens. */
 er_status er_engine_reserve_tokens(er_engine *e, uint32_t n);
-/* Build the shopper state from a parsed context. */
+/* The first `max` distinct catalog items of sku keys (unknown skus skipped,
+ * a configurable's child standing for its parent); returns how many. */
+uint32_t er_engine_items(er_engine *e, const uint64_t *keys, uint32_t n, uint32_t *out, uint32_t max);
+/* Build the shopper state from a parsed context (the cart's first
+ * ER_CART_ANCHORS items become extra anchors). */
 void er_engine_shopper(er_engine *e, const er_context *c, er_shopper *s);
 /* Score n candidates in blocks of ER_SCORE_BLOCK, checking the work budget
  * before each block.  ER_E_BUDGET when it runs out (*done = scored so far). */

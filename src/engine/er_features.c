@@ -55,8 +55,8 @@ static er_shopper_slot *slot_for(er_shopper *s, uint32_t item, int create) {
 
 static uint16_t sat16(uint32_t v) { return v > 65535u ? 65535u : (uint16_t)v; }
 
-void er_shopper_build(er_shopper *s, const er_bundle *b, const er_profile *p, er_shopper_slot *map_mem,
-                      uint32_t map_slots, uint32_t *gen, uint64_t *units) {
+void er_shopper_build(er_shopper *s, const er_bundle *b, const er_profile *p, const uint32_t *extra, uint32_t n_extra,
+                      er_shopper_slot *map_mem, uint32_t map_slots, uint32_t *gen, uint64_t *units) {
   s->b = b;
   s->p = p;
   s->map = map_slots ? map_mem : NULL;
@@ -74,6 +74,12 @@ void er_shopper_build(er_shopper *s, const er_bundle *b, const er_profile *p, er
     uint32_t it = er_bundle_find_sku(b, p->items[k].sku_key);
     if (it == ER_NONE || it == s->page_item) continue;
     s->anchors[s->n_anchors++] = it;
+  }
+  /* then the cart's items not already anchors */
+  for (uint32_t k = 0, recent = s->n_anchors; k < n_extra && k < ER_CART_ANCHORS; k++) {
+    uint32_t a = 0;
+    while (a < s->n_anchors && s->anchors[a] != extra[k]) a++;
+    if (a == s->n_anchors && s->n_anchors < recent + ER_CART_ANCHORS) s->anchors[s->n_anchors++] = extra[k];
   }
   /* co-occurrence map from the anchors' neighbour lists */
   for (uint32_t a = 0; a < s->n_anchors; a++) {

@@ -12,6 +12,7 @@
 
 #define ER_MAX_SPARSE 32     /* sparse features per candidate (upper bound) */
 #define ER_RECENT_ANCHORS 5  /* recent items used for co-occurrence        */
+#define ER_CART_ANCHORS 5    /* cart items added to them (the context's cart) */
 /* The 64-bit hash of feature (ns, a, b); bucket = hash & (2^bits - 1). */
 uint64_t er_feature_hash(uint32_t ns, uint64_t a, uint64_t b);
 /* Device / page type codes from names ("mobile", "category"); 0 if unknown. */
@@ -32,7 +33,8 @@ typedef struct {
   int weekday;              /* 0..6, -1 unknown                             */
   uint32_t country;         /* key, 0 unknown                               */
   uint32_t now;             /* unix seconds (0 unknown)                     */
-  uint32_t anchors[ER_RECENT_ANCHORS]; /* recent catalog items, newest first */
+  uint32_t anchors[ER_RECENT_ANCHORS + ER_CART_ANCHORS]; /* the page item and recent catalog
+                              items, newest first (ER_RECENT_ANCHORS), then the cart's */
   uint32_t n_anchors;
   uint32_t top_cats[3];     /* the profile's strongest categories           */
   uint16_t top_aff[3];
@@ -47,12 +49,14 @@ typedef struct {
   uint64_t pre_affx[3], pre_pricex, pre_device, pre_hour, pre_page, pre_last, pre_country;
 } er_shopper;
 
-/* Build the per-request shopper state.  `map_mem` holds `map_slots` slots
+/* Build the per-request shopper state.  `extra` (n_extra <= ER_CART_ANCHORS
+ * catalog items, the cart's) are anchors after the page and profile ones.
+ * `map_mem` holds `map_slots` slots
  * (power of two) that persist across requests: `*gen` is bumped per request
  * so the map never needs clearing (it is cleared when the counter wraps and
  * when *gen is 0).  Work units spent are added to *units. */
-void er_shopper_build(er_shopper *s, const er_bundle *b, const er_profile *p, er_shopper_slot *map_mem,
-                      uint32_t map_slots, uint32_t *gen, uint64_t *units);
+void er_shopper_build(er_shopper *s, const er_bundle *b, const er_profile *p, const uint32_t *extra, uint32_t n_extra,
+                      er_shopper_slot *map_mem, uint32_t map_slots, uint32_t *gen, uint64_t *units);
 
 /* A candidate: a catalog item, or an unknown item with what the caller knows. */
 typedef struct {

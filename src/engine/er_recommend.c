@@ -33,22 +33,34 @@ static const unit_def UNITS[] = {
 };
 #define N_UNITS (sizeof UNITS / sizeof UNITS[0])
 
-/* The context's `exclude` list as an open-addressing set (0 marks empty). */
+/* Adobe Commerce recommendation type ids that name the same units. */
+static const struct { const char *alias; uint32_t unit; } ALIASES[] = {
+    {"just-for-you", 0}, {"viewed-viewed", 5}, {"viewed-bought", 6}, {"bought-bought", 7}};
+#define N_ALIASES (sizeof ALIASES / sizeof ALIASES[0])
+
+#define PURCHASED_ANCHORS 5u /* purchased items anchoring bought-this-bought-that */
+
+/* The context's `exclude` list (and the cart, and purchases) as an
+ * open-addressing set (0 marks empty). */
 typedef struct { uint64_t *slot; uint32_t mask; } key_set;
 
-static int key_set_build(key_set *ks, const uint64_t *keys, uint32_t n, er_arena *a) {
+static int key_set_init(key_set *ks, uint32_t n, er_arena *a) {
   uint32_t slots = 16;
   while (slots < 2 * n) slots *= 2;
   ks->slot = er_arena_alloc(a, sizeof(uint64_t) * slots);
   if (!ks->slot) return 0;
   memset(ks->slot, 0, sizeof(uint64_t) * slots);
   ks->mask = slots - 1;
-  for (uint32_t k = 0; k < n; k++) {
-    uint64_t key = keys[k] ? keys[k] : 1;
-    uint32_t h = (uint32_t)(key >> 32) & ks->mask;
-    while (ks->slot[h] && ks->slot[h] != key) h = (h + 1) & ks->mask;
-    ks->slot[h] = key;
-  }
+  return 1;
+}
+
+/* Add a key; 0 when it was there already.  The set must have room (init n). */
+static int key_set_add(key_set *ks, uint64_t key) {
+  if (!key) key = 1;
+  uint32_t h = (uint32_t)(key >> 32) & ks->mask;
+  while (ks->slot[h] && ks->slot[h] != key) h = (h + 1) & ks->mask;
+  if (ks->slot[h]) return 0;
+  ks->slot[h] = key;
   return 1;
 }
 
@@ -57,6 +69,16 @@ static int key_set_has(const key_set *ks, uint64_t key) {
   for (uint32_t h = (uint32_t)(key >> 32) & ks->mask; ks->slot[h]; h = (h + 1) & ks->mask)
     if (ks->slot[h] == key) return 1;
   return 0;
+}
+
+/* Add skus to the set, and for a configurable's child the parent it is shown as. */
+static void key_set_add_items(key_set *ks, er_engine *e, const uint64_t *keys, uint32_t n) {
+  for (uint32_t k = 0; k < n; k++) {
+    key_set_add(ks, keys[k]);
+    uint32_t it = er_bundle_find_sku(&e->b, keys[k]);
+    e->units += 2;
+    if (it != ER_NONE && er_item_shown(&e->b, it) != it) key_set_add(ks, er_item_key(&e->b, er_item_shown(&e->b, it)));
+  }
 }
 
 typedef struct {
@@ -71,33 +93,69 @@ typedef struct {
   uint32_t n, cap;
   uint32_t unit_key;
   int skip_purchased;
+  int filtered;         /* the context's filter has categories or prices */
 } gen;
 
-/* Add catalog item `it` (children fold into a visible parent). */
-static void add_item(gen *g, uint32_t it, int32_t table_score) {
+/* Category path `name` is path p or under it ("Gear/Bags" is under "Gear", "Gearbox" is not). */
+static int under(const char *name, uint32_t n, const er_cat_path *p) {
+  return n >= p->len && !memcmp(name, p->path, p->len) && (n == p->len || name[p->len] == '/');
+}
+
+/* Is one of item it's categories one of paths[0..np) or under it?  The
+ * bundle's CATEGORIES table gives each category key its path; a key it does
+ * not name matches only a path with the same key. */
+static int in_categories(const er_bundle *b, uint32_t it, const er_cat_path *paths, uint32_t np, uint64_t *units) {
+  uint32_t nc;
+  const uint8_t *cats = er_item_cats(b, it, &nc);
+  *units += (uint64_t)nc * (1 + np);
+  for (uint32_t k = 0; k < nc; k++) {
+    uint32_t key = er_rd32(cats + 4 * k), len;
+    const char *name = er_bundle_category_name(b, key, &len);
+    for (uint32_t f = 0; f < np; f++)
+      if (name ? under(name, len, &paths[f]) : paths[f].key == key) return 1;
+  }
+  return 0;
+}
+
+/* The filter's categories and prices (stock is add_item's). */
+static int passes_filter(gen *g, uint32_t it) {
+  const er_filter *f = &g->c->filter;
   const er_bundle *b = &g->e->b;
-  if (it == ER_NONE || g->n >= g->cap) return;
-  uint32_t parent = er_item_parent(b, it);
-  if (!(er_item_flags(b, it) & ER_ITEM_VISIBLE) && parent != ER_NONE) it = parent;
-  if (g->seen[it >> 3] & (1u << (it & 7))) return;
+  if (f->price_min >= 0 || f->price_max >= 0) {
+    int64_t p = (int64_t)er_item_price(b, it) * 10000; /* cents → millionths */
+    if (!p || (f->price_min >= 0 && p < f->price_min) || (f->price_max >= 0 && p > f->price_max)) return 0;
+  }
+  if (f->n_cats && !in_categories(b, it, f->cats, f->n_cats, &g->e->units)) return 0;
+  if (f->n_not_cats && in_categories(b, it, f->not_cats, f->n_not_cats, &g->e->units)) return 0;
+  return 1;
+}
+
+/* Add catalog item `it` (children fold into a visible parent) unless a rule
+ * drops it; returns its candidate position, or -1 (dropped, or seen before). */
+static int32_t add_item(gen *g, uint32_t it, int32_t table_score) {
+  const er_bundle *b = &g->e->b;
+  if (it == ER_NONE || g->n >= g->cap) return -1;
+  it = er_item_shown(b, it);
+  if (g->seen[it >> 3] & (1u << (it & 7))) return -1;
   g->seen[it >> 3] |= (uint8_t)(1u << (it & 7));
   uint16_t flags = er_item_flags(b, it);
-  if (!(flags & ER_ITEM_IN_STOCK) || !(flags & ER_ITEM_VISIBLE)) return;
-  if (it == g->s.page_item) return;
+  if (!(flags & ER_ITEM_VISIBLE) || (!(flags & ER_ITEM_IN_STOCK) && g->c->filter.in_stock_only)) return -1;
+  if (it == g->s.page_item) return -1;
   uint64_t key = er_item_key(b, it);
   for (uint32_t k = 0; k < g->c->profile.n_items; k++) {
     const er_profile_item *pi = &g->c->profile.items[k];
     if (pi->sku_key != key) continue;
-    if ((pi->types & ER_SEEN_DISLIKED) || (g->skip_purchased && (pi->types & ER_SEEN_PURCHASE))) return;
+    if ((pi->types & ER_SEEN_DISLIKED) || (g->skip_purchased && (pi->types & ER_SEEN_PURCHASE))) return -1;
   }
-  if (key_set_has(&g->exclude, key)) return;
+  if (key_set_has(&g->exclude, key)) return -1;
+  if (g->filtered && !passes_filter(g, it)) return -1;
   int32_t sc = 0;
   int pin = -1, ex = 0;
   er_rules_for(b, it, g->unit_key, &sc, &pin, &ex);
-  if (ex) return;
+  if (ex) return -1;
   g->cand[g->n] = (er_candidate){it, key, er_item_price(b, it)};
   g->table_score[g->n] = table_score;
-  g->n++;
+  return (int32_t)g->n++;
 }
 
 static void add_list(gen *g, uint32_t kind, uint32_t limit, int field) {
@@ -119,9 +177,55 @@ static void add_neighbours(gen *g, int rel, uint32_t anchor, uint32_t limit) {
   for (uint32_t k = 0; k < n; k++) add_item(g, er_rd32(e + 8 * k), (int32_t)er_rd32(e + 8 * k + 4));
 }
 
+/* Neighbours (relation rel) of several anchors: a candidate's weight is the
+ * sum of its weights from each anchor (one anchor: exactly add_neighbours). */
+static er_status add_neighbours_merged(gen *g, int rel, const uint32_t *anchors, uint32_t na) {
+  if (na == 1) { add_neighbours(g, rel, anchors[0], ER_MAX_CANDIDATES); return ER_OK; }
+  const er_bundle *b = &g->e->b;
+  const uint32_t slots = 2 * ER_MAX_CANDIDATES; /* at least twice the candidates: probes end */
+  uint32_t *item = er_arena_alloc(&g->e->arena, sizeof(uint32_t) * slots);
+  uint32_t *pos = er_arena_alloc(&g->e->arena, sizeof(uint32_t) * slots);
+  uint32_t *last = er_arena_alloc(&g->e->arena, sizeof(uint32_t) * g->cap);
+  if (!item || !pos || !last) return er_fail(&g->e->err, ER_E_NOMEM, ER_NO_OFFSET, "recommend: out of arena memory");
+  memset(item, 0xFF, sizeof(uint32_t) * slots);
+  for (uint32_t a = 0; a < na; a++) {
+    uint32_t n;
+    const uint8_t *e = er_bundle_neighbours(b, rel, anchors[a], &n);
+    if (n > ER_MAX_CANDIDATES) n = ER_MAX_CANDIDATES;
+    g->e->units += 2 * n;
+    for (uint32_t k = 0; k < n; k++) {
+      uint32_t it = er_rd32(e + 8 * k), w = er_rd32(e + 8 * k + 4), shown = er_item_shown(b, it);
+      uint32_t h = (shown * 2654435761u) & (slots - 1);
+      while (item[h] != ER_NONE && item[h] != shown) h = (h + 1) & (slots - 1);
+      if (item[h] == shown) { /* a candidate already: add this anchor's weight once */
+        if (last[pos[h]] != a) { g->table_score[pos[h]] += (int32_t)w; last[pos[h]] = a; }
+        continue;
+      }
+      int32_t p = add_item(g, it, (int32_t)w);
+      if (p < 0) continue;
+      item[h] = shown;
+      pos[h] = (uint32_t)p;
+      last[p] = a;
+    }
+  }
+  return ER_OK;
+}
+
+/* Append to anchors[0..*n) the catalog items of keys not already there (at most max). */
+static void add_anchors(er_engine *e, const uint64_t *keys, uint32_t nk, uint32_t *anchors, uint32_t *n, uint32_t max) {
+  uint32_t got[ER_CART_ANCHORS > PURCHASED_ANCHORS ? ER_CART_ANCHORS : PURCHASED_ANCHORS];
+  uint32_t m = er_engine_items(e, keys, nk, got, max);
+  for (uint32_t k = 0; k < m; k++) {
+    uint32_t x = 0;
+    while (x < *n && anchors[x] != got[k]) x++;
+    if (x == *n) anchors[(*n)++] = got[k];
+  }
+}
+
 static const int LIST_FIELD[] = {0, 0, 2, 1, 3};
 
-static void write_items(er_engine *e, er_buf *o, const gen *g, const er_scored *top, uint32_t k, int model_scores) {
+/* Items top[0..k); candidates from n_primary on are back-fill ("backup":true). */
+static void write_items(er_engine *e, er_buf *o, const gen *g, const er_scored *top, uint32_t k, uint32_t n_primary) {
   const er_bundle *b = &e->b;
   er_buf_lit(o, "\"items\":[");
   for (uint32_t r = 0; r < k; r++) {
@@ -140,7 +244,8 @@ static void write_items(er_engine *e, er_buf *o, const gen *g, const er_scored *
       er_buf_put(o, "\"", 1);
     }
     er_buf_lit(o, ",\"score\":");
-    er_buf_q16(o, model_scores ? top[r].score : (int32_t)((int64_t)top[r].score));
+    er_buf_q16(o, top[r].score);
+    if (pos >= n_primary) er_buf_lit(o, ",\"backup\":true");
     er_buf_put(o, "}", 1);
   }
   er_buf_put(o, "]", 1);
@@ -219,9 +324,11 @@ static er_status recommend_impl(er_engine *e, const char *ctx, uint32_t ctx_len,
     u = NULL;
     for (uint32_t k = 0; k < N_UNITS; k++)
       if (strlen(UNITS[k].name) == c->unit_len && !memcmp(UNITS[k].name, c->unit, c->unit_len)) u = &UNITS[k];
+    for (uint32_t k = 0; k < N_ALIASES; k++)
+      if (strlen(ALIASES[k].alias) == c->unit_len && !memcmp(ALIASES[k].alias, c->unit, c->unit_len)) u = &UNITS[ALIASES[k].unit];
     if (!u)
       return er_fail(&e->err, ER_E_RANGE, ER_NO_OFFSET,
-                     "context: unknown unit '%s' (known: recommended-for-you, most-viewed, most-purchased, most-added-to-cart, trending, viewed-this-viewed-that, viewed-this-bought-that, bought-this-bought-that, more-like-this, recently-viewed)",
+                     "context: unknown unit '%s' (known: recommended-for-you, most-viewed, … and Adobe's type ids such as just-for-you: docs/context.md)",
                      c->unit);
   }
   unit_kind kind = c->n_candidates ? U_EXPLICIT : u->kind;
@@ -237,30 +344,30 @@ static er_status recommend_impl(er_engine *e, const char *ctx, uint32_t ctx_len,
   g.seen = er_arena_alloc(&e->arena, e->b.n_items / 8 + 1);
   if (!g.cand || !g.table_score || !g.seen) return er_fail(&e->err, ER_E_NOMEM, ER_NO_OFFSET, "recommend: out of arena memory");
   memset(g.seen, 0, e->b.n_items / 8 + 1);
-  if (!key_set_build(&g.exclude, c->exclude, c->n_exclude, &e->arena))
+  /* never returned: exclude, the cart, and purchases (but in recently-viewed) */
+  uint32_t n_purchased = g.skip_purchased ? c->n_purchased : 0;
+  if (!key_set_init(&g.exclude, c->n_exclude + 2 * (c->n_cart + n_purchased), &e->arena))
     return er_fail(&e->err, ER_E_NOMEM, ER_NO_OFFSET, "recommend: out of arena memory");
+  for (uint32_t x = 0; x < c->n_exclude; x++) key_set_add(&g.exclude, c->exclude[x]);
+  key_set_add_items(&g.exclude, e, c->cart, c->n_cart);
+  key_set_add_items(&g.exclude, e, c->purchased, n_purchased);
+  g.filtered = c->filter.n_cats || c->filter.n_not_cats || c->filter.price_min >= 0 || c->filter.price_max >= 0;
   e->units += c->n_exclude;
   e->units += e->b.n_items / 64;
   switch (kind) {
   case U_EXPLICIT: {
-    /* unknown skus are de-duplicated through a small open-addressing set */
-    uint32_t slots = 16;
-    while (slots < 2 * c->n_candidates) slots *= 2;
-    uint64_t *set = er_arena_alloc(&e->arena, sizeof(uint64_t) * slots);
+    /* unknown skus are de-duplicated through a key set */
+    key_set unknown;
     g.raw = er_arena_alloc(&e->arena, sizeof(uint32_t) * (c->n_candidates + 1));
-    if (!set || !g.raw) return er_fail(&e->err, ER_E_NOMEM, ER_NO_OFFSET, "recommend: out of arena memory");
-    memset(set, 0, sizeof(uint64_t) * slots);
+    if (!key_set_init(&unknown, c->n_candidates, &e->arena) || !g.raw) return er_fail(&e->err, ER_E_NOMEM, ER_NO_OFFSET, "recommend: out of arena memory");
     for (uint32_t x = 0; x < c->n_candidates; x++) {
       uint64_t key = c->candidates[x];
       uint32_t it = er_bundle_find_sku(&e->b, key);
       e->units += 2;
       if (it != ER_NONE) { add_item(&g, it, 0); continue; }
-      if (g.n >= g.cap || key_set_has(&g.exclude, key)) continue;
-      uint64_t stored = key ? key : 1; /* 0 marks an empty slot */
-      uint32_t h = (uint32_t)(key >> 32) & (slots - 1);
-      while (set[h] && set[h] != stored) h = (h + 1) & (slots - 1);
-      if (set[h]) continue; /* duplicate */
-      set[h] = stored;
+      /* unknown: no categories and no price, so a category or price filter drops it */
+      if (g.n >= g.cap || key_set_has(&g.exclude, key) || c->filter.n_cats || c->filter.price_min >= 0 || c->filter.price_max >= 0) continue;
+      if (!key_set_add(&unknown, key)) continue; /* duplicate */
       g.raw[g.n] = x;
       g.cand[g.n] = (er_candidate){ER_NONE, key, 0};
       g.table_score[g.n++] = 0;
@@ -279,15 +386,24 @@ static er_status recommend_impl(er_engine *e, const char *ctx, uint32_t ctx_len,
     add_list(&g, ER_LIST_MOST_VIEWED, POPULAR_FILL, 0);
     add_list(&g, ER_LIST_TRENDING, TRENDING_FILL, 3);
     add_list(&g, ER_LIST_MOST_PURCHASED, TRENDING_FILL, 2);
-    if (g.n < k) /* tiny or list-less catalogs: everything */
-      for (uint32_t it = 0; it < e->b.n_items && g.n < g.cap; it++) add_item(&g, it, 0);
+    if (g.n < k) /* tiny or list-less catalogs, narrow filters: everything, within the work budget */
+      for (uint32_t it = 0; it < e->b.n_items && g.n < g.cap && e->units <= e->budget; it++, e->units++) add_item(&g, it, 0);
     break;
   case U_LIST:
     add_list(&g, u->arg, ER_MAX_CANDIDATES, LIST_FIELD[u->arg]);
     break;
-  case U_NEIGHBOURS:
-    if (g.s.n_anchors) add_neighbours(&g, (int)u->arg, g.s.anchors[0], ER_MAX_CANDIDATES);
+  case U_NEIGHBOURS: {
+    /* anchors: the page item; else the cart's items (and for bought-this-bought-that
+       the purchases); else the most recent item */
+    uint32_t anchors[ER_CART_ANCHORS + PURCHASED_ANCHORS], na = 0;
+    if (g.s.page_item == ER_NONE) {
+      add_anchors(e, c->cart, c->n_cart, anchors, &na, ER_CART_ANCHORS);
+      if (u->arg == ER_NBR_BB) add_anchors(e, c->purchased, c->n_purchased, anchors, &na, PURCHASED_ANCHORS);
+    }
+    if (!na && g.s.n_anchors) anchors[na++] = g.s.anchors[0];
+    if (na && (st = add_neighbours_merged(&g, (int)u->arg, anchors, na))) return st;
     break;
+  }
   case U_RECENT:
     for (uint32_t x = 0; x < c->profile.n_items; x++) {
       if (!(c->profile.items[x].types & ER_SEEN_VIEW)) continue;
@@ -351,8 +467,23 @@ static er_status recommend_impl(er_engine *e, const char *ctx, uint32_t ctx_len,
       top[want] = moved;
     }
   }
+  /* back-fill: the rest of k from a list, under the same rules, never an item again */
+  uint32_t n_primary = g.n, backfilled = 0;
+  if (c->backfill && nk < k) {
+    add_list(&g, c->backfill, ER_MAX_CANDIDATES, LIST_FIELD[c->backfill]);
+    er_scored *bf = er_arena_alloc(&e->arena, sizeof(er_scored) * (g.n - n_primary + 1));
+    if (!bf) return er_fail(&e->err, ER_E_NOMEM, ER_NO_OFFSET, "recommend: out of arena memory");
+    for (uint32_t x = n_primary; x < g.n; x++) {
+      int32_t s = g.table_score[x];
+      int pin = -1, ex = 0;
+      er_rules_for(&e->b, g.cand[x].item, g.unit_key, &s, &pin, &ex);
+      bf[x - n_primary] = (er_scored){s, x};
+    }
+    backfilled = er_topk(bf, g.n - n_primary, k - nk, heap, top + nk);
+    nk += backfilled;
+  }
   /* output */
-  if ((st = er_engine_reserve(e, 96 + nk * (ER_MAX_SKU_BYTES * 2 + 40)))) return st;
+  if ((st = er_engine_reserve(e, 160 + nk * (ER_MAX_SKU_BYTES * 6 + 64)))) return st;
   er_buf o;
   er_buf_init(&o, e->out, e->out_cap);
   er_buf_lit(&o, "{\"unit\":");
@@ -360,7 +491,11 @@ static er_status recommend_impl(er_engine *e, const char *ctx, uint32_t ctx_len,
   er_buf_lit(&o, ",\"model\":");
   er_buf_jstr(&o, e->b.version, (uint32_t)strlen(e->b.version));
   er_buf_put(&o, ",", 1);
-  write_items(e, &o, &g, top, nk, model_ranked);
+  write_items(e, &o, &g, top, nk, n_primary);
+  if (backfilled) {
+    er_buf_lit(&o, ",\"backfilled\":");
+    er_buf_int(&o, backfilled);
+  }
   if (fallback) er_buf_lit(&o, ",\"fallback\":\"work-budget\"");
   er_buf_put(&o, "}", 1);
   if (o.overflow) return er_fail(&e->err, ER_E_NOMEM, ER_NO_OFFSET, "recommend: output buffer too small");

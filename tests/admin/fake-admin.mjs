@@ -8,6 +8,11 @@
 //        [--preload BUNDLE.erb] (stored and active) [--events N | --events-file F.ndjson] [--page-size P] [--max-bytes N]
 //        [--tls-cert PEM --tls-key PEM] (HTTPS with that certificate)
 //
+// Units (/edge/admin/units[/:id]: GET, PUT, POST, DELETE) keep an in-memory set through
+// worker-shim/core/units.js — the Worker's own validation, limits, defaults and messages — in the
+// shape units-store.js answers ({revision, units, pageTypes}, {unit, created, changed, revision},
+// {deleted, revision}); bodies over 64 KiB are 413.
+//
 // Path prefixes select misbehaviour: /moved (308 to elsewhere), /slow (never
 // answers), /html (502 HTML page), /loop (events: the same cursor forever),
 // /badtype (events as application/json), /evil (bundle downloads corrupted).
@@ -15,6 +20,7 @@ import http from 'node:http';
 import https from 'node:https';
 import fs from 'node:fs';
 import crypto from 'node:crypto';
+import { UnitError, findUnit, planDelete, planPut, unitListing } from '../../worker-shim/core/units.js';
 
 const args = Object.create(null);
 for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
@@ -27,6 +33,8 @@ if (!TOKEN || !args.log || !args['port-file']) { console.error('need --token, --
 const bundles = new Map(); // version → Buffer
 let manifest = { active: null, canary: null, percent: 0, holdout: 5 };
 const decisions = [];
+const units = { revision: 0, stored: [] };
+const MAX_UNIT_BODY = 64 * 1024;
 
 function bundleInfo(buf) {
   if (buf.length < 64 || buf.subarray(0, 8).toString('latin1') !== 'EDGERECB') return { error: 'invalid bundle: bad magic (not an edgerec bundle)' };
@@ -109,6 +117,7 @@ function handle(req, res, body) {
     }
     return send(res, 405, { error: 'method not allowed' });
   }
+  if ((r = /^\/edge\/admin\/units(?:\/([^/]+))?$/.exec(path))) return unitsRoute(req, res, body, r[1]);
   if (path === '/edge/admin/status' && req.method === 'GET') {
     const versions = {};
     for (const v of bundles.keys()) versions[v] = { requests: 100, reranked: 90, clicks: 7, ctr: 0.07 };
@@ -149,6 +158,40 @@ function handle(req, res, body) {
     return res.end(page.map((e) => JSON.stringify(e) + '\n').join(''));
   }
   return send(res, 404, { error: `no route ${req.method} ${path}` });
+}
+
+// The Worker's units routes (admin.js over units-store.js), in memory.
+function unitsRoute(req, res, body, rawId) {
+  let id;
+  try { id = rawId === undefined ? undefined : decodeURIComponent(rawId); } catch { return send(res, 400, { error: 'unitId: the path is not valid percent-encoding' }); }
+  const json = () => {
+    if (body.length > MAX_UNIT_BODY) throw new UnitError(413, `body over ${MAX_UNIT_BODY} bytes (the limit)`);
+    try { return JSON.parse(body.toString('utf8')); } catch { throw new UnitError(400, 'body must be JSON: a unit {"unitName", "typeId", "pageType", …}'); }
+  };
+  const apply = (plan) => { units.stored = plan.units; units.revision++; };
+  try {
+    if (id === undefined && req.method === 'GET') return send(res, 200, { revision: units.revision, updated: 0, ...unitListing(units.stored) });
+    if (id === undefined && req.method === 'POST') {
+      const plan = planPut(units.stored, json(), { create: true });
+      apply(plan);
+      return send(res, 201, { unit: plan.unit, created: true, changed: true, revision: units.revision });
+    }
+    if (id !== undefined && req.method === 'GET') return send(res, 200, findUnit(units.stored, id));
+    if (id !== undefined && req.method === 'PUT') {
+      const plan = planPut(units.stored, json(), { id });
+      if (plan.changed) apply(plan);
+      return send(res, plan.created ? 201 : 200, { unit: plan.unit, created: plan.created, changed: plan.changed, revision: units.revision });
+    }
+    if (id !== undefined && req.method === 'DELETE') {
+      const plan = planDelete(units.stored, id);
+      apply(plan);
+      return send(res, 200, { deleted: plan.unit, revision: units.revision });
+    }
+  } catch (e) {
+    if (e instanceof UnitError) return send(res, e.status, { error: e.message, ...(e.errors ? { errors: e.errors } : {}) });
+    throw e;
+  }
+  return send(res, 404, { error: `no route ${req.method} ${req.url}` });
 }
 
 if (args.preload) {

@@ -59,11 +59,33 @@ const contexts = {
   'k-50': { k: 50, device: 'desktop' },
   'k-200': { k: 200, page: { type: 'category', category: 'Women' } },
 };
-for (const unit of UNITS) {
-  const ctx = { unit, k: 6, page: { type: 'product', sku: pageItem[unit] ?? 'ER-BAG-01' } };
-  if (unit === 'recently-viewed' || unit === 'recommended-for-you') ctx.profile = b64url;
+// Adobe Commerce type ids naming the same units (docs/context.md): the same bytes as unit-<canonical>.
+const ALIASES = { 'just-for-you': 'recommended-for-you', 'viewed-viewed': 'viewed-this-viewed-that',
+  'viewed-bought': 'viewed-this-bought-that', 'bought-bought': 'bought-this-bought-that' };
+for (const unit of [...UNITS, ...Object.keys(ALIASES)]) {
+  const canonical = ALIASES[unit] ?? unit;
+  const ctx = { unit, k: 6, page: { type: 'product', sku: pageItem[canonical] ?? 'ER-BAG-01' } };
+  if (canonical === 'recently-viewed' || canonical === 'recommended-for-you') ctx.profile = b64url;
   contexts[`unit-${unit}`] = ctx;
 }
+// The unit rules of issue 12: cart, purchased, filter, backfill (every field, alone and together).
+Object.assign(contexts, {
+  'cart-page-bought-together': { unit: 'bought-bought', page: { type: 'cart' }, cart: ['ER-FIT-01', 'ER-WS-01', 'ER-MJ-01-M'], k: 6, backfill: 'most-purchased' },
+  'cart-viewed-bought': { unit: 'viewed-bought', page: { type: 'cart' }, cart: ['ER-FIT-01', 'ER-BAG-01', 'ER-NOPE-1'], k: 8 },
+  'cart-for-you': { cart: ['ER-FIT-01', 'ER-BAG-01'], recent: ['ER-MJ-01', 'ER-WT-02'], page: { type: 'cart' }, device: 'desktop', k: 8 },
+  'purchased-bought-bought': { unit: 'bought-this-bought-that', purchased: ['ER-MP-01', 'ER-FIT-01'], k: 5, backfill: 'trending' },
+  'purchased-profile': { profile: b64url, now: T0 + 86400, purchased: ['ER-FIT-07', 'ER-MJ-02-L'], k: 12 },
+  'purchased-recently-viewed': { unit: 'recently-viewed', recent: ['ER-BAG-01', 'ER-FIT-01', 'ER-MJ-01'], purchased: ['ER-FIT-01'], cart: ['ER-MJ-01'] },
+  'filter-price': { unit: 'most-viewed', filter: { price_min: 30, price_max: 49.99 }, k: 20 },
+  'filter-categories': { filter: { categories: ['Men/Tops', 'Gear/Bags'], exclude_categories: ['Men/Tops/Hoodies'] }, recent: ['ER-MJ-01'], k: 20 },
+  'filter-stock': { unit: 'bought-bought', page: { type: 'product', sku: 'ER-BAG-08' }, filter: { in_stock_only: false } },
+  'filter-candidates': { candidates: ['ER-BAG-05', 'SKU-X1', 'ER-MJ-01', 'ER-WT-02', 'ER-FIT-07'], filter: { exclude_categories: ['Gear/Fitness'], in_stock_only: false }, k: 5 },
+  'backfill-viewed-viewed': { unit: 'viewed-viewed', page: { type: 'product', sku: 'ER-BAG-01' }, k: 12, backfill: 'most-viewed' },
+  'backfill-filtered': { unit: 'more-like-this', page: { type: 'product', sku: 'ER-WT-04' }, k: 10, backfill: 'most-added-to-cart', filter: { categories: ['Women'], price_max: 40 } },
+  'all-fields': { profile: b64url, now: T0 + 7200, page: { type: 'cart', category: 'Gear' }, device: 'mobile', unit: 'just-for-you', k: 15,
+    cart: ['ER-BAG-03', 'ER-MJ-01-S'], purchased: ['ER-WS-01'], exclude: ['ER-FIT-05'], backfill: 'most-viewed',
+    filter: { categories: ['Gear', 'Women'], exclude_categories: ['Gear/Watches'], price_min: 15, price_max: 100, in_stock_only: true } },
+});
 
 mkdirSync(outDir, { recursive: true });
 let bad = 0;

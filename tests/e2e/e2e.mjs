@@ -40,6 +40,7 @@ import { createMagento } from '../standin/magento.mjs';
 import { startStack } from '../../worker-shim/dev/stack.mjs';
 import { findChromium, launchChromium } from './cdp.mjs';
 import { GET_CATEGORIES } from '../lib/venia-queries.mjs';
+import { BOILERPLATE } from '../lib/adobe-queries.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const argv = process.argv.slice(2);
@@ -198,6 +199,7 @@ async function main() {
   await scenario('7 load and the event log', () => load(uidOf));
   await scenario('8 the demo page in headless Chromium', () => browser(uidOf));
   await scenario('9 nothing of edgerec reached the origin', () => originSawNoEdgerec());
+  await scenario('10 recommendation units in Adobe\'s wire format, with no origin call', () => units());
 }
 
 // ---- 1 --------------------------------------------------------------------------------------------
@@ -260,6 +262,36 @@ async function learnsFromViews(uidOf) {
 }
 
 // ---- 2 --------------------------------------------------------------------------------------------
+
+// Adobe's recommendations query (the commerce boilerplate block's shape) over real HTTP: the cron ran
+// once at start (stack.mjs), so the catalog view is synced from the stand-in; the answer comes from
+// the Worker alone.
+async function units() {
+  let h = null;
+  for (let i = 0; i < 60 && !parse(h?.text)?.catalog?.stores?.[0]?.version; i++) {
+    if (i) await sleep(500);
+    h = await http(`${W}/edge/health`);
+  }
+  const cat = parse(h.text)?.catalog;
+  check('the cron synced the catalog view from the origin (/edge/health: catalog)', !!cat?.stores?.[0]?.version && cat.stores[0].records > 100, () => JSON.stringify(cat).slice(0, 300));
+  const list = parse((await gqlGet(O, '{ products(search: "bag", pageSize: 5) { items { sku } } }', null, {})).text)?.data?.products?.items ?? [];
+  const sku = list[0]?.sku;
+  await http(`${O}/__standin/requests`, { method: 'DELETE' });
+  const jar = new Jar();
+  const r = await gqlGet(W, BOILERPLATE, 'GetRecommendations', { pageType: 'Product', currentSku: sku }, { jar });
+  const body = parse(r.text);
+  const results = body?.data?.recommendations?.results ?? [];
+  check('Adobe\'s recommendations document: 200, units with products (names, URLs), the page\'s product never recommended',
+    r.status === 200 && !body.errors && results.length > 0 && results.every((u) => u.productsView.length > 0 && u.productsView.every((p) => p.name && p.url && p.sku !== sku)),
+    () => r.text.slice(0, 400));
+  check('x-edgerec says recommended; the answer is private (it used the shopper)', /^recommended; model=e2e-1/.test(edge(r)) && /private/.test(r.headers.get('cache-control') ?? ''), () => `${edge(r)} ${r.headers.get('cache-control')}`);
+  const log = parse((await http(`${O}/__standin/requests`)).text) ?? [];
+  check('no origin request for a units-only document', log.length === 0, () => JSON.stringify(log.map((q) => q.url)).slice(0, 300));
+  const rest = await http(`${W}/edge/recommend?pageType=CMS`, { jar });
+  check('GET /edge/recommend: the same units as JSON', rest.status === 200 && (parse(rest.text)?.totalResults ?? 0) > 0, () => rest.text.slice(0, 300));
+  const mixed = await gqlGet(W, '{ storeConfig { store_code } recommendations(pageType: CMS) { totalResults } }', null, {});
+  check('a document mixing recommendations with Magento fields: a GraphQL error saying why', /cannot be mixed with Magento fields/.test(mixed.text), () => mixed.text.slice(0, 300));
+}
 
 async function nonListing() {
   for (const [label, query, op] of [['storeConfig', STORE_CONFIG, 'GetStoreConfigData'], ['navigation (categoryList)', GET_NAVIGATION, 'GetNavigationCategories']]) {

@@ -4,8 +4,9 @@
  * size field (bytes 20..23) set to the input length, the engine's schema
  * hash (bytes 24..31) and their checksum (bytes 8..15, XXH64 seed 0 of
  * [16, total)) recomputed, so mutations reach the section validators.  A bundle that loads must then serve every API
- * call (recommend for every unit, features, rerank, profile update/show,
- * info) without crashing: the loader's validation is all the engine relies on. */
+ * call (recommend for every unit, with and without the unit rules — cart,
+ * purchased, filter, backfill —, features, rerank, profile update/show, info,
+ * the sku pages) without crashing: the loader's validation is all the engine relies on. */
 #include "fuzz_common.h"
 #include "er_bundle.h"
 #include "er_features.h"
@@ -52,6 +53,40 @@ static void exercise(const uint8_t *buf, uint32_t len, const er_bundle *b) {
                      "\"category\":\"Gear\"},\"device\":\"mobile\",\"hour\":3,\"country\":\"DE\",\"now\":1700000000}",
                      UNITS[u], s0[0] ? s0 : "x", s1[0] ? s1 : "y", s1[0] ? s1 : "z");
     er_recommend(e, ctx, (uint32_t)n, NULL, 0, &out, &olen);
+  }
+  /* the unit rules: cart and purchases as anchors, filters matched against the bundle's category table, back-fill */
+  static const char *LISTS[] = {"most-viewed", "most-purchased", "most-added-to-cart", "trending"};
+  for (size_t u = 0; u < sizeof UNITS / sizeof UNITS[0]; u++) {
+    char cat[ER_MAX_SKU_BYTES + 1] = "Gear";
+    uint32_t nc, cl;
+    const uint8_t *cats = b->n_items ? er_item_cats(b, 0, &nc) : NULL;
+    const char *name = cats && nc ? er_bundle_category_name(b, er_rd32(cats), &cl) : NULL;
+    if (name && cl && cl < sizeof cat && !memchr(name, '"', cl) && !memchr(name, '\\', cl)) {
+      uint32_t k = 0;
+      while (k < cl && (uint8_t)name[k] >= 0x20 && (uint8_t)name[k] < 0x7f) k++;
+      if (k == cl) { memcpy(cat, name, cl); cat[cl] = 0; }
+    }
+    int n = snprintf(ctx, sizeof ctx,
+                     "{\"unit\":\"%s\",\"k\":200,\"cart\":[\"%s\",\"%s\"],\"purchased\":[\"%s\"],\"backfill\":\"%s\","
+                     "\"filter\":{\"categories\":[\"%s\",\"Men\"],\"exclude_categories\":[\"Men/Tops\"],\"price_min\":%s,\"in_stock_only\":%s}}",
+                     UNITS[u], s0[0] ? s0 : "x", s1[0] ? s1 : "y", s1[0] ? s1 : "y", LISTS[u % 4], cat, u & 1 ? "0.01" : "0",
+                     u & 2 ? "false" : "true");
+    er_recommend(e, ctx, (uint32_t)n, NULL, 0, &out, &olen);
+  }
+  /* every sku, page by page */
+  for (uint32_t off = 0, pages = 0; pages <= b->n_items; pages++) {
+    if (er_bundle_skus(e, off, 1000, &out, &olen) != ER_OK) break;
+    CHECK(olen >= 2 && out[0] == '[' && out[olen - 1] == ']' && olen <= ER_SKUS_PAGE_BYTES + 6 * ER_MAX_SKU_BYTES + 3);
+    if (olen == 2) break;
+    uint32_t got = off + 1000 < b->n_items ? 1000 : b->n_items - off, x = 0;
+    CHECK(got > 0);
+    /* a page holds at least one sku and never past the end */
+    for (uint32_t i = 1, q = 0; i < olen; i++) { /* count top-level strings */
+      if (out[i] == '\\' && q) { i++; continue; }
+      if (out[i] == '"') { q = !q; x += q; }
+    }
+    CHECK(x >= 1 && x <= got);
+    off += x;
   }
   int n = snprintf(ctx, sizeof ctx, "{\"candidates\":[\"%s\",\"%s\",\"unknown-sku\"],\"exclude\":[\"%s\"],\"k\":3}", s0[0] ? s0 : "x", s1[0] ? s1 : "y", s1[0] ? s1 : "y");
   er_recommend(e, ctx, (uint32_t)n, NULL, 0, &out, &olen);

@@ -72,6 +72,16 @@ test('errors become EngineError with status name, offset and the engine message'
     ['{"recent":5}', 'type'],
     ['{"k":', 'json'],
     ['{"device":"mobile","device":"app"}', null], // duplicate key: an error, status per engine
+    // the unit rules' fields (docs/context.md)
+    ['{"cart":"ER-BAG-01"}', 'type'],
+    ['{"purchased":[1]}', 'type'],
+    ['{"filter":{"categories":"Gear"}}', 'type'],
+    ['{"filter":{"price_min":-1}}', 'range'],
+    ['{"filter":{"in_stock_only":"yes"}}', 'type'],
+    ['{"filter":{"price_max":5,"price_max":6}}', 'json'],
+    ['{"backfill":"best-sellers"}', 'range'],
+    [JSON.stringify({ cart: Array.from({ length: 257 }, (_, i) => `S${i}`) }), 'limit'],
+    ['{"unit":"bought-viewed"}', 'range'],
   ];
   for (const [ctx, code] of cases) {
     let err;
@@ -340,4 +350,50 @@ test('inputs over their limit are refused before they reach linear memory; memor
   }
   assert.equal(memory(), before, 'linear memory grew with oversized inputs');
   assert.equal(e.recommend(CTX.recent), e.recommend(CTX.recent)); // still serving
+});
+
+test('skus(): every catalog sku in catalog order, as the native CLI packed and inspects it; pages of at most 64 KiB', () => {
+  const e = reactorEngine();
+  const skus = e.skus();
+  const catalog = JSON.parse(readText('tests/data/sample-catalog.json'));
+  assert.deepEqual(skus, catalog.items.map((i) => i.sku), 'catalog order, children and out-of-stock items included');
+  const ins = native(['inspect', BUNDLE]);
+  assert.equal(ins.status, 0, ins.stderr);
+  assert.equal(skus.length, JSON.parse(ins.stdout.toString()).items, 'as many as native inspect counts');
+  // The raw export: [offset, offset+count), [] past the end, handle 0 is a usage error.
+  const x = e._x;
+  const page = (off, n) => { const rc = x.er_skus(e._h, off, n); assert.ok(rc > 0); return JSON.parse(dec.decode(e._out(rc))); };
+  assert.deepEqual(page(3, 2), skus.slice(3, 5));
+  assert.deepEqual(page(skus.length - 1, 10), skus.slice(-1));
+  assert.deepEqual(page(skus.length, 10), []);
+  assert.deepEqual(page(0xffffffff, 0xffffffff), []);
+  assert.deepEqual(page(0, 0), []);
+  assert.equal(x.er_skus(0, 0, 10), -1);
+
+  // A catalog of long skus (quotes, backslashes, controls, non-ASCII) packed by the native CLI: many pages.
+  const long = Array.from({ length: 2500 }, (_, i) => `SKU-${String(i).padStart(5, '0')}-"q"\\b\\\u0001-äö😀-${'x'.repeat(80)}`);
+  const cat = { items: long.map((sku, i) => ({ sku, price: i, categories: ['A'] })) };
+  const erb = `${tmp}/long.erb`;
+  const model = tmpFile('long-model.json', '{"version":"long-1","kind":"linear","bits":10,"weights":[]}');
+  const p = native(['pack', '--model', model, '--catalog', tmpFile('long.json', JSON.stringify(cat)), '--out', erb]);
+  assert.equal(p.status, 0, p.stderr);
+  const big = reactorEngine(erb);
+  assert.deepEqual(big.skus(), long);
+  let off = 0, pages = 0;
+  for (;;) {
+    const rc = big._x.er_skus(big._h, off, 100000);
+    assert.ok(rc > 0 && rc <= 64 * 1024, `page of ${rc} bytes`);
+    const got = JSON.parse(dec.decode(big._out(rc)));
+    if (!got.length) break;
+    off += got.length;
+    pages++;
+  }
+  assert.equal(off, long.length);
+  assert.ok(pages >= 4, `${pages} pages`);
+  assert.equal(JSON.parse(native(['inspect', erb]).stdout.toString()).items, long.length);
+});
+
+test('skus() through the Emscripten build is the same list', async () => {
+  const { emscriptenEngine } = await import('./helpers.mjs');
+  assert.deepEqual((await emscriptenEngine()).skus(), reactorEngine().skus());
 });

@@ -34,7 +34,8 @@ const BUCKET = 'edgerec-test';
 const FORWARD = ['authorization', 'store', 'content-currency', 'x-magento-cache-id', 'x-standin-fault'];
 const HEX64 = /^[0-9a-f]{64}$/;
 const EXPECTED_FILES = ['index.mjs', 'package.json', 'config.json', 'wasm/edgerec.wasm', 'bundle.erb',
-  'worker-shim/core/arms.js', 'worker-shim/core/body.js', 'worker-shim/core/engine.js', 'worker-shim/core/graphql.js', 'worker-shim/core/identity.js', 'worker-shim/core/state.js',
+  'worker-shim/core/arms.js', 'worker-shim/core/body.js', 'worker-shim/core/catalog.js', 'worker-shim/core/engine.js', 'worker-shim/core/graphql.js',
+  'worker-shim/core/identity.js', 'worker-shim/core/recommendations.js', 'worker-shim/core/state.js', 'worker-shim/core/units.js',
   'worker-shim/lambda-edge/main.mjs', 'worker-shim/lambda-edge/handler.mjs', 'worker-shim/lambda-edge/cloudfront.mjs',
   'worker-shim/lambda-edge/runtime.mjs', 'worker-shim/lambda-edge/aws.mjs',
   'node_modules/graphql/package.json', 'node_modules/graphql/index.mjs'];
@@ -193,7 +194,7 @@ describe('the package (build.mjs → dist/lambda-edge.zip)', () => {
     const bare = build('bare.zip', ['--origin', 'https://{distribution}/_edgerec/origin']);
     assert.equal(bare.code, 0);
     assert.equal(bare.summary.bundle, null);
-    assert.ok(bare.summary.bytes < 160_000, `${bare.summary.bytes}`); // the wasm, the JS and graphql-js (≈ 65 KB zipped)
+    assert.ok(bare.summary.bytes < 200_000, `${bare.summary.bytes}`); // the wasm, the JS (units, catalog view) and graphql-js (≈ 65 KB zipped)
     assert.equal(build('x.zip', []).code, 2); // --origin is required
     assert.equal(build('x.zip', ['--origin', 'https://a.example', '--trigger', 'edge']).code, 2);
     assert.equal(build('x.zip', ['--origin', 'ftp://a.example']).code, 2);
@@ -625,28 +626,81 @@ describe('/edge/* (viewer-request, within 40 KB)', () => {
     assert.equal((await edge('GET', '/edge/nothing', undefined, new F.Browser())).status, 404);
   });
 
-  it('GET and POST /edge/recommend: a unit for the shopper, an impression logged; opted-out shoppers get the anonymous answer', async () => {
+  // The catalog view in S3, as the Worker keeps it in KV (the same module writes it): synced from the
+  // stand-in over the bundle's skus, into the rollout prefix the function reads.
+  async function catalogToS3() {
+    const { syncCatalog } = await import('../../worker-shim/cloudflare/catalog-sync.js');
+    const key = (k) => `${BUCKET}/edgerec/${k}`;
+    const s3kv = {
+      get: async (k, opt) => {
+        const o = aws.s3[key(k)];
+        if (!o) return null;
+        return (typeof opt === 'string' ? opt : opt?.type) === 'arrayBuffer' ? o.body.slice().buffer : new TextDecoder().decode(o.body);
+      },
+      put: async (k, v) => putObject(`edgerec/${k}`, typeof v === 'string' ? v : new Uint8Array(v)),
+      delete: async (k) => deleteObject(`edgerec/${k}`),
+      list: async () => ({ keys: [], list_complete: true }),
+    };
+    const r = await syncCatalog({ EDGEREC: s3kv, ORIGIN_URL: standin.url, CATALOG_STORES: 'default:USD', CATALOG_SYNC_BATCHES: '50' }, Date.now(), { engine });
+    assert.equal(r.ok, true, JSON.stringify(r.errors));
+    return JSON.parse(new TextDecoder().decode(aws.s3[key('catalog:default:USD')].body));
+  }
+
+  it('GET /edge/recommend: Adobe\'s unit shape from the shared core, products from the catalog view in S3, an impression; opted out → popularity, nothing logged', async () => {
+    const m = await catalogToS3();
+    assert.ok(m.records > 100);
     const shopper = new F.Browser();
     await edge('POST', '/edge/events', [{ type: 'view', item: '24-MB01' }, { type: 'view', item: '24-MB04' }], shopper);
     const n0 = sunk.length;
-    const r = await edge('GET', '/edge/recommend?unit=recommended-for-you&k=6', undefined, shopper);
+    const r = await edge('GET', '/edge/recommend?unit=just-for-you&k=6', undefined, shopper);
     assert.equal(r.status, 200);
     assert.equal(r.edgerec, 'recommended; model=lambda-1');
     assert.equal(r.headers.get('cache-control'), 'private, no-store');
     const out = JSON.parse(r.text);
-    assert.equal(out.items.length, 6);
+    assert.equal(out.totalResults, 1);
+    const items = out.results[0].productsView;
+    assert.equal(items.length, 6);
+    for (const p of items) assert.ok(p.name && p.urlKey && p.sku, JSON.stringify(p));
     const [imp] = sunkSince(n0);
-    assert.deepEqual([imp.type, imp.unit, imp.items], ['impression', 'recommended-for-you', out.items.map((i) => i.sku)]);
-    const viewed = await edge('POST', '/edge/recommend', { unit: 'viewed-this-viewed-that', page: { type: 'product', sku: '24-MB01' }, k: 3 }, shopper);
-    assert.equal(JSON.parse(viewed.text).unit, 'viewed-this-viewed-that');
-    assert.ok(JSON.parse(viewed.text).items.length <= 3);
+    assert.deepEqual([imp.type, imp.unit, imp.items], ['impression', 'just-for-you', items.map((i) => i.sku)]);
+    const viewed = JSON.parse((await edge('GET', '/edge/recommend?page=product&sku=24-MB01&unit=viewed-viewed&k=3', undefined, shopper)).text);
+    assert.ok(viewed.results[0].productsView.length <= 3);
+    assert.ok(!viewed.results[0].productsView.some((p) => p.sku === '24-MB01'));
+    const byPage = JSON.parse((await edge('GET', '/edge/recommend?pageType=Product&sku=24-MB01', undefined, shopper)).text);
+    assert.ok(byPage.totalResults >= 1, 'the Product page\'s default units');
     assert.equal((await edge('GET', '/edge/recommend?k=0', undefined, shopper)).status, 400);
     const n1 = sunk.length;
     const anon = await edge('GET', '/edge/recommend?unit=most-viewed&k=5', undefined, shopper, { 'sec-gpc': '1' });
     assert.equal(anon.edgerec, 'bypass; reason=opt-out');
-    assert.equal(JSON.parse(anon.text).items.length, 5);
+    assert.equal(JSON.parse(anon.text).results[0].productsView.length, 5);
+    assert.match(anon.headers.get('cache-control'), /^public/);
     assert.equal(sunk.length, n1);
-    assert.ok(anon.setCookies.every((c) => /Max-Age=0/.test(c)) && anon.setCookies.length > 0); // the browser forgets edgerec
+  });
+
+  it('Adobe\'s recommendations on /graphql: the same answer as the shared core gives, with no origin request; POST for long histories; mixed documents refused', async () => {
+    await catalogToS3();
+    const q = `query GetRecommendations($pageType: PageType!, $currentSku: String, $userViewHistory: [ViewHistory]) {
+      recommendations(pageType: $pageType, currentSku: $currentSku, userViewHistory: $userViewHistory) {
+        results { unitId typeId storefrontLabel totalProducts productsView { __typename sku name urlKey queryType
+          ... on SimpleProductView { price { final { amount { currency value } } } } } }
+        totalResults } }`;
+    const before = emu.log.length;
+    const g = await send(F.get(q, 'GetRecommendations', { pageType: 'Product', currentSku: '24-MB01' }), { browser: new F.Browser() });
+    assert.equal(g.status, 200);
+    const body = JSON.parse(g.text);
+    assert.equal(body.errors, undefined, g.text);
+    assert.ok(body.data.recommendations.totalResults >= 1);
+    for (const u of body.data.recommendations.results) {
+      assert.ok(u.productsView.length > 0, `${u.unitId}: no products`);
+      assert.ok(!u.productsView.some((p) => p.sku === '24-MB01'));
+    }
+    assert.deepEqual(emu.log.slice(before).map((l) => `${l.behaviour}:${l.outcome}`).filter((x) => !x.startsWith('graphql:')), []); // never the origin
+    const hist = Array.from({ length: 300 }, (_, i) => ({ sku: ['24-MB01', '24-MB04', '24-WB04'][i % 3], date: new Date(1.7e12 + i * 1000).toISOString() }));
+    const p = await send(F.post(q, 'GetRecommendations', { pageType: 'CMS', userViewHistory: hist }), { browser: new F.Browser() });
+    assert.equal(p.status, 200);
+    assert.equal(JSON.parse(p.text).errors, undefined, p.text.slice(0, 300));
+    const mixed = await send(F.post('{ storeConfig { store_code } recommendations(pageType: CMS) { totalResults } }', null, {}), { browser: new F.Browser() });
+    assert.match(JSON.parse(mixed.text).errors[0].message, /cannot be mixed with Magento fields/);
   });
 
   it('DELETE /edge/profile expires the cookies and logs an erasure for the pipeline; /edge/health shows state, never a secret', async () => {
@@ -717,7 +771,10 @@ describe('rollout from S3 without redeploying: manifest, arms, promotion, bad bu
     await settle();
     const reads = aws.calls.slice(calls0).filter((c) => c.service === 's3');
     assert.ok(reads.length >= 1);
-    assert.ok(reads.every((c) => c.input.Key === 'edgerec/manifest.json' && c.input.IfNoneMatch), JSON.stringify(reads));
+    // the manifest is a conditional read; units.json too once it exists (absent, S3 can only say 404 again)
+    const manifestReads = reads.filter((c) => c.input.Key === 'edgerec/manifest.json');
+    assert.ok(manifestReads.length > 0 && manifestReads.every((c) => c.input.IfNoneMatch), JSON.stringify(reads));
+    assert.ok(reads.every((c) => c.input.Key === 'edgerec/manifest.json' || (c.input.Key === 'edgerec/units.json' && (c.input.IfNoneMatch || !aws.s3[`${BUCKET}/edgerec/units.json`]))), JSON.stringify(reads));
     assert.equal(aws.calls.filter((c) => c.service === 's3' && c.input.Key === 'edgerec/bundles/lambda-2.erb').length, 1); // each bundle read once
   });
 

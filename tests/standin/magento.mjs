@@ -69,6 +69,26 @@
 // (Magento's own cache keys on Store / Content-Currency itself, so a CDN in front must too);
 // options.vary adds "Vary: Store, Content-Currency, Authorization, X-Magento-Cache-Id".
 //
+// REST, for the catalog sync's incremental path (docs/catalog.md): GET /rest[/<store>]/V1/products with
+// Magento's searchCriteria query (filter_groups[i][filters][j][field|value|condition_type] with eq, neq,
+// gt, gteq, lt, lteq, in, nin, like, null, notnull; sortOrders[k][field|direction]; pageSize;
+// currentPage — past the last page Magento's collection answers the last page again, and so does
+// this) and `fields` (e.g. items[sku,updated_at],total_count).  It needs `Authorization: Bearer
+// <integration token>` (options.integrationTokens, default ['standin-integration-token']; anything
+// else is Magento's 401).  The answer is Magento's shape: {items: [{id, sku, name, attribute_set_id,
+// price, status (1 enabled, 2 disabled), visibility (1 not visible individually, 4 catalog and
+// search), type_id, created_at, updated_at, …}], search_criteria, total_count}.  Every product's
+// updated_at starts at options.updatedAt ('2024-01-01 00:00:00'); a change moves it.
+//
+// Test-only routes:
+//   POST /__standin/product {sku, price?, name?, in_stock?, status? (1|2), updated_at?}  changes a
+//        product as a save in the admin would: its updated_at becomes updated_at or the clock's time
+//        (options.clock, default Date.now; 'YYYY-MM-DD HH:MM:SS' UTC); a disabled product (status 2)
+//        is gone from every GraphQL answer.  Answers the REST product.
+//   ANY  /__standin/scenario/<name>/<path>  the same request to a stand-in of its own over a copy of
+//        the catalog (created on first use), so a test can change products without disturbing others;
+//        DELETE /__standin/scenario/<name> forgets it.
+//
 // Fault injection (request header `x-standin-fault`): `500` (HTTP 500, an HTML error page),
 // `timeout` (no answer for options.timeoutMs, default 120 s, then the normal answer; aborted by the
 // request's signal or close()), `garbage` (200 with truncated JSON), `huge` (200, a valid
@@ -383,6 +403,9 @@ export function createMagento(catalog, options = {}) {
   const hugeBytes = options.hugeBytes ?? HUGE_BYTES;
   const mediaUrl = options.mediaUrl ?? 'https://venia.example/media/catalog/product';
   const gridPerPage = options.gridPerPage ?? 12;
+  const integrationTokens = new Set(options.integrationTokens ?? ['standin-integration-token']);
+  const baseUpdatedAt = options.updatedAt ?? '2024-01-01 00:00:00';
+  const clock = options.clock ?? (() => Date.now());
 
   // ---- catalog indexes
   const items = catalog.items;
@@ -459,6 +482,9 @@ export function createMagento(catalog, options = {}) {
   };
 
   const state = { requests: [], carts: new Map(), orders: [], tokens: new Map(), counters: { cart: 0, order: 0, token: 0, item: 0 } };
+  const updatedAt = new Map(); // sku → Magento's updated_at, once changed (else baseUpdatedAt)
+  const disabled = new Set();  // skus with status 2: in no GraphQL answer
+  const enabled = (it) => !disabled.has(it.sku);
   const pending = new Set();
 
   // ---- per-request objects
@@ -650,7 +676,7 @@ export function createMagento(catalog, options = {}) {
     if (search === undefined && filter === undefined) throw inputError("'search' or 'filter' input argument is required.");
     if (!Number.isInteger(pageSize) || pageSize < 1) throw inputError('pageSize value must be greater than 0.');
     if (!Number.isInteger(currentPage) || currentPage < 1) throw inputError('currentPage value must be greater than 0.');
-    let list = listable;
+    let list = disabled.size ? listable.filter(enabled) : listable;
     const score = new Map();
     const searching = typeof search === 'string';
     if (searching) {
@@ -906,7 +932,7 @@ export function createMagento(catalog, options = {}) {
       route: (a) => {
         const u = String(a.url ?? '').replace(/^\/+/, '').replace(/\.html$/, '');
         const it = byUrlKey.get(u);
-        if (it) return productObj(ctx, it);
+        if (it && enabled(it)) return productObj(ctx, it);
         const c = catByUrlPath.get(u);
         return c ? categoryObj(ctx, c) : null;
       },
@@ -1108,6 +1134,8 @@ export function createMagento(catalog, options = {}) {
 
   async function handle(request) {
     const url = new URL(request.url);
+    const sc = /^\/__standin\/scenario\/([A-Za-z0-9_.-]{1,64})(\/.*)?$/.exec(url.pathname);
+    if (sc) return scenario(request, url, sc[1], sc[2]);
     const method = request.method.toUpperCase();
     const hdrs = {};
     for (const [k, v] of request.headers) hdrs[k] = v;
@@ -1125,6 +1153,9 @@ export function createMagento(catalog, options = {}) {
     if (fault === 'huge') return json(200, huge(), { 'cache-control': CACHE_PUBLIC });
     if (fault === 'timeout') await sleep(timeoutMs, request.signal);
 
+    if (url.pathname === '/__standin/product' && method === 'POST') return changeProduct(bodyText);
+    const rest = /^\/rest(?:\/([A-Za-z0-9_]+))?\/V1\/products\/?$/.exec(url.pathname);
+    if (rest) return restProducts(request, url, rest[1] ?? 'default', method);
     if (url.pathname !== '/graphql' && url.pathname !== '/graphql/') {
       return new Response('<!doctype html><title>404 Not Found</title><h1>404 Not Found</h1>\n', { status: 404, headers: { 'content-type': 'text/html; charset=UTF-8' } });
     }
@@ -1168,7 +1199,194 @@ export function createMagento(catalog, options = {}) {
     return json(200, JSON.stringify(result), { ...headers, 'x-magento-cache-id': cacheId, ...vary });
   }
 
-  function close() { for (const e of [...pending]) e.abort(); }
+  // ---- REST: GET /rest/<store>/V1/products (the integration token path) ----------------------------
+
+  const restJson = (status, body) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': CACHE_NONE } });
+
+  function restProduct(it) {
+    const kids = childrenOf.get(it.sku);
+    const catIds = [...new Set(it.categories ?? [])].map((p) => cats.get(String(p).split('/').filter(Boolean).join('/'))?.id).filter(Boolean);
+    return {
+      id: idOf.get(it), sku: it.sku, name: it.name ?? it.sku, attribute_set_id: 4,
+      price: kids?.length ? 0 : it.price ?? 0, // a configurable parent's own price is 0; its children's count
+      status: disabled.has(it.sku) ? 2 : 1, visibility: it.parent || it.visible === false ? 1 : 4,
+      type_id: kids?.length ? 'configurable' : 'simple', created_at: baseUpdatedAt, updated_at: updatedAt.get(it.sku) ?? baseUpdatedAt,
+      weight: kids?.length ? undefined : 1,
+      extension_attributes: {
+        website_ids: [1], category_links: catIds.map((id, i) => ({ position: i, category_id: String(id) })),
+        ...(kids?.length ? { configurable_product_links: kids.map((k) => idOf.get(k)) } : {}),
+      },
+      product_links: [], options: [], media_gallery_entries: [mediaEntry(it)], tier_prices: [],
+      custom_attributes: [
+        { attribute_code: 'url_key', value: it.url_key ?? slug(it.sku) },
+        { attribute_code: 'category_ids', value: catIds.map(String) },
+        { attribute_code: 'tax_class_id', value: '2' },
+      ],
+    };
+  }
+
+  const SC = /^searchCriteria((?:\[[^\]]*\])+)$/;
+  /** searchCriteria[...] query parameters → {groups: [[{field, value, condition_type}]], sorts, pageSize, currentPage}. */
+  function searchCriteria(params) {
+    const groups = [], sorts = [];
+    let pageSize = null, currentPage = 1, seen = false;
+    for (const [k, v] of params) {
+      const m = SC.exec(k);
+      if (!m) continue;
+      seen = true;
+      const path = [...m[1].matchAll(/\[([^\]]*)\]/g)].map((x) => x[1]);
+      if (path[0] === 'filter_groups' && path[2] === 'filters' && path.length === 5) {
+        const g = (groups[Number(path[1])] ??= []);
+        (g[Number(path[3])] ??= {})[path[4]] = v;
+      } else if (path[0] === 'sortOrders' && path.length === 3) (sorts[Number(path[1])] ??= {})[path[2]] = v;
+      else if (path[0] === 'pageSize' && path.length === 1) pageSize = Number(v);
+      else if (path[0] === 'currentPage' && path.length === 1) currentPage = Number(v);
+    }
+    return seen ? { groups: groups.filter(Boolean).map((g) => g.filter(Boolean)), sorts: sorts.filter(Boolean), pageSize, currentPage } : null;
+  }
+
+  function matches(p, f) {
+    const cond = (f.condition_type ?? 'eq').toLowerCase();
+    const field = f.field === 'entity_id' ? 'id' : f.field;
+    const x = p[field] ?? (p.custom_attributes.find((a) => a.attribute_code === field)?.value ?? null);
+    const num = typeof x === 'number';
+    const val = (v) => (num ? Number(v) : String(v));
+    const list = () => String(f.value ?? '').split(',').map((v) => val(v.trim()));
+    switch (cond) {
+      case 'eq': return x !== null && x === val(f.value);
+      case 'neq': return x === null || x !== val(f.value);
+      case 'gt': return x !== null && x > val(f.value);
+      case 'gteq': return x !== null && x >= val(f.value);
+      case 'lt': return x !== null && x < val(f.value);
+      case 'lteq': return x !== null && x <= val(f.value);
+      case 'in': return x !== null && list().includes(x);
+      case 'nin': return x === null || !list().includes(x);
+      case 'like': {
+        const re = new RegExp(`^${String(f.value ?? '').replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/%/g, '.*').replace(/_/g, '.')}$`, 'i');
+        return x !== null && re.test(String(x));
+      }
+      case 'null': return x === null;
+      case 'notnull': return x !== null;
+      default: throw new Error(`Invalid condition type: ${cond}`);
+    }
+  }
+
+  /** Magento's `fields` parameter: "items[sku,updated_at],total_count" → a projection. */
+  function fieldsFilter(spec) {
+    let i = 0;
+    const list = () => {
+      const out = {};
+      while (i < spec.length) {
+        let name = '';
+        while (i < spec.length && !',[]'.includes(spec[i])) name += spec[i++];
+        name = name.trim();
+        let sub = true;
+        if (spec[i] === '[') { i++; sub = list(); i++; }
+        if (name) out[name] = sub;
+        if (spec[i] === ',') { i++; continue; }
+        if (spec[i] === ']' || i >= spec.length) break;
+      }
+      return out;
+    };
+    return list();
+  }
+  function project(v, f) {
+    if (f === true || v === null || typeof v !== 'object') return v;
+    if (Array.isArray(v)) return v.map((x) => project(x, f));
+    const out = {};
+    for (const [k, sub] of Object.entries(f)) if (Object.hasOwn(v, k)) out[k] = project(v[k], sub);
+    return out;
+  }
+
+  function restProducts(request, url, storeCode, method) {
+    if (method !== 'GET') return restJson(405, { message: 'Request does not match any route.' });
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.get('authorization') ?? '');
+    if (!m || !integrationTokens.has(m[1])) {
+      return restJson(401, { message: "The consumer isn't authorized to access %resources.", parameters: { resources: 'Magento_Catalog::products' } });
+    }
+    if (storeCode !== 'all' && !Object.hasOwn(stores, storeCode)) return restJson(400, { message: "The store that was requested wasn't found. Verify the store and try again." });
+    const sc = searchCriteria(url.searchParams);
+    if (!sc) return restJson(400, { message: '"%fieldName" is required. Enter and try again.', parameters: { fieldName: 'searchCriteria' } });
+    let list;
+    try {
+      list = items.map(restProduct).filter((p) => sc.groups.every((g) => g.some((f) => matches(p, f))));
+    } catch (e) {
+      return restJson(400, { message: e.message });
+    }
+    const sorts = sc.sorts.map((o) => [o.field === 'entity_id' ? 'id' : o.field, String(o.direction ?? 'ASC').toUpperCase() === 'DESC' ? -1 : 1]);
+    list.sort((a, b) => {
+      for (const [f, d] of sorts) {
+        const x = a[f], y = b[f];
+        const c = typeof x === 'number' && typeof y === 'number' ? x - y : cmpStr(String(x ?? ''), String(y ?? ''));
+        if (c) return c * d;
+      }
+      return a.id - b.id;
+    });
+    const total = list.length;
+    let page = list, current = sc.currentPage || 1;
+    if (sc.pageSize > 0) {
+      const last = Math.max(1, Math.ceil(total / sc.pageSize));
+      if (current > last) current = last; // Magento's collection: past the end, the last page again
+      page = list.slice((current - 1) * sc.pageSize, current * sc.pageSize);
+    }
+    const criteria = {
+      filter_groups: sc.groups.map((g) => ({ filters: g.map((f) => ({ field: f.field, value: f.value, condition_type: f.condition_type ?? 'eq' })) })),
+      ...(sorts.length ? { sort_orders: sc.sorts.map((o) => ({ field: o.field, direction: String(o.direction ?? 'ASC').toUpperCase() })) } : {}),
+      ...(sc.pageSize > 0 ? { page_size: sc.pageSize } : {}), current_page: current,
+    };
+    let body = { items: page, search_criteria: criteria, total_count: total };
+    const fields = url.searchParams.get('fields');
+    if (fields) body = project(body, fieldsFilter(fields));
+    return restJson(200, body);
+  }
+
+  const magentoTime = (ms) => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+
+  /** POST /__standin/product: a product saved in the admin (test-only). */
+  function changeProduct(bodyText) {
+    let b;
+    try { b = JSON.parse(bodyText || 'null'); } catch { b = null; }
+    const it = b && typeof b.sku === 'string' ? bySku.get(b.sku) : null;
+    if (!it) return restJson(404, { message: "The product that was requested doesn't exist. Verify the product and try again." });
+    if (b.price !== undefined) {
+      if (typeof b.price !== 'number' || !(b.price >= 0)) return restJson(400, { message: 'price must be a number ≥ 0' });
+      it.price = b.price;
+      for (const x of [it, it.parent ? bySku.get(it.parent) : null]) {
+        if (!x) continue;
+        const kids = childrenOf.get(x.sku);
+        const ps = kids?.length ? kids.map((k) => k.price ?? 0) : [x.price ?? 0];
+        basePrices.set(x, [Math.min(...ps), Math.max(...ps)]);
+      }
+    }
+    if (typeof b.name === 'string' && b.name) it.name = b.name;
+    if (typeof b.in_stock === 'boolean') it.in_stock = b.in_stock;
+    if (b.status === 2) disabled.add(it.sku);
+    else if (b.status === 1) disabled.delete(it.sku);
+    updatedAt.set(it.sku, typeof b.updated_at === 'string' ? b.updated_at : magentoTime(clock()));
+    hugeBody = null;
+    return restJson(200, restProduct(it));
+  }
+
+  // ---- scenarios: stand-ins of their own over a copy of the catalog ------------------------------------
+
+  const scenarios = new Map();
+  async function scenario(request, url, name, rest) {
+    if (!rest || rest === '/') {
+      if (request.method.toUpperCase() !== 'DELETE') return restJson(405, { message: 'DELETE /__standin/scenario/<name> forgets it' });
+      scenarios.get(name)?.close();
+      scenarios.delete(name);
+      return new Response(null, { status: 204 });
+    }
+    let m = scenarios.get(name);
+    if (!m) { m = createMagento(structuredClone(catalog), options); scenarios.set(name, m); }
+    const inner = new URL(url);
+    inner.pathname = rest;
+    const method = request.method.toUpperCase();
+    const body = method === 'GET' || method === 'HEAD' ? undefined : await request.arrayBuffer();
+    return m.handle(new Request(inner.toString(), { method, headers: request.headers, body, signal: request.signal }));
+  }
+
+  function close() { for (const e of [...pending]) e.abort(); for (const m of scenarios.values()) m.close(); }
 
   return { handle, state, close, categories: cats, root };
 }

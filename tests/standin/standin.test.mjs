@@ -511,7 +511,7 @@ describe('errors, faults, recording, determinism', () => {
     assert.match(two.json.errors[0].message, /Must provide operation name/);
     const put = await call(m, new Request(`${ORIGIN}/graphql`, { method: 'PUT', body: '{}' }));
     assert.equal(put.res.status, 405);
-    const notFound = await m.handle(new Request(`${ORIGIN}/rest/V1/products`));
+    const notFound = await m.handle(new Request(`${ORIGIN}/rest/V1/orders`)); // REST: only /V1/products (rest.test.mjs)
     assert.equal(notFound.status, 404);
   });
   test('fault 500: an HTML error page', async () => {

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# admin-cli.sh — `edgerec publish` and `edgerec rollout …` (src/cli/er_admin.c)
+# admin-cli.sh — `edgerec publish`, `edgerec rollout …` and `edgerec units …` (src/cli/er_admin.c)
 # against tests/admin/fake-admin.mjs, a small stand-in for the Worker's admin
 # API that records every request: the right method, path, bytes, headers and
 # token; the server's JSON on stdout; HTTP, connection, DNS and timeout errors
 # named with the URL; a bundle the engine refuses is never sent; events paged
-# by cursor into one NDJSON file written atomically; the token never printed.
+# by cursor into one NDJSON file written atomically; units listed, put (PUT with the file's
+# unitId, POST without), fetched and deleted, the Worker's 400 / 404 / 409 messages relayed
+# (the fake answers units through worker-shim/core/units.js); the token never printed.
 # EDGEREC selects the binary (default build/edgerec).
 # Prints "admin-cli: N passed, N failed".
 set -uo pipefail
@@ -193,6 +195,107 @@ check "bundle of an unknown version: exit 3, HTTP 404 and the server's message, 
   bash -c "test $RC -eq 3 -a ! -e '$TMP/nope.erb' && grep -q 'HTTP 404: no bundle nope-9' <<<\"\$0\"" "$ERR"
 run $E rollout bundle --url "$URL/evil" --version sample-linear-1 --out "$TMP/evil.erb"
 check "a downloaded bundle the engine refuses: exit 4, not written" bash -c "test $RC -eq 4 -a ! -e '$TMP/evil.erb' && grep -q 'checksum' <<<\"\$0\"" "$ERR"
+
+# ---- units (recommendation units: list / get / put / delete) -------------------------------------------
+URL=$MAIN_URL LOG=$TMP/main.log
+n0=$(nreq)
+run $E units;                               check "units without a subcommand: exit 2" bash -c "test $RC -eq 2 && grep -q 'list, get, put or delete' <<<\"\$0\"" "$ERR"
+run $E units frobnicate --url "$URL";       check "units frobnicate: exit 2" test $RC -eq 2
+run $E units get --url "$URL";              check "units get without an id: exit 2" bash -c "test $RC -eq 2 && grep -q 'needs a unit id' <<<\"\$0\"" "$ERR"
+run $E units get 'a b' --url "$URL";        check "units get 'a b': exit 2 naming what an id may hold" bash -c "test $RC -eq 2 && grep -q '1..64 characters' <<<\"\$0\"" "$ERR"
+run $E units put --url "$URL";              check "units put without a file: exit 2" bash -c "test $RC -eq 2 && grep -q 'needs a unit file' <<<\"\$0\"" "$ERR"
+run $E units list extra --url "$URL";       check "units list with an argument: exit 2" test $RC -eq 2
+run $E units list --url "$URL" --since 5;   check "units list --since: exit 2 (does not apply)" bash -c "test $RC -eq 2 && grep -q 'does not apply' <<<\"\$0\"" "$ERR"
+run $E units list;                          check "units list without --url: exit 2 naming --url" bash -c "test $RC -eq 2 && grep -q -- '--url' <<<\"\$0\"" "$ERR"
+run $E units --help;                        check "units --help: usage on stdout naming units, exit 0" bash -c "test $RC -eq 0 && grep -q 'edgerec units list|get ID|put FILE.json|delete ID' <<<\"\$0\"" "$OUT"
+run $E --help;                              check "edgerec --help names the units command" has "$OUT" "units     list|get ID|put FILE.json|delete ID"
+check "units usage errors sent nothing" test $(($(nreq) - n0)) -eq 0
+
+run $E units list --url "$URL"
+check "units list: exit 0, GET /edge/admin/units" test "$RC $(req -1 'r.method+" "+r.url')" = "0 GET /edge/admin/units"
+check "units list (nothing stored): the 10 defaults on stdout, all marked default" \
+  test "$(jget 'd.units.length+" "+d.units.every(u=>u.default)+" "+d.revision')" = "10 true 0"
+check "units list: a line a unit and a summary on stderr" \
+  bash -c "grep -q 'edgerec-default-product-1 *viewed-viewed *active *default Customers who viewed this product also viewed' <<<\"\$0\" && grep -q '10 units (0 stored, 10 defaults), revision 0' <<<\"\$0\"" "$ERR"
+
+cat >"$TMP/hero.json" <<'JSON'
+{"unitId": "home-hero", "unitName": "Home hero", "storefrontLabel": "Picked for you", "typeId": "just-for-you",
+ "pageType": "CMS", "itemCount": 8, "filters": {"excludeCategories": ["Sale"]}}
+JSON
+run $E units put "$TMP/hero.json" --url "$URL"
+check "units put FILE with a unitId: exit 0, PUT /edge/admin/units/home-hero" test "$RC $(req -1 'r.method+" "+r.url')" = "0 PUT /edge/admin/units/home-hero"
+check "units put: the file's exact bytes as application/json" test "$(req -1 'r.len+" "+r.sha256+" "+r.ctype')" = "$(stat -c %s "$TMP/hero.json") $(sha "$TMP/hero.json") application/json"
+check "units put: the server's JSON on stdout (created, the unit with its defaults)" \
+  test "$(jget 'd.created+" "+d.unit.unitId+" "+d.unit.itemCount+" "+d.unit.backfill+" "+d.unit.displayOrder')" = "true home-hero 8 most-viewed 3"
+check "units put: stderr says created and the revision" has "$ERR" "unit home-hero created, revision 1"
+run $E units put "$TMP/hero.json" --url "$URL"
+check "units put of the same unit again: exit 0, 'unchanged'" bash -c "test $RC -eq 0 && grep -q 'unit home-hero unchanged, revision 1' <<<\"\$0\"" "$ERR"
+"$NODE" -e 'const fs=require("fs"); const u=JSON.parse(fs.readFileSync(process.argv[1],"utf8")); u.itemCount=6; fs.writeFileSync(process.argv[2], JSON.stringify(u))' "$TMP/hero.json" "$TMP/hero6.json"
+run $E units put - --url "$URL" <"$TMP/hero6.json"
+check "units put - (standard input): exit 0, replaced" bash -c "test $RC -eq 0 && grep -q 'unit home-hero replaced, revision 2' <<<\"\$0\"" "$ERR"
+echo '{"unitName": "Cart picks", "typeId": "bought-bought", "pageType": "Cart"}' >"$TMP/noid.json"
+run $E units put "$TMP/noid.json" --url "$URL"
+NEWID=$(jget 'd.unit.unitId')
+check "units put FILE without a unitId: POST /edge/admin/units, the Worker's new id" \
+  bash -c "test $RC -eq 0 && test \"\$0\" = 'POST /edge/admin/units' && grep -Eq '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$' <<<\"\$1\" && grep -q \"unit \$1 created\" <<<\"\$2\"" \
+  "$(req -1 'r.method+" "+r.url')" "$NEWID" "$ERR"
+
+run $E units get home-hero --url "$URL"
+check "units get ID: exit 0, GET /edge/admin/units/home-hero, the unit on stdout" \
+  test "$RC $(req -1 'r.method+" "+r.url') $(jget 'd.unitId+" "+d.itemCount+" "+d.default')" = "0 GET /edge/admin/units/home-hero home-hero 6 false"
+run $E units get nope-1 --url "$URL"
+check "units get of an unknown id: exit 3, HTTP 404 and the server's message" bash -c "test $RC -eq 3 && grep -q \"HTTP 404: no unit 'nope-1'\" <<<\"\$0\"" "$ERR"
+
+echo '{"unitId": "bad-1", "unitName": "x", "typeId": "trending", "pageType": "Cart", "itemCount": 30}' >"$TMP/bad.json"
+run $E units put "$TMP/bad.json" --url "$URL"
+check "units put refused by the Worker (400): exit 3, the request, HTTP 400 and the field named" \
+  bash -c "test $RC -eq 3 && grep -qF 'PUT $URL/edge/admin/units/bad-1: HTTP 400: itemCount: must be an integer 1..25 (got 30)' <<<\"\$0\"" "$ERR"
+echo '{"unitId": "bad-2", "unitName": "x", "typeId": "trending", "pageType": "product"}' >"$TMP/bad2.json"
+run $E units put "$TMP/bad2.json" --url "$URL"
+check "a 400 relays the Worker's hint (pageType: did you mean 'Product'?)" bash -c "test $RC -eq 3 && grep -q \"pageType: must be one of .*did you mean 'Product'\" <<<\"\$0\"" "$ERR"
+for i in 4 5; do
+  echo "{\"unitId\": \"home-$i\", \"unitName\": \"Home $i\", \"typeId\": \"trending\", \"pageType\": \"CMS\"}" >"$TMP/home-$i.json"
+  run $E units put "$TMP/home-$i.json" --url "$URL"
+done
+check "units put: CMS up to its 5 active units" test "$RC" -eq 0
+echo '{"unitId": "home-6", "unitName": "Home 6", "typeId": "trending", "pageType": "CMS"}' >"$TMP/home-6.json"
+run $E units put "$TMP/home-6.json" --url "$URL"
+check "units put over 5 active units on a page type: exit 3, HTTP 409 naming the page type" \
+  bash -c "test $RC -eq 3 && grep -q 'HTTP 409: CMS would have 6 active units; at most 5' <<<\"\$0\"" "$ERR"
+
+n0=$(nreq)
+run $E units put "$TMP/missing.json" --url "$URL"
+check "units put of a missing file: exit 3 naming it" bash -c "test $RC -eq 3 && grep -q 'missing.json' <<<\"\$0\"" "$ERR"
+echo '{"unitName": ' >"$TMP/broken.json"
+run $E units put "$TMP/broken.json" --url "$URL"
+check "units put of a file that is not JSON: exit 3 naming it" bash -c "test $RC -eq 3 && grep -qF '$TMP/broken.json' <<<\"\$0\" && grep -q 'not JSON' <<<\"\$0\"" "$ERR"
+echo '[{"unitName": "x"}]' >"$TMP/list.json"
+run $E units put "$TMP/list.json" --url "$URL"
+check "units put of a JSON array: exit 3 (one unit is a JSON object)" bash -c "test $RC -eq 3 && grep -q 'must be a JSON object' <<<\"\$0\"" "$ERR"
+echo '{"unitId": "has space", "unitName": "x", "typeId": "trending", "pageType": "CMS"}' >"$TMP/badid.json"
+run $E units put "$TMP/badid.json" --url "$URL"
+check "units put with an impossible unitId: exit 3 naming unitId" bash -c "test $RC -eq 3 && grep -q 'unitId must be 1..64' <<<\"\$0\"" "$ERR"
+"$NODE" -e 'process.stdout.write(JSON.stringify({unitName: "x".repeat(70000)}))' >"$TMP/huge.json"
+run $E units put "$TMP/huge.json" --url "$URL"
+check "units put of a file over 64 KiB: exit 3 naming the limit" bash -c "test $RC -eq 3 && grep -q '65536' <<<\"\$0\"" "$ERR"
+check "local unit-file errors sent nothing" test $(($(nreq) - n0)) -eq 0
+
+run $E units delete "$NEWID" --url "$URL"
+check "units delete ID: exit 0, DELETE /edge/admin/units/ID, the deleted unit on stdout" \
+  test "$RC $(req -1 'r.method+" "+r.url') $(jget 'd.deleted.unitId')" = "0 DELETE /edge/admin/units/$NEWID $NEWID"
+check "units delete: stderr says deleted" has "$ERR" "unit $NEWID deleted"
+run $E units delete "$NEWID" --url "$URL"
+check "units delete of an unknown id: exit 3, HTTP 404" bash -c "test $RC -eq 3 && grep -q 'HTTP 404: no unit' <<<\"\$0\"" "$ERR"
+run $E units delete edgerec-default-checkout-1 --url "$URL"
+check "units delete of a default: exit 3, HTTP 409 saying how to hide it" bash -c "test $RC -eq 3 && grep -q 'HTTP 409: .*is a default unit.*inactive' <<<\"\$0\"" "$ERR"
+run $E units list --url "$URL"
+check "units list after the changes: CMS and Cart stored (their defaults kept as stored units), Product still the defaults" \
+  test "$(jget '["CMS","Cart","Product"].map(p=>d.units.filter(u=>u.pageType===p).map(u=>u.unitId+":"+u.default).join(",")).join(" ")+" "+d.pageTypes.CMS.active')" \
+  = "edgerec-default-cms-1:false,edgerec-default-cms-2:false,home-hero:false,home-4:false,home-5:false edgerec-default-cart-1:false,edgerec-default-cart-2:false edgerec-default-product-1:true,edgerec-default-product-2:true 5"
+
+run $E units list --url "$URL" --token wrong-token-value
+check "units list with a wrong token: exit 3, HTTP 401 and the token hint, the token not printed" \
+  bash -c "test $RC -eq 3 && grep -q 'HTTP 401' <<<\"\$0\" && grep -q EDGEREC_ADMIN_TOKEN <<<\"\$0\" && ! grep -q 'wrong-token-value' <<<\"\$0\"" "$OUT$ERR"
 
 # ---- transport failures ------------------------------------------------------------------------------
 n0=$(nreq)

@@ -50,6 +50,85 @@ check "explicit candidates: exactly those, de-duplicated" test "$(jq_py "$OUT" '
 printf '{"recent":["ER-BAG-01","ER-MJ-01"],"unit":"recently-viewed"}' >"$TMP/c6.json"; IN=$TMP/c6.json; run $E recommend --bundle $S
 check "recently-viewed: newest first" test "$(jq_py "$OUT" '",".join(i["sku"] for i in d["items"])')" = "ER-BAG-01,ER-MJ-01"
 
+# ---- unit rules (docs/context.md): Adobe type ids, cart, purchased, filter, backfill ----
+# cat_py JSON EXPR: EXPR over d (the output), skus (its skus), C (the sample catalog by sku)
+cat_py() { python3 -c "import json,sys
+d=json.loads(sys.stdin.read()); skus=[i['sku'] for i in d['items']]
+C={i['sku']:i for i in json.load(open('tests/data/sample-catalog.json'))['items']}
+under=lambda s,p: any(c==p or c.startswith(p+'/') for c in C[s].get('categories',[]))
+print($2)" <<<"$1"; }
+rec() { printf '%s' "$1" >"$TMP/u.json"; IN=$TMP/u.json; run $E recommend --bundle ${2:-$S}; }
+for pair in just-for-you:recommended-for-you viewed-viewed:viewed-this-viewed-that viewed-bought:viewed-this-bought-that bought-bought:bought-this-bought-that; do
+  alias=${pair%%:*} canon=${pair#*:}
+  for B in $S $T; do
+    rec "{\"unit\":\"$canon\",\"page\":{\"type\":\"product\",\"sku\":\"ER-FIT-01\"},\"recent\":[\"ER-BAG-01\"],\"k\":12}" $B; OUT_C=$OUT
+    rec "{\"unit\":\"$alias\",\"page\":{\"type\":\"product\",\"sku\":\"ER-FIT-01\"},\"recent\":[\"ER-BAG-01\"],\"k\":12}" $B
+    check "alias $alias ($(basename $B)): the same bytes as $canon, named $canon" test "$RC:$OUT" = "0:$OUT_C" -a "$(cat_py "$OUT" 'd["unit"]')" = "$canon"
+    check "alias $alias ($(basename $B)): gives items" test "$(cat_py "$OUT" 'len(skus) > 0')" = True
+  done
+  IN=$TMP/empty.json; run $E recommend --bundle $S --unit $alias --k 3
+  check "--unit $alias answers as $canon" test "$RC:$(cat_py "$OUT" 'd["unit"]')" = "0:$canon"
+done
+
+rec '{"unit":"bought-bought","page":{"type":"cart"},"cart":["ER-FIT-01","ER-WS-01"]}'
+check "cart page, bought-bought: anchored on the cart's items, which are never returned" test "$(cat_py "$OUT" '",".join(skus)')" = "ER-FIT-07,ER-WT-02,ER-FIT-05,ER-FIT-04"
+rec '{"unit":"viewed-bought","cart":["ER-MJ-01-M"]}'
+check "cart: a configurable's child anchors as its parent (viewed-bought of ER-MJ-01)" test "$(cat_py "$OUT" '",".join(skus)')" = "ER-MP-01,ER-BAG-03"
+rec '{"unit":"viewed-viewed","page":{"type":"product","sku":"ER-MJ-01"},"cart":["ER-MJ-02"]}'
+check "cart with a page sku: the page anchors, the cart item is still never returned" test "$(cat_py "$OUT" '",".join(skus)')" = "ER-MJ-04,ER-MP-01,ER-BAG-03"
+CART='"ER-FIT-01","ER-BAG-01","ER-MJ-01","ER-WS-01"'
+for u in recommended-for-you most-viewed trending more-like-this recently-viewed viewed-viewed; do
+  rec "{\"unit\":\"$u\",\"k\":200,\"recent\":[\"ER-MJ-01\",\"ER-FIT-01\",\"ER-WT-02\"],\"cart\":[$CART]}"
+  check "cart items are never returned ($u)" test "$RC:$(cat_py "$OUT" 'not set(skus) & {"ER-FIT-01","ER-BAG-01","ER-MJ-01","ER-WS-01"}')" = 0:True
+done
+rec '{"k":5}'; OUT0=$OUT; rec '{"k":5,"cart":["ER-FIT-01","ER-BAG-01"]}'
+check "cart anchors recommended-for-you: the cart's neighbours lead" test "$OUT" != "$OUT0" -a "$(cat_py "$OUT" 'skus[0]')" = ER-FIT-07
+
+rec '{"unit":"most-viewed","k":200,"purchased":["ER-FIT-01","ER-MP-01"]}'
+check "purchased items are dropped" test "$(cat_py "$OUT" '"ER-FIT-01" not in skus and "ER-MP-01" not in skus and len(skus) > 20')" = True
+rec '{"unit":"recently-viewed","recent":["ER-BAG-01","ER-FIT-01"],"purchased":["ER-FIT-01"]}'
+check "purchased items stay in recently-viewed" test "$(cat_py "$OUT" '",".join(skus)')" = "ER-BAG-01,ER-FIT-01"
+rec '{"unit":"bought-bought","purchased":["ER-MP-01"]}'
+check "purchased items anchor bought-bought" test "$(cat_py "$OUT" '",".join(skus)')" = "ER-MJ-01,ER-WCH-02"
+
+for u in recommended-for-you most-viewed trending viewed-viewed; do
+  rec "{\"unit\":\"$u\",\"k\":200,\"page\":{\"type\":\"product\",\"sku\":\"ER-WT-02\"},\"filter\":{\"price_min\":30,\"price_max\":50}}"
+  check "filter: a price window, 30..50 inclusive ($u)" test "$RC:$(cat_py "$OUT" 'len(skus) > 0 and all(30 <= C[s]["price"] <= 50 for s in skus)')" = 0:True
+  rec "{\"unit\":\"$u\",\"k\":200,\"page\":{\"type\":\"product\",\"sku\":\"ER-MJ-01\"},\"filter\":{\"categories\":[\"Men/Tops\"]}}"
+  check "filter: a category subtree, Men/Tops and under ($u)" test "$RC:$(cat_py "$OUT" 'len(skus) > 0 and all(under(s, "Men/Tops") for s in skus)')" = 0:True
+  rec "{\"unit\":\"$u\",\"k\":200,\"page\":{\"type\":\"product\",\"sku\":\"ER-BAG-01\"},\"filter\":{\"exclude_categories\":[\"Gear\"]}}"
+  check "filter: exclude a subtree, Gear ($u)" test "$RC:$(cat_py "$OUT" 'not any(under(s, "Gear") for s in skus)')" = 0:True
+done
+rec '{"unit":"most-viewed","k":200,"filter":{"categories":["Men/Tops"]}}'
+check "filter: the subtree is every Men/Tops item of the list, in list order" test "$(cat_py "$OUT" '",".join(skus)')" = "ER-MH-04,ER-MJ-03,ER-MJ-04,ER-MJ-01,ER-MH-01,ER-MH-03,ER-MH-02,ER-MJ-02"
+rec '{"unit":"most-viewed","k":200,"filter":{"categories":["Men/Top"]}}'
+check "filter: a path matches whole segments (Men/Top is not Men/Tops)" test "$RC:$(cat_py "$OUT" 'len(skus)')" = 0:0
+rec '{"unit":"bought-bought","page":{"type":"product","sku":"ER-BAG-08"},"filter":{"in_stock_only":false}}'
+check "filter: in_stock_only false lets an out-of-stock item through" test "$(cat_py "$OUT" '",".join(skus)')" = "ER-BAG-09,ER-BAG-05"
+rec '{"unit":"bought-bought","page":{"type":"product","sku":"ER-BAG-08"}}'
+check "filter: out-of-stock items are dropped by default" test "$(cat_py "$OUT" '",".join(skus)')" = "ER-BAG-09"
+
+rec '{"unit":"viewed-viewed","page":{"type":"product","sku":"ER-BAG-01"},"k":10,"backfill":"most-viewed"}'
+check "backfill: the primary items first, unmarked" test "$(cat_py "$OUT" '[i.get("backup") for i in d["items"][:4]] == [None]*4 and skus[:4] == ["ER-BAG-03","ER-BAG-09","ER-BAG-06","ER-FIT-04"]')" = True
+check "backfill: the rest marked backup, up to k, counted" test "$(cat_py "$OUT" 'len(skus) == 10 and all(i["backup"] is True for i in d["items"][4:]) and d["backfilled"] == 6')" = True
+check "backfill: never an item twice, never the page item" test "$(cat_py "$OUT" 'len(set(skus)) == 10 and "ER-BAG-01" not in skus')" = True
+rec '{"unit":"viewed-viewed","page":{"type":"product","sku":"ER-BAG-01"},"k":200,"backfill":"trending","cart":["ER-MP-04"],"filter":{"categories":["Gear","Men/Bottoms"]}}'
+check "backfill: under the same exclusions and filters" test "$(cat_py "$OUT" 'len(set(skus)) == len(skus) > 4 and "ER-MP-04" not in skus and all(under(s, "Gear") or under(s, "Men/Bottoms") for s in skus)')" = True
+rec '{"unit":"viewed-viewed","page":{"type":"product","sku":"ER-BAG-01"},"k":4,"backfill":"most-viewed"}'; OUT1=$OUT
+rec '{"unit":"viewed-viewed","page":{"type":"product","sku":"ER-BAG-01"},"k":4}'
+check "backfill: nothing to fill, the same bytes as without it" test "$OUT1" = "$OUT" -a -z "$(grep backup <<<"$OUT")"
+
+for bad in '{"cart":"ER-BAG-01"}|cart|8' '{"cart":[1]}|cart|9' '{"purchased":{"a":1}}|purchased|13' '{"filter":true}|filter|10' \
+  '{"filter":{"categories":"Gear"}}|filter.categories|24' '{"filter":{"exclude_categories":[null]}}|filter.exclude_categories|33' \
+  '{"filter":{"price_min":"10"}}|filter.price_min|23' '{"filter":{"price_max":-5}}|filter.price_max|23' \
+  '{"filter":{"in_stock_only":0}}|filter.in_stock_only|27' '{"backfill":"best-sellers"}|backfill|12' '{"backfill":1}|backfill|12'; do
+  IFS='|' read -r ctx field byte <<<"$bad"
+  rec "$ctx"
+  check "bad $field: exit 3 naming the field and byte $byte" test $RC -eq 3 -a -n "$(grep "field '$field'" <<<"$ERR" | grep "byte $byte")"
+done
+rec "{\"cart\":[$(python3 -c 'print(",".join("\"S%d\"" % i for i in range(257)))')]}"
+check "cart over its limit of 256: exit 3 naming it" test $RC -eq 3 -a -n "$(grep "field 'cart' has 257 entries, more than the limit of 256" <<<"$ERR")"
+
 # profile update / show
 printf '{"type":"view","item":"ER-MJ-01","ts":1700000000}' >"$TMP/e1.json"; IN=$TMP/e1.json
 run $E profile update --bundle $S --out "$TMP/p1"

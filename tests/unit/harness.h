@@ -10,7 +10,9 @@
 #ifndef ER_TEST_HARNESS_H
 #define ER_TEST_HARNESS_H
 
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static unsigned harness_pass, harness_fail;
@@ -57,6 +59,25 @@ static const char *harness_test = "-";
     fn();                  \
     harness_test = "-";    \
   } while (0)
+
+/* The whole file at path, malloc'd with a NUL after its *len bytes, or NULL
+ * (saying so: the tests run from the repository root after ./build.sh). */
+static inline uint8_t *harness_read_file(const char *path, uint32_t *len) {
+  FILE *f = fopen(path, "rb");
+  uint8_t *b = NULL;
+  long n = -1;
+  if (f && !fseek(f, 0, SEEK_END) && (n = ftell(f)) >= 0 && !fseek(f, 0, SEEK_SET) && (b = malloc((size_t)n + 1)) &&
+      fread(b, 1, (size_t)n, f) == (size_t)n) {
+    fclose(f);
+    b[n] = 0;
+    *len = (uint32_t)n;
+    return b;
+  }
+  free(b);
+  if (f) fclose(f);
+  printf("cannot read %s (run the tests from the repository root after ./build.sh)\n", path);
+  return NULL;
+}
 
 /* Print the final "N passed, N failed" line; evaluates to the exit code. */
 #define DONE() (printf("%u passed, %u failed\n", harness_pass, harness_fail), harness_fail ? 1 : 0)

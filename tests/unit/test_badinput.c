@@ -742,27 +742,9 @@ static void test_bad_bundles(void) {
 
 /* ---- main ------------------------------------------------------------------ */
 
-static uint8_t *read_file(const char *path, uint32_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  uint8_t *b = malloc(n > 0 ? (size_t)n : 1);
-  if (!b || fread(b, 1, (size_t)n, f) != (size_t)n) {
-    free(b);
-    fclose(f);
-    return NULL;
-  }
-  fclose(f);
-  *len = (uint32_t)n;
-  return b;
-}
-
 int main(void) {
-  BUNDLE = read_file("build/sample.erb", &BUNDLE_LEN);
+  BUNDLE = harness_read_file("build/sample.erb", &BUNDLE_LEN);
   if (!BUNDLE) {
-    printf("test_badinput: cannot read build/sample.erb (run ./build.sh, from the repository root)\n");
     CHECK(BUNDLE != NULL);
     return DONE();
   }

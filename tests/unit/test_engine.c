@@ -17,20 +17,6 @@
 #include "er_topk.h"
 #include "harness.h"
 
-static uint8_t *read_file(const char *path, uint32_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) { fprintf(stderr, "test_engine: cannot open %s (run from the repository root after ./build.sh)\n", path); exit(2); }
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  uint8_t *b = malloc((size_t)n + 1);
-  if (!b || fread(b, 1, (size_t)n, f) != (size_t)n) exit(2);
-  b[n] = 0;
-  fclose(f);
-  *len = (uint32_t)n;
-  return b;
-}
-
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
 static uint32_t rnd(void) { rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17; return (uint32_t)(rng >> 11); }
 static double rndf(void) { return (double)(rnd() % 2000001) / 1000000.0 - 1.0; } /* [-1, 1] */
@@ -429,7 +415,9 @@ static void test_rerank(void) {
   CHECK(e != NULL);
   if (!e) return;
   uint32_t rl;
-  char *resp = (char *)read_file("tests/data/parity/responses/venia-category-48.json", &rl);
+  char *resp = (char *)harness_read_file("tests/data/parity/responses/venia-category-48.json", &rl);
+  CHECK(resp != NULL);
+  if (!resp) { er_engine_free(e); return; }
   const char *ctx = "{\"recent\":[\"ER-MJ-01\",\"ER-MH-01\"],\"device\":\"mobile\"}";
   const char *out; uint32_t n;
   CHECK_EQ_INT(er_rerank(e, resp, rl, ctx, (uint32_t)strlen(ctx), NULL, 0, &out, &n), ER_OK);
@@ -487,7 +475,7 @@ static void test_rerank(void) {
 }
 
 int main(void) {
-  sample = read_file("build/sample.erb", &sample_len);
+  if (!(sample = harness_read_file("build/sample.erb", &sample_len))) return 2;
   RUN(test_hash_known_answers);
   RUN(test_json_validator);
   RUN(test_formatter);

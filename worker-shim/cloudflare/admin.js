@@ -8,12 +8,19 @@
 //   POST /edge/admin/promote            canary → active
 //   POST /edge/admin/rollback           canary removed
 //   GET  /edge/admin/events?since=TS&cursor=C   the event log as NDJSON pages (tombstoned shoppers left out)
+//   GET  /edge/admin/units              every unit (stored, and the defaults marked), per page type counts
+//   GET  /edge/admin/units/:id          one unit
+//   PUT  /edge/admin/units/:id          create or replace (400 naming the field; 409 over a limit or on a concurrent change)
+//   POST /edge/admin/units              create; the id is the body's unitId or a new UUID (409 when it exists)
+//   DELETE /edge/admin/units/:id        (404 unknown; 409 for a default that is not stored)
 import { readBounded } from '../core/body.js';
 import { Engine } from '../core/engine.js';
 import { tombstoneKey } from './events.js';
 import { ConflictError, audit, changeManifest, ensureSchema, publicManifest, readManifest } from './lifecycle.js';
 import { armStats, kpisByVersion } from './kpi.js';
 import { uplift } from '../core/guardrails.js';
+import { UnitError } from '../core/units.js';
+import { createUnit, deleteUnit, getUnit, listUnits, putUnit } from './units-store.js';
 
 export const MAX_BUNDLE_BYTES = 25 * 1024 * 1024; // KV's value limit
 const MAX_ADMIN_JSON_BYTES = 64 * 1024; // an admin request's JSON body
@@ -78,8 +85,11 @@ export async function adminRoute(request, env, url, wasm) {
     if (path === 'promote' && request.method === 'POST') return await promote(env, 'admin', 'promoted by an admin');
     if (path === 'rollback' && request.method === 'POST') return await rollback(env, 'admin', 'rolled back by an admin');
     if (path === 'events' && request.method === 'GET') return await exportEvents(env, url);
+    const u = /^units(?:\/([^/]+))?$/.exec(path);
+    if (u) { const r = await units(request, env, u[1]); if (r) return r; }
   } catch (e) {
     if (e instanceof ConflictError) return fail(409, e.message);
+    if (e instanceof UnitError) return json({ error: e.message, ...(e.errors ? { errors: e.errors } : {}) }, e.status);
     throw e;
   }
   return fail(404, `no admin route ${request.method} /edge/admin/${path}`);
@@ -134,11 +144,16 @@ async function status(env) {
   return json({ ...publicManifest(m), salt: undefined, versions: kpis, arms, uplift_over_holdout: up, decisions });
 }
 
-async function rollout(request, env) {
-  let body;
+/** An admin request's JSON body, read up to MAX_ADMIN_JSON_BYTES: {body} or {response} (413 / 400). */
+async function readJson(request, shape) {
   const read = await readBounded(request, MAX_ADMIN_JSON_BYTES);
-  if (read.over) return fail(413, `body over ${MAX_ADMIN_JSON_BYTES} bytes (the limit)`);
-  try { body = JSON.parse(new TextDecoder().decode(read.bytes)); } catch { return fail(400, 'body must be JSON: {"canary":"VERSION","percent":N}'); }
+  if (read.over) return { response: fail(413, `body over ${MAX_ADMIN_JSON_BYTES} bytes (the limit)`) };
+  try { return { body: JSON.parse(new TextDecoder().decode(read.bytes)) }; } catch { return { response: fail(400, `body must be JSON: ${shape}`) }; }
+}
+
+async function rollout(request, env) {
+  const { body, response } = await readJson(request, '{"canary":"VERSION","percent":N}');
+  if (response) return response;
   const { canary, percent } = body ?? {};
   if (typeof canary !== 'string' || !canary) return fail(400, 'canary must name a stored bundle version');
   if (!Number.isInteger(percent) || percent < 1 || percent > 100) return fail(400, 'percent must be an integer in 1..100');
@@ -151,6 +166,28 @@ async function rollout(request, env) {
     run: m.canary === canary ? m.run : `${canary}@${now}` },
   { action: 'rollout', actor: 'admin', reason: `canary ${canary} at ${percent} %` });
   return json(publicManifest(next));
+}
+
+const UNIT_SHAPE = 'a unit {"unitName", "typeId", "pageType", …}';
+// The units API (units-store.js over core/units.js); null when the method has no route here.
+async function units(request, env, rawId) {
+  if (rawId === undefined) {
+    if (request.method === 'GET') return json(await listUnits(env));
+    if (request.method !== 'POST') return null;
+    const { body, response } = await readJson(request, UNIT_SHAPE);
+    if (response) return response;
+    const r = await createUnit(env, body);
+    return json(r, 201);
+  }
+  let id;
+  try { id = decodeURIComponent(rawId); } catch { return fail(400, 'unitId: the path is not valid percent-encoding'); }
+  if (request.method === 'GET') return json(await getUnit(env, id));
+  if (request.method === 'DELETE') return json(await deleteUnit(env, id));
+  if (request.method !== 'PUT') return null;
+  const { body, response } = await readJson(request, UNIT_SHAPE);
+  if (response) return response;
+  const r = await putUnit(env, id, body);
+  return json(r, r.created ? 201 : 200);
 }
 
 // `from`: the manifest the decision was made on (the guardrail's); the change then only happens

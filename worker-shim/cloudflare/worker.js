@@ -23,6 +23,11 @@ import { readBounded } from '../core/body.js';
 import { cartSkus, explicitSort, firstProduct, isListing, isPlaceOrder, listedSkus, pageType, productViewKey, readOperation } from '../core/graphql.js';
 import { checkConfig, clearCookies, erasureIds, identify, openProfile, profileCookie, sealProfile, stripEdgerecCookies } from '../core/identity.js';
 import { fetchOrigin, originUrl } from './origin.js';
+import { answerRecommendations, recommendRest } from './recommend.js';
+import { repairUnitsMirror } from './units-store.js';
+import { catalogHealth, syncCatalog } from './catalog-sync.js';
+import { allowedOrigins, preflight } from '../core/cors.js';
+import { recommendationsRequest } from '../core/recommendations.js';
 import { assignArm } from '../core/arms.js';
 import { MIRROR_KEY } from './lifecycle.js';
 import { Engine } from '../core/engine.js';
@@ -43,6 +48,8 @@ const dec = new TextDecoder();
 export default {
   async fetch(request, env, ctx) {
     const url = new URL(request.url);
+    const pre = request.method === 'OPTIONS' ? preflight(request, allowedOrigins(env.CORS_ORIGINS)) : null;
+    if (pre) return pre; // the storefront's own origins (CORS_ORIGINS); any other preflight goes on as before
     try {
       if (url.pathname.startsWith('/edge/')) return await edgeRoute(request, env, ctx, url);
     } catch (e) {
@@ -53,12 +60,32 @@ export default {
     return passThrough(request, env); // production routes send only /graphql* and /edge/* here
   },
   queue: (batch, env) => consume(batch, env),
-  // the guardrail: every 5 minutes (wrangler.toml [triggers])
-  scheduled: (controller, env, ctx) => ctx.waitUntil(Promise.all([
-    runGuardrail(env, controller.scheduledTime ?? Date.now()),
-    expireFeedbackText(env, controller.scheduledTime ?? Date.now()).catch((e) => console.error(`edgerec: feedback text: ${e.message}`)),
-  ])),
+  // every 5 minutes (wrangler.toml [triggers]): the guardrail, feedback-text expiry, the units mirror and
+  // the catalog sync; `edgerec:catalog` (a local trigger: wrangler dev's /__scheduled?cron=edgerec:catalog,
+  // used by the dev stack at start) runs the catalog sync alone
+  scheduled: (controller, env, ctx) => {
+    const now = controller.scheduledTime ?? Date.now();
+    if (controller.cron === 'edgerec:catalog') return ctx.waitUntil(syncCatalogStep(env, now));
+    return ctx.waitUntil(Promise.all([
+      runGuardrail(env, now),
+      expireFeedbackText(env, now).catch((e) => console.error(`edgerec: feedback text: ${e.message}`)),
+      repairUnitsMirror(env), // never throws
+      syncCatalogStep(env, now),
+    ]));
+  },
 };
+
+/** The catalog view's sync (catalog-sync.js) over the active bundle's skus; never throws. */
+async function syncCatalogStep(env, now) {
+  try {
+    const engine = await store.get(env);
+    if (!engine) return { skipped: 'no bundle' };
+    return await syncCatalog(env, now, { engine });
+  } catch (e) {
+    console.error(`edgerec: catalog sync: ${e.stack || e}`);
+    return { error: e.message };
+  }
+}
 
 // ---- the live manifest and the canary's engine (per isolate) ---------------------
 
@@ -143,6 +170,7 @@ async function graphql(request, env, ctx, url) {
     const r = readOperation(request.method, url, bodyText);
     op = r.op;
     if (!op) reason = r.reason;
+    else if (recommendationsRequest(op)) return await recommendations(request, env, ctx, op);
     else {
       id = await identify(request, env);
       if (id.error) { reason = 'config'; id = null; }
@@ -171,6 +199,18 @@ async function graphql(request, env, ctx, url) {
   } catch (e) {
     console.error(`edgerec: personalize: ${e.stack || e}`);
     return bypass(origin, bytes, e.code === 'trap' ? 'trap' : 'error');
+  }
+}
+
+/** A recommendations document: answered at the edge with no origin call; whatever fails, the
+ * storefront gets a GraphQL error (200), never a 5xx and never Magento's "unknown field". */
+async function recommendations(request, env, ctx, op) {
+  try {
+    return await answerRecommendations(request, env, ctx, op, IO);
+  } catch (e) {
+    console.error(`edgerec: recommendations: ${e.stack || e}`);
+    return Response.json({ errors: [{ message: 'recommendations are temporarily unavailable', extensions: { category: 'edgerec-unavailable' } }] },
+      { status: 200, headers: { 'cache-control': 'no-store', 'x-edgerec': `bypass; reason=${e.code === 'trap' ? 'trap' : 'error'}` } });
   }
 }
 
@@ -315,6 +355,15 @@ async function record({ env, ctx, id, engine, state, events, who = null }) {
   return sealProfile(env, id.uidHash, bytes); // null: over the cookie's size (not stored)
 }
 
+/** Log events without rewriting the profile cookie (recommendation unit impressions): validated
+ * and attributed as record() does, queued after the response. */
+function logEvents({ env, ctx, id, engine, state, events, who = null }) {
+  const full = applyEvents({ engine, state: { profile: state.profile, cart: state.cart }, events, id, who, activeVersion: store.version });
+  if (!full.length) return 0;
+  ctx.waitUntil?.(enqueue(env, full).catch((e) => console.error(`edgerec: queue: ${e.message}`)));
+  return full.length;
+}
+
 // ---- /edge/* ----------------------------------------------------------------------
 
 async function edgeRoute(request, env, ctx, url) {
@@ -328,6 +377,10 @@ async function edgeRoute(request, env, ctx, url) {
   if (path === '/edge/events') {
     if (request.method !== 'POST') return methodNotAllowed('POST');
     return postEvents(request, env, ctx);
+  }
+  if (path === '/edge/recommend') {
+    if (request.method !== 'GET') return methodNotAllowed('GET');
+    return recommendRest(request, env, ctx, url, IO);
   }
   if (path === '/edge/profile') {
     if (request.method === 'GET') return getProfile(request, env);
@@ -352,7 +405,8 @@ async function health(env) {
   try { bundle = engine ? engine.info() : null; } catch { bundle = null; }
   const config = checkConfig(env); // set but malformed: every request would bypass (reason=config)
   const ok = !!engine && checks.kv && checks.queue && checks.r2 && checks.id_secret && checks.cookie_key && !config;
-  return Response.json({ ok, bundle_version: store.version, bundle, bundle_error: store.lastError, checks, config_error: config?.variable ?? null },
+  const catalog = await catalogHealth(env); // its lag and last success; a stale catalog does not make the edge unhealthy
+  return Response.json({ ok, bundle_version: store.version, bundle, bundle_error: store.lastError, checks, config_error: config?.variable ?? null, catalog },
     { status: ok ? 200 : 503, headers: NO_STORE });
 }
 
@@ -477,3 +531,10 @@ async function deleteProfile(request, env) {
   }
   return Response.json({ erased: true, tombstones: keys.length }, { headers });
 }
+
+/** The Worker's plumbing, for the units routes (recommend.js). */
+const IO = {
+  identify, liveManifest, assignArm, engineFor, loadState, logEvents, contextFor,
+  activeEngine: (env) => store.get(env),
+  activeVersion: () => store.version,
+};

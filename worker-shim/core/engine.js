@@ -7,6 +7,7 @@
 //   engine.recommend('{"k":4}')                     → '{"unit":…,"items":[…]}'
 //   engine.rerank(responseText, ctxJson)            → {ok:true, body} | {ok:false, reason, message}
 //   engine.updateProfile(null, '{"type":"view","item":"X"}') → Uint8Array
+//   engine.skus()                                   → ['ER-BAG-01', …] (every catalog sku)
 //
 // Rules this file keeps:
 // * Synchronous only.  Nothing awaits between writing linear memory and the
@@ -320,6 +321,21 @@ export class Engine {
       const rc = x.er_info(this._h);
       if (rc < 0) throw this._error(rc);
       return JSON.parse(this._dec.decode(this._out(rc)));
+    });
+  }
+
+  /** Every catalog sku, in catalog order (every item: out-of-stock, invisible and child items too).
+   * Read in pages of at most 64 KiB (er_skus), so the engine's output never grows past that. */
+  skus() {
+    return this._call((x) => {
+      const all = [];
+      for (;;) {
+        const rc = x.er_skus(this._h, all.length, 4096);
+        if (rc < 0) throw this._error(rc);
+        const page = JSON.parse(this._dec.decode(this._out(rc)));
+        if (!page.length) return all;
+        for (const s of page) all.push(s);
+      }
     });
   }
 

@@ -100,6 +100,15 @@ async function waitFor(url, { timeoutMs = 90_000, ok = (r) => r.status < 500, pr
  * standinArgs (extra arguments for tests/standin/server.mjs, e.g. ['--record', '--timeout-ms', '10000']).
  * @returns {Promise<{worker: string, origin: string, stop: () => Promise<void>}>}
  */
+/** Run the Worker's scheduled handler once (wrangler dev --test-scheduled): `all` is the 5-minute
+ * cron (guardrail, units mirror, catalog sync); `catalog` the catalog sync alone. */
+export async function runCron(worker, which = 'all') {
+  const cron = which === 'catalog' ? 'edgerec:catalog' : '*/5 * * * *';
+  const r = await fetch(`${worker}/__scheduled?cron=${encodeURIComponent(cron)}`);
+  await r.arrayBuffer();
+  return r.status;
+}
+
 export async function startStack(o) {
   const port = o.port ?? 8787, originPort = o.originPort ?? 8788;
   const stateDir = o.stateDir ?? `${ROOT}build/dev-state`;
@@ -122,9 +131,12 @@ export async function startStack(o) {
       await waitFor(`${origin}/graphql?query=%7B__typename%7D`, { procs });
     }
     procs.push(startProcess('wrangler', process.execPath, [WRANGLER, 'dev', '--local', '--ip', '127.0.0.1', '--port', String(port),
-      '--persist-to', stateDir, '--var', `ORIGIN_URL:${origin}`, '--show-interactive-dev-session=false'], { quiet: o.quiet }));
+      '--persist-to', stateDir, '--var', `ORIGIN_URL:${origin}`, '--show-interactive-dev-session=false', '--test-scheduled'], { quiet: o.quiet }));
     const worker = `http://127.0.0.1:${port}`;
     await waitFor(`${worker}/edge/health`, { procs, ok: (r) => r.status === 200 || (!o.bundle && r.status === 503) });
+    // one cron run now (wrangler dev --test-scheduled): the catalog view is synced from the origin, so
+    // recommendation units have product data from the first request
+    if (o.bundle && o.syncCatalog !== false) await runCron(worker, 'catalog');
     return { worker, origin, stop, procs };
   } catch (e) {
     await stop();
@@ -166,6 +178,11 @@ Open ${w}/ in a browser: a category listing; open a few products and watch the l
 ${some ? `  curl -s  -c jar -b jar '${q('query getProductDetailForProductPage($urlKey: String!) { products(filter: {url_key: {eq: $urlKey}}) { items { sku name url_key } } }', { urlKey: some.url_key })}'   # a product view: logged, profile updated\n` : ''}  curl -s  -c jar -b jar '${w}/edge/profile'        # what is stored about this shopper
   curl -si -c jar -b jar -X DELETE '${w}/edge/profile'   # erase it
   curl -si -H 'Sec-GPC: 1' '${q('query ProductSearch($inputText: String!) { products(search: $inputText) { items { sku } } }', { inputText: 'bag' })}' | grep -i '^x-edgerec'   # opt-out: origin order
+
+Recommendation units, in Adobe Commerce's wire format, answered at the edge (no origin call):
+  curl -s  -c jar -b jar '${q('query($pageType: PageType!, $currentSku: String) { recommendations(pageType: $pageType, currentSku: $currentSku) { results { unitId typeId storefrontLabel productsView { sku name urlKey queryType } } totalResults } }', { pageType: some ? 'Product' : 'CMS', ...(some ? { currentSku: some.sku } : {}) })}'
+  curl -s  -c jar -b jar '${w}/edge/recommend?pageType=CMS'            # the same units as JSON (apps)
+  curl -s  -H 'Authorization: Bearer <EDGEREC_ADMIN_TOKEN from .dev.vars>' '${w}/edge/admin/units'   # the configured units
 
 Ctrl-C stops everything this started.`);
   }

@@ -5,7 +5,7 @@
 //        [--out FILE] [--region R] [--ssm-prefix /edgerec | --secrets-manager SECRET_ID]
 //        [--rollout s3://BUCKET/PREFIX/] [--rollout-ttl SECONDS] [--consent-cookie NAME]
 //        [--firehose STREAM] [--forward-headers h1,h2,…] [--internal-prefix PATH] [--budget-ms MS]
-//        [--max-bytes N] [--init-wait-ms MS]
+//        [--max-bytes N] [--init-wait-ms MS] [--catalog-stores default:USD,…]
 //
 // --origin    where the handler fetches listings: the URL prefix of a CACHEABLE CloudFront
 //             behaviour in front of Magento, e.g. https://shop.example.com/_edgerec/origin (the
@@ -43,7 +43,7 @@ const OWN = ['main.mjs', 'handler.mjs', 'cloudfront.mjs', 'runtime.mjs', 'aws.mj
 const USAGE = `usage: build.mjs --origin URL [--bundle FILE] [--trigger viewer|origin] [--out FILE] [--region R]
   [--ssm-prefix /edgerec | --secrets-manager SECRET_ID] [--rollout s3://BUCKET/PREFIX/] [--rollout-ttl SECONDS]
   [--consent-cookie NAME] [--firehose STREAM] [--forward-headers h1,h2] [--internal-prefix PATH] [--budget-ms MS]
-  [--max-bytes N] [--init-wait-ms MS]`;
+  [--max-bytes N] [--init-wait-ms MS] [--catalog-stores STORE:CUR,…]`;
 
 function usage(msg) { console.error(`build.mjs: ${msg}\n${USAGE}`); process.exit(2); }
 function fail(msg) { console.error(`build.mjs: ${msg}`); process.exit(1); }
@@ -55,6 +55,7 @@ function parseArgs(argv) {
     '--ssm-prefix': 'ssmPrefix', '--secrets-manager': 'secretsManager', '--rollout': 'rollout', '--rollout-ttl': 'rolloutTtl',
     '--consent-cookie': 'consentCookie', '--firehose': 'firehose', '--forward-headers': 'forwardHeaders',
     '--internal-prefix': 'internalPrefix', '--budget-ms': 'budgetMs', '--max-bytes': 'maxBytes', '--init-wait-ms': 'initWaitMs',
+    '--catalog-stores': 'catalogStores',
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -99,6 +100,11 @@ export function makeConfig(o) {
     const ttl = Number(o.rolloutTtl);
     if (!(ttl > 0)) usage('--rollout-ttl must be a number of seconds > 0');
     config.rollout = { bucket: m[1], prefix, region: o.region, ttlSeconds: ttl };
+  }
+  if (o.catalogStores) { // "default:USD,de:EUR": the store views whose catalog view is in S3; the first is the default
+    const pairs = o.catalogStores.split(',').map((x) => x.trim()).filter(Boolean).map((x) => /^([A-Za-z][A-Za-z0-9_]{0,63}):([A-Z]{3})$/.exec(x));
+    if (!pairs.length || pairs.some((m) => !m)) usage('--catalog-stores must be STORE:CUR[,STORE:CUR…] (e.g. default:USD)');
+    config.catalogStores = pairs.map((m) => ({ store: m[1], currency: m[2] }));
   }
   if (o.forwardHeaders) config.forwardHeaders = o.forwardHeaders.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
   if (o.initWaitMs !== undefined) {

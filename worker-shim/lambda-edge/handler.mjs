@@ -17,7 +17,8 @@
 //                             Magento sees /graphql (runs on cache misses only)
 //   /edge/events  POST        events from apps and pages (≤ 40 KB at a viewer trigger)
 //   /edge/feedback POST       thumbs up / down or a 1–5 rating on an item (a `feedback` event)
-//   /edge/recommend GET|POST  a recommendation unit for the shopper
+//   /edge/recommend GET       recommendation units (core/recommendations.js, as the Worker); and
+//   /graphql recommendations  Adobe's recommendations / recommendationsByUnitIds, answered here
 //   /edge/profile GET|DELETE  what is stored about the shopper / erase it
 //   /edge/health  GET         bundle, manifest and secrets status (never the secrets)
 //
@@ -29,6 +30,7 @@
 // 200 answer but does not re-rank it (engine reason, trap, budget), it returns those bytes with
 // `x-edgerec: bypass; reason=…`, as the Worker does.  An exception never leaves the handler.
 import { readBounded } from '../core/body.js';
+import { executeRecommendations, mixedError, recommendationsRequest, resolveUnits, restAnswer, restArgs, restUnits, storeOf } from '../core/recommendations.js';
 import { cartSkus, explicitSort, firstProduct, isListing, listedSkus, pageType, productViewKey, readOperation } from '../core/graphql.js';
 import { clearCookies, erasureIds, identify, openProfile, profileCookie, sealProfile } from '../core/identity.js';
 import { assignArm } from '../core/arms.js';
@@ -102,6 +104,7 @@ async function graphql(x) {
   }
   const { op } = readOperation(method, requestUrl(request), bodyText);
   if (!op) return stepAside(request); // not ours (malformed, over the document limits, unknown operation)
+  if (recommendationsRequest(op)) return recommendationsGraphql(x, op); // answered here: Magento never sees it
   if (op.mutation) {
     await logCart(x, op); // the mutation itself goes to Magento exactly once, untouched
     return stepAside(request);
@@ -325,7 +328,7 @@ async function edgeRoute(x) {
   if (path === '/edge/health') return method === 'GET' ? health(x) : allow('GET');
   if (path === '/edge/events') return method === 'POST' ? postEvents(x) : allow('POST');
   if (path === '/edge/feedback') return method === 'POST' ? postFeedback(x) : allow('POST');
-  if (path === '/edge/recommend') return method === 'GET' || method === 'POST' ? recommend(x) : allow('GET, POST');
+  if (path === '/edge/recommend') return method === 'GET' ? recommend(x) : allow('GET');
   if (path === '/edge/profile') {
     if (method === 'GET') return getProfile(x);
     if (method === 'DELETE') return deleteProfile(x);
@@ -408,69 +411,86 @@ function postFeedback(x) {
   return postEvents(x, { value: ev });
 }
 
-const SKU_LIST = (v) => (typeof v === 'string' && v ? v.split(',').map((s) => s.trim()).filter(Boolean).slice(0, 200) : undefined);
 
-/** GET /edge/recommend?unit=U&k=N&sku=S&page=T&category=C&exclude=a,b  or POST the same fields as
- * JSON ({unit, k, page: {type, sku, category}, candidates, exclude, recent}): the engine's
- * answer for the shopper, with an `impression` event for what it returns. */
+/** The shopper for units: identity, arm, engine, profile, and whether personalization may be used
+ * (not for the holdout, opted-out or unconsented shoppers: they get non-personalized units). */
+async function unitsShopper(x, headers) {
+  const { rt } = x;
+  const id = await identify({ headers }, rt.env, rt.now());
+  if (id.error) return { error: true };
+  const manifest = rt.manifest;
+  const who = await arm(rt, manifest, id);
+  const engine = who.arm === 'canary' ? rt.engineFor(who.version) : rt.engineFor(null);
+  const personal = !id.optedOut && id.consent !== false && who.arm !== 'holdout';
+  const reason = id.optedOut ? (id.reason === 'no-consent' ? 'no-consent' : 'opt-out') : id.consent === false ? 'no-consent' : who.arm === 'holdout' ? 'holdout' : null;
+  const state = personal ? await loadState(rt, id) : { profile: null, cart: [] };
+  const armTag = manifest ? `; arm=${who.arm}` : '';
+  const version = who.version ?? rt.activeVersion;
+  return { id, who, manifest, engine, personal, state, edgerec: reason ? `bypass; reason=${reason}${armTag}` : `recommended; model=${version}${armTag}` };
+}
+
+/** What core/recommendations.js needs over this request's shopper and store view. */
+function unitsDeps(x, headers, s) {
+  const { rt } = x;
+  const where = storeOf(headers, rt.config.catalogStores[0]);
+  const base = contextFor(headers, null, rt.now());
+  return {
+    personal: s.personal, config: rt.units,
+    recommend: (ctx, withProfile) => JSON.parse(s.engine.recommend(JSON.stringify({ ...base, ...ctx }), withProfile ? s.state.profile : null)),
+    products: (skus) => rt.catalogLookup(where.store, where.currency, skus),
+  };
+}
+
+/** Impressions of the personalized units shown (client-sent histories are never logged). */
+async function unitImpressions(x, s, served) {
+  if (!s.personal || s.id.consent === false) return null;
+  const events = served.filter((r) => r.products.length).map((r) => ({ type: 'impression', items: r.products.map((p) => p.sku), unit: String(r.unit.unitId ?? r.unit.typeId).slice(0, 64) }));
+  return events.length ? record(x.rt, { id: s.id, engine: s.engine, state: s.state, events, who: s.manifest ? s.who : null }) : null;
+}
+
+/** A JSON answer within the viewer trigger's generated-response limit (compressed when accepted). */
+function unitsAnswer(x, headers, status, body, pairs, shared) {
+  const g = generate({ status, headers: [['content-type', 'application/json'], ['cache-control', shared ? 'public, max-age=300' : 'private, no-store'], ...pairs],
+    body: new TextEncoder().encode(JSON.stringify(body)), acceptEncoding: headers.get('accept-encoding'), limit: x.limits.responseBytes });
+  if (!g.tooLarge) return g.response;
+  return jsonResponse(200, { errors: [{ message: `the answer is over the ${x.limits.responseBytes}-byte limit of a generated response: ask for fewer units or items` }] }, [], x.limits.responseBytes);
+}
+
+/** Adobe's recommendations / recommendationsByUnitIds, answered by the function (the Worker's
+ * answer, shared code): GET for short documents (8 KB URLs), POST (Include body) for long histories. */
+async function recommendationsGraphql(x, op) {
+  const headers = toHeaders(x.request.headers);
+  const fail = (message, reason) => unitsAnswer(x, headers, 200, { errors: [{ message }] }, [['x-edgerec', `bypass; reason=${reason}`]], false);
+  if (recommendationsRequest(op) === 'mixed') return fail(mixedError().errors[0].message, 'mixed-document');
+  if (!(await ready(x))) return fail('recommendations are not available yet (cold start)', 'cold-start');
+  const s = await unitsShopper(x, headers);
+  if (s.error) return fail('edge not configured', 'config');
+  if (!s.engine) return fail('no bundle loaded: recommendations are not available', 'no-bundle');
+  const result = await executeRecommendations(op, unitsDeps(x, headers, s));
+  const sealed = await unitImpressions(x, s, result.units);
+  return unitsAnswer(x, headers, result.status, result.body, [['x-edgerec', s.edgerec], ...identityHeaders(s.id, sealed)], !result.personal && !result.body.errors);
+}
+
+/** GET /edge/recommend?pageType=&sku=&category=&cart=&unit=&k=&exclude=  (and the older page=):
+ * the same units as JSON, Adobe's shape without GraphQL (core/recommendations.js, as the Worker). */
 async function recommend(x) {
   const { rt, request, limits } = x;
-  let q;
-  if (request.method === 'POST') {
-    const b = jsonBody(x, 16 * 1024);
-    if (b.error) return b.error;
-    if (!b.value || typeof b.value !== 'object' || Array.isArray(b.value)) return jsonResponse(400, { error: 'body must be a JSON object' }, [], limits.responseBytes);
-    q = b.value;
-  } else {
-    const p = requestUrl(request).searchParams;
-    const page = {};
-    if (p.get('page')) page.type = p.get('page');
-    if (p.get('sku')) { page.sku = p.get('sku'); page.type ??= 'product'; }
-    if (p.get('category')) page.category = p.get('category');
-    q = { unit: p.get('unit') ?? undefined, k: p.has('k') ? Number(p.get('k')) : undefined, page: Object.keys(page).length ? page : undefined,
-      exclude: SKU_LIST(p.get('exclude')), candidates: SKU_LIST(p.get('candidates')) };
-  }
-  if (!(await ready(x))) return notConfigured(x);
   const headers = toHeaders(request.headers);
-  const id = await identify({ headers }, rt.env, rt.now());
-  if (id.error) return notConfigured(x);
-  const ctx = contextFor(headers, null, rt.now());
-  for (const f of ['unit', 'k', 'page', 'candidates', 'exclude', 'recent']) if (q[f] !== undefined && q[f] !== null) ctx[f] = q[f];
-  const unit = typeof ctx.unit === 'string' ? ctx.unit : 'recommended-for-you';
-  const manifest = rt.manifest;
-  const answer = (status, text, pairs) => {
-    const g = generate({ status, headers: [['content-type', 'application/json'], ['cache-control', 'private, no-store'], ...pairs],
-      body: new TextEncoder().encode(text), acceptEncoding: headers.get('accept-encoding'), limit: limits.responseBytes });
-    return g.tooLarge ? jsonResponse(500, { error: 'response too large: ask for fewer items' }, [], limits.responseBytes) : g.response;
-  };
-  if (id.optedOut) { // what anyone gets: no profile, no id, nothing logged
-    const engine = rt.engineFor(null);
-    if (!engine) return answer(200, JSON.stringify({ unit, items: [] }), [['x-edgerec', 'bypass; reason=no-bundle'], ...identityHeaders(id, null)]);
-    try {
-      return answer(200, engine.recommend(JSON.stringify({ ...ctx, recent: undefined })), [['x-edgerec', `bypass; reason=${id.reason === 'no-consent' ? 'no-consent' : 'opt-out'}`], ...identityHeaders(id, null)]);
-    } catch (e) {
-      if (e.code === 'trap') throw e;
-      return jsonResponse(400, { error: e.message }, [], limits.responseBytes);
-    }
-  }
-  const who = await arm(rt, manifest, id);
-  const armTag = manifest ? `; arm=${who.arm}` : '';
-  if (who.arm === 'holdout') return answer(200, JSON.stringify({ unit, items: [] }), [['x-edgerec', `bypass; reason=holdout${armTag}`], ...identityHeaders(id, null)]);
-  const engine = who.arm === 'canary' ? rt.engineFor(who.version) : rt.engineFor(null);
-  if (!engine) return answer(200, JSON.stringify({ unit, items: [] }), [['x-edgerec', `bypass; reason=no-bundle${armTag}`]]);
-  const state = await loadState(rt, id);
-  let out;
+  const q = restArgs(requestUrl(request).searchParams);
+  if (q.error) return jsonResponse(400, { error: q.error }, [], limits.responseBytes);
+  if (!(await ready(x))) return notConfigured(x);
+  const s = await unitsShopper(x, headers);
+  if (s.error) return notConfigured(x);
+  if (!s.engine) return unitsAnswer(x, headers, 200, { results: [], totalResults: 0 }, [['x-edgerec', 'bypass; reason=no-bundle']], false);
+  let resolved;
   try {
-    out = engine.recommend(JSON.stringify(ctx), state.profile);
+    resolved = await resolveUnits(q.args, { ...unitsDeps(x, headers, s), units: restUnits(q, rt.units) });
   } catch (e) {
     if (e.code === 'trap') throw e;
     return jsonResponse(400, { error: e.message }, [], limits.responseBytes);
   }
-  const items = (JSON.parse(out).items ?? []).map((i) => i.sku).filter((s) => typeof s === 'string' && s).slice(0, 64);
-  const sealed = items.length && id.consent !== false
-    ? await record(rt, { id, engine, state, events: [{ type: 'impression', items, unit }], who: manifest ? who : null })
-    : null;
-  return answer(200, out, [['x-edgerec', `recommended; model=${who.version}${armTag}`], ...identityHeaders(id, sealed)]);
+  const sealed = await unitImpressions(x, s, resolved);
+  return unitsAnswer(x, headers, 200, restAnswer(resolved), [['x-edgerec', s.edgerec], ...identityHeaders(s.id, sealed)], !resolved.some((r) => r.personal));
 }
 
 async function getProfile(x) {

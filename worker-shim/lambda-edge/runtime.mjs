@@ -20,6 +20,12 @@
 // bundles are <prefix>bundles/<version>.erb.  A version equal to the packaged bundle's own
 // model_version needs no S3 object.  Without a manifest (no rollout configured, or none in S3)
 // the packaged bundle serves everyone (no arms), as the Worker without a lifecycle.
+// Recommendation units: <prefix>units.json is the Worker's KV mirror of the configured units
+// ({units: [...]}, docs/units.md; absent → each page type's defaults), read with the manifest;
+// the catalog view is read from S3 objects named as the Worker's KV keys, under the prefix
+// (<prefix>catalog:<store>:<currency> and <prefix>catalog-shard:<sha256>, docs/catalog.md),
+// through core/catalog.js's reader — a job (or `aws s3 sync` of an export) keeps them there.
+import { Catalog } from '../core/catalog.js';
 import { Engine } from '../core/engine.js';
 
 const RETRY_MS = 5_000; // after a failed read
@@ -42,6 +48,7 @@ export function normalizeConfig(c = {}) {
     coldStartWaitMs: c.coldStartWaitMs ?? null, // how long a request waits for them after that; default: half its budget
     refreshWaitMs: c.refreshWaitMs ?? 250, // how long a request waits for a due refresh (it goes on in the background)
     maxResponseBytes: c.maxResponseBytes ?? 4 * 1024 * 1024, // the engine's ER_MAX_RESPONSE_BYTES
+    catalogStores: c.catalogStores ?? [{ store: 'default', currency: 'USD' }], // the first is the default store view
   };
 }
 
@@ -77,6 +84,17 @@ export class Runtime {
 
     this.manifest = null;
     this.manifestEtag = null;
+    this.units = null; // the configured units (units.json), null: the defaults
+    this.unitsEtag = null;
+    // the catalog view over S3 (read on demand, cached per instance with core/catalog.js's budget)
+    this.catalog = this.config.rollout && this.fetchObject ? new Catalog({
+      get: async (key) => {
+        const r = await this.fetchObject(`${this.config.rollout.prefix}${key}`, {});
+        if (r.status === 404) return null;
+        if (r.status !== 200) throw new Error(`${key}: status ${r.status}`);
+        return r.body;
+      },
+    }) : null;
     this.rolloutError = null;
     this.rolloutDue = 0;
     this.engines = new Map(); // version → Engine (only versions the manifest names, plus the fallback's)
@@ -157,6 +175,7 @@ export class Runtime {
         this.manifestEtag = null;
       } else if (r.status !== 304) throw new Error(`manifest: status ${r.status}`);
       await this.loadBundles();
+      await this.loadUnits();
       this.rolloutError = null;
       this.rolloutDue = this.now() + cfg.ttlSeconds * 1000;
     } catch (e) {
@@ -165,6 +184,28 @@ export class Runtime {
       this.log.error(`edgerec: rollout refresh failed (keeping the last good manifest and bundles): ${this.rolloutError}`);
     }
     if (this.timings.rolloutMs === null) this.timings.rolloutMs = performance.now() - t0;
+  }
+
+  /** The configured units (<prefix>units.json, the Worker's mirror format); absent → defaults. */
+  async loadUnits() {
+    const r = await this.fetchObject(`${this.config.rollout.prefix}units.json`, { etag: this.unitsEtag });
+    if (r.status === 200) {
+      const u = JSON.parse(new TextDecoder().decode(r.body));
+      if (!u || typeof u !== 'object' || !Array.isArray(u.units ?? u)) throw new Error('units.json: not {units: [...]}');
+      this.units = u;
+      this.unitsEtag = r.etag ?? null;
+    } else if (r.status === 404) { this.units = null; this.unitsEtag = null; }
+    else if (r.status !== 304) throw new Error(`units.json: status ${r.status}`);
+  }
+
+  /** Catalog records of skus for a store view and currency (a failure is an empty answer: nothing
+   * unknown is ever shown). */
+  async catalogLookup(store, currency, skus) {
+    if (!this.catalog) return new Map();
+    try { return await this.catalog.lookup(store, currency, skus); } catch (e) {
+      this.log.error(`edgerec: catalog: ${e.message}`);
+      return new Map();
+    }
   }
 
   /** Load the bundles the manifest names (active, canary) that are not loaded yet. */
