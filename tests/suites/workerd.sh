@@ -2,7 +2,9 @@
 # workerd.sh — tests that run INSIDE workerd (vitest + @cloudflare/vitest-plugin):
 # engine.js over the reactor and the Emscripten build, trap recovery, identity,
 # the Worker in front of the Magento stand-in (worker.test.mjs), and the model
-# lifecycle's loop — admin API, canary, holdout, KPIs, guardrail (lifecycle.test.mjs).
+# lifecycle's loop — admin API, canary, holdout, KPIs, guardrail (lifecycle.test.mjs), recommendation
+# units through the Worker (recommendations.test.mjs), the units admin API (units.test.mjs) and the
+# catalog view's sync (catalog.test.mjs).
 # Expectations, the Luma catalog and the test bundles come from make-expected.mjs first.
 # Prints "workerd: N passed, N failed".
 set -uo pipefail
