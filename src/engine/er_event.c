@@ -5,7 +5,13 @@
 
 #include <string.h>
 
-static const char *const type_names[] = {"", "view", "cart", "purchase", "click", "impression", "feedback"};
+static const char *const type_names[] = {"",         "view",
+                                         "cart",     "purchase",
+                                         "click",    "impression",
+                                         "feedback", "wishlist",
+                                         "recs-unit-impression-render", "recs-unit-view",
+                                         "recs-item-click", "recs-item-add-to-cart-click"};
+_Static_assert(sizeof type_names / sizeof type_names[0] == ER_EV_COUNT, "type_names and er_event_type disagree");
 #define N_TYPES (sizeof type_names / sizeof type_names[0])
 
 /* Name of an event type ("view", ...); "unknown" outside the enum. */
@@ -25,10 +31,10 @@ er_event_type er_event_type_from(const char *s, uint32_t n) {
 
 /* The known fields, in the order they are validated. */
 enum { F_TYPE, F_ITEM, F_ITEMS, F_TS, F_ID, F_SESSION, F_USER, F_CATEGORY, F_COUNTRY, F_DEVICE, F_UNIT, F_MODEL, F_ARM,
-       F_PRICE, F_QTY, F_RATING, F_COUNT };
+       F_PRICE, F_QTY, F_RATING, F_UNIT_TYPE, F_RANK, F_COUNT };
 static const char *const field_names[F_COUNT] = {"type",     "item",    "items",  "ts",   "id",  "session",
                                                  "user",     "category", "country", "device", "unit", "model",
-                                                 "arm",      "price",   "qty",    "rating"};
+                                                 "arm",      "price",   "qty",    "rating", "unit_type", "rank"};
 
 #define TS_MS_MAX 4294967295999ll          /* ts < 2^32 s, in ms            */
 #define PRICE_CENTS_MAX 1000000000000ll    /* 1e12 cents                    */
@@ -176,7 +182,7 @@ er_status er_event_parse(er_event *ev, const char *js, uint32_t len, jsmntok_t *
   if (at[F_TYPE] < 0) return er_fail(err, ER_E_SHAPE, obj, "event: field 'type' is required (byte %u)", obj);
   {
     uint32_t t = (uint32_t)at[F_TYPE];
-    char buf[16];
+    char buf[32];
     int32_t n;
     if (!er_json_is(j, t, JSMN_STRING))
       return er_fail(err, ER_E_TYPE, tok_at(j, t), "event: field 'type' must be a string, got %s (byte %u)",
@@ -185,12 +191,15 @@ er_status er_event_parse(er_event *ev, const char *js, uint32_t len, jsmntok_t *
     ev->type = n > 0 ? er_event_type_from(buf, (uint32_t)n) : (er_event_type)0;
     if (!ev->type)
       return er_fail(err, ER_E_RANGE, tok_at(j, t),
-                     "event: field 'type' must be one of view, cart, purchase, click, impression, feedback (byte %u)",
+                     "event: field 'type' must be one of view, cart, purchase, click, impression, feedback, wishlist, "
+                     "recs-unit-impression-render, recs-unit-view, recs-item-click, recs-item-add-to-cart-click (byte %u)",
                      tok_at(j, t));
   }
   int required[F_COUNT] = {0};
-  required[ev->type == ER_EV_IMPRESSION ? F_ITEMS : F_ITEM] = 1;
+  int is_unit = er_event_is_unit(ev->type); /* unit, unit_type and rank required */
+  required[er_event_is_list(ev->type) ? F_ITEMS : F_ITEM] = 1;
   required[F_RATING] = ev->type == ER_EV_FEEDBACK;
+  required[F_UNIT] = required[F_UNIT_TYPE] = required[F_RANK] = is_unit;
   if (flags & ER_EVENT_REQUIRE_ALL) required[F_ID] = required[F_TS] = required[F_SESSION] = 1;
 
   er_str *strs[F_COUNT] = {0};
@@ -206,10 +215,12 @@ er_status er_event_parse(er_event *ev, const char *js, uint32_t len, jsmntok_t *
 
   for (int f = F_ITEM; f < F_COUNT; f++) {
     int32_t t0 = at[f];
+    /* unit_type and rank belong to the recs-* types: ignored (as unknown) on the others */
+    if ((f == F_UNIT_TYPE || f == F_RANK) && !is_unit) continue;
     /* null means absent for an optional field; a required null is a type error */
     if (t0 < 0 || (er_json_is_null(j, (uint32_t)t0) && !required[f])) {
       if (!required[f]) continue;
-      if (f == F_ITEM || f == F_ITEMS || f == F_RATING)
+      if (f != F_ID && f != F_TS && f != F_SESSION)
         return er_fail(err, ER_E_SHAPE, obj, "event: field '%s' is required for type '%s' (byte %u)", field_names[f],
                        er_event_type_name(ev->type), obj);
       return er_fail(err, ER_E_SHAPE, obj, "event: field '%s' is required (byte %u)", field_names[f], obj);
@@ -235,6 +246,15 @@ er_status er_event_parse(er_event *ev, const char *js, uint32_t len, jsmntok_t *
     case F_RATING:
       st = get_int(j, t, "rating", 1, 5, &v, err);
       ev->rating = (int)v;
+      break;
+    case F_RANK:
+      st = get_int(j, t, "rank", 1, ER_EVENT_MAX_RANK, &v, err);
+      ev->rank = (int)v;
+      break;
+    case F_UNIT_TYPE: st = get_str(j, t, "unit_type", ER_EVENT_MAX_UNIT_TYPE, 1, &ev->unit_type, err); break;
+    case F_UNIT:
+      st = is_unit ? get_str(j, t, "unit", ER_EVENT_MAX_UNIT, 1, &ev->unit, err)
+                   : get_str(j, t, "unit", ER_EVENT_MAX_STR, 0, &ev->unit, err);
       break;
     default: st = get_str(j, t, field_names[f], ER_EVENT_MAX_STR, 0, strs[f], err); break;
     }
@@ -333,7 +353,7 @@ er_status er_event_delta(const er_event *ev, er_profile_delta *d) {
     d->ts = (uint32_t)s;
   }
   er_status st;
-  if (ev->type != ER_EV_IMPRESSION && ev->item.n && (st = str_key(ev->item, &d->sku_key))) return st;
+  if (!er_event_is_list(ev->type) && ev->item.n && (st = str_key(ev->item, &d->sku_key))) return st;
   if (ev->price_cents > 0) d->price_cents = ev->price_cents > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)ev->price_cents;
   d->rating = ev->rating;
   if (ev->category.n) {

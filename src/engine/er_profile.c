@@ -24,6 +24,7 @@
 /* Category weights of one event in Q8 (256 == 1.0). */
 #define W_VIEW 256
 #define W_CLICK 256
+#define W_WISHLIST 512
 #define W_CART 768
 #define W_PURCHASE 1280
 #define W_FEEDBACK_STEP 256 /* × (rating − 3) */
@@ -244,9 +245,10 @@ static void add_affinity(er_profile *p, uint32_t key, int32_t w) {
 }
 
 /* Apply one event (rules in docs/profile.md): decay to d->ts, count it, then
- * for view/click/cart/purchase/feedback update the item, the categories and
- * (not feedback) the price statistics.  Impressions, and types outside the
- * enum, only decay and count. */
+ * for view/click/cart/purchase/feedback/wishlist and the recs-item clicks
+ * update the item, the categories and (not feedback) the price statistics.
+ * Impressions, unit impressions and views, and types outside the enum, only
+ * decay and count. */
 void er_profile_apply(er_profile *p, const er_profile_delta *d) {
   if (!p || !d) return;
   er_profile_decay(p, d->ts);
@@ -256,7 +258,11 @@ void er_profile_apply(er_profile *p, const er_profile_delta *d) {
   int priced = 1;
   switch (d->type) {
   case ER_EV_VIEW: w = W_VIEW; set = ER_SEEN_VIEW; break;
-  case ER_EV_CLICK: w = W_CLICK; set = ER_SEEN_VIEW; break;
+  case ER_EV_CLICK:
+  case ER_EV_UNIT_CLICK:      /* a click on a recommended item */
+  case ER_EV_UNIT_CART_CLICK: /* the unit's add-to-cart button: the cart itself arrives as `cart` */
+    w = W_CLICK; set = ER_SEEN_VIEW; break;
+  case ER_EV_WISHLIST: w = W_WISHLIST; set = ER_SEEN_VIEW; break;
   case ER_EV_CART: w = W_CART; set = ER_SEEN_CART; break;
   case ER_EV_PURCHASE: w = W_PURCHASE; set = ER_SEEN_PURCHASE; break;
   case ER_EV_FEEDBACK:

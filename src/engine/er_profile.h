@@ -30,7 +30,21 @@
 #define ER_SEEN_DISLIKED 8u  /* feedback with rating <= 2: never recommended */
 
 /* Event types (the event contract's `type`). */
-typedef enum { ER_EV_VIEW = 1, ER_EV_CART, ER_EV_PURCHASE, ER_EV_CLICK, ER_EV_IMPRESSION, ER_EV_FEEDBACK } er_event_type;
+typedef enum {
+  ER_EV_VIEW = 1, ER_EV_CART, ER_EV_PURCHASE, ER_EV_CLICK, ER_EV_IMPRESSION, ER_EV_FEEDBACK,
+  ER_EV_WISHLIST,        /* "wishlist": an item added to a wishlist                   */
+  ER_EV_UNIT_RENDER,     /* "recs-unit-impression-render": a unit rendered (items)    */
+  ER_EV_UNIT_VIEW,       /* "recs-unit-view": a unit >= 50 % visible (items)           */
+  ER_EV_UNIT_CLICK,      /* "recs-item-click": an item of a unit clicked (item)        */
+  ER_EV_UNIT_CART_CLICK  /* "recs-item-add-to-cart-click": a unit's add-to-cart button */
+} er_event_type;
+#define ER_EV_COUNT 12 /* one past the last type */
+/* Types whose subject is a list of items shown (`items`), not one `item`. */
+static inline int er_event_is_list(er_event_type t) {
+  return t == ER_EV_IMPRESSION || t == ER_EV_UNIT_RENDER || t == ER_EV_UNIT_VIEW;
+}
+/* The recommendation-unit types (Adobe's storefront SDK): unit, unit_type, rank required. */
+static inline int er_event_is_unit(er_event_type t) { return t >= ER_EV_UNIT_RENDER && t <= ER_EV_UNIT_CART_CLICK; }
 
 typedef struct {
   uint64_t sku_key;

@@ -210,7 +210,7 @@ er_status er_log_read(er_log *L, FILE *f, const char *name, int progress, er_err
     if (!ok) { st = er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "%s: out of memory at line %u", name, lineno); break; }
     if (!sid) { bad_line(L, lineno, "event: field 'session' is empty"); continue; }
     e->session = sid - 1;
-    if (ev.type == ER_EV_IMPRESSION) {
+    if (er_event_is_list(ev.type)) {
       if (L->n_imp + ev.n_items > L->cap_imp) {
         uint32_t c = L->cap_imp ? L->cap_imp * 2 : 65536;
         uint32_t *ni = realloc(L->imp, (size_t)c * sizeof *ni);
@@ -235,7 +235,7 @@ er_status er_log_read(er_log *L, FILE *f, const char *name, int progress, er_err
     if (!ok) { st = er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "%s: out of memory at line %u", name, lineno); break; }
     if (e->ts_ms < L->min_ms) L->min_ms = e->ts_ms;
     if (e->ts_ms > L->max_ms) L->max_ms = e->ts_ms;
-    L->by_type[e->type & 7]++;
+    L->by_type[e->type < ER_EV_COUNT ? e->type : 0]++;
     L->n_ev++;
     if (progress && L->n_ev >= next_report) {
       fprintf(stderr, "%s: %u events read (%.1f s)\n", name, L->n_ev, er_now_seconds() - t0);
@@ -349,6 +349,9 @@ void er_log_report(const er_log *L, FILE *f, const char *who) {
           (unsigned long long)L->by_type[ER_EV_CLICK], (unsigned long long)L->by_type[ER_EV_CART],
           (unsigned long long)L->by_type[ER_EV_PURCHASE], (unsigned long long)L->by_type[ER_EV_IMPRESSION],
           (unsigned long long)L->by_type[ER_EV_FEEDBACK], L->n_ses ? L->n_ses : L->sessions.n, L->items.n);
+  /* the newer types are named only when the log has them (older logs report as before) */
+  for (int t = ER_EV_WISHLIST; t < ER_EV_COUNT; t++)
+    if (L->by_type[t]) fprintf(f, ", %s %llu", er_event_type_name((er_event_type)t), (unsigned long long)L->by_type[t]);
   if (L->duplicates) fprintf(f, ", %llu duplicate ids skipped", (unsigned long long)L->duplicates);
   fprintf(f, ", %llu malformed\n", (unsigned long long)L->bad);
   for (uint32_t x = 0; x < L->n_bad_kept; x++) fprintf(f, "%s: line %u: %s\n", who, L->bad_line[x], L->bad_why[x]);
@@ -361,7 +364,7 @@ void er_log_delta(const er_log *L, const er_log_event *e, er_profile_delta *d) {
   d->ts = (uint32_t)(e->ts_ms / 1000);
   d->price_cents = e->price_cents;
   d->rating = e->rating;
-  if (e->type != ER_EV_IMPRESSION) d->sku_key = L->items.key[e->item];
+  if (!er_event_is_list((er_event_type)e->type)) d->sku_key = L->items.key[e->item];
   if (e->cat) {
     uint32_t n;
     const char *c = er_intern_str(&L->cats, e->cat - 1, &n);

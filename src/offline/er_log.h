@@ -29,7 +29,7 @@
 
 typedef struct {
   uint64_t ts_ms;      /* unix milliseconds                                   */
-  uint32_t item;       /* item id; impressions: first entry in imp[]         */
+  uint32_t item;       /* item id; impressions, unit renders/views: first entry in imp[] */
   uint32_t session;    /* session id (index of its er_log_session after grouping) */
   uint32_t user;       /* user id + 1, 0 when absent                          */
   uint32_t cat;        /* category id + 1 (the event's own), 0 when absent    */
@@ -70,7 +70,7 @@ typedef struct {
   er_intern items, sessions, users, cats, countries, ids;
   /* reading statistics */
   uint64_t lines, blank, bad, duplicates;
-  uint64_t by_type[8]; /* indexed by er_event_type                             */
+  uint64_t by_type[ER_EV_COUNT]; /* indexed by er_event_type                   */
   uint32_t bad_line[ER_LOG_MAX_BAD];
   char bad_why[ER_LOG_MAX_BAD][208];
   uint32_t n_bad_kept;

@@ -41,8 +41,14 @@ void er_train_defaults(er_train_opts *o) {
 }
 
 static int is_item_event(uint8_t t) {
-  return t == ER_EV_VIEW || t == ER_EV_CLICK || t == ER_EV_CART || t == ER_EV_PURCHASE;
+  return t == ER_EV_VIEW || t == ER_EV_CLICK || t == ER_EV_CART || t == ER_EV_PURCHASE || t == ER_EV_WISHLIST ||
+         t == ER_EV_UNIT_CLICK || t == ER_EV_UNIT_CART_CLICK;
 }
+/* A list the shopper was shown and could act on: a listing impression, or a
+ * recommendation unit at least half visible (recs-unit-view).  A unit's
+ * render (recs-unit-impression-render) is not: it may never have been on
+ * screen, so its items are no evidence of being ignored. */
+static int is_shown_list(uint8_t t) { return t == ER_EV_IMPRESSION || t == ER_EV_UNIT_VIEW; }
 static int is_bought(uint8_t t) { return t == ER_EV_CART || t == ER_EV_PURCHASE; }
 
 /* ======================================================================== */
@@ -512,11 +518,13 @@ static uint32_t put_jstr(char *out, uint32_t at, uint32_t cap, const char *s, ui
   return at;
 }
 
-/* An impression the edge logged (event x): the items shown are ranked as
- * explicit candidates; those the shopper then clicked, viewed, carted or
- * bought (within IMPRESSION_WINDOW_MS and before the next impression), or
- * rated 4–5, are positives; the rest, and any rated 1–2, are negatives.  A
- * request with at least one of each is added to the fit set. */
+/* An impression the edge logged, or a recommendation unit the shopper saw
+ * (event x, is_shown_list): the items shown are ranked as explicit
+ * candidates; those the shopper then clicked (also recs-item-click /
+ * recs-item-add-to-cart-click), viewed, wishlisted, carted or bought (within
+ * IMPRESSION_WINDOW_MS and before the next shown list), or rated 4–5, are
+ * positives; the rest, and any rated 1–2, are negatives.  A request with at
+ * least one of each is added to the fit set. */
 static er_status impression_group(trainer *T, er_engine *E, const er_profile *p, uint32_t x, uint32_t end,
                                   pairset *P, er_error *err) {
   const er_log *L = T->L;
@@ -526,7 +534,7 @@ static er_status impression_group(trainer *T, er_engine *E, const er_profile *p,
   memset(label, 0, sizeof label);
   for (uint32_t y = x + 1; y < end; y++) {
     const er_log_event *f = &L->ev[y];
-    if (f->type == ER_EV_IMPRESSION || f->ts_ms > e->ts_ms + IMPRESSION_WINDOW_MS) break;
+    if (is_shown_list(f->type) || f->ts_ms > e->ts_ms + IMPRESSION_WINDOW_MS) break;
     if (!is_item_event(f->type) && f->type != ER_EV_FEEDBACK) continue;
     for (uint32_t k = 0; k < n; k++) {
       if (L->imp[e->item + k] != f->item) continue;
@@ -624,7 +632,7 @@ static er_status gen_pairs(trainer *T, er_engine *E, uint32_t s_from, uint32_t s
       er_log_delta(L, e, &d);
       er_engine_enrich_delta(&E->b, &d);
       er_profile_apply(&p, &d);
-      if (e->type == ER_EV_IMPRESSION && !valid && !sink) {
+      if (is_shown_list(e->type) && !valid && !sink) {
         if ((st = impression_group(T, E, &p, x, S->first + S->n, P, err))) break;
         continue;
       }

@@ -27,10 +27,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       CHECK(err.code == st && err.msg[0]);
       continue;
     }
-    CHECK(ev.type >= ER_EV_VIEW && ev.type <= ER_EV_FEEDBACK);
+    CHECK(ev.type >= ER_EV_VIEW && ev.type < ER_EV_COUNT);
+    CHECK(er_event_is_list(ev.type) ? ev.n_items >= 1 : ev.item.n >= 1);
+    /* the recs-* types carry unit (1..64 bytes), unit_type (1..32) and rank 1..200; the others no unit_type or rank */
+    if (er_event_is_unit(ev.type)) CHECK(ev.unit.n >= 1 && ev.unit_type.n >= 1 && ev.rank >= 1 && ev.rank <= ER_EVENT_MAX_RANK);
+    else CHECK(ev.unit_type.p == NULL && ev.rank == 0);
     CHECK(ev.n_items <= ER_EVENT_MAX_ITEMS);
     CHECK(ev.rating >= 0 && ev.rating <= 5);
-    const er_str *all[] = {&ev.id, &ev.session, &ev.user, &ev.item, &ev.category, &ev.country, &ev.device, &ev.unit, &ev.model, &ev.arm};
+    const er_str *all[] = {&ev.id, &ev.session, &ev.user, &ev.item, &ev.category, &ev.country, &ev.device, &ev.unit, &ev.model, &ev.arm, &ev.unit_type};
     for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) in_input(*all[k], data, size);
     for (uint32_t k = 0; k < ev.n_items; k++) in_input(ev.items[k], data, size);
     if (flags & ER_EVENT_REQUIRE_ALL) CHECK(ev.has_ts && ev.id.p && ev.session.p);

@@ -7,7 +7,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  LIMITS, cartSkus, explicitSort, isListing, isPlaceOrder, pageType, productViewKey, readOperation,
+  LIMITS, cartSkus, explicitSort, isListing, isPlaceOrder, pageType, productViewKey, readOperation, wishlistSkus,
 } from '../../worker-shim/core/graphql.js';
 import { GET_CATEGORIES } from '../lib/venia-queries.mjs';
 
@@ -105,6 +105,13 @@ describe('which operation, and what it is', () => {
     assert.deepEqual(cartSkus(op('mutation A($p: CartItemInput!, $product: CartItemInput!) { addProductsToCart(cartId: "c", cartItems: [$p]) { cart { id } } }',
       { p: { sku: 'REAL' }, product: { sku: 'DECOY' } })), ['REAL']);
   });
+  it('wishlist SKUs: Magento\'s addProductsToWishlist through variables or literals, never from other mutations', () => {
+    const venia = 'mutation AddToWishlist($wishlistId: ID!, $items: [WishlistItemInput!]!) { addProductsToWishlist(wishlistId: $wishlistId, wishlistItems: $items) { wishlist { id } } }';
+    assert.deepEqual(wishlistSkus(op(venia, { wishlistId: '0', items: [{ sku: 'MJ01', quantity: 1 }, { sku: 'MJ01', quantity: 2 }, { sku: 'WS03', quantity: 1 }] })), ['MJ01', 'WS03']);
+    assert.deepEqual(wishlistSkus(op('mutation { addProductsToWishlist(wishlistId: "0", wishlistItems: [{sku: "24-MB01", quantity: 1}]) { wishlist { id } } }')), ['24-MB01']);
+    assert.equal(wishlistSkus(op('mutation($p: CartItemInput!) { addProductsToCart(cartId: "c", cartItems: [$p]) { cart { id } } }', { p: { sku: 'X' } })), null);
+    assert.equal(wishlistSkus(op('query { products(search: "addProductsToWishlist") { items { sku } } }')), null);
+  });
   it('product views: url_key through any variable name, a literal, a filter variable; not a listing filter', () => {
     const pdp = 'query getProductDetailForProductPage($k: String!) { products(filter: {url_key: {eq: $k}}) { items { sku } } }';
     assert.equal(productViewKey(op(pdp, { k: 'joust-duffle-bag' })), 'joust-duffle-bag');
@@ -147,7 +154,7 @@ describe('bounds and totality', () => {
     for (const [m, body] of cases) {
       const r = readOperation(m, URL0, body);
       if (r.op) { // read: every question still answers without throwing
-        for (const f of [explicitSort, pageType, productViewKey, cartSkus, isPlaceOrder, isListing]) f(r.op);
+        for (const f of [explicitSort, pageType, productViewKey, cartSkus, wishlistSkus, isPlaceOrder, isListing]) f(r.op);
       } else assert.equal(typeof r.reason, 'string', `${m} ${body}`);
     }
     for (const f of [explicitSort, pageType, productViewKey, cartSkus, isPlaceOrder, isListing]) {
@@ -171,7 +178,7 @@ describe('bounds and totality', () => {
       const r = post(q, { s: { price: 'ASC' }, p: { sku: 'X' }, sort: rnd() < 0.5 ? null : { name: 'ASC' } });
       if (r.op) {
         read++;
-        for (const f of [explicitSort, pageType, productViewKey, cartSkus, isPlaceOrder, isListing]) f(r.op);
+        for (const f of [explicitSort, pageType, productViewKey, cartSkus, wishlistSkus, isPlaceOrder, isListing]) f(r.op);
       }
     }
     assert.ok(read > 100, `only ${read} mutated documents were still valid GraphQL`);

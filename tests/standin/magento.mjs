@@ -43,7 +43,7 @@
 //
 // Root fields: Query.products, categories, categoryList, storeConfig, currency, availableStores,
 // route, __type(name:"ProductAttributeFilterInput"), cart, customerCart; Mutation.createEmptyCart,
-// createGuestCart, addProductsToCart, addSimpleProductsToCart, addConfigurableProductsToCart,
+// createGuestCart, addProductsToCart, addSimpleProductsToCart, addConfigurableProductsToCart, addProductsToWishlist,
 // placeOrder, generateCustomerToken, revokeCustomerToken.
 //
 // Stand-in conventions (documented, deterministic):
@@ -481,7 +481,7 @@ export function createMagento(catalog, options = {}) {
     return memberCache.get(cat);
   };
 
-  const state = { requests: [], carts: new Map(), orders: [], tokens: new Map(), counters: { cart: 0, order: 0, token: 0, item: 0 } };
+  const state = { requests: [], carts: new Map(), orders: [], tokens: new Map(), wishlists: new Map(), counters: { cart: 0, order: 0, token: 0, item: 0 } };
   const updatedAt = new Map(); // sku → Magento's updated_at, once changed (else baseUpdatedAt)
   const disabled = new Set();  // skus with status 2: in no GraphQL answer
   const enabled = (it) => !disabled.has(it.sku);
@@ -994,6 +994,20 @@ export function createMagento(catalog, options = {}) {
           if (err) throw (err.code === 'PRODUCT_NOT_FOUND' ? noSuchEntity : inputError)(err.message);
         }
         return { __typename: 'AddConfigurableProductsToCartOutput', cart: cartObj(ctx, cart) };
+      },
+      // Magento's wishlist (signed-in customers only): AddProductsToWishlistOutput {wishlist, user_errors}
+      addProductsToWishlist: (a) => {
+        if (!ctx.token) throw authError('The current user cannot perform operations on wishlist');
+        const owner = ownerOf(ctx);
+        const list = state.wishlists.get(owner) ?? [];
+        const user_errors = [];
+        for (const it of Array.isArray(a.wishlistItems) ? a.wishlistItems : []) {
+          if (typeof it?.sku !== 'string' || !bySku.has(it.sku)) { user_errors.push({ __typename: 'WishListUserInputError', code: 'PRODUCT_NOT_FOUND', message: `Could not find a product with SKU "${it?.sku}"` }); continue; }
+          if (!list.includes(it.sku)) list.push(it.sku);
+        }
+        state.wishlists.set(owner, list);
+        return { __typename: 'AddProductsToWishlistOutput', user_errors,
+          wishlist: { __typename: 'Wishlist', id: '1', items_count: list.length, sharing_code: null, updated_at: '2031-03-03 12:00:00' } };
       },
       placeOrder: (a) => {
         const cart = getCart(ctx, a.input?.cart_id);

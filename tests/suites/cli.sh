@@ -140,6 +140,28 @@ IN=$TMP/empty.json; run $E recommend --bundle $S --profile "$TMP/p1" --unit rece
 check "a binary profile feeds recently-viewed" test "$(jq_py "$OUT" 'd["items"][0]["sku"]')" = ER-MJ-01
 printf '{"type":"teleport","item":"X"}' >"$TMP/e2.json"; IN=$TMP/e2.json; run $E profile update --bundle $S
 check "bad event type: exit 3 naming the field" test $RC -eq 3 -a -n "$(grep "'type'" <<<"$ERR")"
+# the recommendation-unit events and wishlist (docs/events.md)
+U='"unit":"pdp-1","unit_type":"viewed-viewed","rank":3'
+printf '{"type":"recs-unit-view","items":["ER-MJ-01","ER-BAG-01"],%s,"ts":1700000001}' "$U" >"$TMP/u1.json"; IN=$TMP/u1.json
+run $E profile update --bundle $S --profile "$TMP/p1" --out "$TMP/p2"
+IN=/dev/null; run $E profile show "$TMP/p2"
+check "recs-unit-view only counts (no new item, events 2)" test "$(jq_py "$OUT" '"%d:%d" % (len(d["items"]), d["events"])')" = 1:2
+printf '{"type":"recs-item-click","item":"ER-BAG-01",%s,"ts":1700000002}' "$U" >"$TMP/u2.json"; IN=$TMP/u2.json
+run $E profile update --bundle $S --profile "$TMP/p2" --out "$TMP/p3"
+IN=/dev/null; run $E profile show "$TMP/p3"
+check "recs-item-click: two items, the clicked one viewed" test "$(jq_py "$OUT" '"%d:%s" % (len(d["items"]), ",".join(d["items"][0]["types"]))')" = 2:view
+printf '{"type":"wishlist","item":"ER-BAG-02","ts":1700000003}' >"$TMP/u3.json"; IN=$TMP/u3.json
+run $E profile update --bundle $S --profile "$TMP/p3" --out "$TMP/p4"
+check "wishlist updates a profile (exit 0)" test $RC -eq 0 -a -s "$TMP/p4"
+printf '{"type":"recs-item-click","item":"ER-BAG-01","unit":"pdp-1","unit_type":"viewed-viewed","rank":0}' >"$TMP/u4.json"; IN=$TMP/u4.json
+run $E profile update --bundle $S
+check "recs-item-click with rank 0: exit 3 naming rank and 1..200" test $RC -eq 3 -a -n "$(grep "field 'rank' must be an integer in 1..200" <<<"$ERR")"
+printf '{"type":"recs-unit-view","items":["ER-BAG-01"],"unit_type":"viewed-viewed","rank":1}' >"$TMP/u5.json"; IN=$TMP/u5.json
+run $E profile update --bundle $S
+check "recs-unit-view without unit: exit 3 naming it" test $RC -eq 3 -a -n "$(grep "field 'unit' is required for type 'recs-unit-view'" <<<"$ERR")"
+printf '{"type":"recs-item-add-to-cart-click","item":"ER-BAG-01","unit":"%s","unit_type":"x","rank":1}' "$(printf 'u%.0s' $(seq 65))" >"$TMP/u6.json"; IN=$TMP/u6.json
+run $E profile update --bundle $S
+check "a 65-byte unit: exit 3 naming unit and 1..64" test $RC -eq 3 -a -n "$(grep "field 'unit' must be 1..64 bytes" <<<"$ERR")"
 head -c 10 "$TMP/p1" >"$TMP/pbad"; IN=$TMP/empty.json; run $E recommend --bundle $S --profile "$TMP/pbad"
 check "truncated profile: exit 3" test $RC -eq 3
 

@@ -94,6 +94,42 @@ check "otto: the same defaults train on a click/cart/order log (exit 0)" test $r
 "$E" eval --bundle "$TMP/otto.erb" --events "$TMP/otto.ndjson" --test-days 1 >"$TMP/otto.eval" 2>&1; rc=$?
 check "otto: eval runs (exit 0)" test $rc -eq 0
 
+# ---- recommendation units: seen units + clicks become training requests ----
+# 600 sessions: a unit rendered, seen (recs-unit-view) with six items of which
+# one is from the good set P0..P9, and a click on the good one (recs-item-click
+# or, every other session, recs-item-add-to-cart-click).  Planted like the
+# listing impressions of tests/unit/test_train.c; the seen units must become
+# the training requests and the bundle must rank a good item first.
+"$NODE" -e '
+  let r = 5n; const mix = () => { r = (r * 6364136223846793005n + 1442695040888963407n) & 0xFFFFFFFFFFFFFFFFn; return Number(r >> 33n); };
+  const out = []; let id = 0;
+  for (let s = 0; s < 600; s++) {
+    const t = 1600000000 + s * 4000, good = mix() % 10, slot = mix() % 6;
+    const items = [...Array(6)].map((_, k) => "P" + (k === slot ? good : 10 + mix() % 30));
+    const u = { unit: "pdp-1", unit_type: "viewed-viewed", rank: 1, session: "u" + s };
+    out.push({ type: "recs-unit-impression-render", items, ...u, ts: t, id: "r" + id++ });
+    out.push({ type: "recs-unit-view", items, ...u, ts: t + 2, id: "r" + id++ });
+    out.push({ type: s % 2 ? "recs-item-add-to-cart-click" : "recs-item-click", item: "P" + good, ...u, rank: slot + 1, ts: t + 5, id: "r" + id++ });
+  }
+  process.stdout.write(out.map((e) => JSON.stringify(e)).join("\n") + "\n");' >"$TMP/units.ndjson"
+"$E" train --events "$TMP/units.ndjson" --model linear --bits 14 --out "$TMP/units.erb" >"$TMP/units.json" 2>"$TMP/units.err"; rc=$?
+check "units: train on a unit log exits 0" test $rc -eq 0
+check "units: the reading summary counts the unit events" grep -q 'recs-unit-impression-render 600, recs-unit-view 600, recs-item-click 300, recs-item-add-to-cart-click 300' "$TMP/units.err"
+# requests come from the pair sessions (the last quarter: 150), at most one per seen unit
+check "units: every request is a seen unit (100..150 of the 150 pair sessions)" "$NODE" -e '
+  const d=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));
+  process.exit(d.impression_requests>=100 && d.impression_requests<=150 && d.impression_requests===d.requests ? 0 : 1)' "$TMP/units.json"
+good=0
+for k in 0 1 2 3 4 5 6 7 8 9; do
+  ctx="{\"now\":1604000000,\"hour\":3,\"weekday\":1,\"k\":1,\"candidates\":[\"P1$k\",\"P2$k\",\"P$k\",\"P3$k\",\"P1$((9-k))\",\"P2$((9-k))\"]}"
+  top=$("$E" recommend --bundle "$TMP/units.erb" <<<"$ctx" 2>/dev/null | "$NODE" -e 'console.log(JSON.parse(require("fs").readFileSync(0,"utf8")).items[0].sku)')
+  [ "$top" = "P$k" ] && good=$((good + 1))
+done
+check "units: the good item first in >= 9 of 10 fresh units ($good)" test "$good" -ge 9
+grep -v '"type":"recs-unit-view"' "$TMP/units.ndjson" >"$TMP/render-only.ndjson"
+"$E" train --events "$TMP/render-only.ndjson" --model linear --bits 14 --out "$TMP/render.erb" >"$TMP/render.json" 2>/dev/null
+check "units: a unit only rendered, never seen, trains nothing" test "$(json impression_requests <"$TMP/render.json")" = 0
+
 # ---- bad input ----------------------------------------------------------------
 "$E" train --out "$TMP/x.erb" >/dev/null 2>"$TMP/err"; rc=$?
 check "train without --events: exit 2 naming it" bash -c "test $rc -eq 2 && grep -q -- '--events is required' '$TMP/err'"

@@ -196,6 +196,138 @@ static void test_impression(void) {
   EXPECT_ERR("{\"type\":\"impression\",\"items\":[\"a\"],\"item\":\"\"}", 0, ER_E_RANGE, "\"}", "item");
 }
 
+
+/* ---- wishlist and the recommendation-unit types (Adobe's storefront SDK) ---- */
+
+#define UNIT_FIELDS "\"unit\":\"u-1\",\"unit_type\":\"viewed-viewed\",\"rank\":2"
+
+static void test_wishlist(void) {
+  EXPECT_OK("{\"type\":\"wishlist\",\"item\":\"SKU-1\",\"ts\":5,\"price\":3}", 0);
+  CHECK_EQ_INT(EV.type, ER_EV_WISHLIST);
+  CHECK(str_is(EV.item, "SKU-1"));
+  EXPECT_ERR("{\"type\":\"wishlist\"}", 0, ER_E_SHAPE, NULL, "item");
+  EXPECT_ERR("{\"type\":\"wishlist\",\"items\":[\"a\"]}", 0, ER_E_SHAPE, NULL, "item");
+  EXPECT_ERR("{\"type\":\"wishlist\",\"item\":\"\"}", 0, ER_E_RANGE, "\"}", "item");
+  /* unit_type and rank belong to the recs-* types: ignored elsewhere, as before */
+  EXPECT_OK("{\"type\":\"wishlist\",\"item\":\"x\",\"rank\":0,\"unit_type\":[1]}", 0);
+  CHECK_EQ_INT(EV.rank, 0);
+  CHECK_EQ_INT(EV.unit_type.n, 0);
+  EXPECT_OK("{\"type\":\"view\",\"item\":\"x\",\"rank\":\"first\",\"unit_type\":7}", 0);
+  /* a listing impression's unit keeps its 256-byte limit */
+  char js[700], s200[201];
+  memset(s200, 'u', 200); s200[200] = 0;
+  snprintf(js, sizeof js, "{\"type\":\"impression\",\"items\":[\"a\"],\"unit\":\"%s\"}", s200);
+  EXPECT_OK(js, 0);
+}
+
+static void test_unit_events(void) {
+  static const char *const list_types[] = {"recs-unit-impression-render", "recs-unit-view"};
+  static const char *const item_types[] = {"recs-item-click", "recs-item-add-to-cart-click"};
+  static const er_event_type list_enum[] = {ER_EV_UNIT_RENDER, ER_EV_UNIT_VIEW};
+  static const er_event_type item_enum[] = {ER_EV_UNIT_CLICK, ER_EV_UNIT_CART_CLICK};
+  char js[1200];
+  for (int k = 0; k < 2; k++) {
+    snprintf(js, sizeof js, "{\"type\":\"%s\",\"items\":[\"a\",\"b\"]," UNIT_FIELDS ",\"ts\":7,\"id\":\"e\",\"session\":\"s\"}",
+             list_types[k]);
+    EXPECT_OK(js, ER_EVENT_REQUIRE_ALL);
+    CHECK_EQ_INT(EV.type, list_enum[k]);
+    CHECK_EQ_INT(EV.n_items, 2);
+    CHECK(str_is(EV.items[1], "b"));
+    CHECK(str_is(EV.unit, "u-1"));
+    CHECK(str_is(EV.unit_type, "viewed-viewed"));
+    CHECK_EQ_INT(EV.rank, 2);
+    /* items required, item is not */
+    snprintf(js, sizeof js, "{\"type\":\"%s\",\"item\":\"a\"," UNIT_FIELDS "}", list_types[k]);
+    EXPECT_ERR(js, 0, ER_E_SHAPE, NULL, "items");
+    CHECK(strstr(run_err(js, 0, NULL, NULL).err.msg, list_types[k]) != NULL);
+    snprintf(js, sizeof js, "{\"type\":\"%s\",\"items\":[]," UNIT_FIELDS "}", list_types[k]);
+    EXPECT_ERR(js, 0, ER_E_RANGE, "[]", "items");
+
+    snprintf(js, sizeof js, "{\"type\":\"%s\",\"item\":\"SKU-9\"," UNIT_FIELDS "}", item_types[k]);
+    EXPECT_OK(js, 0);
+    CHECK_EQ_INT(EV.type, item_enum[k]);
+    CHECK(str_is(EV.item, "SKU-9"));
+    CHECK_EQ_INT(EV.rank, 2);
+    snprintf(js, sizeof js, "{\"type\":\"%s\",\"items\":[\"a\"]," UNIT_FIELDS "}", item_types[k]);
+    EXPECT_ERR(js, 0, ER_E_SHAPE, NULL, "item");
+  }
+  static const char *const all[] = {"recs-unit-impression-render", "recs-unit-view", "recs-item-click",
+                                    "recs-item-add-to-cart-click"};
+  char s64[65], s65[66], s32[33], s33[34];
+  memset(s64, 'u', 64); s64[64] = 0;
+  memset(s65, 'u', 65); s65[65] = 0;
+  memset(s32, 't', 32); s32[32] = 0;
+  memset(s33, 't', 33); s33[33] = 0;
+  for (int k = 0; k < 4; k++) {
+    const char *subj = k < 2 ? "\"items\":[\"a\"]" : "\"item\":\"a\"";
+    /* each required field missing: an error naming it and the type */
+    snprintf(js, sizeof js, "{\"type\":\"%s\",%s,\"unit_type\":\"x\",\"rank\":1}", all[k], subj);
+    EXPECT_ERR(js, 0, ER_E_SHAPE, NULL, "unit");
+    CHECK(strstr(run_err(js, 0, NULL, NULL).err.msg, "is required for type") != NULL);
+    snprintf(js, sizeof js, "{\"type\":\"%s\",%s,\"unit\":\"u\",\"rank\":1}", all[k], subj);
+    EXPECT_ERR(js, 0, ER_E_SHAPE, NULL, "unit_type");
+    snprintf(js, sizeof js, "{\"type\":\"%s\",%s,\"unit\":\"u\",\"unit_type\":\"x\"}", all[k], subj);
+    EXPECT_ERR(js, 0, ER_E_SHAPE, NULL, "rank");
+    /* required means null is a type error */
+    snprintf(js, sizeof js, "{\"type\":\"%s\",%s,\"unit\":null,\"unit_type\":\"x\",\"rank\":1}", all[k], subj);
+    EXPECT_ERR(js, 0, ER_E_TYPE, "null", "unit");
+    snprintf(js, sizeof js, "{\"type\":\"%s\",%s,\"unit\":\"u\",\"unit_type\":\"x\",\"rank\":null}", all[k], subj);
+    EXPECT_ERR(js, 0, ER_E_TYPE, "null", "rank");
+    /* sizes: unit 1..64, unit_type 1..32 */
+    snprintf(js, sizeof js, "{\"type\":\"%s\",%s,\"unit\":\"%s\",\"unit_type\":\"%s\",\"rank\":1}", all[k], subj, s64, s32);
+    EXPECT_OK(js, 0);
+    CHECK_EQ_INT(EV.unit.n, 64);
+    CHECK_EQ_INT(EV.unit_type.n, 32);
+    snprintf(js, sizeof js, "{\"type\":\"%s\",%s,\"unit\":\"%s\",\"unit_type\":\"x\",\"rank\":1}", all[k], subj, s65);
+    EXPECT_ERR(js, 0, ER_E_RANGE, "uuu", "unit");
+    CHECK(strstr(run_err(js, 0, NULL, NULL).err.msg, "1..64 bytes") != NULL);
+    snprintf(js, sizeof js, "{\"type\":\"%s\",%s,\"unit\":\"\",\"unit_type\":\"x\",\"rank\":1}", all[k], subj);
+    EXPECT_ERR(js, 0, ER_E_RANGE, "\",\"unit_type", "unit");
+    snprintf(js, sizeof js, "{\"type\":\"%s\",%s,\"unit\":\"u\",\"unit_type\":\"%s\",\"rank\":1}", all[k], subj, s33);
+    EXPECT_ERR(js, 0, ER_E_RANGE, "ttt", "unit_type");
+    CHECK(strstr(run_err(js, 0, NULL, NULL).err.msg, "1..32 bytes") != NULL);
+    snprintf(js, sizeof js, "{\"type\":\"%s\",%s,\"unit\":\"u\",\"unit_type\":\"\",\"rank\":1}", all[k], subj);
+    EXPECT_ERR(js, 0, ER_E_RANGE, "\",\"rank", "unit_type");
+    snprintf(js, sizeof js, "{\"type\":\"%s\",%s,\"unit\":\"u\",\"unit_type\":5,\"rank\":1}", all[k], subj);
+    EXPECT_ERR(js, 0, ER_E_TYPE, "5,", "unit_type");
+    /* 64 bytes once unescaped */
+    char esc[400] = "";
+    for (int m = 0; m < 32; m++) strcat(esc, "\\u00e9");
+    snprintf(js, sizeof js, "{\"type\":\"%s\",%s,\"unit\":\"%s\",\"unit_type\":\"x\",\"rank\":1}", all[k], subj, esc);
+    EXPECT_OK(js, 0);
+    /* rank: an integer 1..200 */
+    static const char *const bad_ranks[] = {"0", "201", "-1", "1.5", "1e3"};
+    for (int m = 0; m < 5; m++) {
+      snprintf(js, sizeof js, "{\"type\":\"%s\",%s,\"unit\":\"u\",\"unit_type\":\"x\",\"rank\":%s}", all[k], subj, bad_ranks[m]);
+      EXPECT_ERR(js, 0, ER_E_RANGE, bad_ranks[m], "rank");
+    }
+    snprintf(js, sizeof js, "{\"type\":\"%s\",%s,\"unit\":\"u\",\"unit_type\":\"x\",\"rank\":\"1\"}", all[k], subj);
+    EXPECT_ERR(js, 0, ER_E_TYPE, "1\"}", "rank");
+    snprintf(js, sizeof js, "{\"type\":\"%s\",%s,\"unit\":\"u\",\"unit_type\":\"x\",\"rank\":200}", all[k], subj);
+    EXPECT_OK(js, 0);
+    CHECK_EQ_INT(EV.rank, 200);
+    snprintf(js, sizeof js, "{\"type\":\"%s\",%s,\"unit\":\"u\",\"unit_type\":\"x\",\"rank\":1.0}", all[k], subj);
+    EXPECT_OK(js, 0);
+    CHECK_EQ_INT(EV.rank, 1);
+    /* the logged fields are required as for every type */
+    snprintf(js, sizeof js, "{\"type\":\"%s\",%s," UNIT_FIELDS ",\"ts\":1,\"id\":\"e\"}", all[k], subj);
+    EXPECT_ERR(js, ER_EVENT_REQUIRE_ALL, ER_E_SHAPE, NULL, "session");
+  }
+  /* fields are checked in order: item before unit before rank */
+  EXPECT_ERR("{\"type\":\"recs-item-click\",\"rank\":0}", 0, ER_E_SHAPE, NULL, "item");
+  EXPECT_ERR("{\"type\":\"recs-item-click\",\"item\":\"a\",\"rank\":0}", 0, ER_E_SHAPE, NULL, "unit");
+  EXPECT_ERR("{\"type\":\"recs-item-click\",\"item\":\"a\",\"unit\":\"u\",\"rank\":0}", 0, ER_E_SHAPE, NULL, "unit_type");
+  /* names are exact */
+  EXPECT_ERR("{\"type\":\"recs-item-Click\",\"item\":\"a\"}", 0, ER_E_RANGE, "recs", "type");
+  EXPECT_ERR("{\"type\":\"recs-unit-impression-render-x\",\"items\":[\"a\"]}", 0, ER_E_RANGE, "recs", "type");
+  /* the escaped type */
+  EXPECT_OK("{\"type\":\"recs-item-cl\\u0069ck\",\"item\":\"a\"," UNIT_FIELDS "}", 0);
+  CHECK_EQ_INT(EV.type, ER_EV_UNIT_CLICK);
+}
+
+/* what each new type does to a profile, from parsed events */
+static void test_unit_profile(void);
+
 /* ---- every error path ----------------------------------------------------------- */
 
 static void test_top_level(void) {
@@ -332,13 +464,19 @@ static void test_require_all(void) {
 }
 
 static void test_type_names(void) {
-  for (int t = ER_EV_VIEW; t <= ER_EV_FEEDBACK; t++) {
+  for (int t = ER_EV_VIEW; t < ER_EV_COUNT; t++) {
     const char *n = er_event_type_name((er_event_type)t);
     CHECK_EQ_INT(er_event_type_from(n, (uint32_t)strlen(n)), t);
   }
   CHECK_EQ_STR(er_event_type_name(ER_EV_IMPRESSION), "impression");
   CHECK_EQ_STR(er_event_type_name((er_event_type)0), "unknown");
-  CHECK_EQ_STR(er_event_type_name((er_event_type)7), "unknown");
+  CHECK_EQ_STR(er_event_type_name(ER_EV_WISHLIST), "wishlist");
+  CHECK_EQ_STR(er_event_type_name(ER_EV_UNIT_RENDER), "recs-unit-impression-render");
+  CHECK_EQ_STR(er_event_type_name(ER_EV_UNIT_VIEW), "recs-unit-view");
+  CHECK_EQ_STR(er_event_type_name(ER_EV_UNIT_CLICK), "recs-item-click");
+  CHECK_EQ_STR(er_event_type_name(ER_EV_UNIT_CART_CLICK), "recs-item-add-to-cart-click");
+  CHECK_EQ_STR(er_event_type_name((er_event_type)ER_EV_COUNT), "unknown");
+  CHECK_EQ_INT(er_event_type_from("recs-item", 9), 0);
   CHECK_EQ_INT(er_event_type_from("vie", 3), 0);
   CHECK_EQ_INT(er_event_type_from("views", 5), 0);
   CHECK_EQ_INT(er_event_type_from(NULL, 0), 0);
@@ -465,6 +603,59 @@ static void test_delta_apply(void) {
   CHECK_EQ_INT(er_profile_affinity(&p, er_cat_key("Bags", 4)), 256);
 }
 
+static void test_unit_profile(void) {
+  er_profile p;
+  er_profile_init(&p);
+  /* unit impressions and views: the list has no single item; only decay and count */
+  er_profile_delta d = delta_of("{\"type\":\"recs-unit-impression-render\",\"items\":[\"A\",\"B\"],\"item\":\"A\",\"ts\":1000,"
+                                "\"category\":\"Bags\"," UNIT_FIELDS "}");
+  CHECK_EQ_INT(d.sku_key, 0);
+  CHECK_EQ_INT(d.type, ER_EV_UNIT_RENDER);
+  er_profile_apply(&p, &d);
+  d = delta_of("{\"type\":\"recs-unit-view\",\"items\":[\"A\",\"B\"],\"ts\":1001,\"price\":5,\"category\":\"Bags\"," UNIT_FIELDS "}");
+  CHECK_EQ_INT(d.sku_key, 0);
+  er_profile_apply(&p, &d);
+  CHECK_EQ_INT(p.n_items, 0);
+  CHECK_EQ_INT(p.n_cats, 0);
+  CHECK_EQ_INT(p.price_n, 0);
+  CHECK_EQ_INT(p.n_events, 2);
+  CHECK_EQ_INT(p.updated, 1001);
+
+  /* recs-item-click: like a click (viewed, category weight 1, price sampled) */
+  d = delta_of("{\"type\":\"recs-item-click\",\"item\":\"A\",\"ts\":1002,\"price\":10,\"category\":\"Bags\"," UNIT_FIELDS "}");
+  CHECK(d.sku_key == key_of("A"));
+  er_profile_apply(&p, &d);
+  CHECK_EQ_INT(p.n_items, 1);
+  CHECK_EQ_INT(p.items[0].types, ER_SEEN_VIEW);
+  CHECK_EQ_INT(er_profile_affinity(&p, er_cat_key("Bags", 4)), 256);
+  CHECK_EQ_INT(p.price_n, 1);
+
+  /* recs-item-add-to-cart-click: also a click, never a cart (the cart event follows) */
+  d = delta_of("{\"type\":\"recs-item-add-to-cart-click\",\"item\":\"B\",\"ts\":1003,\"category\":\"Bags\"," UNIT_FIELDS "}");
+  er_profile_apply(&p, &d);
+  CHECK_EQ_INT(p.n_items, 2);
+  CHECK(p.items[0].sku_key == key_of("B"));
+  CHECK_EQ_INT(p.items[0].types, ER_SEEN_VIEW);
+  CHECK_EQ_INT(er_profile_affinity(&p, er_cat_key("Bags", 4)), 512);
+  /* ... so the cart that follows counts once: weight 3, the cart bit */
+  d = delta_of("{\"type\":\"cart\",\"item\":\"B\",\"ts\":1003,\"category\":\"Bags\"}");
+  er_profile_apply(&p, &d);
+  CHECK_EQ_INT(p.items[0].types, ER_SEEN_VIEW | ER_SEEN_CART);
+  CHECK_EQ_INT(p.items[0].count, 2);
+  CHECK_EQ_INT(er_profile_affinity(&p, er_cat_key("Bags", 4)), 512 + 768);
+
+  /* wishlist: between a view (1) and a cart (3): weight 2, marks the item viewed */
+  er_profile_init(&p);
+  d = delta_of("{\"type\":\"wishlist\",\"item\":\"W\",\"ts\":2000,\"price\":20,\"category\":\"Shoes\"}");
+  CHECK(d.sku_key == key_of("W"));
+  er_profile_apply(&p, &d);
+  CHECK_EQ_INT(p.n_items, 1);
+  CHECK_EQ_INT(p.items[0].types, ER_SEEN_VIEW);
+  CHECK_EQ_INT(er_profile_affinity(&p, er_cat_key("Shoes", 5)), 512);
+  CHECK_EQ_INT(p.price_mean, 2000);
+  CHECK_EQ_INT(p.n_events, 1);
+}
+
 int main(void) {
   RUN(test_valid);
   RUN(test_impression);
@@ -475,6 +666,9 @@ int main(void) {
   RUN(test_string_errors);
   RUN(test_require_all);
   RUN(test_type_names);
+  RUN(test_wishlist);
+  RUN(test_unit_events);
+  RUN(test_unit_profile);
   RUN(test_delta);
   RUN(test_delta_apply);
   return DONE();

@@ -254,6 +254,53 @@ static void test_determinism_and_leakage(void) {
   free(more);
 }
 
+/* Train both model kinds on a log of planted shown lists (six items, one
+ * from the good set P0..P9, the good one clicked): every request must be a
+ * shown list (between lo and hi of them), no prior ranker, and a good item
+ * first in at least 45 of 50 fresh lists. */
+static void check_good_first(const er_log *L, const char *what, uint64_t lo, uint64_t hi) {
+  for (int kind = 1; kind <= 2; kind++) {
+    er_train_opts o;
+    er_train_defaults(&o);
+    o.model = (er_train_model)kind;
+    o.bits = 14;
+    o.max_groups = 100000;
+    uint8_t *bun;
+    uint32_t bl;
+    er_train_report rep;
+    er_error err;
+    er_status st = er_train_run(L, NULL, 0, &o, &bun, &bl, &rep, &err);
+    if (st) printf("train failed: %s\n", err.msg);
+    CHECK_EQ_INT(st, ER_OK);
+    if (st) continue;
+    CHECK(rep.impression_groups >= lo && rep.impression_groups <= hi && rep.impression_groups == rep.groups); /* no next-item requests here */
+    CHECK(!rep.prior);
+    er_engine *E = er_engine_new(bun, bl, &err);
+    int first = 0;
+    uint64_t rr = 99;
+    for (int t = 0; t < 50 && E; t++) {
+      char ctx[256];
+      uint32_t good = (uint32_t)(mix(&rr) % 10), slot = (uint32_t)(mix(&rr) % 6);
+      int n = snprintf(ctx, sizeof ctx, "{\"now\":1604000000,\"hour\":3,\"weekday\":1,\"k\":1,\"candidates\":[");
+      for (uint32_t k = 0; k < 6; k++)
+        n += snprintf(ctx + n, sizeof ctx - (size_t)n, "%s\"P%u\"", k ? "," : "", k == slot ? good : 10 + (uint32_t)(mix(&rr) % 30));
+      n += snprintf(ctx + n, sizeof ctx - (size_t)n, "]}");
+      const char *out;
+      uint32_t on;
+      char want[48], copy[512];
+      if (er_recommend(E, ctx, (uint32_t)n, NULL, 0, &out, &on) || on >= sizeof copy) continue;
+      memcpy(copy, out, on);
+      copy[on] = 0;
+      snprintf(want, sizeof want, "\"items\":[{\"sku\":\"P%u\"", good);
+      first += strstr(copy, want) != NULL;
+    }
+    printf("%s %s: a good item first in %d/50 fresh lists\n", what, kind == 1 ? "linear" : "trees", first);
+    CHECK(first >= 45);
+    er_engine_free(E);
+    free(bun);
+  }
+}
+
 /* Logged impressions: six items shown, one of them from the "good" set P0..P9,
  * and the shopper clicks the good one (the others are ignored).  The model
  * must learn to put a good item first among fresh impressions. */
@@ -278,44 +325,73 @@ static void test_impressions(void) {
   }
   er_log L;
   CHECK_EQ_INT(log_from(&L, b.p), ER_OK);
-  for (int kind = 1; kind <= 2; kind++) {
+  check_good_first(&L, "impressions", 150, UINT64_MAX);
+  er_log_free(&L);
+  free(b.p);
+}
+
+/* Recommendation units (Adobe's storefront SDK events): a unit rendered, then
+ * seen (recs-unit-view) with six items, one of them from the good set P0..P9,
+ * and the shopper clicks the good one (recs-item-click, or every other
+ * session the unit's add-to-cart button).  Each seen unit becomes a training
+ * request like a listing impression, and the model must put a good item
+ * first.  A unit only rendered (never seen) trains nothing. */
+static void unit_log(sbuf *b, uint32_t sessions, int with_view, uint64_t seed) {
+  uint64_t r = seed;
+  uint32_t id = 0;
+  for (uint32_t s = 0; s < sessions; s++) {
+    uint64_t t = 1600000000ull + s * 4000ull;
+    uint32_t good = (uint32_t)(mix(&r) % 10), slot = (uint32_t)(mix(&r) % 6), shown[6];
+    char items[256];
+    int n = 0;
+    for (uint32_t k = 0; k < 6; k++) {
+      shown[k] = k == slot ? good : 10 + (uint32_t)(mix(&r) % 30);
+      n += snprintf(items + n, sizeof items - (size_t)n, "%s\"P%u\"", k ? "," : "", shown[k]);
+    }
+    const char *unit = ",\"unit\":\"pdp-1\",\"unit_type\":\"viewed-viewed\",\"rank\":1";
+    sb_printf(b, "{\"type\":\"recs-unit-impression-render\",\"items\":[%s]%s,\"ts\":%llu,\"session\":\"u%u\",\"id\":\"r%u\"}\n",
+              items, unit, (unsigned long long)t, s, id++);
+    if (with_view)
+      sb_printf(b, "{\"type\":\"recs-unit-view\",\"items\":[%s]%s,\"ts\":%llu,\"session\":\"u%u\",\"id\":\"r%u\"}\n", items, unit,
+                (unsigned long long)(t + 2), s, id++);
+    sb_printf(b, "{\"type\":\"%s\",\"item\":\"P%u\",\"unit\":\"pdp-1\",\"unit_type\":\"viewed-viewed\",\"rank\":%u,"
+                 "\"ts\":%llu,\"session\":\"u%u\",\"id\":\"r%u\"}\n",
+              s % 2 ? "recs-item-add-to-cart-click" : "recs-item-click", good, slot + 1, (unsigned long long)(t + 5), s, id++);
+  }
+}
+
+static void test_unit_impressions(void) {
+  sbuf b = {0};
+  unit_log(&b, 800, 1, 5);
+  er_log L;
+  CHECK_EQ_INT(log_from(&L, b.p), ER_OK);
+  CHECK_EQ_INT(L.n_ev, 2400);
+  CHECK_EQ_INT(L.by_type[ER_EV_UNIT_RENDER], 800);
+  CHECK_EQ_INT(L.by_type[ER_EV_UNIT_VIEW], 800);
+  CHECK_EQ_INT(L.by_type[ER_EV_UNIT_CLICK] + L.by_type[ER_EV_UNIT_CART_CLICK], 800);
+  CHECK_EQ_INT(L.items.n, 40);
+  /* one request per seen unit at most (renders add none) */
+  check_good_first(&L, "unit impressions", 150, 800);
+  er_log_free(&L);
+
+  /* rendered but never seen: no training request */
+  b.n = 0;
+  unit_log(&b, 400, 0, 7);
+  CHECK_EQ_INT(log_from(&L, b.p), ER_OK);
+  CHECK_EQ_INT(L.n_ev, 800);
+  {
     er_train_opts o;
     er_train_defaults(&o);
-    o.model = (er_train_model)kind;
+    o.model = ER_TRAIN_LINEAR;
     o.bits = 14;
-    o.max_groups = 100000;
-    uint8_t *bun;
+    uint8_t *bun = NULL;
     uint32_t bl;
     er_train_report rep;
     er_error err;
+    memset(&rep, 0, sizeof rep);
     er_status st = er_train_run(&L, NULL, 0, &o, &bun, &bl, &rep, &err);
-    if (st) printf("train failed: %s\n", err.msg);
-    CHECK_EQ_INT(st, ER_OK);
-    if (st) continue;
-    CHECK(rep.impression_groups >= 150 && rep.impression_groups == rep.groups); /* no next-item requests here */
-    CHECK(!rep.prior);
-    er_engine *E = er_engine_new(bun, bl, &err);
-    int first = 0;
-    uint64_t rr = 99;
-    for (int t = 0; t < 50 && E; t++) {
-      char ctx[256];
-      uint32_t good = (uint32_t)(mix(&rr) % 10), slot = (uint32_t)(mix(&rr) % 6);
-      int n = snprintf(ctx, sizeof ctx, "{\"now\":1604000000,\"hour\":3,\"weekday\":1,\"k\":1,\"candidates\":[");
-      for (uint32_t k = 0; k < 6; k++)
-        n += snprintf(ctx + n, sizeof ctx - (size_t)n, "%s\"P%u\"", k ? "," : "", k == slot ? good : 10 + (uint32_t)(mix(&rr) % 30));
-      n += snprintf(ctx + n, sizeof ctx - (size_t)n, "]}");
-      const char *out;
-      uint32_t on;
-      char want[48], copy[512];
-      if (er_recommend(E, ctx, (uint32_t)n, NULL, 0, &out, &on) || on >= sizeof copy) continue;
-      memcpy(copy, out, on);
-      copy[on] = 0;
-      snprintf(want, sizeof want, "\"items\":[{\"sku\":\"P%u\"", good);
-      first += strstr(copy, want) != NULL;
-    }
-    printf("impressions %s: a good item first in %d/50 fresh impressions\n", kind == 1 ? "linear" : "trees", first);
-    CHECK(first >= 45);
-    er_engine_free(E);
+    printf("render-only log: status %d, %llu impression requests\n", (int)st, (unsigned long long)rep.impression_groups);
+    CHECK_EQ_INT(rep.impression_groups, 0);
     free(bun);
   }
   er_log_free(&L);
@@ -357,6 +433,7 @@ int main(void) {
   RUN(test_planted_trees);
   RUN(test_determinism_and_leakage);
   RUN(test_impressions);
+  RUN(test_unit_impressions);
   RUN(test_errors);
   return DONE();
 }

@@ -1051,6 +1051,26 @@ describe('privacy', () => {
     expect(fresh.id).not.toBe(prof.id);
   });
 
+  it('addProductsToWishlist: the origin\'s bytes and a wishlist event per sku (from any variable name); a refused one logs nothing', async () => {
+    const token = `standin-wish-${nonce().replace(/[^a-z0-9]/g, '')}`;
+    RAW_IDS.add(token);
+    const rec = recording();
+    const c = new Browser({}, { authorization: `Bearer ${token}` });
+    const wish = post('mutation AddToWishlist($wid: ID!, $items: [WishlistItemInput!]!) { addProductsToWishlist(wishlistId: $wid, wishlistItems: $items) { wishlist { id items_count } user_errors { code message } } }',
+      'AddToWishlist', { wid: '0', items: [{ sku: 'MH01', quantity: 1 }, { sku: 'MH02', quantity: 1 }] });
+    const r = await c.send(wish, rec.env);
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.text).data.addProductsToWishlist.wishlist.items_count).toBe(2);
+    expect(r.edgerec).toBe('observed; events=wishlist');
+    expect(rec.queued.map((e) => [e.type, e.item])).toEqual([['wishlist', 'MH01'], ['wishlist', 'MH02']]);
+    const guest = new Browser();
+    const rec2 = recording();
+    const g = await guest.send(wish, rec2.env);
+    expect(JSON.parse(g.text).errors[0].message).toMatch(/cannot perform operations on wishlist/);
+    expect(rec2.queued).toEqual([]);
+    expect(g.edgerec).toBe('bypass; reason=mutation');
+  });
+
   it('a signed-in customer: a KV copy keyed by the token\'s HMAC; DELETE tombstones both ids and removes it', async () => {
     const token = `standin-customer-${nonce().replace(/[^a-z0-9]/g, '')}`;
     RAW_IDS.add(token);

@@ -20,7 +20,7 @@ import { BundleStore, REFRESH_MS } from './bundles.js';
 import { expireFeedbackText, runGuardrail } from './cron.js';
 import { consume, enqueue, tombstoneKey } from './events.js';
 import { readBounded } from '../core/body.js';
-import { cartSkus, explicitSort, firstProduct, isListing, isPlaceOrder, listedSkus, pageType, productViewKey, readOperation } from '../core/graphql.js';
+import { cartSkus, explicitSort, firstProduct, isListing, isPlaceOrder, listedSkus, pageType, productViewKey, readOperation, wishlistSkus } from '../core/graphql.js';
 import { checkConfig, clearCookies, erasureIds, identify, openProfile, profileCookie, sealProfile, stripEdgerecCookies } from '../core/identity.js';
 import { fetchOrigin, originUrl } from './origin.js';
 import { answerRecommendations, recommendRest } from './recommend.js';
@@ -297,10 +297,13 @@ async function personalize({ request, env, ctx, op, id, origin, bytes }) {
   } else {
     const added = cartSkus(op);
     if (added) for (const sku of added) events.push({ type: 'cart', item: sku });
-    if (isPlaceOrder(op) && !/"errors"\s*:/.test(dec.decode(bytes.subarray(0, 4096)))) {
+    const failed = /"errors"\s*:/.test(dec.decode(bytes.subarray(0, 4096)));
+    if (isPlaceOrder(op) && !failed) {
       for (const sku of state.cart) events.push({ type: 'purchase', item: sku });
     }
-    reason = added ? 'cart' : isPlaceOrder(op) ? 'order' : 'mutation';
+    const wished = failed ? null : wishlistSkus(op); // Magento refused it (a guest, say): nothing happened
+    if (wished) for (const sku of wished) events.push({ type: 'wishlist', item: sku });
+    reason = added ? 'cart' : isPlaceOrder(op) ? 'order' : wished ? 'wishlist' : 'mutation';
   }
 
   const headers = new Headers(origin.headers);

@@ -11,6 +11,7 @@
 //   pageType(op)                          → 'category' | 'search' | null
 //   productViewKey(op)                    → the url_key a product-detail query asks for, or null
 //   cartSkus(op)                          → SKUs added by the add-to-cart mutations, or null
+//   wishlistSkus(op)                      → SKUs added by addProductsToWishlist, or null
 //   isPlaceOrder(op)                      → true for placeOrder
 //
 // How a document is read: parsed once per distinct text (an isolate-wide LRU of parsed documents,
@@ -260,6 +261,28 @@ export function cartSkus(op) {
     for (const f of op.fields) {
       if (!CART_MUTATIONS.has(f.name)) continue;
       for (const a of f.node.arguments ?? []) walk(valueFromASTUntyped(a.value, op.variables), 0);
+    }
+    return skus.length ? [...new Set(skus)] : null;
+  } catch {
+    return null;
+  }
+}
+
+const WISHLIST_MUTATIONS = new Set(['addProductsToWishlist']);
+
+/** SKUs that Magento's addProductsToWishlist adds (wishlistItems: [{sku, quantity, parent_sku?}]),
+ * literal or through variables, de-duplicated, at most 64; null when there are none. */
+export function wishlistSkus(op) {
+  try {
+    if (!op?.mutation) return null;
+    const skus = [];
+    for (const f of op.fields) {
+      if (!WISHLIST_MUTATIONS.has(f.name)) continue;
+      const items = argument(op, f, 'wishlistItems');
+      for (const it of Array.isArray(items) ? items : isObject(items) ? [items] : []) {
+        if (skus.length >= 64) break;
+        if (isObject(it) && typeof it.sku === 'string' && it.sku && it.sku.length <= 128) skus.push(it.sku);
+      }
     }
     return skus.length ? [...new Set(skus)] : null;
   } catch {
