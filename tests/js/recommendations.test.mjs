@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { LIMITS, engineContext, executeRecommendations, mixedError, recommendationsRequest, resolveUnits, restAnswer, restArgs } from '../../worker-shim/core/recommendations.js';
+import { LIMITS, unitsPolicy, engineContext, executeRecommendations, mixedError, recommendationsRequest, resolveUnits, restAnswer, restArgs } from '../../worker-shim/core/recommendations.js';
 import { readOperation } from '../../worker-shim/core/graphql.js';
 import { reactorEngine, path } from './helpers.mjs';
 import { BOILERPLATE, DROPIN } from '../lib/adobe-queries.mjs';
@@ -155,6 +155,17 @@ describe('bad input: GraphQL errors, never a throw', () => {
     assert.equal(r.userError, 'context: boom');
     const trap = deps({ recommend: () => { const e = new Error('trap'); e.code = 'trap'; throw e; } });
     await assert.rejects(resolveUnits({ pageType: 'CMS' }, { ...trap, units: [UNITS[1]] }), /trap/);
+  });
+});
+
+describe('who gets personalized units (both platforms)', () => {
+  it('opt-out, no consent and the holdout get non-personalized units, each with its reason', () => {
+    assert.deepEqual(unitsPolicy({}, 'control'), { personal: true, reason: null });
+    assert.deepEqual(unitsPolicy({}, 'canary'), { personal: true, reason: null });
+    assert.deepEqual(unitsPolicy({ optedOut: true, reason: 'gpc' }, 'control'), { personal: false, reason: 'opt-out' });
+    assert.deepEqual(unitsPolicy({ optedOut: true, reason: 'no-consent' }, 'control'), { personal: false, reason: 'no-consent' });
+    assert.deepEqual(unitsPolicy({ consent: false }, 'canary'), { personal: false, reason: 'no-consent' });
+    assert.deepEqual(unitsPolicy({}, 'holdout'), { personal: false, reason: 'holdout' });
   });
 });
 

@@ -10,17 +10,27 @@
 // `io` is the Worker's own plumbing (worker.js): identify, liveManifest, assignArm, engineFor,
 // activeEngine, activeVersion, loadState, logEvents, contextFor.
 import { allowedOrigins, corsHeaders } from '../core/cors.js';
-import { executeRecommendations, mixedError, recommendationsRequest, resolveUnits, restAnswer, restArgs, restUnits, storeOf } from '../core/recommendations.js';
+import { executeRecommendations, mixedError, recommendationsRequest, resolveUnits, restAnswer, restArgs, restUnits, storeOf, unitsPolicy } from '../core/recommendations.js';
 import { catalogLookup, parseStores } from './catalog-sync.js';
 import { liveUnits } from './units-store.js';
 
 const SHARED_MAX_AGE = 300; // seconds a document that is the same for everyone may be kept
 const sharedSeen = new Set(); // cache keys answered the same for everyone (per isolate, bounded)
 
+const settings = new Map(); // a setting's text → what it parses to (per isolate; settings rarely change)
+function parsed(key, text, parse) {
+  const k = `${key}\u0000${text ?? ''}`;
+  if (!settings.has(k)) { if (settings.size > 16) settings.clear(); settings.set(k, parse(text)); }
+  return settings.get(k);
+}
+/** The allowed CORS origins (CORS_ORIGINS), parsed once per isolate. */
+export const originsOf = (env) => parsed('cors', env.CORS_ORIGINS, allowedOrigins);
+
 /** The request's store view, currency and group; the default is CATALOG_STORES' first store view. */
 export function storeFor(request, env) {
-  let first = { store: 'default', currency: 'USD' };
-  try { first = parseStores(env.CATALOG_STORES ?? 'default:USD')[0]; } catch { /* a bad setting: /edge/health says so */ }
+  const first = parsed('stores', env.CATALOG_STORES, (t) => {
+    try { return parseStores(t ?? 'default:USD')[0]; } catch { return { store: 'default', currency: 'USD' }; } // a bad setting: /edge/health says so
+  });
   return storeOf(request.headers, first);
 }
 
@@ -34,8 +44,7 @@ async function shopper(request, env, io) {
   const engine = who.arm === 'holdout' ? await io.activeEngine(env) : await io.engineFor(env, who.version);
   if (who.arm !== 'holdout' && !who.version) who.version = io.activeVersion();
   // the holdout gets non-personalized (popularity) units, so personalization's uplift can be measured
-  const personal = !id.optedOut && id.consent !== false && who.arm !== 'holdout';
-  const reason = id.optedOut ? (id.reason === 'no-consent' ? 'no-consent' : 'opt-out') : id.consent === false ? 'no-consent' : who.arm === 'holdout' ? 'holdout' : null;
+  const { personal, reason } = unitsPolicy(id, who.arm);
   const state = personal ? await io.loadState(request, env, id) : { profile: null, cart: [] };
   return { id, who, manifest, engine, state, personal, reason };
 }
@@ -69,7 +78,7 @@ function edgerecHeader(s) {
 
 /** A recommendations document on /graphql: answered here with no origin request. */
 export async function answerRecommendations(request, env, ctx, op, io) {
-  const cors = corsHeaders(request, allowedOrigins(env.CORS_ORIGINS));
+  const cors = corsHeaders(request, originsOf(env));
   if (recommendationsRequest(op) === 'mixed') return json(200, mixedError(), { ...cors, 'cache-control': 'no-store', 'x-edgerec': 'bypass; reason=mixed-document' });
   const where = storeFor(request, env);
   const s = await shopper(request, env, io);
@@ -120,7 +129,7 @@ function sharedKey(request, where, personal) {
 
 /** GET /edge/recommend?pageType=&sku=&category=&cart=&unit=&k=&exclude= : the same units as JSON. */
 export async function recommendRest(request, env, ctx, url, io) {
-  const cors = corsHeaders(request, allowedOrigins(env.CORS_ORIGINS));
+  const cors = corsHeaders(request, originsOf(env));
   const q = restArgs(url.searchParams);
   if (q.error) return json(400, { error: q.error }, { ...cors, 'cache-control': 'no-store' });
   const where = storeFor(request, env);

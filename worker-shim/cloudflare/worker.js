@@ -23,10 +23,10 @@ import { readBounded } from '../core/body.js';
 import { cartSkus, explicitSort, firstProduct, isListing, isPlaceOrder, listedSkus, pageType, productViewKey, readOperation, wishlistSkus } from '../core/graphql.js';
 import { checkConfig, clearCookies, erasureIds, identify, openProfile, profileCookie, sealProfile, stripEdgerecCookies } from '../core/identity.js';
 import { fetchOrigin, originUrl } from './origin.js';
-import { answerRecommendations, recommendRest } from './recommend.js';
+import { answerRecommendations, originsOf, recommendRest } from './recommend.js';
 import { repairUnitsMirror } from './units-store.js';
 import { catalogHealth, syncCatalog } from './catalog-sync.js';
-import { allowedOrigins, preflight } from '../core/cors.js';
+import { preflight } from '../core/cors.js';
 import { recommendationsRequest } from '../core/recommendations.js';
 import { assignArm } from '../core/arms.js';
 import { MIRROR_KEY } from './lifecycle.js';
@@ -48,7 +48,7 @@ const dec = new TextDecoder();
 export default {
   async fetch(request, env, ctx) {
     const url = new URL(request.url);
-    const pre = request.method === 'OPTIONS' ? preflight(request, allowedOrigins(env.CORS_ORIGINS)) : null;
+    const pre = request.method === 'OPTIONS' ? preflight(request, originsOf(env)) : null;
     if (pre) return pre; // the storefront's own origins (CORS_ORIGINS); any other preflight goes on as before
     try {
       if (url.pathname.startsWith('/edge/')) return await edgeRoute(request, env, ctx, url);

@@ -12,6 +12,7 @@
 //   restUnits(q, config)                → the units a GET /edge/recommend asks for
 //   restAnswer(resolved)                → the JSON document GET /edge/recommend returns
 //   storeOf(headers, fallback)          → {store, currency, group} of a request
+//   unitsPolicy(id, arm)                → {personal, reason}: may the shopper's profile and history be used
 //
 // The rules live in the engine: each unit is one engine request (context built by engineContext:
 // the unit's type, item count, filters and back-fill; the page's sku, category and cart; the
@@ -332,6 +333,14 @@ export function restUnits(q, config) {
 export function restAnswer(resolved) {
   const results = unitObjects(resolved);
   return { results, totalResults: results.length };
+}
+
+/** What may be used for a shopper's units, and why not: {personal, reason}.  Opted-out (GPC, DNT),
+ * unconsented and holdout shoppers get non-personalized units (reason says which). */
+export function unitsPolicy(id, arm) {
+  const reason = id.optedOut ? (id.reason === 'no-consent' ? 'no-consent' : 'opt-out')
+    : id.consent === false ? 'no-consent' : arm === 'holdout' ? 'holdout' : null;
+  return { personal: reason === null, reason };
 }
 
 /** Store view, currency and customer group of a request: Adobe's Magento-Store-View-Code /

@@ -30,7 +30,7 @@
 // 200 answer but does not re-rank it (engine reason, trap, budget), it returns those bytes with
 // `x-edgerec: bypass; reason=…`, as the Worker does.  An exception never leaves the handler.
 import { readBounded } from '../core/body.js';
-import { executeRecommendations, mixedError, recommendationsRequest, resolveUnits, restAnswer, restArgs, restUnits, storeOf } from '../core/recommendations.js';
+import { executeRecommendations, mixedError, recommendationsRequest, resolveUnits, restAnswer, restArgs, restUnits, storeOf, unitsPolicy } from '../core/recommendations.js';
 import { cartSkus, explicitSort, firstProduct, isListing, listedSkus, pageType, productViewKey, readOperation } from '../core/graphql.js';
 import { clearCookies, erasureIds, identify, openProfile, profileCookie, sealProfile } from '../core/identity.js';
 import { assignArm } from '../core/arms.js';
@@ -421,8 +421,7 @@ async function unitsShopper(x, headers) {
   const manifest = rt.manifest;
   const who = await arm(rt, manifest, id);
   const engine = who.arm === 'canary' ? rt.engineFor(who.version) : rt.engineFor(null);
-  const personal = !id.optedOut && id.consent !== false && who.arm !== 'holdout';
-  const reason = id.optedOut ? (id.reason === 'no-consent' ? 'no-consent' : 'opt-out') : id.consent === false ? 'no-consent' : who.arm === 'holdout' ? 'holdout' : null;
+  const { personal, reason } = unitsPolicy(id, who.arm);
   const state = personal ? await loadState(rt, id) : { profile: null, cart: [] };
   const armTag = manifest ? `; arm=${who.arm}` : '';
   const version = who.version ?? rt.activeVersion;
