@@ -141,6 +141,19 @@ EXPORT("er_skus") int32_t wasm_skus(er_engine *e, uint32_t offset, uint32_t coun
   return st ? fail_from(e, st) : ok_out(out, on);
 }
 
+/* Replace the live popularity lists with the JSON at [p, p+n) (n 0: clear;
+ * edgerec.h er_engine_set_lists); returns the length of the summary JSON
+ * ({"most-viewed":entries,…} or null), or -status with the previous lists
+ * still in force. */
+EXPORT("er_engine_set_lists") int32_t wasm_set_lists(er_engine *e, const char *p, uint32_t n) {
+  if (!e) return -(int32_t)ER_E_USAGE;
+  const char *out;
+  uint32_t on;
+  er_status st = er_engine_set_lists(e, p, n);
+  if (!st) st = er_engine_lists_info(e, &out, &on);
+  return st ? fail_from(e, st) : ok_out(out, on);
+}
+
 /* Work units of the engine's last request (saturated to 2^31-1). */
 EXPORT("er_units") int32_t wasm_units(er_engine *e) {
   uint64_t u = e ? er_engine_units(e) : 0;

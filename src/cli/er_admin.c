@@ -109,20 +109,27 @@ static int jdoc_parse(jdoc *d, const uint8_t *s, size_t n) {
 
 static void jdoc_free(jdoc *d) { free(d->tok); d->tok = NULL; }
 
-/* The string value of key in the object at token obj into out (printable, control
- * bytes replaced); 1 when found, 0 when absent / null / not a string. */
-static int jdoc_string_at(const jdoc *d, uint32_t obj, const char *key, char *out, uint32_t cap) {
-  if (!d->tok || !er_json_is(&d->j, obj, JSMN_OBJECT)) return 0;
-  int32_t v = er_json_get(&d->j, obj, key);
-  if (v < 0 || !er_json_is(&d->j, (uint32_t)v, JSMN_STRING)) return 0;
-  int32_t n = er_json_str(&d->j, (uint32_t)v, out, cap);
-  if (n < 0) { /* too long: keep the raw prefix */
+/* The string token v (a value or an object key) into out, printable: control bytes replaced,
+ * a string too long keeps its raw prefix. */
+static void jdoc_str_tok(const jdoc *d, uint32_t v, char *out, uint32_t cap) {
+  int32_t n = er_json_str(&d->j, v, out, cap - 1); /* cap ≥ 1: room for the NUL */
+  if (n >= 0) out[n] = '\0';
+  else { /* too long: keep the raw prefix */
     const jsmntok_t *t = &d->j.tok[v];
     copy_trunc(out, cap, d->j.js + t->start, (size_t)(t->end - t->start));
     n = (int32_t)strlen(out);
   }
   for (int32_t i = 0; i < n; i++)
     if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f) out[i] = ' ';
+}
+
+/* The string value of key in the object at token obj into out (printable, control
+ * bytes replaced); 1 when found, 0 when absent / null / not a string. */
+static int jdoc_string_at(const jdoc *d, uint32_t obj, const char *key, char *out, uint32_t cap) {
+  if (!d->tok || !er_json_is(&d->j, obj, JSMN_OBJECT)) return 0;
+  int32_t v = er_json_get(&d->j, obj, key);
+  if (v < 0 || !er_json_is(&d->j, (uint32_t)v, JSMN_STRING)) return 0;
+  jdoc_str_tok(d, (uint32_t)v, out, cap);
   return 1;
 }
 
@@ -528,6 +535,51 @@ static void manifest_summary(admin *a, const resp *r) {
     else fprintf(stderr, ", no canary");
     if (has_hold) fprintf(stderr, ", holdout %s%%", hold);
     fputc('\n', stderr);
+  }
+  jdoc_free(&d);
+}
+
+/* A figure of the status's unit KPIs (raw JSON number) into out: "n/a" when absent or null; a rate
+ * ("ctr", "conversion") as a percentage. */
+static void unit_figure(const jdoc *d, uint32_t obj, const char *key, int rate, char *out, size_t cap) {
+  char raw[64] = "";
+  char *end = raw;
+  double v = 0;
+  if (jdoc_raw_at(d, obj, key, raw, sizeof raw)) v = strtod(raw, &end);
+  if (end == raw) snprintf(out, cap, "n/a");
+  else if (rate) snprintf(out, cap, "%.1f%%", 100 * v);
+  else snprintf(out, cap, "%s", raw);
+}
+
+/* `rollout status`: the manifest line, then on stderr a line per live version and unit type with
+ * the unit KPIs (all hours) the Worker reports under "units" (docs/lifecycle.md). */
+static void status_summary(admin *a, const resp *r) {
+  manifest_summary(a, r);
+  jdoc d;
+  if (!jdoc_parse(&d, r->body.p, r->body.n)) return;
+  int32_t units = er_json_is(&d.j, 0, JSMN_OBJECT) ? er_json_get(&d.j, 0, "units") : -1;
+  if (units >= 0 && er_json_is(&d.j, (uint32_t)units, JSMN_OBJECT)) {
+    uint32_t k = (uint32_t)units + 1; /* the first version's key */
+    for (int i = 0; i < d.j.tok[units].size; i++, k = er_json_skip(&d.j, k + 1)) {
+      char version[64];
+      jdoc_str_tok(&d, k, version, sizeof version);
+      int32_t types = er_json_is(&d.j, k + 1, JSMN_OBJECT) ? er_json_get(&d.j, k + 1, "types") : -1;
+      if (types < 0 || !er_json_is(&d.j, (uint32_t)types, JSMN_OBJECT)) continue;
+      uint32_t t = (uint32_t)types + 1;
+      for (int n = 0; n < d.j.tok[types].size; n++, t = er_json_skip(&d.j, t + 1)) {
+        char type[40], views[32], clicks[32], ctr[16], carts[32], buys[32], conv[16], revenue[48];
+        jdoc_str_tok(&d, t, type, sizeof type);
+        unit_figure(&d, t + 1, "views", 0, views, sizeof views);
+        unit_figure(&d, t + 1, "clicks", 0, clicks, sizeof clicks);
+        unit_figure(&d, t + 1, "ctr", 1, ctr, sizeof ctr);
+        unit_figure(&d, t + 1, "carts", 0, carts, sizeof carts);
+        unit_figure(&d, t + 1, "purchases", 0, buys, sizeof buys);
+        unit_figure(&d, t + 1, "conversion", 1, conv, sizeof conv);
+        unit_figure(&d, t + 1, "revenue", 0, revenue, sizeof revenue);
+        fprintf(stderr, "edgerec %s: units %s %s: views %s, clicks %s (CTR %s), carts %s, purchases %s (conversion %s), revenue %s\n",
+                a->cmd, version, type, views, clicks, ctr, carts, buys, conv, revenue);
+      }
+    }
   }
   jdoc_free(&d);
 }
@@ -1041,7 +1093,7 @@ int er_admin_main(int argc, char **argv) {
     rc = EXIT_INPUT;
   } else if (publish) rc = cmd_publish(&a, o.pos[0], canary);
   else if (units) rc = cmd_units(&a, sub, o.npos ? o.pos[0] : NULL);
-  else if (!strcmp(sub, "status")) rc = cmd_simple(&a, "GET", "/edge/admin/status", manifest_summary);
+  else if (!strcmp(sub, "status")) rc = cmd_simple(&a, "GET", "/edge/admin/status", status_summary);
   else if (!strcmp(sub, "promote")) rc = cmd_simple(&a, "POST", "/edge/admin/promote", manifest_summary);
   else if (!strcmp(sub, "rollback")) rc = cmd_simple(&a, "POST", "/edge/admin/rollback", manifest_summary);
   else if (!strcmp(sub, "events")) rc = cmd_events(&a, o.since, o.out, max_pages);

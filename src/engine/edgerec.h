@@ -70,6 +70,20 @@ er_status er_bundle_info(er_engine *e, const char **out, uint32_t *out_len);
 #define ER_SKUS_PAGE_BYTES (64u * 1024u)
 er_status er_bundle_skus(er_engine *e, uint32_t offset, uint32_t count, const char **out, uint32_t *out_len);
 
+/* Live popularity lists (docs/units.md, "Live lists"): JSON
+ * {"most-viewed":[["SKU",score],…],"most-purchased":[…],"most-added-to-cart":[…],"trending":[…]}
+ * replaces the lists in force; the units of those types, the default
+ * candidate fill and back-fill then read them (stock, exclusion and pin
+ * rules apply unchanged).  Scores are finite numbers >= 0, at most
+ * ER_MAX_LIST_ENTRIES (500) a list, ER_MAX_LISTS_BYTES (1 MiB) in all; skus
+ * not in the bundle and repeats are skipped; a kind absent (or null) keeps
+ * the bundle's list; len 0, `null` or `{}` clears them all.  On error (the
+ * message names the list, entry and byte) the previous lists stay. */
+er_status er_engine_set_lists(er_engine *e, const char *js, uint32_t len);
+/* The live lists in force as JSON {"most-viewed":entries,…}, or null
+ * (output buffer); er_bundle_info carries the same as "live_lists". */
+er_status er_engine_lists_info(er_engine *e, const char **out, uint32_t *out_len);
+
 /* The last error, the last bypass reason token, and the work units of the
  * last request. */
 const er_error *er_engine_error(const er_engine *e);

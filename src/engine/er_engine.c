@@ -39,6 +39,7 @@ void er_engine_free(er_engine *e) {
   free(e->arena_mem);
   free(e->map);
   free(e->tok);
+  free(e->lists);
   er_dtrees_free(&e->trees);
   free(e->out);
   free(e);
@@ -225,6 +226,42 @@ er_status er_profile_show(er_engine *e, const uint8_t *profile, uint32_t profile
   return ER_OK;
 }
 
+er_status er_engine_set_lists(er_engine *e, const char *js, uint32_t len) {
+  er_arena_reset(&e->arena);
+  er_error_clear(&e->err);
+  e->units = 0;
+  e->reason = "";
+  if (!len) { /* clear */
+    free(e->lists);
+    e->lists = NULL;
+    return ER_OK;
+  }
+  jsmntok_t *tok = er_arena_alloc(&e->arena, sizeof(jsmntok_t) * ER_MAX_LISTS_TOKENS);
+  er_live_lists *l = malloc(sizeof *l);
+  if (!tok || !l) {
+    free(l);
+    return er_fail(&e->err, ER_E_NOMEM, ER_NO_OFFSET, "lists: cannot allocate %u bytes", (uint32_t)sizeof *l);
+  }
+  er_status st = er_lists_parse(l, &e->b, js, len, tok, ER_MAX_LISTS_TOKENS, &e->units, &e->err);
+  if (st) { free(l); return st; } /* the lists in force stay */
+  free(e->lists);
+  e->lists = er_lists_any(l) ? l : NULL;
+  if (!e->lists) free(l);
+  return ER_OK;
+}
+
+er_status er_engine_lists_info(er_engine *e, const char **out, uint32_t *out_len) {
+  er_status st = er_engine_reserve(e, 256);
+  if (st) return st;
+  er_buf o;
+  er_buf_init(&o, e->out, e->out_cap);
+  er_lists_summary(e->lists, &o);
+  if (o.overflow) return er_fail(&e->err, ER_E_NOMEM, ER_NO_OFFSET, "lists: output buffer too small");
+  *out = e->out;
+  *out_len = o.len;
+  return ER_OK;
+}
+
 er_status er_bundle_skus(er_engine *e, uint32_t offset, uint32_t count, const char **out, uint32_t *out_len) {
   const er_bundle *b = &e->b;
   er_error_clear(&e->err);
@@ -291,6 +328,8 @@ er_status er_bundle_info(er_engine *e, const char **out, uint32_t *out_len) {
     er_buf_put(&o, "}", 1);
   }
   er_buf_put(&o, "}", 1);
+  er_buf_lit(&o, ",\"live_lists\":");
+  er_lists_summary(e->lists, &o);
   if (b->sec[ER_SEC_META].len) {
     er_buf_lit(&o, ",\"meta\":");
     er_buf_put(&o, b->sec[ER_SEC_META].p, b->sec[ER_SEC_META].len);

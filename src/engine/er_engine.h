@@ -7,6 +7,7 @@
 #include "er_buf.h"
 #include "er_bundle.h"
 #include "er_context.h"
+#include "er_lists.h"
 #include "er_score.h"
 
 #define ER_ARENA_BYTES (1024u * 1024u)
@@ -29,6 +30,7 @@ struct er_engine {
   uint32_t map_gen;
   char unit_override[48];
   uint32_t k_override;
+  er_live_lists *lists;     /* live popularity lists (NULL: the bundle's)   */
 };
 
 /* Make the output buffer at least n bytes (grows once, keeps it). */

@@ -31,10 +31,11 @@ er_event_type er_event_type_from(const char *s, uint32_t n) {
 
 /* The known fields, in the order they are validated. */
 enum { F_TYPE, F_ITEM, F_ITEMS, F_TS, F_ID, F_SESSION, F_USER, F_CATEGORY, F_COUNTRY, F_DEVICE, F_UNIT, F_MODEL, F_ARM,
-       F_PRICE, F_QTY, F_RATING, F_UNIT_TYPE, F_RANK, F_COUNT };
+       F_PRICE, F_QTY, F_RATING, F_UNIT_TYPE, F_RANK, F_TRUST, F_FLAG, F_COUNT };
 static const char *const field_names[F_COUNT] = {"type",     "item",    "items",  "ts",   "id",  "session",
                                                  "user",     "category", "country", "device", "unit", "model",
-                                                 "arm",      "price",   "qty",    "rating", "unit_type", "rank"};
+                                                 "arm",      "price",   "qty",    "rating", "unit_type", "rank",
+                                                 "trust",    "flag"};
 
 #define TS_MS_MAX 4294967295999ll          /* ts < 2^32 s, in ms            */
 #define PRICE_CENTS_MAX 1000000000000ll    /* 1e12 cents                    */
@@ -212,6 +213,8 @@ er_status er_event_parse(er_event *ev, const char *js, uint32_t len, jsmntok_t *
   strs[F_UNIT] = &ev->unit;
   strs[F_MODEL] = &ev->model;
   strs[F_ARM] = &ev->arm;
+  strs[F_TRUST] = &ev->trust;
+  strs[F_FLAG] = &ev->flag;
 
   for (int f = F_ITEM; f < F_COUNT; f++) {
     int32_t t0 = at[f];
@@ -252,6 +255,8 @@ er_status er_event_parse(er_event *ev, const char *js, uint32_t len, jsmntok_t *
       ev->rank = (int)v;
       break;
     case F_UNIT_TYPE: st = get_str(j, t, "unit_type", ER_EVENT_MAX_UNIT_TYPE, 1, &ev->unit_type, err); break;
+    case F_TRUST:
+    case F_FLAG: st = get_str(j, t, field_names[f], ER_EVENT_MAX_EDGE, 0, strs[f], err); break;
     case F_UNIT:
       st = is_unit ? get_str(j, t, "unit", ER_EVENT_MAX_UNIT, 1, &ev->unit, err)
                    : get_str(j, t, "unit", ER_EVENT_MAX_STR, 0, &ev->unit, err);

@@ -12,6 +12,7 @@
 #define ER_EVENT_MAX_UNIT 64u   /* `unit` of the recs-* types */
 #define ER_EVENT_MAX_UNIT_TYPE 32u /* `unit_type` of the recs-* types */
 #define ER_EVENT_MAX_RANK 200   /* `rank` of the recs-* types: 1..200 */
+#define ER_EVENT_MAX_EDGE 32u   /* `trust` and `flag`, the edge's own fields: 0..32 bytes */
 
 typedef struct { const char *p; uint32_t n; } er_str; /* raw JSON string bytes (escapes not resolved) */
 
@@ -20,6 +21,9 @@ typedef struct {
   er_str id, session, user, item, category, country, device, unit, model, arm;
   er_str unit_type;        /* recs-* types only (ignored on the others) */
   int rank;                /* recs-* types only: 1..200; 0 otherwise */
+  er_str trust, flag;      /* edge fields (any type, optional): trust "new" marks a fresh id,
+                              a present flag ("bot", "rate-limited") keeps the event out of
+                              aggregates and training (docs/anti-gaming.md); p NULL when absent */
   uint64_t ts_ms;          /* unix milliseconds (ts may be fractional seconds) */
   int has_ts;
   int64_t price_cents;     /* -1 when absent */
@@ -35,7 +39,8 @@ typedef struct {
 /* Parse and validate one event object from js[0..len) using caller tokens.
  * Required: type, and item (or items for an impression, recs-unit-impression-render
  * and recs-unit-view); unit, unit_type and rank for the recs-* types; with
- * ER_EVENT_REQUIRE_ALL also id, ts, session.  Unknown fields are ignored.
+ * ER_EVENT_REQUIRE_ALL also id, ts, session.  The edge fields trust and flag
+ * are optional strings of 0..32 bytes.  Unknown fields are ignored.
  * Errors name the field: "event: field 'ts' must be a number (byte 17)". */
 er_status er_event_parse(er_event *ev, const char *js, uint32_t len, jsmntok_t *tok, uint32_t cap,
                          uint32_t flags, er_error *err);

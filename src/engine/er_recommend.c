@@ -158,7 +158,17 @@ static int32_t add_item(gen *g, uint32_t it, int32_t table_score) {
   return (int32_t)g->n++;
 }
 
+/* The first `limit` items of a popularity list, each with its table score:
+ * the live list of the kind when one is in force (er_engine_set_lists),
+ * else the bundle's list with the item's popularity field. */
 static void add_list(gen *g, uint32_t kind, uint32_t limit, int field) {
+  const er_live_lists *live = g->e->lists;
+  if (live && live->given[kind]) {
+    uint32_t n = live->n[kind] < limit ? live->n[kind] : limit;
+    g->e->units += n;
+    for (uint32_t k = 0; k < n; k++) add_item(g, live->e[kind][k].item, (int32_t)live->e[kind][k].score);
+    return;
+  }
   uint32_t n;
   const uint8_t *l = er_bundle_list(&g->e->b, kind, &n);
   if (n > limit) n = limit;

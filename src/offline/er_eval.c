@@ -84,8 +84,14 @@ double er_eval_ndcg(const er_eval_metrics *m, uint32_t k) {
 
 /* ---- the split --------------------------------------------------------------------- */
 
-static int is_item_event(uint8_t type) {
-  return type == ER_EV_VIEW || type == ER_EV_CLICK || type == ER_EV_CART || type == ER_EV_PURCHASE;
+/* An event of the item sequences: view, click, cart, purchase, and the newer
+ * item events (wishlist; a click on a recommendation unit's item or its
+ * add-to-cart button, which is a click) -- never a flagged one.  Shown lists
+ * (impressions, unit renders and views) and feedback are not. */
+static int is_item_event(const er_log_event *e) {
+  uint8_t t = e->type;
+  return !e->flagged && (t == ER_EV_VIEW || t == ER_EV_CLICK || t == ER_EV_CART || t == ER_EV_PURCHASE ||
+                         t == ER_EV_WISHLIST || t == ER_EV_UNIT_CLICK || t == ER_EV_UNIT_CART_CLICK);
 }
 
 void er_eval_split_free(er_eval_split *s) {
@@ -118,12 +124,13 @@ er_status er_eval_split_build(const er_log *L, uint64_t from_ms, er_eval_split *
   for (uint32_t x = 0; x < L->n_ses; x++) {
     const er_log_session *S = &L->ses[x];
     uint32_t c = 0;
-    for (uint32_t k = 0; k < S->n; k++) c += is_item_event(L->ev[S->first + k].type);
+    for (uint32_t k = 0; k < S->n; k++) c += is_item_event(&L->ev[S->first + k]);
     if (!c) continue;
     if (S->end_ms >= from_ms) { n_test_cand++; test_events += c; }
     else { n_train++; train_events += c; }
   }
-  if (!n_train && !n_test_cand) return er_fail(err, ER_E_SHAPE, ER_NO_OFFSET, "eval: the log has no item events (view, click, cart, purchase)");
+  if (!n_train && !n_test_cand) return er_fail(err, ER_E_SHAPE, ER_NO_OFFSET, "eval: the log has no item events (view, click, cart, purchase, wishlist, recs-item-click, "
+                                                          "recs-item-add-to-cart-click; flagged events do not count)");
   if (!n_train)
     return er_fail(err, ER_E_SHAPE, ER_NO_OFFSET, "eval: no training session: all %u sessions end at or after the split (from %s)", n_test_cand, from);
   s->train_session = malloc((size_t)n_train * sizeof *s->train_session);
@@ -145,7 +152,7 @@ er_status er_eval_split_build(const er_log *L, uint64_t from_ms, er_eval_split *
     uint32_t start = at;
     for (uint32_t k = 0; k < S->n; k++) {
       const er_log_event *e = &L->ev[S->first + k];
-      if (!is_item_event(e->type)) continue;
+      if (!is_item_event(e)) continue;
       s->train_item[at++] = e->item;
       s->pop[e->item]++;
     }
@@ -163,7 +170,7 @@ er_status er_eval_split_build(const er_log *L, uint64_t from_ms, er_eval_split *
     uint32_t start = tat, any = 0;
     for (uint32_t k = 0; k < S->n; k++) {
       const er_log_event *e = &L->ev[S->first + k];
-      if (!is_item_event(e->type)) continue;
+      if (!is_item_event(e)) continue;
       any = 1;
       if (!s->pop[e->item]) { s->test_events_dropped++; continue; }
       s->test_event[tat++] = S->first + k;

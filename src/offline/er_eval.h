@@ -5,10 +5,14 @@
  * bundle give the same numbers (only the timings differ).
  *
  * Protocol (ER_EVAL_PROTOCOL says it in one line, the JSON carries it):
- *  - Only item events make sequences: view, click, cart, purchase
- *    (impressions and feedback are ignored).  A session takes part when it
- *    has at least one item event; events keep er_log's order (time, then
- *    input order).
+ *  - Only item events make sequences: view, click, cart, purchase, and
+ *    wishlist, recs-item-click and recs-item-add-to-cart-click (a click on a
+ *    recommendation unit's item or its button is a click).  Shown lists
+ *    (impression, recs-unit-impression-render, recs-unit-view: a unit seen is
+ *    no listing impression and no item event), feedback and every event the
+ *    edge flagged (`flag`: a bot, rate-limited) are ignored.  A session
+ *    takes part when it has at least one item event; events keep er_log's
+ *    order (time, then input order).
  *  - Split: a session is a test session when its last event
  *    (er_log_session.end_ms, any type) is at or after `from`, else a
  *    training session.
@@ -84,7 +88,8 @@
 #include "er_log.h"
 
 #define ER_EVAL_PROTOCOL                                                                                                \
-  "next-item (session-rec/GRU4Rec): item events (view/click/cart/purchase) only; session is test when its last "     \
+  "next-item (session-rec/GRU4Rec): item events (view/click/cart/purchase/wishlist/recs-item-click/"               \
+  "recs-item-add-to-cart-click, not flagged) only; session is test when its last "                                     \
   "event >= from; test events with items unseen in training dropped, then test sessions < 2 events; each prefix "    \
   "e0..ei predicts e(i+1), rank over the whole catalogue (not returned = miss); peers trained on training sessions " \
   "only, may repeat session items, ties by item id, filled with POP; ar: all position pairs, sr: steps 10 weight "   \

@@ -12,6 +12,7 @@
 #include "er_native.h"
 
 #define NONE 0xFFFFFFFFu
+_Static_assert(ER_DEV_APP < 8, "er_log_event.device is 3 bits");
 
 /* ---- interning ------------------------------------------------------------ */
 
@@ -233,6 +234,13 @@ er_status er_log_read(er_log *L, FILE *f, const char *name, int progress, er_err
       e->item = id;
     }
     if (!ok) { st = er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "%s: out of memory at line %u", name, lineno); break; }
+    e->flagged = ev.flag.p != NULL; /* any value, "" included: only the edge sets it */
+    if (ev.trust.p) {
+      int32_t m = unescape(&ev.trust, buf, sizeof buf);
+      e->trust_new = m == 3 && !memcmp(buf, "new", 3);
+    }
+    L->flagged += e->flagged;
+    L->trust_new += e->trust_new;
     if (e->ts_ms < L->min_ms) L->min_ms = e->ts_ms;
     if (e->ts_ms > L->max_ms) L->max_ms = e->ts_ms;
     L->by_type[e->type < ER_EV_COUNT ? e->type : 0]++;
@@ -353,6 +361,8 @@ void er_log_report(const er_log *L, FILE *f, const char *who) {
   for (int t = ER_EV_WISHLIST; t < ER_EV_COUNT; t++)
     if (L->by_type[t]) fprintf(f, ", %s %llu", er_event_type_name((er_event_type)t), (unsigned long long)L->by_type[t]);
   if (L->duplicates) fprintf(f, ", %llu duplicate ids skipped", (unsigned long long)L->duplicates);
+  if (L->flagged) fprintf(f, ", %llu flagged by the edge (not learned from)", (unsigned long long)L->flagged);
+  if (L->trust_new) fprintf(f, ", %llu from new ids", (unsigned long long)L->trust_new);
   fprintf(f, ", %llu malformed\n", (unsigned long long)L->bad);
   for (uint32_t x = 0; x < L->n_bad_kept; x++) fprintf(f, "%s: line %u: %s\n", who, L->bad_line[x], L->bad_why[x]);
   if (L->bad > L->n_bad_kept) fprintf(f, "%s: … and %llu more malformed lines\n", who, (unsigned long long)(L->bad - L->n_bad_kept));

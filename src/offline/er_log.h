@@ -14,7 +14,9 @@
  * Malformed lines are never dropped silently: they are counted, the first
  * ER_LOG_MAX_BAD line numbers and reasons are kept, and the caller reports
  * them.  Events with the same `id` after the first are counted as duplicates
- * and skipped (the edge's queue delivers at least once). */
+ * and skipped (the edge's queue delivers at least once).  The edge's own
+ * fields are kept as two bits per event: `flagged` (a `flag` is present) and
+ * `trust_new` (`trust` is "new"); counted in `flagged` and `trust_new`. */
 #ifndef ER_LOG_H
 #define ER_LOG_H
 
@@ -39,7 +41,10 @@ typedef struct {
   uint8_t type;        /* er_event_type                                       */
   uint8_t rating;      /* feedback 1..5, else 0                               */
   uint8_t n_imp;       /* impressions: entries in imp[]                       */
-  uint8_t device;      /* er_device                                           */
+  uint8_t device : 3;  /* er_device                                           */
+  uint8_t flagged : 1; /* the edge flagged it (`flag` present: a bot, rate-limited): in the
+                          shopper's own profile, never in what training learns   */
+  uint8_t trust_new : 1; /* `trust: "new"`: a fresh id (docs/anti-gaming.md)     */
 } er_log_event;
 
 typedef struct {
@@ -70,6 +75,7 @@ typedef struct {
   er_intern items, sessions, users, cats, countries, ids;
   /* reading statistics */
   uint64_t lines, blank, bad, duplicates;
+  uint64_t flagged, trust_new;   /* events with `flag`, with `trust: "new"`      */
   uint64_t by_type[ER_EV_COUNT]; /* indexed by er_event_type                   */
   uint32_t bad_line[ER_LOG_MAX_BAD];
   char bad_why[ER_LOG_MAX_BAD][208];

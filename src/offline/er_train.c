@@ -26,6 +26,14 @@
 #define VALID_FRACTION 0.1      /* last pair sessions held out for AUC        */
 #define AGREEMENT_REQUESTS 200u /* validation requests scored in full          */
 #define MIN_REQUESTS 50u        /* fewer training requests: a prior ranker    */
+/* Against gaming (docs/anti-gaming.md): in the popularity, trending and
+ * neighbour tables a shopper (the event's user, else its session) counts at
+ * most once per item per UTC day in each table, a pair (a, b) at most once
+ * per shopper per day, and an event the edge marked `trust: "new"` (an id
+ * minutes old) counts NEW_ID_WEIGHT of an established shopper's.  Events
+ * with a `flag` teach nothing. */
+#define NEW_ID_WEIGHT 0.25
+#define DAY_MS 86400000ull
 
 
 void er_train_defaults(er_train_opts *o) {
@@ -70,11 +78,15 @@ typedef struct {
   char *skubuf;                   /* NUL-terminated skus of log-only items      */
   const char **catptr;            /* one category per log-only item             */
   char *catbuf;
-  /* the item-event sequence of training sessions, folded universe indices */
+  /* the item-event sequence of training sessions (flagged events left out),
+   * folded universe indices */
   uint32_t *seq_item;             /* [n_seq]                                   */
   uint8_t *seq_bought;
+  uint32_t *seq_ev;               /* [n_seq] the event (index into L->ev)       */
+  uint32_t *seq_sd;               /* [n_seq] its shopper-day (dense id)          */
   uint32_t *seq_first;            /* [n_train + 1]                              */
-  uint32_t n_seq;
+  uint32_t n_seq, n_sd;
+  uint64_t flagged, trust_new;    /* events of the training sessions            */
 } trainer;
 
 static void trainer_free(trainer *T) {
@@ -87,7 +99,59 @@ static void trainer_free(trainer *T) {
   free(T->catbuf);
   free(T->seq_item);
   free(T->seq_bought);
+  free(T->seq_ev);
+  free(T->seq_sd);
   free(T->seq_first);
+}
+
+/* Dense ids of the (shopper, UTC day) pairs of the sequence positions: the
+ * shopper is the event's user when it has one, else its session.  Exact
+ * keys (no hash collisions), memory in the number of shopper-days. */
+static er_status shopper_days(trainer *T, er_error *err) {
+  const er_log *L = T->L;
+  uint64_t *keys = NULL;
+  uint32_t *slot = NULL, mask = 0, cap = 0;
+  er_status st = ER_OK;
+  T->n_sd = 0;
+  T->seq_sd = malloc(((size_t)T->n_seq + 1) * sizeof *T->seq_sd);
+  if (!T->seq_sd) return er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "train: out of memory");
+  for (uint32_t q = 0; q < T->n_seq; q++) {
+    const er_log_event *e = &L->ev[T->seq_ev[q]];
+    /* user ids and session indices are below 2^30: bit 31 tells them apart */
+    uint64_t who = e->user ? e->user - 1 : (uint64_t)e->session | 0x80000000u;
+    uint64_t key = who << 32 | (e->ts_ms / DAY_MS);
+    if ((uint64_t)T->n_sd * 2 >= (uint64_t)mask + (mask ? 1 : 0)) { /* grow: load at most 1/2 */
+      uint32_t slots = mask ? (mask + 1) * 2 : 1024;
+      uint32_t *ns = calloc(slots, sizeof *ns);
+      if (!ns) { st = er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "train: out of memory"); goto out; }
+      for (uint32_t id = 0; id < T->n_sd; id++) {
+        uint32_t h = (uint32_t)er_key((const char *)&keys[id], sizeof keys[id]) & (slots - 1);
+        while (ns[h]) h = (h + 1) & (slots - 1);
+        ns[h] = id + 1;
+      }
+      free(slot);
+      slot = ns;
+      mask = slots - 1;
+    }
+    uint32_t h = (uint32_t)er_key((const char *)&key, sizeof key) & mask;
+    while (slot[h] && keys[slot[h] - 1] != key) h = (h + 1) & mask;
+    if (!slot[h]) {
+      if (T->n_sd == cap) {
+        uint32_t c = cap ? cap * 2 : 1024;
+        uint64_t *nk = realloc(keys, (size_t)c * sizeof *nk);
+        if (!nk) { st = er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "train: out of memory"); goto out; }
+        keys = nk;
+        cap = c;
+      }
+      keys[T->n_sd] = key;
+      slot[h] = ++T->n_sd;
+    }
+    T->seq_sd[q] = slot[h] - 1;
+  }
+out:
+  free(keys);
+  free(slot);
+  return st;
 }
 
 static er_status build_universe(trainer *T, const char *catalog_json, uint32_t catalog_len, er_error *err) {
@@ -106,7 +170,9 @@ static er_status build_universe(trainer *T, const char *catalog_json, uint32_t c
   uint32_t end_ev = T->n_train ? L->ses[T->n_train - 1].first + L->ses[T->n_train - 1].n : 0;
   for (uint32_t x = 0; x < end_ev; x++) {
     const er_log_event *e = &L->ev[x];
-    if (!is_item_event(e->type)) continue;
+    T->flagged += e->flagged;
+    T->trust_new += e->trust_new;
+    if (!is_item_event(e->type) || e->flagged) continue; /* a bot's sku does not enter the universe */
     seen[e->item] = 1;
     if (e->price_cents) price[e->item] = e->price_cents;
     if (e->cat) lcat[e->item] = e->cat;
@@ -192,21 +258,23 @@ static er_status build_universe(trainer *T, const char *catalog_json, uint32_t c
   T->seq_first = malloc(((size_t)T->n_train + 1) * sizeof *T->seq_first);
   T->seq_item = malloc(((size_t)end_ev + 1) * sizeof *T->seq_item);
   T->seq_bought = malloc((size_t)end_ev + 1);
-  if (!T->seq_first || !T->seq_item || !T->seq_bought) { st = er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "train: out of memory"); goto out; }
+  T->seq_ev = malloc(((size_t)end_ev + 1) * sizeof *T->seq_ev);
+  if (!T->seq_first || !T->seq_item || !T->seq_bought || !T->seq_ev) { st = er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "train: out of memory"); goto out; }
   T->n_seq = 0;
   for (uint32_t s = 0; s < T->n_train; s++) {
     T->seq_first[s] = T->n_seq;
     const er_log_session *S = &L->ses[s];
     for (uint32_t x = S->first; x < S->first + S->n; x++) {
       const er_log_event *e = &L->ev[x];
-      if (!is_item_event(e->type) || T->log2idx[e->item] == NONE) continue;
+      if (!is_item_event(e->type) || e->flagged || T->log2idx[e->item] == NONE) continue;
       T->seq_item[T->n_seq] = T->fold[T->log2idx[e->item]];
       T->seq_bought[T->n_seq] = (uint8_t)is_bought(e->type);
+      T->seq_ev[T->n_seq] = x;
       T->n_seq++;
     }
   }
   T->seq_first[T->n_train] = T->n_seq;
-  st = ER_OK;
+  st = shopper_days(T, err);
 out:
   free(seen);
   free(price);
@@ -236,7 +304,10 @@ static void tables_free(tables *t) {
 }
 
 /* Popularity (decayed counts per type), trending, and the behavioural
- * neighbour relations of sessions [0, ses_end). */
+ * neighbour relations of sessions [0, ses_end).  Every table counts a
+ * shopper-day once per item (its best event), an event of a new id
+ * NEW_ID_WEIGHT, and a pair (a, b) once per shopper-day of a (its best
+ * occurrence); flagged events are not in the sequences at all. */
 static er_status build_tables(trainer *T, uint32_t ses_end, tables *tb, er_error *err) {
   const er_log *L = T->L;
   uint32_t N = T->n_items;
@@ -244,13 +315,13 @@ static er_status build_tables(trainer *T, uint32_t ses_end, tables *tb, er_error
   double *pv = calloc(N ? N : 1, sizeof *pv), *pc = calloc(N ? N : 1, sizeof *pc), *pp = calloc(N ? N : 1, sizeof *pp);
   double *recent = calloc(N ? N : 1, sizeof *recent), *total = calloc(N ? N : 1, sizeof *total);
   er_status st = ER_OK;
-  uint32_t *occ_first = NULL, *occ = NULL;
-  float *acc = NULL;
+  uint32_t *occ_first = NULL, *occ = NULL, *ses_of = NULL, *by_sd = NULL, *sd_first = NULL, *gtouched = NULL;
+  float *acc = NULL, *gmax = NULL;
   uint32_t *touched = NULL;
   nb *tmp = NULL;
   uint32_t cap_e[ER_NBR_KINDS] = {0};
   if (!pv || !pc || !pp || !recent || !total) { st = er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "train: out of memory"); goto out; }
-  if (!ses_end) goto pack_pop;
+  if (!ses_end) goto out;
   uint64_t t_end = L->ses[ses_end - 1].end_ms, t_start = L->ses[0].start_ms;
   for (uint32_t s = 0; s < ses_end; s++) {
     const er_log_session *S = &L->ses[s];
@@ -258,72 +329,86 @@ static er_status build_tables(trainer *T, uint32_t ses_end, tables *tb, er_error
   }
   double span_days = (double)(t_end - t_start) / 86400000.0;
   if (span_days < TRENDING_DAYS) span_days = TRENDING_DAYS;
-  for (uint32_t s = 0; s < ses_end; s++) {
-    const er_log_session *S = &L->ses[s];
-    for (uint32_t x = S->first; x < S->first + S->n; x++) {
-      const er_log_event *e = &L->ev[x];
-      if (!is_item_event(e->type) || T->log2idx[e->item] == NONE) continue;
-      uint32_t u = T->fold[T->log2idx[e->item]];
-      double age_days = e->ts_ms >= t_end ? 0 : (double)(t_end - e->ts_ms) / 86400000.0;
-      double w = pow(0.5, age_days / POP_HALF_LIFE_DAYS);
-      pv[u] += w; /* every interaction implies a view */
-      if (is_bought(e->type)) pc[u] += w;
-      if (e->type == ER_EV_PURCHASE) pp[u] += w;
-      total[u] += 1;
-      if (age_days < TRENDING_DAYS) recent[u] += 1;
-    }
-  }
-  for (uint32_t u = 0; u < N; u++) {
-    er_pack_item *it = &T->items[u];
-    it->view = (uint64_t)llround(pv[u] * 100);
-    it->cart = (uint64_t)llround(pc[u] * 100);
-    it->purchase = (uint64_t)llround(pp[u] * 100);
-    double expected = total[u] * TRENDING_DAYS / span_days;
-    it->trending = recent[u] > 0 ? recent[u] / (expected + TRENDING_PRIOR) : 0;
-  }
-  /* neighbours: per anchor, its occurrences' windows */
   uint32_t q_end = T->seq_first[ses_end];
   occ_first = calloc((size_t)N + 1, sizeof *occ_first);
   occ = malloc(((size_t)q_end + 1) * sizeof *occ);
   acc = calloc((size_t)N * 3, sizeof *acc);
+  gmax = calloc((size_t)N * 3, sizeof *gmax);
   touched = malloc((size_t)N * sizeof *touched);
+  gtouched = malloc((size_t)N * sizeof *gtouched);
   tmp = malloc((size_t)N * sizeof *tmp);
-  uint32_t *ses_of = malloc(((size_t)q_end + 1) * sizeof *ses_of);
-  if (!occ_first || !occ || !acc || !touched || !tmp || !ses_of) {
-    free(ses_of);
+  ses_of = malloc(((size_t)q_end + 1) * sizeof *ses_of);
+  by_sd = malloc(((size_t)q_end + 1) * sizeof *by_sd);
+  sd_first = calloc((size_t)T->n_sd + 1, sizeof *sd_first);
+  if (!occ_first || !occ || !acc || !gmax || !touched || !gtouched || !tmp || !ses_of || !by_sd || !sd_first) {
     st = er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "train: out of memory");
     goto out;
   }
   for (uint32_t s = 0; s < ses_end; s++)
     for (uint32_t q = T->seq_first[s]; q < T->seq_first[s + 1]; q++) ses_of[q] = s;
+  /* positions in (shopper-day, position) order, then each item's occurrences in that order (two
+   * stable counting sorts), so one shopper-day's occurrences of an item are adjacent */
+  for (uint32_t q = 0; q < q_end; q++) sd_first[T->seq_sd[q] + 1]++;
+  for (uint32_t d = 0; d < T->n_sd; d++) sd_first[d + 1] += sd_first[d];
+  for (uint32_t q = 0; q < q_end; q++) by_sd[sd_first[T->seq_sd[q]]++] = q;
   for (uint32_t q = 0; q < q_end; q++) occ_first[T->seq_item[q] + 1]++;
   for (uint32_t u = 0; u < N; u++) occ_first[u + 1] += occ_first[u];
   {
     uint32_t *fill = malloc(((size_t)N + 1) * sizeof *fill);
-    if (!fill) { free(ses_of); st = er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "train: out of memory"); goto out; }
+    if (!fill) { st = er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "train: out of memory"); goto out; }
     memcpy(fill, occ_first, ((size_t)N + 1) * sizeof *fill);
-    for (uint32_t q = 0; q < q_end; q++) occ[fill[T->seq_item[q]]++] = q;
+    for (uint32_t k = 0; k < q_end; k++) occ[fill[T->seq_item[by_sd[k]]]++] = by_sd[k];
     free(fill);
   }
   for (uint32_t a = 0; a < N; a++) {
     if (occ_first[a] == occ_first[a + 1]) continue;
-    uint32_t nt = 0, nocc[2] = {0, 0};
-    for (uint32_t k = occ_first[a]; k < occ_first[a + 1]; k++) {
-      uint32_t g = occ[k], s = ses_of[g];
-      uint32_t lo = T->seq_first[s], hi = T->seq_first[s + 1];
-      uint32_t from = g > lo + WINDOW ? g - WINDOW : lo, to = g + WINDOW + 1 < hi ? g + WINDOW + 1 : hi;
-      int ab = T->seq_bought[g];
-      nocc[ab]++;
-      for (uint32_t q = from; q < to; q++) {
-        uint32_t b = T->seq_item[q];
-        if (q == g || b == a) continue;
-        int bb = T->seq_bought[q];
-        int rel = !ab && !bb ? ER_NBR_VV : !ab && bb ? ER_NBR_VB : ab && bb ? ER_NBR_BB : -1;
-        if (rel < 0) continue;
-        float w = (q > g ? 1.0f : (float)BACKWARD_WEIGHT) / (float)(q > g ? q - g : g - q);
-        float *slot = &acc[(size_t)b * 3 + (size_t)rel];
-        if (acc[(size_t)b * 3] == 0 && acc[(size_t)b * 3 + 1] == 0 && acc[(size_t)b * 3 + 2] == 0) touched[nt++] = b;
-        *slot += w;
+    uint32_t nt = 0;
+    double nocc[2] = {0, 0};
+    for (uint32_t k = occ_first[a], kend; k < occ_first[a + 1]; k = kend) {
+      /* one shopper on one day: every table takes the best of its events once */
+      uint32_t sd = T->seq_sd[occ[k]], ng = 0;
+      double v = 0, c = 0, p = 0, tot = 0, rec = 0, n_anchor[2] = {0, 0};
+      for (kend = k; kend < occ_first[a + 1] && T->seq_sd[occ[kend]] == sd; kend++) {
+        uint32_t g = occ[kend], s = ses_of[g];
+        const er_log_event *e = &L->ev[T->seq_ev[g]];
+        double tw = e->trust_new ? NEW_ID_WEIGHT : 1.0;
+        double age_days = e->ts_ms >= t_end ? 0 : (double)(t_end - e->ts_ms) / 86400000.0;
+        double w = tw * pow(0.5, age_days / POP_HALF_LIFE_DAYS);
+        if (w > v) v = w; /* every interaction implies a view */
+        if (is_bought(e->type) && w > c) c = w;
+        if (e->type == ER_EV_PURCHASE && w > p) p = w;
+        if (tw > tot) tot = tw;
+        if (age_days < TRENDING_DAYS && tw > rec) rec = tw;
+        int ab = T->seq_bought[g];
+        if (tw > n_anchor[ab]) n_anchor[ab] = tw;
+        uint32_t lo = T->seq_first[s], hi = T->seq_first[s + 1];
+        uint32_t from = g > lo + WINDOW ? g - WINDOW : lo, to = g + WINDOW + 1 < hi ? g + WINDOW + 1 : hi;
+        for (uint32_t q = from; q < to; q++) {
+          uint32_t b = T->seq_item[q];
+          if (q == g || b == a) continue;
+          int bb = T->seq_bought[q];
+          int rel = !ab && !bb ? ER_NBR_VV : !ab && bb ? ER_NBR_VB : ab && bb ? ER_NBR_BB : -1;
+          if (rel < 0) continue;
+          float pw = L->ev[T->seq_ev[q]].trust_new ? (float)NEW_ID_WEIGHT : (float)tw; /* the less trusted of the two */
+          if ((float)tw < pw) pw = (float)tw;
+          float gw = pw * (q > g ? 1.0f : (float)BACKWARD_WEIGHT) / (float)(q > g ? q - g : g - q);
+          float *slot = &gmax[(size_t)b * 3 + (size_t)rel];
+          if (gmax[(size_t)b * 3] == 0 && gmax[(size_t)b * 3 + 1] == 0 && gmax[(size_t)b * 3 + 2] == 0) gtouched[ng++] = b;
+          if (gw > *slot) *slot = gw;
+        }
+      }
+      pv[a] += v;
+      pc[a] += c;
+      pp[a] += p;
+      total[a] += tot;
+      recent[a] += rec;
+      nocc[0] += n_anchor[0];
+      nocc[1] += n_anchor[1];
+      for (uint32_t x = 0; x < ng; x++) { /* the shopper-day's best pair weights join the anchor's sums */
+        float *gm = &gmax[(size_t)gtouched[x] * 3], *ac = &acc[(size_t)gtouched[x] * 3];
+        if (ac[0] == 0 && ac[1] == 0 && ac[2] == 0) touched[nt++] = gtouched[x];
+        for (int rel = 0; rel < 3; rel++) ac[rel] += gm[rel];
+        memset(gm, 0, 3 * sizeof *gm);
       }
     }
     for (int rel = 0; rel < 3; rel++) {
@@ -342,7 +427,7 @@ static er_status build_tables(trainer *T, uint32_t ses_end, tables *tb, er_error
         uint32_t c = cap_e[rel] ? cap_e[rel] * 2 : 65536;
         while (c < tb->n_edges[rel] + m) c *= 2;
         er_pack_edge *ne = realloc(tb->edges[rel], (size_t)c * sizeof *ne);
-        if (!ne) { free(ses_of); st = er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "train: out of memory"); goto out; }
+        if (!ne) { st = er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "train: out of memory"); goto out; }
         tb->edges[rel] = ne;
         cap_e[rel] = c;
       }
@@ -350,11 +435,18 @@ static er_status build_tables(trainer *T, uint32_t ses_end, tables *tb, er_error
     }
     for (uint32_t k = 0; k < nt; k++) memset(&acc[(size_t)touched[k] * 3], 0, 3 * sizeof *acc);
   }
-  free(ses_of);
-pack_pop:
+  for (uint32_t u = 0; u < N; u++) {
+    er_pack_item *it = &T->items[u];
+    it->view = (uint64_t)llround(pv[u] * 100);
+    it->cart = (uint64_t)llround(pc[u] * 100);
+    it->purchase = (uint64_t)llround(pp[u] * 100);
+    double expected = total[u] * TRENDING_DAYS / span_days;
+    it->trending = recent[u] > 0 ? recent[u] / (expected + TRENDING_PRIOR) : 0;
+  }
 out:
   free(pv); free(pc); free(pp); free(recent); free(total);
-  free(occ_first); free(occ); free(acc); free(touched); free(tmp);
+  free(occ_first); free(occ); free(acc); free(gmax); free(touched); free(gtouched); free(tmp);
+  free(ses_of); free(by_sd); free(sd_first);
   if (st) tables_free(tb);
   return st;
 }
@@ -524,7 +616,8 @@ static uint32_t put_jstr(char *out, uint32_t at, uint32_t cap, const char *s, ui
  * recs-item-add-to-cart-click), viewed, wishlisted, carted or bought (within
  * IMPRESSION_WINDOW_MS and before the next shown list), or rated 4–5, are
  * positives; the rest, and any rated 1–2, are negatives.  A request with at
- * least one of each is added to the fit set. */
+ * least one of each is added to the fit set.  Flagged events are neither
+ * requests nor labels. */
 static er_status impression_group(trainer *T, er_engine *E, const er_profile *p, uint32_t x, uint32_t end,
                                   pairset *P, er_error *err) {
   const er_log *L = T->L;
@@ -535,7 +628,7 @@ static er_status impression_group(trainer *T, er_engine *E, const er_profile *p,
   for (uint32_t y = x + 1; y < end; y++) {
     const er_log_event *f = &L->ev[y];
     if (is_shown_list(f->type) || f->ts_ms > e->ts_ms + IMPRESSION_WINDOW_MS) break;
-    if (!is_item_event(f->type) && f->type != ER_EV_FEEDBACK) continue;
+    if ((!is_item_event(f->type) && f->type != ER_EV_FEEDBACK) || f->flagged) continue;
     for (uint32_t k = 0; k < n; k++) {
       if (L->imp[e->item + k] != f->item) continue;
       if (f->type == ER_EV_FEEDBACK) label[k] = f->rating >= 4 ? 1 : f->rating <= 2 ? -1 : label[k];
@@ -599,8 +692,10 @@ static er_status impression_group(trainer *T, er_engine *E, const er_profile *p,
 /* Walk the pair sessions [s_from, s_to) with the engine over the table
  * bundle: each item event with a following item event is a request whose
  * positive is the next item; negatives are sampled from the engine's own
- * candidates.  Sessions from s_valid on go to the validation set.  When
- * `sink` is set, each request's rows are also written to it (libsvm). */
+ * candidates.  Every event updates the shopper's profile (as at the edge);
+ * flagged events are neither requests nor positives.  Sessions from s_valid
+ * on go to the validation set.  When `sink` is set, each request's rows are
+ * also written to it (libsvm). */
 static er_status gen_pairs(trainer *T, er_engine *E, uint32_t s_from, uint32_t s_valid, uint32_t s_to, pairset *P,
                            FILE *sink, int sink_part, er_error *err) {
   const er_log *L = T->L;
@@ -632,6 +727,7 @@ static er_status gen_pairs(trainer *T, er_engine *E, uint32_t s_from, uint32_t s
       er_log_delta(L, e, &d);
       er_engine_enrich_delta(&E->b, &d);
       er_profile_apply(&p, &d);
+      if (e->flagged) continue; /* in the profile, nothing else */
       if (is_shown_list(e->type) && !valid && !sink) {
         if ((st = impression_group(T, E, &p, x, S->first + S->n, P, err))) break;
         continue;
@@ -639,7 +735,7 @@ static er_status gen_pairs(trainer *T, er_engine *E, uint32_t s_from, uint32_t s
       if (!is_item_event(e->type)) continue;
       /* the next item event */
       uint32_t y = x + 1;
-      while (y < S->first + S->n && !is_item_event(L->ev[y].type)) y++;
+      while (y < S->first + S->n && (!is_item_event(L->ev[y].type) || L->ev[y].flagged)) y++;
       if (y >= S->first + S->n) break;
       uint32_t tu = T->log2idx[L->ev[y].item];
       if (tu == NONE) { P->skipped_unknown++; continue; }
@@ -899,8 +995,9 @@ static er_status validate(const pairset *P, const float_model *fm, const uint8_t
   return st;
 }
 
-/* Simulated int8 AUC of linear weights clipped at `clip` (calibration). */
-static double int8_auc_linear(const pairset *P, const float *w, uint32_t bits, double clip) {
+/* Simulated int8 AUC of linear weights clipped at `clip` (calibration); each
+ * validation request's own AUC goes to per[v] (-1 when it has no pair). */
+static double int8_auc_linear(const pairset *P, const float *w, uint32_t bits, double clip, double *per) {
   double s = clip / 127.0, num = 0, den = 0;
   double *sc = malloc(sizeof *sc * ER_MAX_CANDIDATES);
   if (!sc || s <= 0) { free(sc); return 0; }
@@ -924,10 +1021,34 @@ static double int8_auc_linear(const pairset *P, const float *w, uint32_t bits, d
       at += 4 * ER_DENSE_COUNT;
       sc[c] = (double)acc;
     }
-    auc_add(sc, n, P->vpos[v], &num, &den);
+    double n1 = 0, d1 = 0;
+    auc_add(sc, n, P->vpos[v], &n1, &d1);
+    per[v] = d1 ? n1 / d1 : -1;
+    num += n1;
+    den += d1;
   }
   free(sc);
   return den ? num / den : 0;
+}
+
+/* Whether per-request AUCs a[] beat b[] beyond noise: their mean paired
+ * difference is positive and over twice its standard error (requests
+ * without a pair left out).  On a few hundred requests a difference of a few
+ * thousandths is noise, and clipping on noise flattens the weights that
+ * carry the signal. */
+static int calibrated_better(const double *a, const double *b, uint64_t n) {
+  double s = 0, s2 = 0;
+  uint64_t m = 0;
+  for (uint64_t v = 0; v < n; v++) {
+    if (a[v] < 0 || b[v] < 0) continue;
+    double d = a[v] - b[v];
+    s += d;
+    s2 += d * d;
+    m++;
+  }
+  if (m < 2) return 0;
+  double mean = s / (double)m, var = (s2 - s * mean) / (double)(m - 1);
+  return mean > 0 && mean > 2 * sqrt(var > 0 ? var : 0) / sqrt((double)m);
 }
 
 /* ======================================================================== */
@@ -993,10 +1114,15 @@ er_status er_train_run(const er_log *L, const char *catalog_json, uint32_t catal
   rep->table_sessions = n_tab;
   rep->pair_sessions = T.n_train - n_tab;
   rep->items = T.n_items;
+  rep->flagged_events = T.flagged;
+  rep->new_id_events = T.trust_new;
   rep->seconds_tables = er_now_seconds() - t0;
   if (o->verbose)
     fprintf(stderr, "train: %u training sessions, %u items; tables from the first %u sessions, pairs from the last %u (%.1f s)\n",
             T.n_train, T.n_items, n_tab, T.n_train - n_tab, rep->seconds_tables);
+  if (o->verbose && (T.flagged || T.trust_new))
+    fprintf(stderr, "train: %llu flagged events left out of the tables and the requests; %llu events of new ids count %g each "
+                    "in the tables\n", (unsigned long long)T.flagged, (unsigned long long)T.trust_new, NEW_ID_WEIGHT);
   /* pairs */
   double t1 = er_now_seconds();
   if (!(E = er_engine_new(early, early_len, err))) { st = err->code ? err->code : ER_E_BUNDLE_CORRUPT; goto done; }
@@ -1055,15 +1181,23 @@ er_status er_train_run(const er_log *L, const char *catalog_json, uint32_t catal
     if ((st = fit_linear(&P, o, w, err))) goto done;
     fm.w = w;
     fm.bits = o->bits;
-    /* calibration: the clip of the int8 range that ranks the validation requests best */
+    /* calibration: the clip of the int8 range that ranks the validation requests best, a harder clip
+       kept only when it ranks them better beyond noise (paired over the requests, see calibrated_better) */
     double mx = 0;
     for (uint32_t i = 0; i < (1u << o->bits); i++) if (fabs(w[i]) > mx) mx = fabs(w[i]);
-    double best = -1, best_clip = 1;
+    double best_clip = 1;
+    double *per_best = malloc(sizeof *per_best * (P.vn ? P.vn : 1)), *per = malloc(sizeof *per * (P.vn ? P.vn : 1));
+    if (!per_best || !per) { free(per_best); free(per); st = er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "train: out of memory"); goto done; }
     for (double f = 1.0; f >= 0.0625 && mx > 0; f /= 2) {
-      double a = int8_auc_linear(&P, w, o->bits, mx * f);
-      if (o->verbose) fprintf(stderr, "train: int8 calibration: clip at %.4g of max|w| → validation AUC %.4f\n", f, a);
-      if (a > best + 1e-4) { best = a; best_clip = f; }
+      double a = int8_auc_linear(&P, w, o->bits, mx * f, f == 1.0 ? per_best : per);
+      int better = f < 1.0 && calibrated_better(per, per_best, P.vn);
+      if (o->verbose)
+        fprintf(stderr, "train: int8 calibration: clip at %.4g of max|w| → validation AUC %.4f%s\n", f, a,
+                better ? " (better beyond noise: kept)" : "");
+      if (better) { double *t = per_best; per_best = per; per = t; best_clip = f; }
     }
+    free(per_best);
+    free(per);
     rep->quant_clip = best_clip;
     float *wq = malloc(sizeof *wq << o->bits);
     if (!wq) { st = er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "train: out of memory"); goto done; }
@@ -1307,11 +1441,12 @@ int er_train_main(int argc, char **argv) {
   double total = er_now_seconds() - t0;
   printf("{\"bundle\":\"%s\",\"bytes\":%u,\"model\":\"%s\",\"train_sessions\":%u,\"items\":%u,\"requests\":%llu,\"rows\":%llu,"
          "\"impression_requests\":%llu,\"validation_requests\":%llu,\"prior\":%s,\"auc_float\":%.4f,\"auc_int8\":%.4f,\"top10_agreement\":%.4f,"
-         "\"quant_clip\":%.4g,\"seconds\":{\"read\":%.2f,\"tables\":%.2f,\"pairs\":%.2f,\"fit\":%.2f,\"total\":%.2f},"
+         "\"quant_clip\":%.4g,\"flagged_events\":%llu,\"new_id_events\":%llu,\"seconds\":{\"read\":%.2f,\"tables\":%.2f,\"pairs\":%.2f,\"fit\":%.2f,\"total\":%.2f},"
          "\"events_per_second\":%.0f,\"peak_rss_mib\":%.1f}\n",
          x.out, rep.bundle_bytes, o.model == ER_TRAIN_TREES ? "trees" : "linear", rep.train_sessions, rep.items,
          (unsigned long long)rep.groups, (unsigned long long)rep.rows, (unsigned long long)rep.impression_groups,
-         (unsigned long long)rep.valid_groups, rep.prior ? "true" : "false", rep.auc_float, rep.auc_int8, rep.top10_agreement, rep.quant_clip, t_read, rep.seconds_tables,
+         (unsigned long long)rep.valid_groups, rep.prior ? "true" : "false", rep.auc_float, rep.auc_int8, rep.top10_agreement, rep.quant_clip,
+         (unsigned long long)rep.flagged_events, (unsigned long long)rep.new_id_events, t_read, rep.seconds_tables,
          rep.seconds_pairs, rep.seconds_fit, total, total > 0 ? (double)L.n_ev / total : 0.0,
          (double)rep.peak_rss_kib / 1024.0);
   if (o.verbose) fprintf(stderr, "train: wrote %s (%u bytes) in %.1f s, peak RSS %.1f MiB\n", x.out, rep.bundle_bytes, total, (double)rep.peak_rss_kib / 1024.0);

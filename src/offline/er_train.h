@@ -46,6 +46,8 @@ typedef struct {
   uint32_t train_sessions, table_sessions, pair_sessions, items;
   uint64_t groups, rows, valid_groups;
   uint64_t impression_groups;      /* of groups: logged impressions with clicks */
+  uint64_t flagged_events;         /* training sessions' events with a `flag`: not learned from */
+  uint64_t new_id_events;          /* ... with `trust: "new"`: NEW_ID_WEIGHT in the tables */
   int prior;                       /* too few requests: a fixed prior ranker was packed */
   double auc_float, auc_int8;      /* pairwise AUC on the validation requests   */
   double top10_agreement;          /* int8 vs float top-10 overlap, full candidate lists */

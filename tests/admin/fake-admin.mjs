@@ -121,7 +121,12 @@ function handle(req, res, body) {
   if (path === '/edge/admin/status' && req.method === 'GET') {
     const versions = {};
     for (const v of bundles.keys()) versions[v] = { requests: 100, reranked: 90, clicks: 7, ctr: 0.07 };
-    return send(res, 200, { ...manifestJson(), versions, decisions });
+    // unit KPIs per version and type (attribution.js's shape); a type id with a terminal escape, as a storefront could send
+    const fig = (views, clicks, purchases, revenue) => ({ renders: views + 5, views, clicks, add_to_cart_clicks: 1, carts: purchases + 1, purchases, revenue,
+      ctr: views ? clicks / views : null, add_to_cart_rate: clicks ? (purchases + 1) / clicks : null, conversion: clicks ? purchases / clicks : null });
+    const units = {};
+    for (const v of bundles.keys()) units[v] = { units: [], types: { 'viewed-viewed': fig(200, 30, 3, 134.5), '\u001b[31mevil': fig(0, 0, 0, 0) } };
+    return send(res, 200, { ...manifestJson(), versions, units, decisions });
   }
   if (path === '/edge/admin/rollout' && req.method === 'POST') {
     let j;

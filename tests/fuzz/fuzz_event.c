@@ -34,7 +34,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     else CHECK(ev.unit_type.p == NULL && ev.rank == 0);
     CHECK(ev.n_items <= ER_EVENT_MAX_ITEMS);
     CHECK(ev.rating >= 0 && ev.rating <= 5);
-    const er_str *all[] = {&ev.id, &ev.session, &ev.user, &ev.item, &ev.category, &ev.country, &ev.device, &ev.unit, &ev.model, &ev.arm, &ev.unit_type};
+    CHECK(ev.trust.n <= 6 * ER_EVENT_MAX_EDGE && ev.flag.n <= 6 * ER_EVENT_MAX_EDGE); /* raw: escapes at most 6 bytes each */
+    const er_str *all[] = {&ev.id, &ev.session, &ev.user, &ev.item, &ev.category, &ev.country, &ev.device, &ev.unit, &ev.model, &ev.arm, &ev.unit_type, &ev.trust, &ev.flag};
     for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) in_input(*all[k], data, size);
     for (uint32_t k = 0; k < ev.n_items; k++) in_input(ev.items[k], data, size);
     if (flags & ER_EVENT_REQUIRE_ALL) CHECK(ev.has_ts && ev.id.p && ev.session.p);

@@ -2,8 +2,9 @@
  * and evaluator's NDJSON reader: logs come from the edge, from exports and
  * from importers, so any bytes).  Invariants: every line is counted as an
  * event, a blank, a bad line or a duplicate; events of a session are in time
- * order, sessions in order of their last event; every event's context JSON
- * is valid for the engine's own context parser. */
+ * order, sessions in order of their last event; the edge's marks (flag,
+ * trust "new") are counted as kept; every event's context JSON is valid for
+ * the engine's own context parser. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
 #include <stdio.h>
@@ -29,6 +30,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (st) { CHECK(err.msg[0]); er_log_free(&L); return 0; }
   CHECK(L.n_ev + L.blank + L.bad + L.duplicates == L.lines);
   uint32_t seen = 0;
+  uint64_t flagged = 0, fresh = 0;
+  for (uint32_t x = 0; x < L.n_ev; x++) { flagged += L.ev[x].flagged; fresh += L.ev[x].trust_new; }
+  CHECK(flagged == L.flagged && fresh == L.trust_new); /* the edge's marks, counted as kept */
   for (uint32_t s = 0; s < L.n_ses; s++) {
     const er_log_session *S = &L.ses[s];
     CHECK(S->n > 0 && S->first == seen);

@@ -15,7 +15,7 @@ B=$ROOT/build
 OUT=$B/fuzz
 SECS=${1:-60}
 case $SECS in '' | *[!0-9]*) echo "usage: tests/fuzz/run.sh SECONDS" >&2; exit 2 ;; esac
-TARGETS=${FUZZ_TARGETS:-context profile rerank bundle event log}
+TARGETS=${FUZZ_TARGETS:-context profile rerank bundle event log lists}
 CC=${FUZZ_CC:-clang}
 
 # The engine sources: the folder src/engine/ (what the reactor compiles; docs/architecture.md).

@@ -397,3 +397,107 @@ test('skus() through the Emscripten build is the same list', async () => {
   const { emscriptenEngine } = await import('./helpers.mjs');
   assert.deepEqual((await emscriptenEngine()).skus(), reactorEngine().skus());
 });
+
+// ---- live popularity lists (setLists; docs/units.md "Live lists") ---------------------------
+const MOST_VIEWED = '{"unit":"most-viewed","k":6}';
+const skusOf = (out) => JSON.parse(out).items.map((i) => i.sku);
+const LIVE = JSON.stringify({
+  'most-viewed': [['ER-WT-01', 62], ['ER-BAG-05', 719], ['ER-BAG-08', 857], ['NOPE-1', 999], ['ER-MJ-01-S', 300], ['ER-WT-01', 1000], ['ER-BAG-01', 600]],
+});
+
+test('setLists: most-viewed follows the live list, rules still apply, and null returns the bundle\'s answer byte for byte', () => {
+  const e = reactorEngine();
+  const bundle = e.recommend(MOST_VIEWED);
+  assert.equal(e.info().live_lists, null);
+  assert.equal(e.listsInfo(), null);
+  assert.deepEqual(e.setLists(LIVE), { 'most-viewed': 5 }); // NOPE-1 (not in the bundle) and the second ER-WT-01 skipped
+  assert.deepEqual(e.listsInfo(), { 'most-viewed': 5 });
+  assert.deepEqual(e.info().live_lists, { 'most-viewed': 5 });
+  const live = JSON.parse(e.recommend(MOST_VIEWED));
+  // ER-BAG-05 is out of stock; ER-BAG-08 has the top score (857 → 1.0) but the bundle's bury rule takes 0.5;
+  // the child ER-MJ-01-S is shown as its parent
+  assert.deepEqual(live.items, [
+    { sku: 'ER-BAG-01', score: 0.7001 }, { sku: 'ER-BAG-08', score: 0.5 }, { sku: 'ER-MJ-01', score: 0.3501 }, { sku: 'ER-WT-01', score: 0.0723 }]);
+  assert.notDeepEqual(skusOf(bundle), live.items.map((i) => i.sku));
+  // out-of-stock items when the filter allows them; exclusion, cart and page item as for the bundle's list
+  assert.deepEqual(skusOf(e.recommend('{"unit":"most-viewed","k":6,"filter":{"in_stock_only":false}}')), ['ER-BAG-05', 'ER-BAG-01', 'ER-BAG-08', 'ER-MJ-01', 'ER-WT-01']);
+  assert.deepEqual(skusOf(e.recommend('{"unit":"most-viewed","k":6,"exclude":["ER-BAG-01"],"cart":["ER-MJ-01-L"],"page":{"type":"product","sku":"ER-WT-01"}}')), ['ER-BAG-08']);
+  // back-fill reads the live list too; a kind not given (trending) keeps the bundle's
+  const bf = JSON.parse(e.recommend('{"unit":"viewed-viewed","page":{"type":"product","sku":"ER-NOPE"},"k":3,"backfill":"most-viewed"}'));
+  assert.deepEqual(bf.items.map((i) => [i.sku, i.backup]), [['ER-BAG-01', true], ['ER-BAG-08', true], ['ER-MJ-01', true]]);
+  const fresh = reactorEngine();
+  assert.equal(e.recommend('{"unit":"trending","k":8}'), fresh.recommend('{"unit":"trending","k":8}'));
+  // work units count the entries read: 4 live entries against the bundle's list
+  e.recommend('{"unit":"most-viewed","k":200}');
+  const liveUnits = e.units();
+  fresh.recommend('{"unit":"most-viewed","k":200}');
+  assert.ok(liveUnits < fresh.units(), `${liveUnits} < ${fresh.units()}`);
+  // clearing: null, '' and '{}' all give the bundle's bytes back
+  for (const clear of [null, '', '{}']) {
+    e.setLists(LIVE);
+    assert.equal(e.setLists(clear), null);
+    assert.equal(e.recommend(MOST_VIEWED), bundle);
+    assert.equal(e.info().live_lists, null);
+  }
+  assert.throws(() => e.setLists({ 'most-viewed': [] }), TypeError);
+});
+
+test('setLists: bad input throws EngineError naming the list, entry and byte; the lists in force stay', () => {
+  const e = reactorEngine();
+  e.setLists(LIVE);
+  const before = e.recommend(MOST_VIEWED);
+  const cases = [
+    ['{"trending":[["ER-BAG-01",-3]]}', 'range', /^lists: 'trending'\[0\] score must be a finite number >= 0, got -3 \(byte 26\)$/, 26],
+    ['{"trending":[["ER-BAG-01",1],["ER-BAG-02",2e400]]}', 'range', /'trending'\[1\] score must be a finite number >= 0, got 2e400/, 42],
+    ['{"trending":[["ER-BAG-01",null]]}', 'type', /score must be a number, got null/, 26],
+    ['{"most-purchased":[["ER-BAG-01"]]}', 'shape', /'most-purchased'\[0\] must be a \[sku, score\] pair/, 19],
+    ['{"most-added-to-cart":[[7,1]]}', 'type', /'most-added-to-cart'\[0\] sku must be a string, got number/, 24],
+    ['{"most-viewed":{"ER-BAG-01":1}}', 'type', /'most-viewed' must be an array of \[sku, score\] pairs/, 15],
+    ['[]', 'type', /^lists: must be a JSON object/, 0],
+    ['{"trending":[],"trending":[]}', 'json', /duplicate key 'trending'/, 15],
+    ['{"trending":[', 'json', /^lists: unexpected end of input/, 13],
+    [JSON.stringify({ trending: Array.from({ length: 501 }, (_, i) => ['ER-BAG-01', i]) }), 'limit', /^lists: 'trending' has 501 entries, more than the limit of 500/, 12],
+  ];
+  for (const [json, code, message, offset] of cases) {
+    assert.throws(() => e.setLists(json), (err) => err instanceof EngineError && err.code === code && message.test(err.message) && err.offset === offset,
+      json.slice(0, 60));
+    assert.deepEqual(e.listsInfo(), { 'most-viewed': 5 });
+    assert.deepEqual(e.info().live_lists, { 'most-viewed': 5 });
+    assert.equal(e.recommend(MOST_VIEWED), before);
+  }
+});
+
+test('setLists: the 1 MiB limit is read exactly and refused above before reaching linear memory', async () => {
+  const { LIMITS } = await import('../../worker-shim/core/engine.js');
+  const { readFileSync } = await import('node:fs');
+  const h = readFileSync(new URL('../../src/engine/er_lists.h', import.meta.url), 'utf8');
+  const m = /#define ER_MAX_LISTS_BYTES \((\d+)u \* (\d+)u\)/.exec(h);
+  assert.equal(LIMITS.lists, Number(m[1]) * Number(m[2]));
+  const e = reactorEngine();
+  const doc = '{"trending":[["ER-BAG-01",1]]}';
+  const pad = (n) => doc.slice(0, -1) + ' '.repeat(n - doc.length) + '}';
+  assert.deepEqual(e.setLists(pad(LIMITS.lists)), { trending: 1 });
+  const memory = e._mem.buffer.byteLength;
+  for (const n of [LIMITS.lists + 1, 2 * LIMITS.lists, 100 * LIMITS.lists]) {
+    assert.throws(() => e.setLists(pad(n)), (err) => err.code === 'limit' && err.message === `lists: more than the limit of ${LIMITS.lists} bytes`);
+  }
+  assert.equal(e._mem.buffer.byteLength, memory, 'linear memory grew with oversized lists');
+  assert.deepEqual(e.listsInfo(), { trending: 1 });
+});
+
+test('setLists: the lists survive trap recovery, and the Emscripten build answers the same', async () => {
+  const e = reactorEngine();
+  e.setLists(LIVE);
+  const live = e.recommend(MOST_VIEWED);
+  const fill = e.recommend('{"k":10}');
+  assert.throws(() => e.debugTrap(), (x) => x.code === 'trap');
+  assert.equal(e.recommend(MOST_VIEWED), live);
+  assert.deepEqual(e.info().live_lists, { 'most-viewed': 5 });
+  const { emscriptenEngine } = await import('./helpers.mjs');
+  const ems = await emscriptenEngine();
+  assert.deepEqual(ems.setLists(LIVE), { 'most-viewed': 5 });
+  assert.equal(ems.recommend(MOST_VIEWED), live);
+  assert.equal(ems.recommend('{"k":10}'), fill);
+  assert.throws(() => ems.setLists('{"trending":[["ER-BAG-01",-1]]}'), (x) => x.code === 'range');
+  assert.equal(ems.recommend(MOST_VIEWED), live);
+});

@@ -360,6 +360,108 @@ test('power: a worse canary is rolled back; an equal or better one is promoted a
 
 // ── Uplift ────────────────────────────────────────────────────────────────────────────────────
 
+// ── The metric: conversion | unit-ctr | both ──────────────────────────────────────────────────
+
+/** An arm with unit figures: n shoppers, x converted, v unit viewers, c of them clicked a unit. */
+const unitsArm = (n, x, v, c, extra = {}) => arm(n, x, { unit_viewers: v, unit_clickers: c, ...extra });
+
+test('metric: the default (conversion) ignores the unit figures; decide() is what it was without the setting', () => {
+  const pairs = [[arm(12_000, 480), arm(12_000, 600)], [arm(40_000, 2100), arm(40_000, 2000)], [arm(3000, 900), arm(3000, 900)]];
+  for (const [c, t] of pairs) {
+    const plain = decide(c, t, {}, T0, T0 + 2 * DAY);
+    const withUnits = decide({ ...c, unit_viewers: 100, unit_clickers: 1 }, { ...t, unit_viewers: 100, unit_clickers: 90 }, { metric: 'conversion' }, T0, T0 + 2 * DAY);
+    assert.deepEqual(withUnits, plain);
+    assert.equal(plain.figures.metric, undefined);
+    assert.equal(plain.figures.config.metric, 'conversion');
+  }
+  assert.equal(DEFAULTS.metric, 'conversion');
+  assert.throws(() => resolveConfig({ metric: 'ctr' }), /metric must be one of conversion, unit-ctr, both/);
+});
+
+test('metric unit-ctr: a canary whose unit CTR is clearly worse is rolled back though its conversion is equal', () => {
+  // conversion 30 % in both arms; unit CTR 8 % (canary) vs 30 % (control) of 2,000 shoppers who viewed a unit
+  const c = unitsArm(4000, 1200, 2000, 160), t = unitsArm(4000, 1200, 2000, 600);
+  const conv = decide(c, t, {}, T0, T0 + 2 * HOUR);
+  assert.equal(conv.action, 'continue', conv.reason);
+  const d = decide(c, t, { metric: 'unit-ctr' }, T0, T0 + 2 * HOUR);
+  assert.equal(d.action, 'rollback', d.reason);
+  assert.match(d.reason, /^unit CTR: canary's unit CTR is worse than control's: canary 8\.00 % vs control 30\.00 %/);
+  assert.equal(d.figures.metric, 'unit-ctr');
+  assert.deepEqual([d.figures.canary.shoppers, d.figures.canary.converted, d.figures.control.converted], [2000, 160, 600]);
+  assert.ok(Math.abs(d.figures.difference - (0.08 - 0.30)) < 1e-12);
+  assert.ok(d.figures.rollback.upperBound < 0);
+  assertFinite(d.figures);
+  // the same sequential test as conversion's on the same counts (the figures, not the wording)
+  const same = sequentialTest(arm(2000, 160), arm(2000, 600));
+  assert.equal(d.figures.rollback.pValue, same.rollback.pValue);
+  // a clearly better unit CTR with the gates met promotes; the gates count unit viewers
+  const good = decide(unitsArm(4000, 1200, 2000, 700), unitsArm(4000, 1200, 2000, 600), { metric: 'unit-ctr' }, T0, T0 + 2 * DAY);
+  assert.equal(good.action, 'promote', good.reason);
+  const few = decide(unitsArm(4000, 1200, 900, 400), unitsArm(4000, 1200, 900, 300), { metric: 'unit-ctr' }, T0, T0 + 2 * DAY);
+  assert.equal(few.action, 'continue');
+  assert.match(few.reason, /shoppers who viewed a unit 900\/900 < 1000 per arm/);
+  // no unit figures yet → continue; bad ones → continue naming them; the hard guardrail still applies
+  assert.match(decide(arm(100, 10), arm(100, 10), { metric: 'unit-ctr' }, T0, T0).reason, /^unit CTR: no shoppers who viewed a unit yet/);
+  for (const [bad, why] of [[{ unit_viewers: 5, unit_clickers: 6 }, /canary\.unit_clickers > canary\.unit_viewers/],
+    [{ unit_viewers: -1 }, /canary\.unit_viewers is not a finite count/], [{ unit_clickers: NaN }, /canary\.unit_clickers is not a finite count/]]) {
+    const r = decide({ ...arm(100, 10), ...bad }, arm(100, 10), { metric: 'unit-ctr' }, T0, T0);
+    assert.equal(r.action, 'continue');
+    assert.match(r.reason, why);
+  }
+  const hard = decide(unitsArm(400, 120, 400, 120, { errors: 30 }), unitsArm(400, 120, 400, 120), { metric: 'unit-ctr' }, T0, T0);
+  assert.equal(hard.action, 'rollback');
+  assert.match(hard.reason, /^hard guardrail: canary error rate/);
+});
+
+test('metric both: rollback when either metric is worse (each at alpha / 2); promote only when both are non-inferior', () => {
+  const cfg = { metric: 'both' };
+  const worseCtr = decide(unitsArm(4000, 1200, 2000, 160), unitsArm(4000, 1200, 2000, 600), cfg, T0, T0 + 2 * HOUR);
+  assert.equal(worseCtr.action, 'rollback');
+  assert.match(worseCtr.reason, /^unit CTR: canary's unit CTR is worse/);
+  assert.equal(worseCtr.figures.metric, 'both');
+  assert.equal(worseCtr.figures.unitCtr.rollback.alpha, 0.025);
+  assert.equal(worseCtr.figures.conversion.rollback.alpha, 0.025);
+  assert.equal(worseCtr.figures.conversion.promote.alpha, 0.05);
+  const worseConv = decide(unitsArm(12_000, 480, 2000, 600), unitsArm(12_000, 600, 2000, 600), cfg, T0, T0 + 2 * DAY);
+  assert.equal(worseConv.action, 'rollback');
+  assert.match(worseConv.reason, /^conversion: canary converts worse than control/);
+  // both fine → promote; one fine and one undecided → continue
+  const fine = decide(unitsArm(40_000, 2100, 4000, 1300), unitsArm(40_000, 2000, 4000, 1200), cfg, T0, T0 + 2 * DAY);
+  assert.equal(fine.action, 'promote', fine.reason);
+  const half = decide(unitsArm(40_000, 2100, 1500, 450), unitsArm(40_000, 2000, 1500, 450), cfg, T0, T0 + 2 * DAY);
+  assert.equal(decide(unitsArm(40_000, 2100, 1500, 450), unitsArm(40_000, 2000, 1500, 450), {}, T0, T0 + 2 * DAY).action, 'promote');
+  assert.equal(half.action, 'continue');
+  assert.match(half.reason, /^conversion: canary not worse .*; unit CTR: canary 30\.00 % vs control 30\.00 %/);
+  assertFinite(fine.figures);
+  // the hard guardrail is reported once
+  const hard = decide(unitsArm(400, 120, 400, 120, { bypasses: 30 }), unitsArm(400, 120, 400, 120), cfg, T0, T0);
+  assert.equal(hard.action, 'rollback');
+  assert.match(hard.reason, /^hard guardrail: canary bypass rate [^;]*$/);
+});
+
+test('A/A on both metrics: false rollbacks ≤ alpha over 100 looks (Bonferroni over the two tests)', (t) => {
+  const rand = prng(20260402);
+  const sims = 400, looks = 100, batch = 100;
+  let ever = 0, everConv = 0, everCtr = 0;
+  for (let e = 0; e < sims; e++) {
+    const a = { canary: { n: 0, x: 0, v: 0, c: 0 }, control: { n: 0, x: 0, v: 0, c: 0 } };
+    let rolled = false, rc = false, ru = false;
+    for (let k = 1; k <= looks; k++) {
+      for (const s of Object.values(a)) {
+        s.n += batch; s.x += binomial(rand, batch, 0.2);
+        const viewed = binomial(rand, batch, 0.5);
+        s.v += viewed; s.c += binomial(rand, viewed, 0.1);
+      }
+      const [c, ct] = [a.canary, a.control];
+      const d = decide(unitsArm(c.n, c.x, c.v, c.c), unitsArm(ct.n, ct.x, ct.v, ct.c), { metric: 'both' }, T0, T0 + k * 5 * MIN);
+      if (d.action === 'rollback') { rolled = true; rc ||= /^conversion:/.test(d.reason); ru ||= /unit CTR:/.test(d.reason); break; }
+    }
+    ever += rolled; everConv += rc; everCtr += ru;
+  }
+  t.diagnostic(`A/A (both): ${ever} of ${sims} runs ever rolled back (conversion ${everConv}, unit CTR ${everCtr}), rate ${(ever / sims).toFixed(3)} ≤ α = ${DEFAULTS.alpha}`);
+  assert.ok(ever / sims <= DEFAULTS.alpha, `false rollback rate ${ever / sims}`);
+});
+
 test('uplift: absolute and relative difference over the holdout with fixed-sample intervals', () => {
   const u = uplift(arm(95_000, 5700), arm(5000, 250));
   assert.ok(Math.abs(u.absolute.estimate - 0.01) < 1e-12);

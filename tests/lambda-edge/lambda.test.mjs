@@ -35,9 +35,9 @@ const FORWARD = ['authorization', 'store', 'content-currency', 'x-magento-cache-
 const HEX64 = /^[0-9a-f]{64}$/;
 const EXPECTED_FILES = ['index.mjs', 'package.json', 'config.json', 'wasm/edgerec.wasm', 'bundle.erb',
   'worker-shim/core/arms.js', 'worker-shim/core/body.js', 'worker-shim/core/catalog.js', 'worker-shim/core/engine.js', 'worker-shim/core/graphql.js',
-  'worker-shim/core/identity.js', 'worker-shim/core/recommendations.js', 'worker-shim/core/state.js', 'worker-shim/core/units.js',
+  'worker-shim/core/identity.js', 'worker-shim/core/live-lists.js', 'worker-shim/core/recommendations.js', 'worker-shim/core/state.js', 'worker-shim/core/storefront-script.js', 'worker-shim/core/traffic.js', 'worker-shim/core/units.js',
   'worker-shim/lambda-edge/main.mjs', 'worker-shim/lambda-edge/handler.mjs', 'worker-shim/lambda-edge/cloudfront.mjs',
-  'worker-shim/lambda-edge/runtime.mjs', 'worker-shim/lambda-edge/aws.mjs',
+  'worker-shim/lambda-edge/runtime.mjs', 'worker-shim/lambda-edge/aws.mjs', 'worker-shim/browser/recs.js',
   'node_modules/graphql/package.json', 'node_modules/graphql/index.mjs'];
 
 // ---- the default sink: JSON lines on stdout (CloudWatch Logs), captured ------------------------------
@@ -461,6 +461,27 @@ describe('/graphql through CloudFront (the emulator): listings re-ranked, everyt
     assert.equal(events[0].user, await uidHash(shopper));
   });
 
+  it('addProductsToWishlist reaches Magento once, untouched; a wishlist event per sku for a signed-in customer, none for a guest', async () => {
+    const shopper = new F.Browser();
+    await send(F.listing(await categoryUid('gear'), { n: F.nonce() }), { browser: shopper }); // a known shopper
+    const wish = F.post('mutation AddToWishlist($wid: ID!, $items: [WishlistItemInput!]!) { addProductsToWishlist(wishlistId: $wid, wishlistItems: $items) { wishlist { id items_count } user_errors { code message } } }',
+      'AddToWishlist', { wid: '1', items: [{ sku: '24-MB01', quantity: 1 }, { sku: '24-MB04', quantity: 1 }] });
+    await clearOriginLog();
+    let n0 = sunk.length;
+    const guest = await send(wish, { browser: shopper }); // Magento refuses a guest's wishlist: nothing happened
+    assert.equal(guest.text, (await direct(wish)).text);
+    assert.match(guest.text, /cannot perform operations on wishlist/);
+    assert.deepEqual(sunkSince(n0), []);
+    n0 = sunk.length;
+    const signedIn = await send(wish, { browser: shopper, headers: { authorization: 'Bearer customer-token-wish-1' } });
+    assert.equal(JSON.parse(signedIn.text).data.addProductsToWishlist.wishlist.items_count, 2);
+    assert.equal(viaEdge(await originLog()).filter((q) => q.body === wish.body).length, 2); // once per send
+    const events = sunkSince(n0);
+    assert.deepEqual(events.map((e) => [e.type, e.item]), [['wishlist', '24-MB01'], ['wishlist', '24-MB04']]);
+    assert.equal(events[0].user, await uidHash(shopper));
+    assert.equal(events[0].signed_in, true);
+  });
+
   it('an app\'s POSTed listing is fetched as Magento\'s cacheable GET, re-ranked, and its profile travels in x-edgerec-profile', async () => {
     const uid = await categoryUid('men/tops');
     const spec = F.post(F.GET_CATEGORIES, 'GetCategories', { currentPage: 1, uid, filters: { category_uid: { eq: uid } }, pageSize: 24, n: F.nonce() });
@@ -602,6 +623,28 @@ describe('/edge/* (viewer-request, within 40 KB)', () => {
     assert.deepEqual(prof.cart, ['24-MB04']);
   });
 
+  it('GET /edge/recs.js: the storefront script from the package, as the Worker serves it: compressed for the viewer, ETag, 304', async () => {
+    const source = readFileSync(new URL('../../worker-shim/browser/recs.js', import.meta.url), 'utf8');
+    const r = await edge('GET', '/edge/recs.js', undefined, null);
+    assert.equal(r.status, 200);
+    assert.equal(r.text, source);
+    assert.equal(r.headers.get('content-type'), 'text/javascript; charset=utf-8');
+    assert.equal(r.headers.get('content-encoding'), 'br');
+    assert.equal(r.headers.get('access-control-allow-origin'), '*');
+    assert.match(r.headers.get('cache-control'), /^public, max-age=\d+$/);
+    assert.deepEqual(r.setCookies, []);
+    const etag = r.headers.get('etag');
+    assert.match(etag, /^"[0-9a-f]{32}"$/);
+    const plain = await send({ method: 'GET', path: '/edge/recs.js', headers: {} }, { encoding: 'identity' });
+    assert.equal(plain.status, 200); // under the viewer trigger's 40 KB uncompressed too
+    assert.equal(plain.text, source);
+    assert.equal(plain.headers.get('etag'), etag); // the Worker's too: the same core/storefront-script.js
+    const again = await send({ method: 'GET', path: '/edge/recs.js', headers: { 'if-none-match': etag } });
+    assert.equal(again.status, 304);
+    assert.equal(again.text, '');
+    assert.equal((await edge('POST', '/edge/recs.js', '{}', null)).status, 405);
+  });
+
   it('POST /edge/feedback: a feedback event (thumbs or a rating), checked as the Worker checks it', async () => {
     const shopper = new F.Browser();
     const n0 = sunk.length;
@@ -675,6 +718,51 @@ describe('/edge/* (viewer-request, within 40 KB)', () => {
     assert.equal(JSON.parse(anon.text).results[0].productsView.length, 5);
     assert.match(anon.headers.get('cache-control'), /^public/);
     assert.equal(sunk.length, n1);
+  });
+
+  it('live popularity lists from S3 (live-lists.json, the Worker\'s lists:live): most-viewed follows them within the TTL; a bad document keeps them; removed → the bundle\'s', async () => {
+    await catalogToS3();
+    const settle = async () => { await sleep(350); await edge('GET', '/edge/health', undefined, null); await handler.runtime.inflight; };
+    const unit = async () => JSON.parse((await edge('GET', '/edge/recommend?unit=most-viewed&k=20', undefined, new F.Browser(), { 'sec-gpc': '1' })).text)
+      .results[0].productsView.map((p) => p.sku);
+    const bundles = await unit();
+    assert.ok(bundles.length >= 12, JSON.stringify(bundles));
+    const chosen = [bundles[11], bundles[7], bundles[3]]; // the bundle's 12th, 8th and 4th, now first, second and third
+    const doc = { generated_at: Math.floor(Date.now() / 1000) - 120, lists: { 'most-viewed': chosen.map((sku, i) => [sku, 90 - i * 10]) }, counts: {} };
+    putObject('edgerec/live-lists.json', JSON.stringify(doc));
+    await settle();
+    assert.deepEqual((await unit()).slice(0, 3), chosen);
+    let h = JSON.parse((await edge('GET', '/edge/health', undefined, null)).text);
+    assert.equal(h.live_lists.in_force, true);
+    assert.equal(h.live_lists.generated_at, doc.generated_at);
+    assert.ok(h.live_lists.age_seconds >= 120 && h.live_lists.age_seconds < 200, JSON.stringify(h.live_lists));
+    assert.deepEqual(h.live_lists.entries, { 'most-viewed': 3 });
+    assert.equal(h.live_lists.error, null);
+    // unchanged: a conditional read (304), nothing re-applied
+    const calls0 = aws.calls.length;
+    await settle();
+    const listReads = aws.calls.slice(calls0).filter((c) => c.service === 's3' && c.input.Key === 'edgerec/live-lists.json');
+    assert.ok(listReads.length >= 1 && listReads.every((c) => c.input.IfNoneMatch), JSON.stringify(listReads));
+    // a document the engine refuses (a negative score), and one that is not JSON: the lists in force stay, health says why
+    putObject('edgerec/live-lists.json', JSON.stringify({ generated_at: 1, lists: { 'most-viewed': [[chosen[0], -1]] } }));
+    await settle();
+    assert.deepEqual((await unit()).slice(0, 3), chosen);
+    h = JSON.parse((await edge('GET', '/edge/health', undefined, null)).text);
+    assert.match(h.live_lists.error, /most-viewed/);
+    putObject('edgerec/live-lists.json', '{"generated_at": 1, "lists": ');
+    await settle();
+    assert.deepEqual((await unit()).slice(0, 3), chosen);
+    h = JSON.parse((await edge('GET', '/edge/health', undefined, null)).text);
+    assert.match(h.live_lists.error, /^live lists: not JSON/);
+    // S3 failing keeps them too
+    aws.fail.s3 = true;
+    try { await settle(); } finally { aws.fail.s3 = false; }
+    assert.deepEqual((await unit()).slice(0, 3), chosen);
+    deleteObject('edgerec/live-lists.json');
+    await settle();
+    assert.deepEqual(await unit(), bundles);
+    h = JSON.parse((await edge('GET', '/edge/health', undefined, null)).text);
+    assert.equal(h.live_lists.in_force, false);
   });
 
   it('Adobe\'s recommendations on /graphql: the same answer as the shared core gives, with no origin request; POST for long histories; mixed documents refused', async () => {
@@ -771,10 +859,10 @@ describe('rollout from S3 without redeploying: manifest, arms, promotion, bad bu
     await settle();
     const reads = aws.calls.slice(calls0).filter((c) => c.service === 's3');
     assert.ok(reads.length >= 1);
-    // the manifest is a conditional read; units.json too once it exists (absent, S3 can only say 404 again)
+    // the manifest is a conditional read; units.json and live-lists.json too once they exist (absent, S3 can only say 404 again)
     const manifestReads = reads.filter((c) => c.input.Key === 'edgerec/manifest.json');
     assert.ok(manifestReads.length > 0 && manifestReads.every((c) => c.input.IfNoneMatch), JSON.stringify(reads));
-    assert.ok(reads.every((c) => c.input.Key === 'edgerec/manifest.json' || (c.input.Key === 'edgerec/units.json' && (c.input.IfNoneMatch || !aws.s3[`${BUCKET}/edgerec/units.json`]))), JSON.stringify(reads));
+    assert.ok(reads.every((c) => c.input.Key === 'edgerec/manifest.json' || (['edgerec/units.json', 'edgerec/live-lists.json'].includes(c.input.Key) && (c.input.IfNoneMatch || !aws.s3[`${BUCKET}/${c.input.Key}`]))), JSON.stringify(reads));
     assert.equal(aws.calls.filter((c) => c.service === 's3' && c.input.Key === 'edgerec/bundles/lambda-2.erb').length, 1); // each bundle read once
   });
 

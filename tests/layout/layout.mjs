@@ -74,7 +74,7 @@ check(`no include cycle between the ${modules.size} C modules`, cycles);
 
 // ---- JS ------------------------------------------------------------------------------------------
 const ws = readdirSync('worker-shim');
-check('every worker-shim file is in core/, cloudflare/, lambda-edge/ or dev/', ws.filter((f) => !['core', 'cloudflare', 'lambda-edge', 'dev'].includes(f) || !statSync(join('worker-shim', f)).isDirectory()).map((f) => `worker-shim/${f}`));
+check('every worker-shim file is in core/, cloudflare/, lambda-edge/, dev/ or browser/', ws.filter((f) => !['core', 'cloudflare', 'lambda-edge', 'dev', 'browser'].includes(f) || !statSync(join('worker-shim', f)).isDirectory()).map((f) => `worker-shim/${f}`));
 const code = (f) => read(f).replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`\\])\/\/.*$/gm, '$1'); // comments out
 const imports = (f) => [...code(f).matchAll(/(?:^|[^.\w])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s*['"]([^'"]+)['"]/gm)]
   .map((m) => m[1] ?? m[2] ?? m[3]);
@@ -96,6 +96,7 @@ check('worker-shim/core/ uses no binding (env.EDGEREC, env.DB, …) and no Cloud
 const reaches = (dir, other) => ls(dir, /\.m?js$/).flatMap((f) => imports(f).filter((s) => s.startsWith('.') && resolve(dirname(f), s).startsWith(resolve(other) + '/')).map((s) => `${f} imports ${s}`));
 check('cloudflare/ never imports lambda-edge/ or dev/', [...reaches('worker-shim/cloudflare', 'worker-shim/lambda-edge'), ...reaches('worker-shim/cloudflare', 'worker-shim/dev')]);
 check('lambda-edge/ never imports cloudflare/ or dev/', [...reaches('worker-shim/lambda-edge', 'worker-shim/cloudflare'), ...reaches('worker-shim/lambda-edge', 'worker-shim/dev')]);
+check('the storefront script worker-shim/browser/recs.js is dependency-free (imports nothing)', existsOr('worker-shim/browser/recs.js') === null ? ['it is missing'] : imports('worker-shim/browser/recs.js').map((s) => `it imports ${s}`));
 check('wrangler.toml\'s entry is worker-shim/cloudflare/worker.js', /^main\s*=\s*"worker-shim\/cloudflare\/worker\.js"/m.test(toml) ? [] : ['main is elsewhere']);
 // the Lambda package carries exactly the core modules its handlers import
 const { coreModules } = await import('../../worker-shim/lambda-edge/build.mjs');

@@ -801,6 +801,13 @@ describe('server.mjs', () => {
       assert.match(html, /getProductDetailForProductPage/);
       assert.match(html, /x-edgerec/);
       assert.equal((await fetch(`${base}/favicon.ico`)).status, 404);
+      // the same page is the product page of a catalog product (/<url_key>.html) and the cart page
+      const key = sample.items.find((it) => it.url_key && !it.parent && it.visible !== false).url_key;
+      for (const path of [`/${key}.html`, '/cart']) assert.equal(await (await fetch(`${base}${path}`)).text(), html, path);
+      assert.equal((await fetch(`${base}/no-such-product.html`)).status, 404);
+      const img = await fetch(`${base}/media/catalog/product/c/h/chaz-kangeroo-hoodie.jpg`);
+      assert.equal(img.headers.get('content-type'), 'image/svg+xml');
+      assert.match(await img.text(), /^<svg [^>]*>.*>CK<\/text><\/svg>$/);
       const uid = b64(createMagento(sample).categories.get('Gear/Bags').id);
       const qs = new URLSearchParams({ query: GET_CATEGORIES, operationName: 'GetCategories', variables: JSON.stringify(categoryVars(uid)) });
       const r = await fetch(`${base}/graphql?${qs}`, { headers: { Store: 'de' } });
@@ -824,7 +831,7 @@ describe('server.mjs', () => {
   test('the demo page\'s own documents are answered: navigation, listing, product, cart, order', async () => {
     const html = readFileSync(join(here, 'demo.html'), 'utf8');
     const docs = Object.fromEntries([...html.matchAll(/const ([A-Z_]+) = `([^`]*)`;/g)].map((x) => [x[1], x[2]]));
-    assert.deepEqual(Object.keys(docs).sort(), ['ADD_TO_CART', 'CREATE_CART', 'GET_CATEGORIES', 'GET_NAVIGATION', 'GET_PRODUCT', 'PLACE_ORDER']);
+    assert.deepEqual(Object.keys(docs).sort(), ['ADD_TO_CART', 'CREATE_CART', 'GET_BY_SKU', 'GET_CART', 'GET_CATEGORIES', 'GET_NAVIGATION', 'GET_PRODUCT', 'PLACE_ORDER']);
     const m = createMagento(sample);
     const nav = (await call(m, get(docs.GET_NAVIGATION, 'GetNavigationCategories', {}))).json.data.categoryList[0];
     const jackets = nav.children.find((c) => c.name === 'Men').children.find((c) => c.name === 'Tops').children.find((c) => c.name === 'Jackets');
@@ -840,6 +847,12 @@ describe('server.mjs', () => {
     const product = { sku: p.sku, quantity: 1, selected_options: p.configurable_options.map((o) => o.values[0].uid) };
     const add = (await call(m, post(docs.ADD_TO_CART, 'AddProductToCart', { cartId, product }))).json.data.addProductsToCart;
     assert.deepEqual(add, { cart: { id: cartId, total_quantity: 1 }, user_errors: [] });
+    // the cart page's cart, and the product a unit's add-to-cart button names by sku (its options)
+    const cart = (await call(m, get(docs.GET_CART, 'GetCart', { cartId }))).json.data.cart;
+    assert.deepEqual(cart.items.map((it) => [it.product.sku, it.quantity]), [['ER-MJ-01', 1]]);
+    assert.equal(typeof cart.prices.grand_total.value, 'number');
+    const bySku = (await call(m, get(docs.GET_BY_SKU, 'ProductBySku', { sku: 'ER-MJ-01' }))).json.data.products.items[0];
+    assert.deepEqual(bySku.configurable_options.map((o) => o.values[0].uid), product.selected_options);
     const order = (await call(m, post(docs.PLACE_ORDER, 'placeOrder', { cartId }))).json;
     assert.deepEqual(order, { data: { placeOrder: { order: { order_number: '000000001' } } } });
   });

@@ -136,6 +136,10 @@ check "status: exit 0, GET /edge/admin/status" test "$RC $(req -1 'r.method+" "+
 check "status: the server's JSON on stdout" test "$(jget 'd.canary+" "+d.percent+" "+Object.keys(d.versions).length+" "+d.decisions.length')" = "sample-trees-1 10 2 1"
 check "status: indented JSON" bash -c "test \$(wc -l <<<\"\$0\") -gt 5" "$OUT"
 check "status: a one-line summary on stderr" has "$ERR" "canary sample-trees-1 at 10%"
+check "status: the unit KPIs per version and type on stderr" has "$ERR" \
+  "units sample-trees-1 viewed-viewed: views 200, clicks 30 (CTR 15.0%), carts 4, purchases 3 (conversion 10.0%), revenue 134.5"
+check "status: a rate without a denominator is n/a; a type's control bytes are not printed" \
+  bash -c "grep -q ' \[31mevil: views 0, clicks 0 (CTR n/a), carts 1, purchases 0 (conversion n/a), revenue 0' <<<\"\$0\" && ! grep -q \$'\\x1b' <<<\"\$0\"" "$ERR"
 run $E rollout promote --url "$URL"
 check "promote: exit 0, POST /edge/admin/promote" test "$RC $(req -1 'r.method+" "+r.url')" = "0 POST /edge/admin/promote"
 check "promote: the manifest on stdout" test "$(jget 'd.active+" "+d.canary')" = "sample-trees-1 null"

@@ -7,7 +7,11 @@
 # everything else, explicit sorts, cache safety, origin faults, privacy and
 # erasure, 20 s of load with every event found in R2, the demo page in headless
 # Chromium (screenshot build/e2e/demo.png) and that no edgerec cookie reaches
-# the origin.  About 1–2 minutes.  Nothing is skipped: missing data or tools
+# the origin; then the admin CLI (lifecycle-e2e.mjs) and the PWA Studio (Venia)
+# extension rendered in Chromium against the Worker (venia-e2e.mjs, about 30 s)
+# and the storefront script /edge/recs.js on the demo's home, product and cart
+# pages in Chromium (storefront-e2e.mjs, about 35 s; screenshot build/e2e/storefront.png).
+# About 2–3 minutes.  Nothing is skipped: missing data or tools
 # (Luma data, Chromium: Debian package `chromium`) are failures.
 # Prints "e2e: N passed, N failed".
 set -uo pipefail
@@ -48,4 +52,6 @@ fold() { # fold NAME SCRIPT: run it, add its "NAME: N passed, N failed"
 }
 fold e2e tests/e2e/e2e.mjs
 fold lifecycle-e2e tests/e2e/lifecycle-e2e.mjs # the admin CLI against the real Worker
+fold venia-e2e tests/e2e/venia-e2e.mjs # the PWA Studio (Venia) extension in Chromium against the real Worker (ports 18817/18818)
+fold storefront-e2e tests/e2e/storefront-e2e.mjs # the storefront script /edge/recs.js on the demo pages in Chromium (ports 18807/18808)
 finish

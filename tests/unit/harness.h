@@ -79,6 +79,39 @@ static inline uint8_t *harness_read_file(const char *path, uint32_t *len) {
   return NULL;
 }
 
+#ifdef EDGEREC_H /* helpers for tests that include edgerec.h first */
+/* er_recommend on ctx, its answer as a string in out[cap] ("" on error or
+ * when it does not fit); returns the status. */
+static inline er_status harness_recommend(er_engine *e, const char *ctx, char *out, size_t cap) {
+  const char *o;
+  uint32_t n;
+  er_status st = er_recommend(e, ctx, (uint32_t)strlen(ctx), NULL, 0, &o, &n);
+  if (st || n >= cap) { out[0] = 0; return st ? st : ER_E_NOMEM; }
+  memcpy(out, o, n);
+  out[n] = 0;
+  return st;
+}
+
+/* The skus of a recommend answer's items, comma-separated, '+' after a
+ * back-filled one (a static buffer, valid until the next call). */
+static inline const char *harness_skus(const char *out) {
+  static char list[4096];
+  size_t at = 0;
+  list[0] = 0;
+  for (const char *p = strstr(out, "{\"sku\":\""); p; p = strstr(p + 1, "{\"sku\":\"")) {
+    const char *s = p + 8, *q = strchr(s, '"'), *end = strchr(p, '}');
+    if (!q || !end || at + (size_t)(q - s) + 3 > sizeof list) break;
+    if (at) list[at++] = ',';
+    memcpy(list + at, s, (size_t)(q - s));
+    at += (size_t)(q - s);
+    const char *b = strstr(p, "\"backup\":true");
+    if (b && b < end) list[at++] = '+';
+    list[at] = 0;
+  }
+  return list;
+}
+#endif
+
 /* Print the final "N passed, N failed" line; evaluates to the exit code. */
 #define DONE() (printf("%u passed, %u failed\n", harness_pass, harness_fail), harness_fail ? 1 : 0)
 

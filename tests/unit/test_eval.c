@@ -1,7 +1,8 @@
 /* test_eval.c — offline evaluation (er_eval): metric arithmetic by hand, the
  * split and drop rules, every peer on planted logs and against a brute-force
  * reference written from the definitions, no test data in training, edgerec
- * through er_recommend on a bundle packed here, the JSON and the command. */
+ * through er_recommend on a bundle packed here, the storefront's unit events,
+ * wishlist and flagged events, the JSON and the command. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -792,6 +793,89 @@ static void test_edgerec(void) {
   free(t.p);
 }
 
+/* ---- the storefront's unit events, wishlist, flagged events --------------------------------- */
+
+#define UNIT ",\"unit\":\"u1\",\"unit_type\":\"viewed-viewed\",\"rank\":1"
+
+/* recs-item-click and recs-item-add-to-cart-click are clicks and wishlist an
+ * item event; a unit rendered or seen (recs-unit-impression-render,
+ * recs-unit-view) is no listing impression and no item event; events the
+ * edge flagged are ignored everywhere (sequences, POP, the split, edgerec's
+ * profile). */
+static void test_unit_events_and_flags(void) {
+  text t = {0};
+  /* a training session of flagged events only: no training session */
+  add_raw(&t, "{\"type\":\"view\",\"item\":\"P1\",\"ts\":50,\"session\":\"s0\",\"flag\":\"bot\",\"id\":\"f0\"}");
+  add(&t, "view", "P1", 100, "s1");
+  add_raw(&t, "{\"type\":\"recs-unit-impression-render\",\"items\":[\"P1\",\"P2\",\"P3\"]" UNIT ",\"ts\":101,\"session\":\"s1\",\"id\":\"u1\"}");
+  add_raw(&t, "{\"type\":\"recs-unit-view\",\"items\":[\"P1\",\"P2\",\"P3\"]" UNIT ",\"ts\":102,\"session\":\"s1\",\"id\":\"u2\"}");
+  add_raw(&t, "{\"type\":\"recs-item-click\",\"item\":\"P2\"" UNIT ",\"ts\":103,\"session\":\"s1\",\"id\":\"u3\"}");
+  add_raw(&t, "{\"type\":\"recs-item-add-to-cart-click\",\"item\":\"P3\"" UNIT ",\"ts\":104,\"session\":\"s1\",\"id\":\"u4\"}");
+  add(&t, "cart", "P3", 105, "s1");
+  add(&t, "wishlist", "P4", 106, "s1");
+  add(&t, "view", "P1", 200, "s2");
+  add_raw(&t, "{\"type\":\"view\",\"item\":\"ZZ\",\"ts\":201,\"session\":\"s2\",\"flag\":\"bot\",\"id\":\"f1\"}");
+  add(&t, "view", "P2", 202, "s2");
+  add_raw(&t, "{\"type\":\"view\",\"item\":\"P2\",\"ts\":203,\"session\":\"s2\",\"flag\":\"rate-limited\",\"trust\":\"new\",\"id\":\"f2\"}");
+  /* test (split at 1000 s) */
+  add(&t, "view", "P1", 1000, "s3");
+  add_raw(&t, "{\"type\":\"recs-unit-view\",\"items\":[\"P2\",\"P3\"]" UNIT ",\"ts\":1001,\"session\":\"s3\",\"id\":\"u5\"}");
+  add_raw(&t, "{\"type\":\"recs-item-click\",\"item\":\"P2\"" UNIT ",\"ts\":1002,\"session\":\"s3\",\"id\":\"u6\"}");
+  add_raw(&t, "{\"type\":\"view\",\"item\":\"P3\",\"ts\":1003,\"session\":\"s3\",\"flag\":\"bot\",\"id\":\"f3\"}");
+  add(&t, "wishlist", "P4", 1004, "s3");
+  /* a test session whose second event is flagged: one event left, dropped */
+  add(&t, "view", "P1", 2000, "s4");
+  add_raw(&t, "{\"type\":\"view\",\"item\":\"P2\",\"ts\":2001,\"session\":\"s4\",\"flag\":\"bot\",\"id\":\"f4\"}");
+  er_log L;
+  load(&L, &t);
+  CHECK_EQ_INT(L.flagged, 5);
+  CHECK_EQ_INT(L.trust_new, 1);
+  er_eval_split s;
+  er_error err;
+  CHECK_EQ_INT(er_eval_split_build(&L, 1000000, &s, &err), ER_OK);
+  CHECK_EQ_INT(s.n_train, 2);                 /* s1, s2; s0 holds only a flagged event */
+  CHECK_EQ_INT(s.train_first[1], 5);          /* s1: P1, P2 (click), P3 (unit cart click), P3 (cart), P4 (wishlist) */
+  CHECK_EQ_INT(s.train_first[2], 7);          /* s2: P1, P2 */
+  CHECK_EQ_INT(s.pop[item_id(&L, "P1")], 2);  /* the unit's render and view do not count */
+  CHECK_EQ_INT(s.pop[item_id(&L, "P2")], 2);  /* the flagged re-view does not */
+  CHECK_EQ_INT(s.pop[item_id(&L, "P3")], 2);
+  CHECK_EQ_INT(s.pop[item_id(&L, "P4")], 1);
+  CHECK_EQ_INT(s.pop[item_id(&L, "ZZ")], 0);  /* only a bot's view */
+  CHECK_EQ_INT(s.n_test, 1);                  /* s3; s4 has one event left */
+  CHECK_EQ_INT(s.test_sessions_dropped, 1);
+  CHECK_EQ_INT(s.test_events_dropped, 0);     /* flagged events are not test events at all */
+  CHECK_EQ_INT(s.predictions, 2);
+  if (s.n_test == 1 && s.test_first[1] == 3) {
+    CHECK_EQ_INT(L.ev[s.test_event[0]].item, item_id(&L, "P1"));
+    CHECK_EQ_INT(L.ev[s.test_event[1]].item, item_id(&L, "P2"));
+    CHECK_EQ_INT(L.ev[s.test_event[2]].item, item_id(&L, "P4"));
+    CHECK_EQ_INT(L.ev[s.test_event[1]].type, ER_EV_UNIT_CLICK);
+  } else CHECK(0);
+  er_eval_split_free(&s);
+  /* every model runs on it, edgerec through the engine without errors */
+  uint32_t blen;
+  uint8_t *bundle = make_bundle(&blen);
+  er_engine *e = bundle ? er_engine_new(bundle, blen, &err) : NULL;
+  CHECK(e != NULL);
+  trace_reset();
+  er_eval_opts o = opts_from(1000000, ER_EVAL_PEERS | (e ? ER_EVAL_BIT(ER_EVAL_EDGEREC) : 0));
+  er_eval_result r;
+  CHECK_EQ_INT(er_eval_run(&L, &o, e, &r, &err), ER_OK);
+  for (int m = 0; m < ER_EVAL_N_MODELS; m++) {
+    if (!e && m == ER_EVAL_EDGEREC) continue;
+    CHECK_EQ_INT(r.model[m].ran, 1);
+    CHECK_EQ_INT(r.model[m].m.n, 2);
+  }
+  CHECK_EQ_INT(r.model[ER_EVAL_EDGEREC].errors, 0);
+  /* POP after P1: P2 (2 events, id before P3) is first; then P4 (1 event) after P1, P2, P3 */
+  CHECK_EQ_INT(TR.rank[ER_EVAL_POP][0][0], 2);
+  CHECK_EQ_INT(TR.rank[ER_EVAL_POP][0][1], 4);
+  er_engine_free(e);
+  free(bundle);
+  er_log_free(&L);
+  free(t.p);
+}
+
 /* ---- JSON ------------------------------------------------------------------------------------- */
 
 static void test_json(void) {
@@ -926,6 +1010,7 @@ int main(void) {
   RUN(test_no_leak);
   RUN(test_reference);
   RUN(test_edgerec);
+  RUN(test_unit_events_and_flags);
   RUN(test_json);
   RUN(test_main);
   RUN(test_log_escapes);

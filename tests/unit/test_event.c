@@ -1,6 +1,6 @@
 /* test_event.c — the event contract: every validation error path (code,
- * byte offset, field named in the message), the accepted forms, and the
- * profile delta (escaped sku and category keys hash like their plain form). */
+ * byte offset, field named in the message), the accepted forms, the edge's
+ * own fields (trust, flag), and the profile delta (escaped sku and category keys hash like their plain form). */
 #include <stdio.h>
 #include <string.h>
 
@@ -323,6 +323,74 @@ static void test_unit_events(void) {
   /* the escaped type */
   EXPECT_OK("{\"type\":\"recs-item-cl\\u0069ck\",\"item\":\"a\"," UNIT_FIELDS "}", 0);
   CHECK_EQ_INT(EV.type, ER_EV_UNIT_CLICK);
+}
+
+/* The edge's own fields (docs/events.md "Edge fields"): `trust` and `flag`,
+ * optional strings of 0..32 bytes on every type, null meaning absent; checked
+ * after `rank`, `trust` before `flag`; they change nothing in the delta. */
+static void test_edge_fields(void) {
+  static const char *const subj[] = {"\"type\":\"view\",\"item\":\"x\"", "\"type\":\"impression\",\"items\":[\"x\"]",
+                                     "\"type\":\"recs-item-click\",\"item\":\"x\"," UNIT_FIELDS,
+                                     "\"type\":\"recs-unit-view\",\"items\":[\"x\"]," UNIT_FIELDS, "\"type\":\"wishlist\",\"item\":\"x\""};
+  char js[600], s32[33], s33[34], esc[200] = "", esc_over[200] = "";
+  memset(s32, 'f', 32); s32[32] = 0;
+  memset(s33, 'f', 33); s33[33] = 0;
+  for (int m = 0; m < 16; m++) strcat(esc, "\\u00e9");      /* 32 bytes once unescaped */
+  for (int m = 0; m < 11; m++) strcat(esc_over, "\\u20ac");  /* 33 bytes (3 each) */
+  for (unsigned k = 0; k < sizeof subj / sizeof subj[0]; k++) {
+    snprintf(js, sizeof js, "{%s,\"trust\":\"new\",\"flag\":\"rate-limited\",\"ts\":1,\"id\":\"e\",\"session\":\"s\"}", subj[k]);
+    EXPECT_OK(js, ER_EVENT_REQUIRE_ALL);
+    CHECK(str_is(EV.trust, "new"));
+    CHECK(str_is(EV.flag, "rate-limited"));
+    /* absent and null: p NULL */
+    snprintf(js, sizeof js, "{%s}", subj[k]);
+    EXPECT_OK(js, 0);
+    CHECK(EV.trust.p == NULL && EV.flag.p == NULL);
+    snprintf(js, sizeof js, "{%s,\"trust\":null,\"flag\":null}", subj[k]);
+    EXPECT_OK(js, 0);
+    CHECK(EV.trust.p == NULL && EV.flag.p == NULL);
+    /* empty is present (0 bytes); 32 bytes, also once unescaped */
+    snprintf(js, sizeof js, "{%s,\"trust\":\"\",\"flag\":\"\"}", subj[k]);
+    EXPECT_OK(js, 0);
+    CHECK(EV.trust.p != NULL && EV.trust.n == 0 && EV.flag.p != NULL && EV.flag.n == 0);
+    snprintf(js, sizeof js, "{%s,\"trust\":\"%s\",\"flag\":\"%s\"}", subj[k], s32, esc);
+    EXPECT_OK(js, 0);
+    CHECK_EQ_INT(EV.trust.n, 32);
+    CHECK_EQ_INT(EV.flag.n, 96); /* raw bytes, escapes kept */
+    /* 33 bytes: out of range, naming the field and its limit */
+    snprintf(js, sizeof js, "{%s,\"trust\":\"%s\"}", subj[k], s33);
+    EXPECT_ERR(js, 0, ER_E_RANGE, "fff", "trust");
+    CHECK(strstr(run_err(js, 0, NULL, NULL).err.msg, "0..32 bytes") != NULL);
+    snprintf(js, sizeof js, "{%s,\"flag\":\"%s\"}", subj[k], esc_over);
+    EXPECT_ERR(js, 0, ER_E_RANGE, "\\u20ac", "flag");
+    /* types: strings only */
+    static const char *const bad[] = {"12345", "true", "false", "{\"a\":1}", "[\"bot\"]"};
+    for (int m = 0; m < 5; m++) {
+      snprintf(js, sizeof js, "{%s,\"flag\":%s}", subj[k], bad[m]);
+      EXPECT_ERR(js, 0, ER_E_TYPE, bad[m], "flag");
+      snprintf(js, sizeof js, "{%s,\"trust\":%s}", subj[k], bad[m]);
+      EXPECT_ERR(js, 0, ER_E_TYPE, bad[m], "trust");
+    }
+  }
+  CHECK(strstr(run_err("{\"type\":\"view\",\"item\":\"x\",\"flag\":7}", 0, NULL, NULL).err.msg, "must be a string, got") != NULL);
+  /* order: every other field first, then trust, then flag */
+  EXPECT_ERR("{\"flag\":1,\"trust\":2,\"type\":\"view\",\"item\":\"x\",\"rating\":9}", 0, ER_E_RANGE, "9", "rating");
+  EXPECT_ERR("{\"flag\":1,\"trust\":2,\"type\":\"view\",\"item\":\"x\"}", 0, ER_E_TYPE, "2,", "trust");
+  EXPECT_ERR("{\"type\":\"recs-item-click\",\"item\":\"a\",\"unit\":\"u\",\"unit_type\":\"t\",\"rank\":0,\"trust\":2}", 0,
+             ER_E_RANGE, "0,", "rank");
+  /* a duplicate is malformed; escaped names are the same field */
+  EXPECT_ERR("{\"type\":\"view\",\"item\":\"x\",\"flag\":\"bot\",\"flag\":\"bot\"}", 0, ER_E_JSON, "flag\":\"bot\"}", "flag");
+  EXPECT_OK("{\"type\":\"view\",\"item\":\"x\",\"fl\\u0061g\":\"bot\",\"tr\\u0075st\":\"new\"}", 0);
+  CHECK(str_is(EV.flag, "bot") && str_is(EV.trust, "new"));
+  /* not required for logged events either */
+  EXPECT_OK("{\"type\":\"view\",\"item\":\"x\",\"ts\":1,\"id\":\"e\",\"session\":\"s\"}", ER_EVENT_REQUIRE_ALL);
+  /* the profile delta does not depend on them */
+  er_profile_delta d1, d2;
+  EXPECT_OK("{\"type\":\"cart\",\"item\":\"x\",\"ts\":5,\"price\":3,\"category\":\"C\"}", 0);
+  CHECK_EQ_INT(er_event_delta(&EV, &d1), ER_OK);
+  EXPECT_OK("{\"type\":\"cart\",\"item\":\"x\",\"ts\":5,\"price\":3,\"category\":\"C\",\"trust\":\"new\",\"flag\":\"bot\"}", 0);
+  CHECK_EQ_INT(er_event_delta(&EV, &d2), ER_OK);
+  CHECK(!memcmp(&d1, &d2, sizeof d1));
 }
 
 /* what each new type does to a profile, from parsed events */
@@ -669,6 +737,7 @@ int main(void) {
   RUN(test_wishlist);
   RUN(test_unit_events);
   RUN(test_unit_profile);
+  RUN(test_edge_fields);
   RUN(test_delta);
   RUN(test_delta_apply);
   return DONE();

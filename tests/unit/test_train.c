@@ -3,14 +3,17 @@
  * counted with their numbers (an over-long line is one, its rest never
  * buffered), planted co-occurrence and sequence patterns recovered by both
  * model kinds through the engine's own recommend, the leakage rule (sessions
- * at or after --until change nothing), determinism for a seed, and clear
- * errors. */
+ * at or after --until change nothing), determinism for a seed, the rules
+ * against gaming (one shopper counts once per item per day, new ids a
+ * quarter, flagged events not at all: X moves no more than the genuine
+ * shoppers it is compared with), and clear errors. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "edgerec.h"
+#include "er_bundle.h"
 #include "er_log.h"
 #include "er_train.h"
 #include "harness.h"
@@ -398,6 +401,262 @@ static void test_unit_impressions(void) {
   free(b.p);
 }
 
+/* ---- against gaming (docs/anti-gaming.md) ------------------------------------ */
+
+/* Organic traffic: 3000 sessions over ten days from 800 shoppers (every other
+ * session signed in), views of O0..O59 skewed towards O0 (the most viewed),
+ * some carts and purchases.  X = O30 sits mid-table, P = O0 is the anchor the
+ * attacks pair it with.  The last session ends at GAME_END. */
+#define GAME_T0 1699920000ull /* a UTC midnight */
+#define GAME_ATTACK (GAME_T0 + 9 * 86400ull + 3600) /* day 9, 01:00 UTC: every attack and every added shopper, within seconds */
+static void organic(sbuf *b) {
+  uint64_t r = 77;
+  uint32_t id = 0;
+  for (uint32_t s = 0; s < 3000; s++) {
+    uint64_t t = GAME_T0 + (uint64_t)s * 288; /* ten days */
+    uint32_t len = 2 + (uint32_t)(mix(&r) % 6), u = (uint32_t)(mix(&r) % 800);
+    char user[24] = "";
+    if (s % 2) snprintf(user, sizeof user, ",\"user\":\"u%u\"", u);
+    for (uint32_t p = 0; p < len; p++) {
+      double x = (double)(mix(&r) >> 11) / 9007199254740992.0;
+      uint32_t item = (uint32_t)(60.0 * x * x);
+      uint32_t k = (uint32_t)(mix(&r) % 20);
+      sb_printf(b, "{\"type\":\"%s\",\"item\":\"O%u\",\"ts\":%llu,\"session\":\"o%u\"%s,\"id\":\"o%u\"}\n",
+                k == 0 ? "purchase" : k < 3 ? "cart" : "view", item, (unsigned long long)(t + p * 20), s, user, id++);
+    }
+  }
+}
+
+/* n established shoppers who each, in one session, view P, X (and P again
+ * when `back`): the genuine traffic an attack is compared with. */
+static void genuine(sbuf *b, uint32_t n, int back) {
+  static const char *const seq[3] = {"O0", "O30", "O0"};
+  for (uint32_t g = 0; g < n; g++)
+    for (uint32_t p = 0; p < (back ? 3u : 2u); p++)
+      sb_printf(b, "{\"type\":\"view\",\"item\":\"%s\",\"ts\":%llu.%03u,\"session\":\"g%u\",\"user\":\"gen%u\",\"id\":\"g%u-%u\"}\n",
+                seq[p], (unsigned long long)GAME_ATTACK, g * 3 + p, g, g, g, p);
+}
+
+/* What the bundle says about X: its view popularity and trending (u16, scaled
+ * to the maximum), its rank in most-viewed (1-based), and the viewed→viewed
+ * weights P→X and X→P (u16). */
+typedef struct { uint32_t view, trending, rank, px, xp; } xstat;
+
+static uint32_t nbr_w(const er_bundle *B, uint32_t a, uint32_t b) {
+  uint32_t n;
+  const uint8_t *p = er_bundle_neighbours(B, ER_NBR_VV, a, &n);
+  for (uint32_t k = 0; k < n; k++)
+    if (er_rd32(p + 8 * k) == b) return er_rd32(p + 8 * k + 4);
+  return 0;
+}
+
+/* Train on the organic log plus `extra`; *rep and the bundle's view of X. */
+static int game_train(const char *extra, xstat *xs, er_train_report *rep, uint8_t **keep, uint32_t *keep_len) {
+  sbuf b = {0};
+  organic(&b);
+  sb_printf(&b, "%s", extra ? extra : "");
+  er_log L;
+  int ok = log_from(&L, b.p) == ER_OK;
+  er_train_opts o;
+  er_train_defaults(&o);
+  o.model = ER_TRAIN_LINEAR;
+  o.bits = 12;
+  o.max_groups = 5000;
+  uint8_t *bun = NULL;
+  uint32_t bl = 0;
+  er_error err;
+  if (ok && er_train_run(&L, NULL, 0, &o, &bun, &bl, rep, &err)) { printf("train failed: %s\n", err.msg); ok = 0; }
+  er_bundle B;
+  if (ok && er_bundle_load(&B, bun, bl, &err)) ok = 0;
+  if (ok) {
+    uint32_t x = er_bundle_find_sku(&B, er_key("O30", 3)), p = er_bundle_find_sku(&B, er_key("O0", 2)), n;
+    ok = x != ER_NONE && p != ER_NONE;
+    if (ok) {
+      xs->view = er_item_pop(&B, x, 0);
+      xs->trending = er_item_pop(&B, x, 3);
+      xs->px = nbr_w(&B, p, x);
+      xs->xp = nbr_w(&B, x, p);
+      xs->rank = 0;
+      const uint8_t *l = er_bundle_list(&B, ER_LIST_MOST_VIEWED, &n);
+      for (uint32_t k = 0; k < n; k++)
+        if (er_rd32(l + 4 * k) == x) xs->rank = k + 1;
+    }
+  }
+  if (keep && ok) { *keep = bun; *keep_len = bl; }
+  else free(bun);
+  er_log_free(&L);
+  free(b.p);
+  return ok;
+}
+
+/* How many shoppers' worth X's view popularity moved, in units of `per` (a
+ * genuine established shopper's move: that of 50 of them ÷ 50). */
+static double worth(uint32_t v, uint32_t base, double per) { return per > 0 ? ((double)v - (double)base) / per : -1; }
+
+/* X must not do better under the attack than under k genuine shoppers:
+ * popularity, trending, rank and both co-occurrence weights (u16 rounding:
+ * one unit).  It must still count (more than the organic log alone). */
+static void check_bounded(const char *what, const xstat *at, const xstat *gen, const xstat *base) {
+  CHECK(at->view <= gen->view + 1);
+  CHECK(at->trending <= gen->trending + 1);
+  CHECK(at->rank >= gen->rank);
+  CHECK(at->px <= gen->px + 1);
+  CHECK(at->xp <= gen->xp + 1);
+  CHECK(at->view > base->view); /* counted, once */
+  if (at->view > gen->view + 1 || at->rank < gen->rank || at->px > gen->px + 1 || at->xp > gen->xp + 1)
+    printf("%s: attack view %u rank %u P→X %u X→P %u vs genuine view %u rank %u P→X %u X→P %u\n", what, at->view, at->rank,
+           at->px, at->xp, gen->view, gen->rank, gen->px, gen->xp);
+}
+
+/* Train on the organic log plus an attack, check it against k genuine
+ * shoppers and print how far X moved. */
+static void attack(const char *what, const char *extra, const xstat *gen, uint32_t k, const xstat *base, double per,
+                   er_train_report *rep, uint8_t **keep, uint32_t *keep_len) {
+  xstat at;
+  CHECK(game_train(extra, &at, rep, keep, keep_len));
+  check_bounded(what, &at, gen, base);
+  printf("gaming %s: X's view %u → %u (%u genuine: %u), %.2f shoppers' worth; rank %u → %u (%u genuine: %u); "
+         "P→X %u → %u (genuine %u); %llu flagged events\n", what, base->view, at.view, k, gen->view, worth(at.view, base->view, per),
+         base->rank, at.rank, k, gen->rank, base->px, at.px, gen->px, (unsigned long long)rep->flagged_events);
+}
+
+static void test_gaming(void) {
+  er_train_report rep;
+  xstat base, gen1, gen5, gen50, ctrl;
+  sbuf e = {0};
+  CHECK(game_train(NULL, &base, &rep, NULL, NULL));
+  CHECK_EQ_INT(rep.flagged_events, 0);
+  CHECK(base.rank > 10 && base.view > 0 && base.px > 0);
+
+  /* one genuine shopper (P X P), 5 (P X: like the fresh ids), 50 (P X P): X's yardsticks */
+  genuine(&e, 1, 1);
+  CHECK(game_train(e.p, &gen1, &rep, NULL, NULL));
+  e.n = 0;
+  genuine(&e, 5, 0);
+  CHECK(game_train(e.p, &gen5, &rep, NULL, NULL));
+  e.n = 0;
+  genuine(&e, 50, 1);
+  CHECK(game_train(e.p, &gen50, &rep, NULL, NULL));
+  double per = (double)(gen50.view - base.view) / 50.0;
+  CHECK(gen50.view > gen5.view && gen5.view > gen1.view && gen1.view > base.view && gen50.rank < base.rank);
+
+  /* (a) one signed-in shopper views X 10,000 times in a day, each view right after one of P, in 50 sessions */
+  e.n = 0;
+  for (uint32_t k = 0; k < 20000; k++)
+    sb_printf(&e, "{\"type\":\"view\",\"item\":\"%s\",\"ts\":%llu.%03u,\"session\":\"a%u\",\"user\":\"attacker\",\"id\":\"a%u\"}\n",
+              k % 2 ? "O30" : "O0", (unsigned long long)(GAME_ATTACK + k / 1000), k % 1000, k / 400, k);
+  sb_printf(&e, "{\"type\":\"view\",\"item\":\"O0\",\"ts\":%llu,\"session\":\"a49\",\"user\":\"attacker\",\"id\":\"a-last\"}\n",
+            (unsigned long long)(GAME_ATTACK + 20));
+  attack("(a) one shopper, 10,000 views of X", e.p, &gen1, 1, &base, per, &rep, NULL, NULL);
+
+  /* (b) 50 shoppers view X 200 times each (anonymous: the session is the shopper) */
+  e.n = 0;
+  for (uint32_t s = 0; s < 50; s++)
+    for (uint32_t k = 0; k < 401; k++)
+      sb_printf(&e, "{\"type\":\"view\",\"item\":\"%s\",\"ts\":%llu.%03u,\"session\":\"b%u\",\"id\":\"b%u-%u\"}\n",
+                k % 2 ? "O30" : "O0", (unsigned long long)(GAME_ATTACK + (s * 401 + k) / 1000), (s * 401 + k) % 1000, s, s, k);
+  attack("(b) 50 shoppers, 200 views of X each", e.p, &gen50, 50, &base, per, &rep, NULL, NULL);
+
+  /* (c) 10,000 fresh cookie-less ids (trust "new"), one P and one X view each; all but 20 rate-limited */
+  e.n = 0;
+  for (uint32_t s = 0; s < 10000; s++)
+    for (uint32_t k = 0; k < 2; k++)
+      sb_printf(&e, "{\"type\":\"view\",\"item\":\"%s\",\"ts\":%llu.%03u,\"session\":\"c%u\",\"trust\":\"new\",%s\"id\":\"c%u-%u\"}\n",
+                k ? "O30" : "O0", (unsigned long long)(GAME_ATTACK + (s * 2 + k) / 1000), (s * 2 + k) % 1000, s,
+                s < 20 ? "" : "\"flag\":\"rate-limited\",", s, k);
+  uint8_t *b1 = NULL, *b2 = NULL;
+  uint32_t l1 = 0, l2 = 0;
+  attack("(c) 10,000 fresh ids, 9,980 rate-limited (20 × 0.25 = 5 allowed)", e.p, &gen5, 5, &base, per, &rep, &b1, &l1);
+  CHECK_EQ_INT(rep.flagged_events, 9980 * 2);
+  CHECK_EQ_INT(rep.new_id_events, 20000);
+  /* the same log trains to the same bytes */
+  xstat again;
+  CHECK(game_train(e.p, &again, &rep, &b2, &l2));
+  CHECK(b1 && b2 && l1 == l2 && !memcmp(b1, b2, l1));
+  free(b1);
+  free(b2);
+
+  /* control: the same ids unflagged count (a quarter each): the flag is what keeps (c) bounded */
+  for (char *c = strstr(e.p, "\"flag\":\"rate-limited\","); c; c = strstr(c, "\"flag\":\"rate-limited\","))
+    memcpy(c, "\"flog\"", 6); /* an unknown field, ignored */
+  CHECK(game_train(e.p, &ctrl, &rep, NULL, NULL));
+  CHECK_EQ_INT(rep.flagged_events, 0);
+  CHECK(ctrl.view > gen50.view && ctrl.rank < gen5.rank);
+  printf("gaming control: the 10,000 fresh ids unflagged: X's view %u, %.0f shoppers' worth, rank %u, P→X %u; peak RSS %.1f MiB\n",
+         ctrl.view, worth(ctrl.view, base.view, per), ctrl.rank, ctrl.px, (double)rep.peak_rss_kib / 1024.0);
+  free(e.p);
+}
+
+/* Flagged events inside ordinary sessions (a bot's views of an unknown sku,
+ * a rate-limited burst of known ones) change no table and no request count,
+ * and the unknown sku stays out of the bundle. */
+static void test_flagged_excluded(void) {
+  char *clean = planted(400, 0, 0, 13);
+  sbuf b = {0};
+  uint32_t id = 0;
+  for (const char *line = clean; *line;) {
+    const char *nl = strchr(line, '\n');
+    sb_printf(&b, "%.*s\n", (int)(nl - line), line);
+    unsigned s, ts;
+    const char *sp = strstr(line, "\"session\":\"s"), *tp = strstr(line, "\"ts\":");
+    if (sp && tp && sscanf(sp, "\"session\":\"s%u\"", &s) == 1 && sscanf(tp, "\"ts\":%u", &ts) == 1 && strstr(line, "\"view\""))
+      sb_printf(&b, "{\"type\":\"view\",\"item\":\"%s\",\"ts\":%u,\"session\":\"s%u\",\"flag\":\"%s\",\"id\":\"f%u\"}\n",
+                id % 2 ? "BOT-1" : "P5", ts, s, id % 2 ? "bot" : "rate-limited", id);
+    id++;
+    line = nl + 1;
+  }
+  er_log L1, L2;
+  CHECK_EQ_INT(log_from(&L1, clean), ER_OK);
+  CHECK_EQ_INT(log_from(&L2, b.p), ER_OK);
+  CHECK(L2.flagged > 100 && L2.n_ev == L1.n_ev + L2.flagged && L2.n_ses == L1.n_ses);
+  er_train_opts o;
+  er_train_defaults(&o);
+  o.model = ER_TRAIN_LINEAR;
+  o.bits = 12;
+  o.max_groups = 100000;
+  uint8_t *b1 = NULL, *b2 = NULL;
+  uint32_t l1 = 0, l2 = 0;
+  er_train_report r1, r2;
+  er_error err;
+  CHECK_EQ_INT(er_train_run(&L1, NULL, 0, &o, &b1, &l1, &r1, &err), ER_OK);
+  CHECK_EQ_INT(er_train_run(&L2, NULL, 0, &o, &b2, &l2, &r2, &err), ER_OK);
+  CHECK_EQ_INT(r2.flagged_events, L2.flagged);
+  CHECK_EQ_INT(r1.flagged_events, 0);
+  CHECK_EQ_INT(r2.items, r1.items);
+  CHECK_EQ_INT(r2.groups, r1.groups);
+  er_bundle B1, B2;
+  if (b1 && b2 && !er_bundle_load(&B1, b1, l1, &err) && !er_bundle_load(&B2, b2, l2, &err)) {
+    CHECK_EQ_INT(B2.n_items, B1.n_items);
+    CHECK(er_bundle_find_sku(&B2, er_key("BOT-1", 5)) == ER_NONE);
+    /* items by sku (the universe's order follows first appearance in the log) */
+    int same = B1.n_items == B2.n_items;
+    for (uint32_t i = 0; i < B1.n_items && same; i++) {
+      uint32_t j = er_bundle_find_sku(&B2, er_item_key(&B1, i));
+      if (j == ER_NONE) { same = 0; break; }
+      for (int w = 0; w < 4; w++) same &= er_item_pop(&B1, i, w) == er_item_pop(&B2, j, w);
+      for (int r = 0; r < 3; r++) {
+        uint32_t n1, n2;
+        const uint8_t *p1 = er_bundle_neighbours(&B1, r, i, &n1), *p2 = er_bundle_neighbours(&B2, r, j, &n2);
+        same &= n1 == n2;
+        for (uint32_t k = 0; k < n1 && same; k++) { /* as sets: ties are ordered by item index */
+          int found = 0;
+          for (uint32_t m = 0; m < n2 && !found; m++)
+            found = er_item_key(&B1, er_rd32(p1 + 8 * k)) == er_item_key(&B2, er_rd32(p2 + 8 * m)) &&
+                    er_rd32(p1 + 8 * k + 4) == er_rd32(p2 + 8 * m + 4);
+          same &= found;
+        }
+      }
+    }
+    CHECK(same); /* popularity, trending and every neighbour table as without the flagged events */
+  } else CHECK(0);
+  free(b1);
+  free(b2);
+  er_log_free(&L1);
+  er_log_free(&L2);
+  free(clean);
+  free(b.p);
+}
+
 static void test_errors(void) {
   er_log L;
   CHECK_EQ_INT(log_from(&L, "{\"type\":\"view\",\"item\":\"A\",\"ts\":1,\"session\":\"s\",\"id\":\"1\"}\n"), ER_OK);
@@ -434,6 +693,8 @@ int main(void) {
   RUN(test_determinism_and_leakage);
   RUN(test_impressions);
   RUN(test_unit_impressions);
+  RUN(test_gaming);
+  RUN(test_flagged_excluded);
   RUN(test_errors);
   return DONE();
 }

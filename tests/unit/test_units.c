@@ -43,34 +43,10 @@ static er_engine *tiny, *sample;
 static char out_s[65536];
 
 /* Recommend; the output as a string in out_s ("" on error). */
-static er_status rec(er_engine *e, const char *ctx) {
-  const char *out;
-  uint32_t n;
-  er_status st = er_recommend(e, ctx, (uint32_t)strlen(ctx), NULL, 0, &out, &n);
-  if (st || n >= sizeof out_s) { out_s[0] = 0; return st ? st : ER_E_NOMEM; }
-  memcpy(out_s, out, n);
-  out_s[n] = 0;
-  return st;
-}
+static er_status rec(er_engine *e, const char *ctx) { return harness_recommend(e, ctx, out_s, sizeof out_s); }
 
 /* The skus of out_s's items, comma-separated, '+' after a back-filled one. */
-static const char *skus_of(void) {
-  static char list[4096];
-  size_t at = 0;
-  list[0] = 0;
-  for (const char *p = strstr(out_s, "{\"sku\":\""); p; p = strstr(p + 1, "{\"sku\":\"")) {
-    const char *s = p + 8, *q = strchr(s, '"');
-    const char *end = strchr(p, '}');
-    if (!q || !end || at + (size_t)(q - s) + 3 > sizeof list) break;
-    if (at) list[at++] = ',';
-    memcpy(list + at, s, (size_t)(q - s));
-    at += (size_t)(q - s);
-    const char *b = strstr(p, "\"backup\":true");
-    if (b && b < end) list[at++] = '+';
-    list[at] = 0;
-  }
-  return list;
-}
+static const char *skus_of(void) { return harness_skus(out_s); }
 
 /* Both contexts recommend, with the same bytes out. */
 static void same_output(er_engine *e, const char *a, const char *b) {

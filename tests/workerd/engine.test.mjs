@@ -89,6 +89,31 @@ for (const [build, make] of Object.entries(builds)) {
       expect(dec.decode(e.rerank(rr.resp, rr.ctx).body)).toBe(rr.out);
     });
 
+    it('live lists: trending follows setLists, rules apply, bad input and traps keep them, null gives the native answer back', () => {
+      const e = make();
+      const { ctx, out } = expected.recommend.trending;
+      expect(e.recommend(ctx)).toBe(out);
+      const live = JSON.stringify({ trending: [['ER-WS-02', 5], ['ER-BAG-05', 9], ['ER-BAG-08', 4], ['ER-NOPE', 8], ['ER-WT-01-S', 2]] });
+      expect(e.setLists(live)).toEqual({ trending: 4 });
+      // ER-BAG-05 (the list's top score) is out of stock; ER-BAG-08 keeps the bundle's bury rule (-0.5);
+      // the child ER-WT-01-S is shown as its parent; ER-NOPE is not in the bundle
+      const items = JSON.parse(e.recommend(ctx)).items;
+      expect(items).toEqual([{ sku: 'ER-WS-02', score: 0.5555 }, { sku: 'ER-WT-01', score: 0.2222 }, { sku: 'ER-BAG-08', score: -0.0556 }]);
+      const liveOut = e.recommend(ctx);
+      let err;
+      try { e.setLists('{"trending":[["ER-WS-02",-1]]}'); } catch (x) { err = x; }
+      expect(err).toBeInstanceOf(EngineError);
+      expect([err.code, err.offset, err.message]).toEqual(['range', 25, "lists: 'trending'[0] score must be a finite number >= 0, got -1 (byte 25)"]);
+      expect(e.recommend(ctx)).toBe(liveOut);
+      try { e.debugTrap(); } catch (x) { err = x; }
+      expect(err.code).toBe('trap');
+      expect(e.recommend(ctx)).toBe(liveOut);
+      expect(e.info().live_lists).toEqual({ trending: 4 });
+      expect(e.setLists(null)).toBeNull();
+      expect(e.recommend(ctx)).toBe(out);
+      expect(e.info()).toEqual(expected.info);
+    });
+
     it('concurrent requests in one isolate share one instance safely', async () => {
       const e = make();
       const entries = Object.values(expected.recommend);

@@ -425,9 +425,13 @@ describe('PUT /edge/admin/bundles/:version', () => {
 
 describe('the loop: v1 active, a bad v2 canary rolled back by the guardrail, a good v3 canary promoted', () => {
   it('drives shoppers through the Worker; the KPIs land in D1; the scheduled guardrail decides; the audit log says why', async () => {
-    const { env: e, queued } = recordingEnv({ GUARDRAIL_MIN_SHOPPERS: '200', GUARDRAIL_MIN_HOURS: '4' });
+    // Both good bundles convert about 98 % of these shoppers (since the trainer counts a shopper once per
+    // item and day, test-1 is as good as test-3, 98.5 % vs 97.9 % over 1,900 shoppers an arm), so the
+    // always-valid interval cannot clear a 1 pp (or 2 pp) margin before GUARDRAIL_MIN_HOURS; with a 3 pp
+    // margin it does in a few dozen looks.  The margin itself is tested in tests/js/guardrails.test.mjs.
+    const { env: e, queued } = recordingEnv({ GUARDRAIL_MIN_SHOPPERS: '200', GUARDRAIL_MIN_HOURS: '4', GUARDRAIL_MARGIN: '0.03' });
     const cfg = guardrailConfig(e);
-    expect(cfg).toMatchObject({ minShoppers: 200, minDurationMs: 4 * HOUR });
+    expect(cfg).toMatchObject({ minShoppers: 200, minDurationMs: 4 * HOUR, margin: 0.03 });
     const rnd = prng(20310303);
 
     // ---- v1 active: published, rolled out to 100 %, promoted ----
@@ -551,17 +555,17 @@ describe('the loop: v1 active, a bad v2 canary rolled back by the guardrail, a g
     expect(JSON.parse(await env.EDGEREC.get(MIRROR_KEY))).toMatchObject({ active: 'test-3', canary: null, revision: mp.revision });
     const pr = await lastAudit();
     expect(pr).toMatchObject({ action: 'promote', actor: 'guardrail', active: 'test-3', canary: 'test-3' });
-    expect(pr.reason).toMatch(/^canary not worse than control by more than 1 pp/);
+    expect(pr.reason).toMatch(/^canary not worse than control by more than 3 pp/);
     const f3 = pr.figures;
     expect(f3).toMatchObject({ canary_version: 'test-3', active_version: 'test-1', run: run3 });
     expect(f3.promote.nonInferior).toBe(true);
-    expect(f3.promote.lowerBound).toBeGreaterThan(-DEFAULTS.margin);
+    expect(f3.promote.lowerBound).toBeGreaterThan(-cfg.margin);
     expect(f3.elapsedMs).toBeGreaterThanOrEqual(cfg.minDurationMs);
     expect(f3.canary.shoppers).toBeGreaterThanOrEqual(cfg.minShoppers);
     expect(f3.control.shoppers).toBeGreaterThanOrEqual(cfg.minShoppers);
     console.log(`lifecycle: test-3 (50 % canary) non-inferior after ${looks3} looks, ${fmtMin(shown.at - started3)} simulated ` +
       `(canary ${fmt(tally3.canary)}, control ${fmt(tally3.control)}, holdout ${fmt(tally3.holdout)}; lower bound ` +
-      `${(100 * shown.seq.promote.lowerBound).toFixed(2)} pp > −1 pp); promoted by the guardrail at ${fmtMin(f3.elapsedMs)} ` +
+      `${(100 * shown.seq.promote.lowerBound).toFixed(2)} pp > −${(100 * cfg.margin).toFixed(0)} pp); promoted by the guardrail at ${fmtMin(f3.elapsedMs)} ` +
       `(GUARDRAIL_MIN_HOURS ${cfg.minDurationMs / HOUR})`);
     console.log(`lifecycle: uplift over the holdout (during the test-3 run): control ${(100 * upControl.absolute.estimate).toFixed(1)} pp ` +
       `[${(100 * upControl.absolute.lower).toFixed(1)}, ${(100 * upControl.absolute.upper).toFixed(1)}], canary ` +

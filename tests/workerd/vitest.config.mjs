@@ -10,6 +10,10 @@
 //   GET  http://magento.test/__standin/requests  → JSON of every request the stand-in received
 //   POST http://magento.test/__standin/reset     → forget them (the stand-in's carts etc. stay)
 // Anything else is echoed ("origin METHOD /path?query BODY").
+//
+// Rate limiting (wrangler.toml [[ratelimits]] EVENTS_RATE_LIMIT, miniflare's real limiter): the suites
+// run without it (setup-env.mjs says why); TRAFFIC_RATE_LIMIT (its own namespace) carries
+// wrangler.toml's limit and period for tests/workerd/traffic.test.mjs, which swaps it in.
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { cloudflareTest } from '@cloudflare/vitest-plugin';
@@ -19,6 +23,12 @@ import { createMagento } from '../standin/magento.mjs';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const CATALOG = root + 'build/workerd/luma-catalog.json';
 const ORIGIN_HOST = 'magento.test';
+const TOML_LIMIT = /\[\[ratelimits\]\][^[]*?name\s*=\s*"EVENTS_RATE_LIMIT"[^[]*?simple\s*=\s*\{\s*limit\s*=\s*(\d+)\s*,\s*period\s*=\s*(\d+)\s*\}/
+  .exec(readFileSync(root + 'wrangler.toml', 'utf8'));
+if (!TOML_LIMIT) throw new Error('wrangler.toml: no [[ratelimits]] EVENTS_RATE_LIMIT with simple = { limit = N, period = P }');
+const ratelimits = {
+  TRAFFIC_RATE_LIMIT: { namespace_id: '1901', simple: { limit: Number(TOML_LIMIT[1]), period: Number(TOML_LIMIT[2]) } },
+};
 
 // Test-only secrets (never used anywhere else).
 const bindings = {
@@ -26,6 +36,7 @@ const bindings = {
   EDGEREC_COOKIE_KEY: Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 37 + 11) & 0xff)).toString('base64'), // 32 bytes
   EDGEREC_ADMIN_TOKEN: 'workerd-test-admin-token',
   ORIGIN_URL: `http://${ORIGIN_HOST}`,
+  TRAFFIC_RATE_LIMIT_SIMPLE: JSON.stringify(ratelimits.TRAFFIC_RATE_LIMIT.simple), // what traffic.test.mjs expects of it
 };
 
 // The stand-in, created on first use (the parity suite shares this config and
@@ -63,6 +74,7 @@ export default defineConfig({
       wrangler: { configPath: root + 'wrangler.toml' },
       miniflare: {
         bindings,
+        ratelimits,
         outboundService: origin,
       },
     }),
@@ -72,5 +84,6 @@ export default defineConfig({
     testTimeout: 60000,
     hookTimeout: 60000,
     watch: false,
+    setupFiles: ['tests/workerd/setup-env.mjs'],
   },
 });

@@ -257,7 +257,7 @@ describe('/edge/health', () => {
     expect(r.headers.get('cache-control')).toBe('no-store');
     const h = JSON.parse(r.text);
     expect(h).toMatchObject({ ok: false, bundle_version: null, bundle: null, bundle_error: 'no bundle:active in KV' });
-    expect(h.checks).toEqual({ kv: true, queue: true, r2: true, id_secret: true, cookie_key: true, admin_token: true });
+    expect(h.checks).toEqual({ kv: true, queue: true, r2: true, id_secret: true, cookie_key: true, admin_token: true, rate_limit: false }); // setup-env.mjs
 
     const spec = listing(await categoryUid('gear'), { n: nonce() });
     const [edge, origin] = [await shop(spec), await direct(spec)];
@@ -273,7 +273,7 @@ describe('/edge/health', () => {
     const h = JSON.parse(r.text);
     expect(h).toMatchObject({ ok: true, bundle_version: 'test-1', bundle_error: null, config_error: null });
     expect(h.bundle).toMatchObject({ model_version: 'test-1', checksum_ok: true, items: 2038, model: { kind: 'trees' } });
-    expect(Object.values(h.checks).every(Boolean)).toBe(true);
+    expect(Object.values({ ...h.checks, rate_limit: true }).every(Boolean)).toBe(true); // no limiter in this suite: setup-env.mjs
 
     const noR2 = { ...env };
     delete noR2.EDGEREC_EVENTS;
@@ -728,12 +728,12 @@ describe('BundleStore (worker-shim/cloudflare/bundles.js)', () => {
     const s = new BundleStore(wasm);
     expect(await s.get(e, 1_000_000)).toBeNull();
     expect(s.lastError).toBe('no bundle:active in KV');
-    expect(kv.calls).toEqual(['bundle:active']);
+    expect(kv.calls).toEqual(['bundle:active', 'lists:live']); // the live lists are read on the same schedule
 
     kv.m.set('bundle:active', 'v1');
     kv.m.set('bundle:v1', luma);
     expect(await s.get(e, 1_059_999)).toBeNull(); // not due yet: KV is not asked
-    expect(kv.calls).toHaveLength(1);
+    expect(kv.calls).toHaveLength(2);
     const e1 = await s.get(e, 1_060_000);
     expect(e1).toBeInstanceOf(Engine);
     expect(s.version).toBe('v1');
@@ -774,7 +774,7 @@ describe('BundleStore (worker-shim/cloudflare/bundles.js)', () => {
     const got = await Promise.all(Array.from({ length: 8 }, () => s.get({ EDGEREC: kv }, 5_000_000)));
     expect(new Set(got).size).toBe(1);
     expect(got[0]).toBeInstanceOf(Engine);
-    expect(kv.calls).toEqual(['bundle:active', 'bundle:v1']);
+    expect(kv.calls).toEqual(['bundle:active', 'bundle:v1', 'lists:live']);
   });
 });
 

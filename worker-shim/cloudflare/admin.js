@@ -3,7 +3,7 @@
 //
 //   PUT  /edge/admin/bundles/:version   store a bundle, validated by the engine first
 //   GET  /edge/admin/bundles/:version   the bundle's bytes (`active` / `canary` name the live ones)
-//   GET  /edge/admin/status             manifest, KPIs per live version, uplift, recent decisions
+//   GET  /edge/admin/status             manifest, KPIs per live version, unit KPIs, uplift, recent decisions
 //   POST /edge/admin/rollout            {"canary":"VERSION","percent":N}
 //   POST /edge/admin/promote            canary → active
 //   POST /edge/admin/rollback           canary removed
@@ -13,14 +13,17 @@
 //   PUT  /edge/admin/units/:id          create or replace (400 naming the field; 409 over a limit or on a concurrent change)
 //   POST /edge/admin/units              create; the id is the body's unitId or a new UUID (409 when it exists)
 //   DELETE /edge/admin/units/:id        (404 unknown; 409 for a default that is not stored)
+//   GET  /edge/admin/live-lists         the published live popularity lists, their age, the last run (popularity.js)
 import { readBounded } from '../core/body.js';
 import { Engine } from '../core/engine.js';
 import { tombstoneKey } from './events.js';
 import { ConflictError, audit, changeManifest, ensureSchema, publicManifest, readManifest } from './lifecycle.js';
 import { armStats, kpisByVersion } from './kpi.js';
+import { unitKpis } from './attribution.js';
 import { uplift } from '../core/guardrails.js';
 import { UnitError } from '../core/units.js';
 import { createUnit, deleteUnit, getUnit, listUnits, putUnit } from './units-store.js';
+import { liveListsStatus } from './popularity.js';
 
 export const MAX_BUNDLE_BYTES = 25 * 1024 * 1024; // KV's value limit
 const MAX_ADMIN_JSON_BYTES = 64 * 1024; // an admin request's JSON body
@@ -85,6 +88,7 @@ export async function adminRoute(request, env, url, wasm) {
     if (path === 'promote' && request.method === 'POST') return await promote(env, 'admin', 'promoted by an admin');
     if (path === 'rollback' && request.method === 'POST') return await rollback(env, 'admin', 'rolled back by an admin');
     if (path === 'events' && request.method === 'GET') return await exportEvents(env, url);
+    if (path === 'live-lists' && request.method === 'GET') return json(await liveListsStatus(env));
     const u = /^units(?:\/([^/]+))?$/.exec(path);
     if (u) { const r = await units(request, env, u[1]); if (r) return r; }
   } catch (e) {
@@ -136,12 +140,13 @@ async function getBundle(env, version) {
 async function status(env) {
   const m = await readManifest(env.DB);
   const kpis = await kpisByVersion(env.DB, [m.active, m.canary].filter(Boolean));
+  const unitFigures = await unitKpis(env.DB, [m.active, m.canary].filter(Boolean));
   const arms = m.run ? await armStats(env.DB, m.run) : await armStats(env.DB, null);
   const decisions = (await env.DB.prepare('SELECT * FROM audit ORDER BY id DESC LIMIT 20').all()).results
     .map((r) => ({ ...r, figures: r.figures ? JSON.parse(r.figures) : null }));
   const up = {};
   if (arms.holdout) for (const a of ['control', 'canary']) if (arms[a]) up[a] = uplift(arms[a], arms.holdout);
-  return json({ ...publicManifest(m), salt: undefined, versions: kpis, arms, uplift_over_holdout: up, decisions });
+  return json({ ...publicManifest(m), salt: undefined, versions: kpis, units: unitFigures, arms, uplift_over_holdout: up, decisions });
 }
 
 /** An admin request's JSON body, read up to MAX_ADMIN_JSON_BYTES: {body} or {response} (413 / 400). */

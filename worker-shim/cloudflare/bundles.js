@@ -5,7 +5,13 @@
 // KV error or a bundle the engine refuses keeps the last good engine (and the
 // reason is remembered for /edge/health); with none, requests pass through
 // (`x-edgerec: bypass; reason=no-bundle`).  Loading never throws.
+//
+// The live popularity lists (KV `lists:live`, written by the cron: popularity.js) are read on the
+// same schedule and set on the active engine and on every canary engine handed out through
+// withLists() (core/live-lists.js): a new document reaches an isolate within REFRESH_MS.
 import { Engine } from '../core/engine.js';
+import { LiveLists } from '../core/live-lists.js';
+import { LIVE_KEY } from './popularity.js';
 
 export const REFRESH_MS = 60_000;
 
@@ -18,6 +24,12 @@ export class BundleStore {
     this.checkedAt = -Infinity;
     this.lastError = null;   // the last refresh problem, for /edge/health
     this.loading = null;     // one refresh at a time per isolate
+    this.lists = new LiveLists(); // the live lists in force (KV lists:live)
+  }
+
+  /** A (canary) engine with the live lists in force set on it; never throws. */
+  withLists(engine) {
+    return this.lists.apply(engine);
   }
 
   /** The current engine (or null), refreshing from KV when due. */
@@ -46,6 +58,18 @@ export class BundleStore {
       this.lastError = null;
     } catch (e) {
       this.lastError = `${e.code ? e.code + ': ' : ''}${e.message}`; // keep the last good engine
+    } finally {
+      await this.refreshLists(env);
     }
+  }
+
+  /** Read `lists:live` and set it on the active engine; a failed read keeps the lists in force. */
+  async refreshLists(env) {
+    try {
+      if (env.EDGEREC) this.lists.update(await env.EDGEREC.get(LIVE_KEY));
+    } catch (e) {
+      this.lists.readError = `reading ${LIVE_KEY}: ${e.message}`;
+    }
+    this.lists.apply(this.engine);
   }
 }

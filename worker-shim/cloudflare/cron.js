@@ -3,7 +3,9 @@
 // roll it back or promote it, each decision in the audit log with its
 // figures.  Settings come from [vars]: GUARDRAIL_ALPHA (0.05),
 // GUARDRAIL_MARGIN (0.01, absolute, on the conversion proportion),
-// GUARDRAIL_MIN_SHOPPERS (1000 per arm), GUARDRAIL_MIN_HOURS (24).
+// GUARDRAIL_MIN_SHOPPERS (1000 per arm), GUARDRAIL_MIN_HOURS (24),
+// GUARDRAIL_METRIC (conversion | unit-ctr | both; default conversion: what the
+// sequential test judges, the shopper conversion or the shopper-level unit CTR).
 import { promote, rollback } from './admin.js';
 import { decide } from '../core/guardrails.js';
 import { MIRROR_KEY, audit, mirror, readManifest } from './lifecycle.js';
@@ -17,6 +19,7 @@ export function guardrailConfig(env) {
   if (num('GUARDRAIL_MARGIN') !== undefined) c.margin = num('GUARDRAIL_MARGIN');
   if (num('GUARDRAIL_MIN_SHOPPERS') !== undefined) c.minShoppers = num('GUARDRAIL_MIN_SHOPPERS');
   if (num('GUARDRAIL_MIN_HOURS') !== undefined) c.minDurationMs = num('GUARDRAIL_MIN_HOURS') * 3_600_000;
+  if (env.GUARDRAIL_METRIC !== undefined && env.GUARDRAIL_METRIC !== '') c.metric = String(env.GUARDRAIL_METRIC).trim();
   return c;
 }
 

@@ -7,9 +7,13 @@
 // redelivered batch overwrites its own object instead of adding a copy
 // (readers — `edgerec train`, the admin export — de-duplicate by id too).
 // Events of erased shoppers (a tombstone in KV) are dropped here.  The KPIs
-// (kpi.js, D1) are aggregated from the same batch.
+// (kpi.js, D1) and the live popularity sketches (popularity.js, D1) are
+// aggregated from the same batch.  The connection key `conn` (docs/anti-gaming.md)
+// is used for the popularity sketches and deleted before anything is written: it
+// is stored nowhere.
 
 import { recordKpis } from './kpi.js';
+import { popularityInput, recordPopularity } from './popularity.js';
 
 const enc = new TextEncoder();
 
@@ -41,17 +45,17 @@ export async function consume(batch, env) {
   const seen = new Set();
   const byHour = new Map();
   const tomb = new Map(); // user hash → erased?
-  try {
-    for (const msg of batch.messages) {
-      const ev = msg.body;
-      if (ev?.user && !tomb.has(ev.user)) tomb.set(ev.user, (await env.EDGEREC.get(tombstoneKey(ev.user))) != null);
-    }
+  try { // one KV read per distinct shopper in the batch, all at once
+    const users = [...new Set(batch.messages.map((m) => m.body?.user).filter((u) => typeof u === 'string' && u))];
+    const found = await Promise.all(users.map((u) => env.EDGEREC.get(tombstoneKey(u))));
+    users.forEach((u, i) => tomb.set(u, found[i] != null));
   } catch (e) { // without the tombstones an erased shopper's events could be written: try again later
     console.error(`edgerec: reading tombstones failed, retrying the batch: ${e.message}`);
     batch.retryAll();
     return;
   }
   const kpi = []; // what the KPIs count: logged events and request metrics (metrics never go to R2)
+  const pop = []; // what the popularity sketches count (taken before `conn` goes)
   for (const msg of batch.messages) {
     const ev = msg.body;
     if (!ev || typeof ev !== 'object' || typeof ev.id !== 'string' || seen.has(ev.id)) continue;
@@ -59,9 +63,13 @@ export async function consume(batch, env) {
     if (ev.user && tomb.get(ev.user)) continue;
     kpi.push(ev);
     if (ev.type === '_metric') continue;
+    // the message's time, set at the edge when queued (a client's `ts` cannot pick the day)
+    const at = msg.timestamp instanceof Date ? msg.timestamp.getTime() : NaN;
+    pop.push(popularityInput(ev, at));
+    const { conn: _conn, ...logged } = ev; // a copy without conn: the message itself stays as delivered
     const prefix = hourPrefix(typeof ev.ts === 'number' ? ev.ts : Date.now() / 1000);
     if (!byHour.has(prefix)) byHour.set(prefix, []);
-    byHour.get(prefix).push(ev);
+    byHour.get(prefix).push(logged);
   }
   try {
     for (const [prefix, evs] of byHour) {
@@ -73,10 +81,11 @@ export async function consume(batch, env) {
         customMetadata: { events: String(evs.length) },
       });
     }
-    if (env.DB) await recordKpis(env.DB, kpi); // de-duplicated by event id: a retried batch counts once
+    if (env.DB) await recordKpis(env.DB, kpi, env); // de-duplicated by event id: a retried batch counts once
+    if (env.DB) await recordPopularity(env.DB, pop); // register MAX: a retried batch changes nothing
     batch.ackAll();
   } catch (e) {
-    console.error(`edgerec: writing an event batch (R2, KPIs) failed, retrying: ${e.message}`);
+    console.error(`edgerec: writing an event batch (R2, KPIs, popularity) failed, retrying: ${e.message}`);
     batch.retryAll();
   }
 }

@@ -8,8 +8,12 @@
 // Counted per (version, arm, hour): requests (personalized listings + errors +
 // bypasses on a model arm), impressions, clicks (views/clicks), carts,
 // purchases, revenue (price × qty), feedback, errors, bypasses, work units,
-// distinct shoppers.  The holdout's version is 'none'.
+// distinct shoppers.  The holdout's version is 'none'.  Recommendation units
+// (counts per unit, attribution, unit CTR per run) are attribution.js's, in
+// the same transaction.  Flagged events (`flag`: bot, rate-limited) count
+// nowhere: they are logged (marked) but excluded from every KPI.
 import { ensureSchema } from './lifecycle.js';
+import { catalogPrices, purchaseRevenue, unitStatements } from './attribution.js';
 
 const SUCCESS = new Set(['view', 'click', 'cart', 'purchase']);
 const FIELDS = ['requests', 'impressions', 'clicks', 'carts', 'purchases', 'revenue', 'feedback', 'errors', 'bypasses', 'work_units'];
@@ -28,16 +32,22 @@ export function increments(ev) {
   if (ev.type === 'cart') inc.carts = 1;
   if (ev.type === 'purchase') {
     inc.purchases = 1;
-    const q = Number.isFinite(ev.qty) && ev.qty > 0 ? ev.qty : 1;
-    if (Number.isFinite(ev.price) && ev.price > 0) inc.revenue = ev.price * q;
+    const revenue = purchaseRevenue(ev, ev.price);
+    if (revenue > 0) inc.revenue = revenue;
   }
   if (ev.type === 'feedback') inc.feedback = 1;
   return inc;
 }
 
-/** Aggregate a batch of events into D1 (events without an arm are not attributed). */
-export async function recordKpis(db, events) {
-  const attributed = events.filter((e) => e && typeof e.id === 'string' && typeof e.arm === 'string');
+/** The version an event's KPIs count under: its model, 'none' for the holdout (and without one). */
+const versionOf = (e) => (e.model && e.arm !== 'holdout' ? e.model : 'none');
+/** The hour (since the epoch) an event counts in. */
+const hourOf = (e) => Math.floor((typeof e.ts === 'number' ? e.ts : Date.now() / 1000) / 3600);
+
+/** Aggregate a batch of events into D1 (events without an arm are not attributed; flagged events
+ * are not counted).  `env` (optional): for unit revenue, the catalog view's prices (attribution.js). */
+export async function recordKpis(db, events, env = null) {
+  const attributed = events.filter((e) => e && typeof e.id === 'string' && typeof e.arm === 'string' && e.flag == null);
   if (!attributed.length) return;
   await ensureSchema(db);
   // de-duplicate: an id counts once; `counted` flips in the same transaction as its increments
@@ -53,11 +63,12 @@ export async function recordKpis(db, events) {
   const inBatch = new Set();
   for (const e of attributed) if (!done.has(e.id) && !inBatch.has(e.id)) { inBatch.add(e.id); fresh.push(e); }
   if (!fresh.length) return;
-  const stmts = [];
+  const prices = await catalogPrices(env, fresh);
+  const stmts = unitStatements(db, fresh, { versionOf, hourOf, prices });
   const byKey = new Map();
   for (const e of fresh) {
-    const version = e.model && e.arm !== 'holdout' ? e.model : 'none';
-    const hour = Math.floor((typeof e.ts === 'number' ? e.ts : Date.now() / 1000) / 3600);
+    const version = versionOf(e);
+    const hour = hourOf(e);
     const key = `${version}\u0000${e.arm}\u0000${hour}`;
     const acc = byKey.get(key) ?? { version, arm: e.arm, hour, inc: {}, users: new Set() };
     for (const [k, v] of Object.entries(increments(e))) acc.inc[k] = (acc.inc[k] ?? 0) + v;
@@ -108,23 +119,27 @@ export async function kpisByVersion(db, versions) {
   return out;
 }
 
-/** Shopper-level figures per arm for a canary run (or, without a run, all runs' holdout/control). */
+/** Shopper-level figures per arm for a canary run (or, without a run, all runs' holdout/control):
+ * {shoppers, converted, revenue_sum, revenue_sumsq, requests, errors, bypasses} and the unit CTR's
+ * {unit_viewers (shoppers who viewed a unit), unit_clickers (of those, who clicked one)}. */
 export async function armStats(db, run) {
-  const cols = `arm, COUNT(*) shoppers, SUM(converted) converted, SUM(revenue) revenue_sum, SUM(revenue * revenue) revenue_sumsq`;
-  const rows = (await (run
-    ? db.prepare(`SELECT ${cols} FROM run_shoppers WHERE run = ? GROUP BY arm`).bind(run)
-    : db.prepare(`SELECT ${cols} FROM run_shoppers WHERE arm IN ('holdout', 'control') GROUP BY arm`)).all()).results;
+  const perArm = async (table, cols) => (await (run
+    ? db.prepare(`SELECT arm, ${cols} FROM ${table} WHERE run = ? GROUP BY arm`).bind(run)
+    : db.prepare(`SELECT arm, ${cols} FROM ${table} WHERE arm IN ('holdout', 'control') GROUP BY arm`)).all()).results;
   const out = {};
-  for (const r of rows) out[r.arm] = { shoppers: r.shoppers, converted: r.converted ?? 0, revenue_sum: r.revenue_sum ?? 0, revenue_sumsq: r.revenue_sumsq ?? 0, requests: 0, errors: 0, bypasses: 0 };
+  const arm = (name) => (out[name] ??= { shoppers: 0, converted: 0, revenue_sum: 0, revenue_sumsq: 0, requests: 0, errors: 0, bypasses: 0, unit_viewers: 0, unit_clickers: 0 });
+  for (const r of await perArm('run_shoppers', 'COUNT(*) shoppers, SUM(converted) converted, SUM(revenue) revenue_sum, SUM(revenue * revenue) revenue_sumsq')) {
+    Object.assign(arm(r.arm), { shoppers: r.shoppers, converted: r.converted ?? 0, revenue_sum: r.revenue_sum ?? 0, revenue_sumsq: r.revenue_sumsq ?? 0 });
+  }
+  for (const r of await perArm('run_unit_shoppers', 'SUM(viewed) unit_viewers, SUM(viewed * clicked) unit_clickers')) {
+    Object.assign(arm(r.arm), { unit_viewers: r.unit_viewers ?? 0, unit_clickers: r.unit_clickers ?? 0 });
+  }
   if (run) {
     const [version, startMs] = [run.slice(0, run.lastIndexOf('@')), Number(run.slice(run.lastIndexOf('@') + 1))];
     const fromHour = Math.floor(startMs / 3_600_000);
     const m = (await db.prepare(`SELECT arm, SUM(requests) requests, SUM(errors) errors, SUM(bypasses) bypasses FROM kpi_hourly
       WHERE hour >= ? AND ((arm = 'canary' AND version = ?) OR arm = 'control') GROUP BY arm`).bind(fromHour, version).all()).results;
-    for (const r of m) {
-      out[r.arm] ??= { shoppers: 0, converted: 0, revenue_sum: 0, revenue_sumsq: 0 };
-      Object.assign(out[r.arm], { requests: r.requests ?? 0, errors: r.errors ?? 0, bypasses: r.bypasses ?? 0 });
-    }
+    for (const r of m) Object.assign(arm(r.arm), { requests: r.requests ?? 0, errors: r.errors ?? 0, bypasses: r.bypasses ?? 0 });
   }
   return out;
 }

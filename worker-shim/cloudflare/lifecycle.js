@@ -32,6 +32,25 @@ const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS hour_shoppers (version TEXT NOT NULL, arm TEXT NOT NULL, hour INTEGER NOT NULL,
      user TEXT NOT NULL, PRIMARY KEY (version, arm, hour, user))`,
   `CREATE TABLE IF NOT EXISTS seen_events (id TEXT PRIMARY KEY, counted INTEGER NOT NULL DEFAULT 0)`,
+  // recommendation units (attribution.js): counts per unit, the clicks and conversions of the last
+  // 25 h that attribution needs (pseudonymous ids only, pruned), and per run who viewed / clicked a unit
+  `CREATE TABLE IF NOT EXISTS unit_kpi_hourly (unit TEXT NOT NULL, unit_type TEXT NOT NULL, version TEXT NOT NULL,
+     arm TEXT NOT NULL, hour INTEGER NOT NULL, renders INTEGER NOT NULL DEFAULT 0, views INTEGER NOT NULL DEFAULT 0,
+     clicks INTEGER NOT NULL DEFAULT 0, cart_clicks INTEGER NOT NULL DEFAULT 0, carts INTEGER NOT NULL DEFAULT 0,
+     purchases INTEGER NOT NULL DEFAULT 0, revenue_cents INTEGER NOT NULL DEFAULT 0,
+     PRIMARY KEY (unit, unit_type, version, arm, hour))`,
+  `CREATE TABLE IF NOT EXISTS unit_clicks (id TEXT PRIMARY KEY, user TEXT NOT NULL, item TEXT NOT NULL, session TEXT,
+     ts REAL NOT NULL, unit TEXT NOT NULL, unit_type TEXT NOT NULL, version TEXT NOT NULL, arm TEXT NOT NULL)`,
+  'CREATE INDEX IF NOT EXISTS unit_clicks_user_item ON unit_clicks (user, item, ts)',
+  'CREATE INDEX IF NOT EXISTS unit_clicks_ts ON unit_clicks (ts)',
+  `CREATE TABLE IF NOT EXISTS unit_conversions (id TEXT PRIMARY KEY, kind TEXT NOT NULL, user TEXT NOT NULL,
+     item TEXT NOT NULL, session TEXT, signed_in INTEGER NOT NULL DEFAULT 0, ts REAL NOT NULL, hour INTEGER NOT NULL,
+     revenue_cents INTEGER NOT NULL DEFAULT 0, click TEXT, click_ts REAL, unit TEXT, unit_type TEXT, version TEXT, arm TEXT,
+     moved INTEGER NOT NULL DEFAULT 0)`,
+  'CREATE INDEX IF NOT EXISTS unit_conversions_user_item ON unit_conversions (user, item)',
+  'CREATE INDEX IF NOT EXISTS unit_conversions_ts ON unit_conversions (ts)',
+  `CREATE TABLE IF NOT EXISTS run_unit_shoppers (run TEXT NOT NULL, user TEXT NOT NULL, arm TEXT NOT NULL, version TEXT,
+     viewed INTEGER NOT NULL DEFAULT 0, clicked INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (run, user))`,
 ];
 
 let schemaReady = null; // per isolate: `wrangler dev` does not apply migrations, so the Worker does

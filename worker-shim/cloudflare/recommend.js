@@ -63,12 +63,12 @@ function depsFor(request, env, s, where, units, io) {
 const json = (status, body, headers) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
 
 /** Impressions of what was shown (personalized units only; client-sent histories are never logged),
- * queued after the response; the profile cookie is not rewritten for them. */
-function logImpressions(env, ctx, s, served, headers, io) {
+ * queued after the response with the request's traffic class; the profile cookie is not rewritten for them. */
+function logImpressions(request, env, ctx, s, served, headers, io) {
   for (const c of s.id.setCookies ?? []) headers.append('set-cookie', c); // a new shopper's er_uid / er_sid
   if (!s.personal) return;
   const events = served.filter((r) => r.products.length).map((r) => ({ type: 'impression', items: r.products.map((p) => p.sku), unit: String(r.unit.unitId ?? r.unit.typeId).slice(0, 64) }));
-  if (events.length) io.logEvents({ env, ctx, id: s.id, engine: s.engine, state: s.state, events, who: s.manifest ? s.who : null });
+  if (events.length) io.logEvents({ request, env, ctx, id: s.id, engine: s.engine, state: s.state, events, who: s.manifest ? s.who : null });
 }
 
 function edgerecHeader(s) {
@@ -110,7 +110,7 @@ export async function answerRecommendations(request, env, ctx, op, io) {
     const put = cache.put(key, new Response(body, { headers: { 'content-type': 'application/json', 'cache-control': `public, max-age=${SHARED_MAX_AGE}` } })).catch(() => {});
     ctx.waitUntil?.(put);
   }
-  logImpressions(env, ctx, s, result.units, headers, io);
+  logImpressions(request, env, ctx, s, result.units, headers, io);
   return new Response(body, { status: result.status, headers });
 }
 
@@ -147,6 +147,6 @@ export async function recommendRest(request, env, ctx, url, io) {
   }
   const headers = new Headers({ 'content-type': 'application/json', ...cors, 'x-edgerec': edgerecHeader(s) });
   headers.set('cache-control', resolved.some((r) => r.personal) ? 'private, no-store' : `public, max-age=${SHARED_MAX_AGE}`);
-  logImpressions(env, ctx, s, resolved, headers, io);
+  logImpressions(request, env, ctx, s, resolved, headers, io);
   return new Response(JSON.stringify(restAnswer(resolved)), { status: 200, headers });
 }

@@ -7,6 +7,7 @@
 //   POST /edge/events    events from apps and pages (one or an array, ≤ 64 KiB)
 //   GET|DELETE /edge/profile  what is stored about the shopper / erase it
 //   GET /edge/health     bundle version and binding checks
+//   GET /edge/recs.js    the storefront script (worker-shim/browser/recs.js, docs/storefront.md)
 //   queue            the consumer of `edgerec-events`: NDJSON batches to R2
 //
 // The Worker stays thin: ranking, profiles and event validation are the
@@ -26,12 +27,16 @@ import { fetchOrigin, originUrl } from './origin.js';
 import { answerRecommendations, originsOf, recommendRest } from './recommend.js';
 import { repairUnitsMirror } from './units-store.js';
 import { catalogHealth, syncCatalog } from './catalog-sync.js';
+import { publishLiveLists } from './popularity.js';
 import { preflight } from '../core/cors.js';
+import { scriptAnswer } from '../core/storefront-script.js';
+import recsScript from '../browser/recs.js'; // the storefront script's text (wrangler.toml [[rules]] Text)
 import { recommendationsRequest } from '../core/recommendations.js';
 import { assignArm } from '../core/arms.js';
 import { MIRROR_KEY } from './lifecycle.js';
 import { Engine } from '../core/engine.js';
 import { applyEvents, decodeState, encodeState } from '../core/state.js';
+import { classifyTraffic, establishedAfter, markEvent, rateLimitKey, stripEdgeFields } from '../core/traffic.js';
 
 const MAX_RESPONSE_BYTES = 4 * 1024 * 1024; // the engine's ER_MAX_RESPONSE_BYTES
 const MAX_EVENTS_BODY = 64 * 1024;
@@ -70,6 +75,7 @@ export default {
       runGuardrail(env, now),
       expireFeedbackText(env, now).catch((e) => console.error(`edgerec: feedback text: ${e.message}`)),
       repairUnitsMirror(env), // never throws
+      publishLiveLists(env, now), // never throws; computes every LIVE_LISTS_MINUTES, writes KV only on a change
       syncCatalogStep(env, now),
     ]));
   },
@@ -117,7 +123,7 @@ async function engineFor(env, version) {
     if (versionEngines.size > 4) versionEngines.delete(versionEngines.keys().next().value);
     versionEngines.set(version, e);
   }
-  return e.engine;
+  return store.withLists(e.engine); // the live lists in force, as on the active engine
 }
 
 /** A request metric for the KPIs (engine failures on a model arm), sent with the events. */
@@ -315,7 +321,7 @@ async function personalize({ request, env, ctx, op, id, origin, bytes }) {
   if (timing !== null) headers.append('server-timing', `edgerec;dur=${timing.toFixed(3)};desc="rerank"`);
   const consentGiven = id.consent !== false;
   if (events.length && consentGiven) {
-    const logged = await record({ env, ctx, id, engine: engine ?? (await store.get(env)), state, events, who: manifest ? who : null });
+    const logged = await record({ request, env, ctx, id, engine: engine ?? (await store.get(env)), state, events, who: manifest ? who : null });
     if (logged) {
       for (const c of id.setCookies ?? []) headers.append('set-cookie', c);
       attachProfile(headers, id, logged);
@@ -338,13 +344,39 @@ function attachProfile(headers, id, sealed) {
   else headers.append('set-cookie', profileCookie(sealed));
 }
 
-/** Fill an event's edge fields, apply it to the profile (engine), queue it.
- * Returns the new sealed profile (or null when nothing is stored). */
-async function record({ env, ctx, id, engine, state, events, who = null }) {
+/** The request's traffic class (core/traffic.js) and Cloudflare's rate limiting: over the
+ * EVENTS_RATE_LIMIT binding's limit for its key (the connection for new shoppers, the user for
+ * established ones) the events are flagged "rate-limited" — still logged, never an error.  No
+ * binding (or a limiter that fails) limits nothing; bots are flagged already and not counted. */
+async function classify(request, env, id, state) {
+  const t = await classifyTraffic(request, id, state, env, Date.now());
+  const key = t.flag ? null : rateLimitKey(t, id);
+  if (key && env.EVENTS_RATE_LIMIT) {
+    try {
+      const { success } = await env.EVENTS_RATE_LIMIT.limit({ key });
+      if (!success) t.flag = 'rate-limited';
+    } catch (e) { console.error(`edgerec: rate limit: ${e.message}`); }
+  }
+  return t;
+}
+
+/** Queue events after the response, marked with the request's traffic class (`before`: the
+ * shopper's state as the request brought it). */
+function queueMarked({ request, env, ctx, id, before, full }) {
+  const sent = classify(request, env, id, before)
+    .catch((e) => { console.error(`edgerec: traffic: ${e.message}`); return null; })
+    .then((t) => enqueue(env, full.map((ev) => markEvent(ev, t))))
+    .catch((e) => console.error(`edgerec: queue: ${e.message}`));
+  ctx.waitUntil?.(sent);
+}
+
+/** Fill an event's edge fields, apply it to the profile (engine), queue it (marked with the
+ * traffic class after the response). Returns the new sealed profile (or null when nothing is stored). */
+async function record({ request, env, ctx, id, engine, state, events, who = null }) {
+  const before = { since: state.since };
   const full = applyEvents({ engine, state, events, id, who, activeVersion: store.version });
   if (!full.length) return null;
-  const sent = enqueue(env, full).catch((e) => console.error(`edgerec: queue: ${e.message}`));
-  ctx.waitUntil?.(sent);
+  queueMarked({ request, env, ctx, id, before, full });
   const bytes = encodeState(state);
   if (id.customerKey && env.EDGEREC) { // signed in: a KV copy for other devices, at most once a minute
     const last = kvWrites.get(id.customerKey) ?? 0;
@@ -360,10 +392,10 @@ async function record({ env, ctx, id, engine, state, events, who = null }) {
 
 /** Log events without rewriting the profile cookie (recommendation unit impressions): validated
  * and attributed as record() does, queued after the response. */
-function logEvents({ env, ctx, id, engine, state, events, who = null }) {
+function logEvents({ request, env, ctx, id, engine, state, events, who = null }) {
   const full = applyEvents({ engine, state: { profile: state.profile, cart: state.cart }, events, id, who, activeVersion: store.version });
   if (!full.length) return 0;
-  ctx.waitUntil?.(enqueue(env, full).catch((e) => console.error(`edgerec: queue: ${e.message}`)));
+  queueMarked({ request, env, ctx, id, before: { since: state.since }, full });
   return full.length;
 }
 
@@ -385,6 +417,11 @@ async function edgeRoute(request, env, ctx, url) {
     if (request.method !== 'GET') return methodNotAllowed('GET');
     return recommendRest(request, env, ctx, url, IO);
   }
+  if (path === '/edge/recs.js') { // the storefront script (docs/storefront.md)
+    if (request.method !== 'GET' && request.method !== 'HEAD') return methodNotAllowed('GET, HEAD');
+    const a = await scriptAnswer(recsScript, { method: request.method, ifNoneMatch: request.headers.get('if-none-match') });
+    return new Response(a.body, { status: a.status, headers: a.headers });
+  }
   if (path === '/edge/profile') {
     if (request.method === 'GET') return getProfile(request, env);
     if (request.method === 'DELETE') return deleteProfile(request, env);
@@ -403,13 +440,19 @@ async function health(env) {
   const checks = {
     kv: !!env.EDGEREC, queue: !!env.EVENTS, r2: !!env.EDGEREC_EVENTS,
     id_secret: !!env.EDGEREC_ID_SECRET, cookie_key: !!env.EDGEREC_COOKIE_KEY, admin_token: !!env.EDGEREC_ADMIN_TOKEN,
+    rate_limit: !!env.EVENTS_RATE_LIMIT, // optional: without it events are never flagged "rate-limited"
   };
   let bundle = null;
   try { bundle = engine ? engine.info() : null; } catch { bundle = null; }
   const config = checkConfig(env); // set but malformed: every request would bypass (reason=config)
   const ok = !!engine && checks.kv && checks.queue && checks.r2 && checks.id_secret && checks.cookie_key && !config;
   const catalog = await catalogHealth(env); // its lag and last success; a stale catalog does not make the edge unhealthy
-  return Response.json({ ok, bundle_version: store.version, bundle, bundle_error: store.lastError, checks, config_error: config?.variable ?? null, catalog },
+  const after = establishedAfter(env); // core/traffic.js: a bad value falls back to the default, said here
+  const traffic = { established_after_seconds: after.seconds, problem: after.problem };
+  let kept = null;
+  try { kept = engine ? engine.listsInfo() : null; } catch { kept = null; }
+  const liveLists = { ...store.lists.status(), kept }; // KV lists:live in force (popularity.js); stale lists do not make it unhealthy
+  return Response.json({ ok, bundle_version: store.version, bundle, bundle_error: store.lastError, checks, config_error: config?.variable ?? null, catalog, live_lists: liveLists, traffic },
     { status: ok ? 200 : 503, headers: NO_STORE });
 }
 
@@ -419,7 +462,7 @@ async function postEvents(request, env, ctx) {
   const raw = read.bytes;
   let parsed;
   try { parsed = JSON.parse(dec.decode(raw)); } catch (e) { return badRequest(`body is not JSON: ${e.message}`); }
-  const list = Array.isArray(parsed) ? parsed : [parsed];
+  const list = (Array.isArray(parsed) ? parsed : [parsed]).map(stripEdgeFields); // trust, flag, conn, signed_in are the edge's
   if (!list.length) return badRequest('no events: send one event object or a non-empty array');
   if (list.length > 500) return badRequest(`${list.length} events: at most 500 per request`);
   const id = await identify(request, env);
@@ -441,7 +484,7 @@ async function postEvents(request, env, ctx) {
     return Response.json({ accepted: 0, stored: false, reason: id.reason }, { status: 202, headers });
   }
   const state = await loadState(request, env, id);
-  const cookie = await record({ env, ctx, id, engine, state, events: list.map((e) => ({ ...e, user: undefined })), who: await attribution(env, id) });
+  const cookie = await record({ request, env, ctx, id, engine, state, events: list.map((e) => ({ ...e, user: undefined })), who: await attribution(env, id) });
   const headers = new Headers(NO_STORE);
   for (const c of id.setCookies ?? []) headers.append('set-cookie', c);
   if (cookie) attachProfile(headers, id, cookie);
@@ -481,7 +524,7 @@ async function postFeedback(request, env, ctx) {
   if (typeof body.unit === 'string' && body.unit.length <= 64) ev.unit = body.unit;
   const headers = new Headers(request.headers);
   headers.delete('content-length'); // a new body
-  const fwd = new Request(request.url, { method: 'POST', headers, body: JSON.stringify(ev) });
+  const fwd = new Request(request.url, { method: 'POST', headers, body: JSON.stringify(ev), cf: request.cf }); // cf: the traffic class
   const keepDays = Number(env.FEEDBACK_TEXT_DAYS ?? 0);
   if (body.text !== undefined && (typeof body.text !== 'string' || body.text.length > 2000)) return badRequest('text must be a string of at most 2000 characters');
   const res = await postEvents(fwd, env, ctx);
@@ -515,6 +558,7 @@ async function getProfile(request, env) {
     where: id.customerKey ? ['cookie er_p (encrypted)', 'KV profile copy (signed in)'] : ['cookie er_p (encrypted)'],
     profile,
     cart: state.cart,
+    since: state.since ?? null, // when this state was first created (unix s): young ones count less (docs/anti-gaming.md)
   }, { headers: NO_STORE });
 }
 

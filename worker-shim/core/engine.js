@@ -8,6 +8,7 @@
 //   engine.rerank(responseText, ctxJson)            → {ok:true, body} | {ok:false, reason, message}
 //   engine.updateProfile(null, '{"type":"view","item":"X"}') → Uint8Array
 //   engine.skus()                                   → ['ER-BAG-01', …] (every catalog sku)
+//   engine.setLists('{"most-viewed":[["MH01",42]]}') → {'most-viewed': 1} (live lists; null clears)
 //
 // Rules this file keeps:
 // * Synchronous only.  Nothing awaits between writing linear memory and the
@@ -103,7 +104,7 @@ const isTrap = (e) => e instanceof WebAssembly.RuntimeError || e instanceof Rang
 // One grow-only scratch buffer in linear memory per input slot.
 const SLOT_CTX = 0, SLOT_PROFILE = 1, SLOT_DOC = 2;
 
-/** The engine's input limits in bytes (src/engine/er_base.h, src/engine/er_profile.h; a test keeps them equal).
+/** The engine's input limits in bytes (src/engine/er_base.h, er_profile.h, er_lists.h; a test keeps them equal).
  * An input over its limit is refused before it is copied into linear memory, so the instance's
  * memory never grows with what a caller hands it. */
 export const LIMITS = Object.freeze({
@@ -111,6 +112,7 @@ export const LIMITS = Object.freeze({
   response: 4 * 1024 * 1024, // ER_MAX_RESPONSE_BYTES
   event: 16 * 1024, // ER_MAX_EVENT_BYTES
   profile: 548, // ER_PROFILE_MAX_BYTES
+  lists: 1024 * 1024, // ER_MAX_LISTS_BYTES (src/engine/er_lists.h)
 });
 const STATUS_LIMIT = 5; // er_status ER_E_LIMIT
 
@@ -132,6 +134,8 @@ export class Engine {
     this._bundle = bundleBytes;
     this._instantiate = options.instantiate ?? reactorInstantiator;
     this._budget = 0;
+    this._lists = null; // the live lists JSON in force (re-applied after a trap), and their summary
+    this._listsInfo = null;
     this._enc = new TextEncoder();
     this._dec = new TextDecoder('utf-8', { fatal: false });
     this._load(); // throws EngineError when the bundle is invalid
@@ -160,6 +164,19 @@ export class Engine {
     if (this._budget) exports.er_set_budget(h, this._budget);
     this._h = h;
     this._x = exports; // ready
+    if (this._lists) { // accepted before, so accepted again; should it fail, the next call rebuilds
+      try { this._applyLists(exports, this._lists); } catch (e) { this._x = null; throw e; }
+    }
+  }
+
+  // Write the lists JSON (a string of at most LIMITS.lists bytes, or null) and call
+  // er_engine_set_lists; returns the summary, throws EngineError (the lists in force stay).
+  _applyLists(x, json) {
+    if (typeof x.er_engine_set_lists !== 'function') throw new EngineError('usage', 1, 'edgerec: this engine build has no er_engine_set_lists (rebuild wasm/)');
+    const [p, n] = this._put(SLOT_DOC, json, LIMITS.lists, 'lists');
+    const rc = x.er_engine_set_lists(this._h, p, n);
+    if (rc < 0) throw this._error(rc);
+    return JSON.parse(this._dec.decode(this._out(rc)));
   }
 
   // Run fn against a live instance; on a trap, rebuild it and throw 'trap'.
@@ -337,6 +354,26 @@ export class Engine {
         for (const s of page) all.push(s);
       }
     });
+  }
+
+  /** Replace the live popularity lists (docs/units.md, "Live lists"): a JSON string
+   * {"most-viewed":[["SKU",score],…],"most-purchased":[…],"most-added-to-cart":[…],"trending":[…]},
+   * or null / '{}' to clear.  A kind absent keeps the bundle's list.  Returns the summary
+   * ({kind: entries kept} or null); bad input throws EngineError naming the list, entry and byte,
+   * and the lists in force stay.  The lists survive trap recovery. */
+  setLists(json) {
+    if (json != null && typeof json !== 'string') throw new TypeError('edgerec: setLists takes a JSON string or null');
+    return this._call((x) => {
+      const info = this._applyLists(x, json || null);
+      this._lists = info ? json : null;
+      this._listsInfo = info;
+      return info;
+    });
+  }
+
+  /** The live lists in force: {kind: entries kept} or null (also info().live_lists). */
+  listsInfo() {
+    return this._listsInfo;
   }
 
   /** Work units used by the last request. */

@@ -10,11 +10,12 @@
 //   resolveConfig(config) → the config decide() uses (DEFAULTS filled in, checked)
 //   mixtureLogLambda(z, s), mixtureBoundary(s, alpha), optimalMixtureRatio(alpha)
 //   normCdf(x), logNormCdf(x), normQuantile(p)
-//   DEFAULTS
+//   DEFAULTS, METRICS (the values of config.metric)
 //
 // An arm is what the D1 aggregates hold for it since the canary started (SQLite's SUM over no
 // rows is NULL: null/undefined count as 0):
-//   { shoppers, converted, requests, errors, bypasses, revenue_sum?, revenue_sumsq? }
+//   { shoppers, converted, requests, errors, bypasses, revenue_sum?, revenue_sumsq?,
+//     unit_viewers?, unit_clickers? }   (the unit fields: for config.metric 'unit-ctr' / 'both')
 // shoppers: distinct shoppers exposed; converted: those with ≥ 1 success event attributed to
 // the arm (so converted ≤ shoppers, a proportion); errors / bypasses: engine errors or traps and
 // fail-open bypasses on the arm's requests.  Counts must be finite and ≥ 0, converted ≤ shoppers,
@@ -88,6 +89,18 @@
 //   margin = relativeMargin × observed control rate, a plug-in (approximate) margin.
 // * Revenue (revenue_sum, revenue_sumsq) is reported, never decided on (heavy tails).
 //
+// ── Which metric (config.metric, default 'conversion') ─────────────────────────────────────────
+// 'conversion': the above, on { shoppers, converted }, exactly as before the setting existed.
+// 'unit-ctr': the same test on the shopper-level unit CTR, from the arm's optional
+//   unit_viewers (shoppers who viewed a recommendation unit) and unit_clickers (of those, who
+//   clicked an item of one): θ = CTR_canary − CTR_control, the same margin, minimum sample (in unit
+//   viewers) and hard guardrail.  Its figures carry metric: 'unit-ctr' and reuse the conversion
+//   names (canary.shoppers = unit viewers, converted = clickers, conversionRate = the unit CTR).
+// 'both': each metric tested as above; rollback when either is shown worse, each at alpha / 2
+//   (Bonferroni: a canary worse on neither is ever rolled back with probability ≤ alpha); promote
+//   only when both are shown non-inferior, each at alphaPromote (an intersection-union test, level
+//   alphaPromote with no correction).  Figures: { metric: 'both', conversion, unitCtr }.
+//
 // uplift(arm, holdout): fixed-sample intervals for the status page (not for decisions: viewed
 // repeatedly they are not always valid).  Absolute: Newcombe's hybrid score interval (method
 // 10, Wilson limits per arm; fine at 0 % and 100 %).  Relative (p_arm/p_holdout − 1): Katz log
@@ -125,7 +138,11 @@ export const DEFAULTS = Object.freeze({
   tuneShoppers: 10_000,     // the mixture is tightest when the smaller arm has this many shoppers
   tau: null,                // fixed mixture scale on θ instead (absolute); null = from tuneShoppers
   minExpected: 5,           // expected conversions and non-conversions per arm (pooled) for a verdict
+  metric: 'conversion',     // what the sequential test judges: 'conversion' | 'unit-ctr' | 'both'
 });
+
+/** The metrics decide() can judge a canary on (config.metric). */
+export const METRICS = Object.freeze(['conversion', 'unit-ctr', 'both']);
 
 // ── Normal distribution ───────────────────────────────────────────────────────────────────────
 
@@ -263,6 +280,7 @@ export function resolveConfig(config = {}) {
   if (c.relativeMargin !== null && !(typeof c.relativeMargin === 'number' && c.relativeMargin >= 0 && c.relativeMargin < 1)) {
     throw new RangeError(`relativeMargin must be null or in [0, 1): ${c.relativeMargin}`);
   }
+  if (!METRICS.includes(c.metric)) throw new RangeError(`metric must be one of ${METRICS.join(', ')}: ${c.metric}`);
   return c;
 }
 
@@ -383,6 +401,22 @@ function test(can, con, cfg) {
 
 // ── decide ────────────────────────────────────────────────────────────────────────────────────
 
+// The wording of each metric's verdicts (conversion's is the original, unchanged).
+const METRIC_TEXT = {
+  conversion: { worse: 'canary converts worse than control', events: 'conversions', shoppers: 'shoppers' },
+  'unit-ctr': { worse: 'canary\'s unit CTR is worse than control\'s', events: 'unit clicks', shoppers: 'shoppers who viewed a unit' },
+};
+
+/** The unit-CTR view of an arm: unit_viewers as shoppers, unit_clickers as converted; { arm } or { error }. */
+function unitArm(raw, arm, name) {
+  const v = raw.unit_viewers ?? 0, c = raw.unit_clickers ?? 0;
+  for (const [f, x] of [['unit_viewers', v], ['unit_clickers', c]]) {
+    if (typeof x !== 'number' || !Number.isFinite(x) || x < 0) return { error: `${name}.${f} is not a finite count ≥ 0 (${String(x)})` };
+  }
+  if (c > v) return { error: `${name}.unit_clickers > ${name}.unit_viewers` };
+  return { arm: { ...arm, shoppers: v, converted: c, revenueSum: null, revenueSumsq: null } };
+}
+
 /**
  * One look of the lifecycle cron.  See the header for the rules.  Never throws on data; throws
  * RangeError only for an invalid config (a deployment error, not a shopper's).
@@ -400,7 +434,36 @@ export function decide(canaryRaw, controlRaw, config = {}, startedAt, now) {
 
   const ca = readArm(canaryRaw, 'canary'), co = readArm(controlRaw, 'control');
   if (ca.error || co.error) return done('continue', `invalid input: ${ca.error ?? co.error}`, {});
-  const can = ca.arm, con = co.arm;
+  if (cfg.metric === 'conversion') return decideOn('conversion', ca.arm, co.arm, cfg, elapsedMs, done);
+  const ua = unitArm(canaryRaw, ca.arm, 'canary'), uo = unitArm(controlRaw, co.arm, 'control');
+  if (ua.error || uo.error) return done('continue', `invalid input: ${ua.error ?? uo.error}`, { metric: cfg.metric });
+  const part = (action, reason, figures) => ({ action, reason, figures });
+  if (cfg.metric === 'unit-ctr') {
+    const d = decideOn('unit-ctr', ua.arm, uo.arm, cfg, elapsedMs, part);
+    return done(d.action, d.figures.guardrail?.tripped ? d.reason : `unit CTR: ${d.reason}`, d.figures);
+  }
+
+  // both: roll back when either metric is shown worse, each tested at alpha / 2 (so a canary worse on
+  // neither is rolled back with probability ≤ alpha); promote only when both are shown non-inferior,
+  // each at alphaPromote (an intersection-union test: its level is alphaPromote without a correction)
+  const half = { ...cfg, alpha: cfg.alpha / 2 };
+  const c = decideOn('conversion', ca.arm, co.arm, half, elapsedMs, part);
+  const u = decideOn('unit-ctr', ua.arm, uo.arm, half, elapsedMs, part);
+  const figures = { metric: 'both', conversion: c.figures, unitCtr: u.figures };
+  const say = (d, name) => `${name}: ${d.reason}`;
+  if (c.figures.guardrail?.tripped) return done('rollback', c.reason, figures); // the same hard limit for both
+  if (c.action === 'rollback' || u.action === 'rollback') {
+    const why = [c.action === 'rollback' ? say(c, 'conversion') : null, u.action === 'rollback' ? say(u, 'unit CTR') : null];
+    return done('rollback', why.filter(Boolean).join('; '), figures);
+  }
+  const action = c.action === 'promote' && u.action === 'promote' ? 'promote' : 'continue';
+  return done(action, `${say(c, 'conversion')}; ${say(u, 'unit CTR')}`, figures);
+}
+
+/** decide() on one metric: arms normalized (for unit-ctr, unitArm's), cfg resolved. */
+function decideOn(metric, can, con, cfg, elapsedMs, done) {
+  const text = METRIC_TEXT[metric];
+  const tag = metric === 'conversion' ? {} : { metric };
   const canary = armFigures(can), control = armFigures(con);
 
   // 1. Hard guardrail.
@@ -416,27 +479,27 @@ export function decide(canaryRaw, controlRaw, config = {}, startedAt, now) {
       guardrail.tripped = trip[0];
       return done('rollback',
         `hard guardrail: canary ${trip[0]} rate ${pct(trip[1])} (${trip[3]} of ${can.requests} requests) > ${pct(trip[2])}`,
-        { canary, control, guardrail });
+        { ...tag, canary, control, guardrail });
     }
   }
 
   // 2. Sequential test.
   const seq = test(can, con, cfg);
-  const figures = { canary, control, guardrail, ...seq };
+  const figures = { ...tag, canary, control, guardrail, ...seq };
   const m = Math.min(can.shoppers, con.shoppers);
   if (!(m > 0)) {
-    return done('continue', `no shoppers yet (canary ${can.shoppers}, control ${con.shoppers})`, figures);
+    return done('continue', `no ${text.shoppers} yet (canary ${can.shoppers}, control ${con.shoppers})`, figures);
   }
   if (!seq.normalApprox.ok) {
     return done('continue',
-      `too few conversions for the normal approximation: expected ${num(seq.normalApprox.minExpectedCount, 3)} ` +
-      `(pooled ${pct(seq.normalApprox.pooledRate)} of ${m} shoppers) < ${cfg.minExpected} per arm`, figures);
+      `too few ${text.events} for the normal approximation: expected ${num(seq.normalApprox.minExpectedCount, 3)} ` +
+      `(pooled ${pct(seq.normalApprox.pooledRate)} of ${m} ${text.shoppers}) < ${cfg.minExpected} per arm`, figures);
   }
   const diffText = `canary ${pct(canary.conversionRate)} vs control ${pct(control.conversionRate)} ` +
     `(difference ${num(100 * seq.difference, 3)} pp)`;
   if (seq.rollback.signal) {
     return done('rollback',
-      `canary converts worse than control: ${diffText}; always-valid p = ${num(seq.rollback.pValue, 3)} ≤ α = ${cfg.alpha}, ` +
+      `${text.worse}: ${diffText}; always-valid p = ${num(seq.rollback.pValue, 3)} ≤ α = ${cfg.alpha}, ` +
       `upper bound ${num(100 * seq.rollback.upperBound, 3)} pp < 0`, figures);
   }
 
@@ -446,7 +509,7 @@ export function decide(canaryRaw, controlRaw, config = {}, startedAt, now) {
       `needs > −${num(100 * seq.promote.margin, 3)} pp; p = ${num(seq.promote.pValue, 3)})`);
   }
   if (can.shoppers < cfg.minShoppers || con.shoppers < cfg.minShoppers) {
-    missing.push(`shoppers ${can.shoppers}/${con.shoppers} < ${cfg.minShoppers} per arm`);
+    missing.push(`${text.shoppers} ${can.shoppers}/${con.shoppers} < ${cfg.minShoppers} per arm`);
   }
   if (elapsedMs == null || elapsedMs < cfg.minDurationMs) {
     missing.push(`running ${elapsedMs == null ? 'for an unknown time' : `${num(elapsedMs / HOUR_MS, 3)} h`} < ${num(cfg.minDurationMs / HOUR_MS, 3)} h`);
@@ -456,7 +519,7 @@ export function decide(canaryRaw, controlRaw, config = {}, startedAt, now) {
     return done('promote',
       `canary not worse than control by more than ${num(100 * seq.promote.margin, 3)} pp: ${diffText}; ` +
       `always-valid p = ${num(seq.promote.pValue, 3)} ≤ α = ${cfg.alphaPromote}, lower bound ${num(100 * seq.promote.lowerBound, 3)} pp; ` +
-      `${can.shoppers}/${con.shoppers} shoppers, ${num(elapsedMs / HOUR_MS, 3)} h`, figures);
+      `${can.shoppers}/${con.shoppers} ${text.shoppers}, ${num(elapsedMs / HOUR_MS, 3)} h`, figures);
   }
   return done('continue', `${diffText}; ${missing.join('; ')}`, figures);
 }

@@ -1,48 +1,66 @@
 // state.js — what the Worker keeps for a shopper between requests, as bytes:
 // the engine's binary profile (docs/profile.md; only the engine reads or
-// changes it) and the SKUs in the shopper's open cart, so that placeOrder —
-// whose response names no products — can log a purchase of each.  These
-// bytes travel sealed in the `er_p` cookie (identity.js) or, for signed-in
-// customers, in KV.
+// changes it), the SKUs in the shopper's open cart, so that placeOrder —
+// whose response names no products — can log a purchase of each, and when the
+// state was first created (`since`: new ids count less, core/traffic.js).  These
+// bytes travel sealed in the `er_p` cookie (identity.js), an app's
+// x-edgerec-profile header or, for signed-in customers, in KV.
 //
-//   u8 version (1) | u16 profile length | profile | u8 n | n × (u8 length, UTF-8 sku)
+//   version 2: u8 2 | u32 since (unix seconds, LE) | u16 profile length (LE) | profile | u8 n | n × (u8 length, UTF-8 sku)
+//   version 1: u8 1 | u16 profile length | profile | u8 n | n × (u8 length, sku)   (read as since 0: established)
+import { stripEdgeFields } from './traffic.js';
 
 export const MAX_CART = 24;
+const MAX_SINCE = 0xffffffff;
 const enc = new TextEncoder();
 const dec = new TextDecoder('utf-8', { fatal: true });
 
-/** Encode {profile: Uint8Array|null, cart: string[]} (the newest MAX_CART skus of ≤ 128 bytes). */
-export function encodeState({ profile, cart }) {
+/** Encode {profile: Uint8Array|null, cart: string[], since?: unix seconds} as version 2 (the newest
+ * MAX_CART skus of ≤ 128 bytes); a state without `since` is created now. */
+export function encodeState({ profile, cart, since }) {
   const p = profile ?? new Uint8Array(0);
   const skus = (cart ?? []).slice(-MAX_CART).map((s) => enc.encode(s)).filter((b) => b.length && b.length <= 128);
-  const out = new Uint8Array(4 + p.length + skus.reduce((n, b) => n + 1 + b.length, 0));
-  out[0] = 1;
-  out[1] = p.length & 0xff;
-  out[2] = p.length >> 8;
-  out.set(p, 3);
-  let at = 3 + p.length;
+  const t = Number.isInteger(since) && since >= 0 && since <= MAX_SINCE ? since : Math.floor(Date.now() / 1000);
+  const out = new Uint8Array(8 + p.length + skus.reduce((n, b) => n + 1 + b.length, 0));
+  out[0] = 2;
+  new DataView(out.buffer).setUint32(1, t, true);
+  out[5] = p.length & 0xff;
+  out[6] = p.length >> 8;
+  out.set(p, 7);
+  let at = 7 + p.length;
   out[at++] = skus.length;
   for (const b of skus) { out[at++] = b.length; out.set(b, at); at += b.length; }
   return out;
 }
 
-/** Decode state bytes; null when they are not a valid state (the caller starts afresh). */
+/** Decode state bytes (version 2, or 1 with since 0) → {profile, cart, since}; null when they are
+ * not a valid state (the caller starts afresh).  Total: never throws, whatever the bytes. */
 export function decodeState(bytes) {
   try {
-    if (!bytes || bytes.length < 4 || bytes[0] !== 1) return null;
-    const pl = bytes[1] | (bytes[2] << 8);
-    if (3 + pl + 1 > bytes.length) return null;
-    const profile = pl ? bytes.slice(3, 3 + pl) : null;
-    let at = 3 + pl;
+    if (!(bytes instanceof Uint8Array) || bytes.length < 4) return null;
+    const v = bytes[0];
+    if (v !== 1 && v !== 2) return null;
+    let at = 1, since = 0;
+    if (v === 2) {
+      if (bytes.length < 8) return null;
+      since = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(1, true);
+      at = 5;
+    }
+    const pl = bytes[at] | (bytes[at + 1] << 8);
+    at += 2;
+    if (at + pl + 1 > bytes.length) return null;
+    const profile = pl ? bytes.slice(at, at + pl) : null;
+    at += pl;
     const n = bytes[at++];
     const cart = [];
     for (let k = 0; k < n; k++) {
+      if (at >= bytes.length) return null;
       const len = bytes[at++];
       if (!len || at + len > bytes.length) return null;
       cart.push(dec.decode(bytes.subarray(at, at + len)));
       at += len;
     }
-    return at === bytes.length ? { profile, cart } : null;
+    return at === bytes.length ? { profile, cart, since } : null;
   } catch {
     return null;
   }
@@ -50,23 +68,27 @@ export function decodeState(bytes) {
 
 /**
  * Apply a request's events to the shopper: fill the edge's fields (id, ts, session, the
- * pseudonymous user), attribute them (arm, model, run of the shopper's assignment `who`, or
- * the active version without a lifecycle), update the profile through the engine (which
- * validates each against the event contract: an invalid one is dropped) and the open cart.
+ * pseudonymous user; a client's trust / flag / conn / signed_in are removed: the caller marks
+ * the returned events with core/traffic.js's markEvent), attribute them (arm, model, run of the
+ * shopper's assignment `who`, or the active version without a lifecycle), update the profile
+ * through the engine (which validates each against the event contract: an invalid one is
+ * dropped) and the open cart.
  * The Worker and the Lambda@Edge handler both record through this.
- * @returns the events to log (state.profile / state.cart are updated in place)
+ * A state without `since` (the shopper had none) is created now.
+ * @returns the events to log (state.profile / state.cart / state.since are updated in place)
  */
 export function applyEvents({ engine, state, events, id, who = null, activeVersion = null, nowMs = Date.now() }) {
   const now = nowMs / 1000;
+  if (!Number.isInteger(state.since)) state.since = Math.floor(now);
   const full = [];
   for (const e of events) {
-    const ev = {
+    const ev = stripEdgeFields({
       ...e,
       id: e.id ?? crypto.randomUUID(),
       ts: typeof e.ts === 'number' ? e.ts : Math.round(now * 1000) / 1000,
       session: e.session ?? id.sid ?? undefined,
       user: id.uidHash ?? undefined,
-    };
+    });
     if (who) { // attribution: the arm and the model that ranks what this shopper sees
       ev.arm = who.arm;
       if (who.arm !== 'holdout' && who.version) ev.model = who.version; else delete ev.model;

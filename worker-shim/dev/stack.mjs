@@ -97,7 +97,8 @@ async function waitFor(url, { timeoutMs = 90_000, ok = (r) => r.status < 500, pr
 
 /**
  * Start the stack.  Options: bundle, catalog, origin (URL; no stand-in), port, originPort, stateDir, quiet,
- * standinArgs (extra arguments for tests/standin/server.mjs, e.g. ['--record', '--timeout-ms', '10000']).
+ * standinArgs (extra arguments for tests/standin/server.mjs, e.g. ['--record', '--timeout-ms', '10000']),
+ * vars ({NAME: value} for the Worker, over wrangler.toml's [vars], e.g. {CORS_ORIGINS: 'http://127.0.0.1:8788'}).
  * @returns {Promise<{worker: string, origin: string, stop: () => Promise<void>}>}
  */
 /** Run the Worker's scheduled handler once (wrangler dev --test-scheduled): `all` is the 5-minute
@@ -131,7 +132,8 @@ export async function startStack(o) {
       await waitFor(`${origin}/graphql?query=%7B__typename%7D`, { procs });
     }
     procs.push(startProcess('wrangler', process.execPath, [WRANGLER, 'dev', '--local', '--ip', '127.0.0.1', '--port', String(port),
-      '--persist-to', stateDir, '--var', `ORIGIN_URL:${origin}`, '--show-interactive-dev-session=false', '--test-scheduled'], { quiet: o.quiet }));
+      '--persist-to', stateDir, '--var', `ORIGIN_URL:${origin}`, ...Object.entries(o.vars ?? {}).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
+      '--show-interactive-dev-session=false', '--test-scheduled'], { quiet: o.quiet }));
     const worker = `http://127.0.0.1:${port}`;
     await waitFor(`${worker}/edge/health`, { procs, ok: (r) => r.status === 200 || (!o.bundle && r.status === 503) });
     // one cron run now (wrangler dev --test-scheduled): the catalog view is synced from the origin, so
@@ -152,6 +154,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const o = { bundle: opt('--bundle'), catalog: opt('--catalog'), origin: opt('--origin'), stateDir: opt('--state'),
     port: opt('--port') ? Number(opt('--port')) : undefined, originPort: opt('--origin-port') ? Number(opt('--origin-port')) : undefined,
     quiet: args.includes('--quiet') };
+  // the demo: product images are the stand-in's placeholders (tests/standin/server.mjs --media-url)
+  if (demo && !o.origin) o.standinArgs = ['--media-url', `http://127.0.0.1:${o.originPort ?? 8788}/media/catalog/product`];
   let s;
   try {
     s = await startStack(o);
@@ -170,8 +174,10 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     console.log(`
 edgerec is running: the Worker on ${w} (wrangler dev, local mode) in front of ${s.origin === `http://127.0.0.1:${o.originPort ?? 8788}` ? 'the Magento stand-in' : 'your origin'} at ${s.origin}.
 
-Open ${w}/ in a browser: a category listing; open a few products and watch the listing re-order
-(the x-edgerec header is shown on the page).  Or with curl (keep the cookies in a jar):
+Open ${w}/ in a browser: recommendation units (the storefront script ${w}/edge/recs.js, docs/storefront.md)
+above a category listing; open a few products and watch the listing re-order (the x-edgerec header is shown on
+the page) and the units change.  Follow a unit's item to its product page (/<url_key>.html), add it to the cart,
+then /cart: each page shows its units.  Or with curl (keep the cookies in a jar):
 
   curl -si -c jar -b jar '${w}/edge/health'
   curl -si -c jar -b jar '${q('query ProductSearch($inputText: String!) { products(search: $inputText, pageSize: 12) { items { sku name url_key } total_count } }', { inputText: 'jacket' })}' | grep -i '^x-edgerec'

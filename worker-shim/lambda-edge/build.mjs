@@ -25,6 +25,7 @@
 //
 // The package: index.mjs (handler `index.handler`), package.json ({"type": "module"}), config.json,
 // wasm/edgerec.wasm, bundle.erb (optional), worker-shim/lambda-edge/{main,handler,cloudfront,runtime,aws}.mjs,
+// worker-shim/browser/recs.js (the storefront script the handler serves at GET /edge/recs.js),
 // the platform-neutral modules of worker-shim/core/ they import (found by following their imports:
 // engine, body, graphql, identity, state, arms), and graphql-js bundled by esbuild into
 // node_modules/graphql/index.mjs.  The AWS SDK is not in it
@@ -174,6 +175,7 @@ async function main() {
     ...(bundle ? [{ name: 'bundle.erb', data: bundle }] : []),
     ...coreModules().map((f) => ({ name: `worker-shim/core/${f}`, data: read(join(ROOT, 'worker-shim/core', f)) })),
     ...OWN.map((f) => ({ name: `worker-shim/lambda-edge/${f}`, data: read(join(ROOT, 'worker-shim/lambda-edge', f)) })),
+    { name: 'worker-shim/browser/recs.js', data: read(join(ROOT, 'worker-shim/browser/recs.js')) }, // GET /edge/recs.js
   ];
   files.push(...(await graphqlPackage()));
   const zip = writeZip(files);

@@ -21,6 +21,7 @@
 //   /graphql recommendations  Adobe's recommendations / recommendationsByUnitIds, answered here
 //   /edge/profile GET|DELETE  what is stored about the shopper / erase it
 //   /edge/health  GET         bundle, manifest and secrets status (never the secrets)
+//   /edge/recs.js GET|HEAD    the storefront script (worker-shim/browser/recs.js in the package)
 //
 // Fail-open.  Whatever the handler cannot or should not personalize — a mutation, an explicit
 // sort, a truncated body, an opted-out shopper, a cold start or secret still loading, a fetch
@@ -31,11 +32,14 @@
 // `x-edgerec: bypass; reason=…`, as the Worker does.  An exception never leaves the handler.
 import { readBounded } from '../core/body.js';
 import { executeRecommendations, mixedError, recommendationsRequest, resolveUnits, restAnswer, restArgs, restUnits, storeOf, unitsPolicy } from '../core/recommendations.js';
-import { cartSkus, explicitSort, firstProduct, isListing, listedSkus, pageType, productViewKey, readOperation } from '../core/graphql.js';
+import { cartSkus, explicitSort, firstProduct, isListing, listedSkus, pageType, productViewKey, readOperation, wishlistSkus } from '../core/graphql.js';
 import { clearCookies, erasureIds, identify, openProfile, profileCookie, sealProfile } from '../core/identity.js';
 import { assignArm } from '../core/arms.js';
 import { applyEvents, decodeState, encodeState } from '../core/state.js';
+import { classifyTraffic, markEvent, stripEdgeFields } from '../core/traffic.js';
+import { scriptAnswer } from '../core/storefront-script.js';
 import { addHeaders, generate, jsonResponse, limitsFor, requestBody, requestUrl, stepAside, toHeaders } from './cloudfront.mjs';
+import { readFile } from 'node:fs/promises';
 import { Runtime } from './runtime.mjs';
 
 const MAX_EVENTS_BODY = 64 * 1024;
@@ -259,7 +263,7 @@ async function respond(x, { op, id, who, manifest, engine, viewKey, headers, ori
   if (!remember) return g.response;
   let extra = [];
   if (events.length) { // as the Worker: cookies go out with a profile that was stored
-    const sealed = await record(rt, { id, engine: profileEngine, state, events, who: manifest ? who : null });
+    const sealed = await record(rt, { request, id, engine: profileEngine, state, events, who: manifest ? who : null });
     if (sealed) extra = identityHeaders(id, sealed);
   } else if (personalized) extra = identityHeaders(id, null);
   const done = addHeaders(g.response, extra, limits.responseBytes);
@@ -278,27 +282,37 @@ async function loadState(rt, id) {
   return state ?? { profile: null, cart: [] };
 }
 
-/** Fill the edge fields of each event, apply it to the profile (the engine validates it), hand
- * the valid ones to the sink; the new sealed profile (or null when there is nothing to keep). */
-async function record(rt, { id, engine, state, events, who = null, seal = true }) {
+/** Fill the edge fields of each event, apply it to the profile (the engine validates it), mark
+ * the valid ones with the traffic class (core/traffic.js) and hand them to the sink; the new
+ * sealed profile (or null when there is nothing to keep).  Lambda@Edge has no rate limiter (no
+ * event is flagged "rate-limited") and CloudFront no bot score (crawlers are known by their user
+ * agent); the connection key is left out, because the sink stores what it is given. */
+async function record(rt, { request, id, engine, state, events, who = null, seal = true }) {
+  const before = { since: state.since };
   const full = applyEvents({ engine, state, events, id, who, activeVersion: rt.activeVersion, nowMs: rt.now() });
   if (!full.length) return null;
-  await rt.sink(full);
+  const traffic = await classifyTraffic({ headers: toHeaders(request.headers) }, id, before, rt.env, rt.now());
+  traffic.conn = null; // CloudWatch Logs / Firehose keep it: stored nowhere means not sent
+  await rt.sink(full.map((ev) => markEvent(ev, traffic)));
   if (!seal || !id.uidHash) return null;
   return sealProfile(rt.env, id.uidHash, encodeState(state)); // null: over the cookie's size
 }
 
-/** Add-to-cart mutations are not proxied (the mutation must reach Magento exactly once): their
- * SKUs (from the variables) are logged as `cart` events for a known shopper, as the Worker logs
- * them; the cookie is not rewritten (the response is Magento's, untouched). */
+/** Add-to-cart and add-to-wishlist mutations are not proxied (the mutation must reach Magento
+ * exactly once): their SKUs (from the variables) are logged as `cart` / `wishlist` events for a known
+ * shopper, as the Worker logs them; the cookie is not rewritten (the response is Magento's, untouched).
+ * Magento's answer is never seen here, so a wishlist is logged only for a signed-in customer (a
+ * bearer token): Magento refuses guests' wishlists, which the Worker sees in the answer's errors. */
 async function logCart(x, op) {
   const { rt, request } = x;
-  const skus = cartSkus(op);
-  if (!skus || !rt.isReady || !rt.env) return; // never holds a mutation up for a cold start
+  const skus = cartSkus(op), wished = wishlistSkus(op);
+  if ((!skus && !wished) || !rt.isReady || !rt.env) return; // never holds a mutation up for a cold start
   const id = await identify({ headers: toHeaders(request.headers) }, rt.env, rt.now(), { activity: false });
   if (id.error || id.optedOut || id.consent === false || !id.uidHash || id.isNewUid) return;
+  const events = [...(skus ?? []).map((item) => ({ type: 'cart', item })), ...(id.customerKey ? wished ?? [] : []).map((item) => ({ type: 'wishlist', item }))];
+  if (!events.length) return;
   const engine = rt.engineFor(null);
-  await record(rt, { id, engine, state: { profile: null, cart: [] }, events: skus.map((item) => ({ type: 'cart', item })), who: await attribution(rt, id), seal: false });
+  await record(rt, { request, id, engine, state: await loadState(rt, id), events, who: await attribution(rt, id), seal: false });
 }
 
 /** The shopper's arm (lifecycle.js's assignArm over the manifest from S3) and the version that
@@ -329,12 +343,26 @@ async function edgeRoute(x) {
   if (path === '/edge/events') return method === 'POST' ? postEvents(x) : allow('POST');
   if (path === '/edge/feedback') return method === 'POST' ? postFeedback(x) : allow('POST');
   if (path === '/edge/recommend') return method === 'GET' ? recommend(x) : allow('GET');
+  if (path === '/edge/recs.js') return method === 'GET' || method === 'HEAD' ? storefrontScript(x) : allow('GET, HEAD');
   if (path === '/edge/profile') {
     if (method === 'GET') return getProfile(x);
     if (method === 'DELETE') return deleteProfile(x);
     return allow('GET, DELETE');
   }
   return json(404, { error: `no route ${method} ${path}` });
+}
+
+let recsText = null; // the storefront script's text, read from the package on first use
+/** GET /edge/recs.js: the storefront script, as the Worker serves it (core/storefront-script.js);
+ * compressed when the viewer accepts it (it must fit the trigger's generated-response limit). */
+async function storefrontScript(x) {
+  recsText ??= await readFile(new URL('../browser/recs.js', import.meta.url), 'utf8');
+  const h = toHeaders(x.request.headers);
+  const a = await scriptAnswer(recsText, { method: x.request.method, ifNoneMatch: h.get('if-none-match') });
+  const g = generate({ status: a.status, headers: Object.entries(a.headers), body: a.body === null ? null : new TextEncoder().encode(a.body),
+    acceptEncoding: h.get('accept-encoding'), limit: x.limits.responseBytes });
+  if (g.tooLarge) return jsonResponse(500, { error: `the storefront script is over this trigger's ${x.limits.responseBytes}-byte response limit: ask with Accept-Encoding: gzip or br` }, [], x.limits.responseBytes);
+  return g.response;
 }
 
 async function health(x) {
@@ -368,7 +396,7 @@ async function postEvents(x, given = null) {
   const { rt, limits } = x;
   const b = given ?? jsonBody(x, MAX_EVENTS_BODY);
   if (b.error) return b.error;
-  const list = Array.isArray(b.value) ? b.value : [b.value];
+  const list = (Array.isArray(b.value) ? b.value : [b.value]).map(stripEdgeFields); // trust, flag, conn, signed_in are the edge's
   const bad = (error) => jsonResponse(400, { error }, [], limits.responseBytes);
   if (!list.length) return bad('no events: send one event object or a non-empty array');
   if (list.length > 500) return bad(`${list.length} events: at most 500 per request`);
@@ -387,7 +415,7 @@ async function postEvents(x, given = null) {
   }
   if (id.optedOut) return jsonResponse(202, { accepted: 0, stored: false, reason: id.reason }, identityHeaders(id, null), limits.responseBytes);
   const state = await loadState(rt, id);
-  const sealed = await record(rt, { id, engine, state, events: list.map((e) => ({ ...e, user: undefined })), who: await attribution(rt, id) });
+  const sealed = await record(rt, { request: x.request, id, engine, state, events: list.map((e) => ({ ...e, user: undefined })), who: await attribution(rt, id) });
   return jsonResponse(202, { accepted: list.length }, identityHeaders(id, sealed), limits.responseBytes);
 }
 
@@ -444,7 +472,7 @@ function unitsDeps(x, headers, s) {
 async function unitImpressions(x, s, served) {
   if (!s.personal || s.id.consent === false) return null;
   const events = served.filter((r) => r.products.length).map((r) => ({ type: 'impression', items: r.products.map((p) => p.sku), unit: String(r.unit.unitId ?? r.unit.typeId).slice(0, 64) }));
-  return events.length ? record(x.rt, { id: s.id, engine: s.engine, state: s.state, events, who: s.manifest ? s.who : null }) : null;
+  return events.length ? record(x.rt, { request: x.request, id: s.id, engine: s.engine, state: s.state, events, who: s.manifest ? s.who : null }) : null;
 }
 
 /** A JSON answer within the viewer trigger's generated-response limit (compressed when accepted). */
@@ -508,6 +536,7 @@ async function getProfile(x) {
     where: [id.source === 'header' ? 'x-edgerec-profile (encrypted, kept by the app)' : 'cookie er_p (encrypted)'],
     profile,
     cart: state.cart,
+    since: state.since ?? null, // when this state was first created (unix s): young ones count less
   }, [], limits.responseBytes);
 }
 

@@ -25,8 +25,12 @@
 // the catalog view is read from S3 objects named as the Worker's KV keys, under the prefix
 // (<prefix>catalog:<store>:<currency> and <prefix>catalog-shard:<sha256>, docs/catalog.md),
 // through core/catalog.js's reader — a job (or `aws s3 sync` of an export) keeps them there.
+// Live popularity lists: <prefix>live-lists.json is the Worker's KV `lists:live` document
+// (docs/popularity.md), read with the manifest (a conditional read) and set on every engine handed
+// out (core/live-lists.js); absent → the bundles' own lists.  A failed read keeps the lists in force.
 import { Catalog } from '../core/catalog.js';
 import { Engine } from '../core/engine.js';
+import { LiveLists } from '../core/live-lists.js';
 
 const RETRY_MS = 5_000; // after a failed read
 
@@ -86,6 +90,8 @@ export class Runtime {
     this.manifestEtag = null;
     this.units = null; // the configured units (units.json), null: the defaults
     this.unitsEtag = null;
+    this.lists = new LiveLists(); // the live popularity lists (live-lists.json) in force
+    this.listsEtag = null;
     // the catalog view over S3 (read on demand, cached per instance with core/catalog.js's budget)
     this.catalog = this.config.rollout && this.fetchObject ? new Catalog({
       get: async (key) => {
@@ -176,6 +182,7 @@ export class Runtime {
       } else if (r.status !== 304) throw new Error(`manifest: status ${r.status}`);
       await this.loadBundles();
       await this.loadUnits();
+      await this.loadLiveLists();
       this.rolloutError = null;
       this.rolloutDue = this.now() + cfg.ttlSeconds * 1000;
     } catch (e) {
@@ -196,6 +203,22 @@ export class Runtime {
       this.unitsEtag = r.etag ?? null;
     } else if (r.status === 404) { this.units = null; this.unitsEtag = null; }
     else if (r.status !== 304) throw new Error(`units.json: status ${r.status}`);
+  }
+
+  /** The live popularity lists (<prefix>live-lists.json); never throws: a failed read or a bad
+   * document keeps the lists in force and is shown in status(). */
+  async loadLiveLists() {
+    try {
+      const r = await this.fetchObject(`${this.config.rollout.prefix}live-lists.json`, { etag: this.listsEtag });
+      if (r.status === 200) {
+        this.lists.update(new TextDecoder().decode(r.body));
+        this.listsEtag = this.lists.error ? null : r.etag ?? null;
+      } else if (r.status === 404) { this.lists.update(null); this.listsEtag = null; }
+      else if (r.status !== 304) throw new Error(`status ${r.status}`);
+    } catch (e) {
+      this.lists.readError = `live-lists.json: ${e.message}`;
+      this.log.error(`edgerec: live lists (keeping the lists in force): ${this.lists.readError}`);
+    }
   }
 
   /** Catalog records of skus for a store view and currency (a failure is an empty answer: nothing
@@ -236,8 +259,8 @@ export class Runtime {
 
   /** The engine serving `version` (null: the active one), or null when it is not loaded. */
   engineFor(version) {
-    if (!version || version === this.active?.version) return this.active?.engine ?? null;
-    return this.engines.get(version) ?? null;
+    const engine = !version || version === this.active?.version ? this.active?.engine : this.engines.get(version);
+    return engine ? this.lists.apply(engine) : null; // with the live lists in force
   }
 
   get activeVersion() { return this.active?.version ?? null; }
@@ -285,6 +308,7 @@ export class Runtime {
       bundle_errors: Object.fromEntries(this.bundleErrors),
       secrets: !!this.env,
       secrets_error: this.secretsError,
+      live_lists: this.lists.status(this.now()),
       cold_start_ms: this.timings,
     };
   }
