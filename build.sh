@@ -16,7 +16,7 @@ B=$ROOT/build
 TOOLS=$ROOT/.tools
 
 APT_PKGS="clang lld wasi-libc libclang-rt-14-dev libclang-rt-14-dev-wasm32 libjsmn-dev libxxhash-dev emscripten
-  python3-xgboost python3-onnx python3-numpy xz-utils binaryen chromium libcurl4-openssl-dev"
+  python3-xgboost python3-onnx python3-numpy xz-utils binaryen chromium libcurl4-openssl-dev prometheus"
 NODE_MIN=22.12.0
 NODE_PKG=node@22.23.3
 
@@ -315,7 +315,8 @@ retrain() { # pull the event log, train, evaluate against the active bundle, pub
     log "no active bundle on the edge ($(cat "$D/active.err" | head -c 200)): the new one is published without a comparison"
   fi
   log "publishing $version as a $canary % canary"
-  "$E" publish "$D/new.erb" --url "$url" "${token_opt[@]}" --canary "$canary" || die "retrain: publishing failed"
+  # the audit log names the retrain job as the actor (an operator token's X-Edgerec-Actor, docs/admin.md)
+  EDGEREC_ADMIN_ACTOR=retrain "$E" publish "$D/new.erb" --url "$url" "${token_opt[@]}" --canary "$canary" || die "retrain: publishing failed"
   echo "retrain: $version is the canary at $canary %; the guardrail promotes or rolls it back (GET $url/edge/admin/status)"
 }
 

@@ -45,7 +45,9 @@ static const char *USAGE =
     "            [--bits B] [--seed N] [--version V] --out BUNDLE.erb\n"
     "  eval      --events FILE|- [--bundle B] [--from TS | --test-days N] [--k 20] [--baseline pop,spop,ar,sr,vsknn|all|none]\n"
     "  features  --events FILE|- [--catalog FILE] [--until TS | --test-days N] [--format libsvm] [--part train|valid|all]\n"
-    "  publish   BUNDLE.erb --url URL [--token TOKEN] [--canary PERCENT]   (token: EDGEREC_ADMIN_TOKEN)\n"
+    "  publish   BUNDLE.erb --url URL [--token TOKEN] [--canary PERCENT [--segment JSON]]   (token: EDGEREC_ADMIN_TOKEN)\n"
+    "  rollout   start VERSION --canary PERCENT [--segment JSON] | scope JSON|none --url URL [--token TOKEN]\n"
+    "  pause     [--reason TEXT] | resume: the kill switch --url URL [--token TOKEN]\n"
     "  rollout   status|promote|rollback --url URL [--token TOKEN]\n"
     "  rollout   events --url URL [--token TOKEN] [--since TS] [--out FILE] [--max-pages N]\n"
     "  rollout   bundle --url URL [--token TOKEN] [--version V | active] --out FILE\n"
@@ -483,7 +485,7 @@ int main(int argc, char **argv) {
     return er_eval_main(argc - 1, argv + 1);
 #endif
   }
-  if (!strcmp(cmd, "publish") || !strcmp(cmd, "rollout") || !strcmp(cmd, "units")) {
+  if (!strcmp(cmd, "publish") || !strcmp(cmd, "rollout") || !strcmp(cmd, "units") || !strcmp(cmd, "pause") || !strcmp(cmd, "resume")) {
 #ifdef ER_CLI_NO_IMPORT
     fprintf(stderr, "edgerec: %s is not in this build (use the native CLI, build/edgerec)\n", cmd);
     return EXIT_USAGE;

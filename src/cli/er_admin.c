@@ -1,4 +1,4 @@
-/* er_admin.c — `edgerec publish`, `edgerec rollout …` and `edgerec units …`: the
+/* er_admin.c — `edgerec publish`, `edgerec rollout …`, `edgerec pause|resume` and `edgerec units …`: the
  * edge Worker's admin API over HTTP(S) through libcurl.  Native only (see er_admin.h for the
  * commands, the transport rules and the exit codes). */
 #define _POSIX_C_SOURCE 200809L
@@ -31,17 +31,25 @@
 #define DEFAULT_MAX_PAGES 100000L
 
 static const char *ADMIN_USAGE =
-    "usage: edgerec publish BUNDLE.erb --url URL [--token TOKEN] [--canary PERCENT]\n"
+    "usage: edgerec publish BUNDLE.erb --url URL [--token TOKEN] [--canary PERCENT [--segment JSON]]\n"
+    "       edgerec rollout start VERSION --canary PERCENT [--segment JSON] --url URL [--token TOKEN]\n"
+    "       edgerec rollout scope JSON|none --url URL [--token TOKEN]\n"
+    "       edgerec pause [--reason TEXT] | resume --url URL [--token TOKEN]\n"
     "       edgerec rollout status|promote|rollback --url URL [--token TOKEN]\n"
     "       edgerec rollout events --url URL [--token TOKEN] [--since TS] [--out FILE] [--max-pages N]\n"
     "       edgerec rollout bundle --url URL [--token TOKEN] [--version V | active] --out FILE\n"
     "       edgerec units list|get ID|put FILE.json|delete ID --url URL [--token TOKEN]\n"
     "  units: recommendation units (docs/units.md).  put creates or replaces the unit FILE.json holds\n"
     "  (PUT /edge/admin/units/ID with its unitId; without one the Worker gives it a new id).\n"
+    "  segments (docs/lifecycle.md): a JSON object of store, website, channel, country, device, group\n"
+    "  lists, e.g. '{\"store\":[\"default\"],\"channel\":[\"app\"],\"country\":[\"DE\",\"AT\"]}'.  --segment limits\n"
+    "  a canary to it; `rollout scope` limits personalization as a whole (none: everyone).  pause is the\n"
+    "  kill switch (the origin's order for everyone), resume ends it.\n"
     "  URL is the edge Worker's address (http:// or https://).  The admin token is read from the\n"
     "  environment variable EDGEREC_ADMIN_TOKEN; prefer it to --token, which other local users can\n"
     "  see in `ps` (and which lands in shell history).  EDGEREC_ADMIN_TIMEOUT=SECONDS overrides the\n"
-    "  120 s limit per request.\n"
+    "  120 s limit per request.  EDGEREC_ADMIN_ACTOR=NAME (a-z 0-9 -, e.g. retrain) names the automation\n"
+    "  acting with an operator token in the audit log (header X-Edgerec-Actor; docs/admin.md).\n"
     "exit codes: 0 ok, 2 usage, 3 bad input (or over its size limit) or HTTP error, 4 bad bundle\n";
 
 /* ---- small buffers and helpers ------------------------------------------- */
@@ -191,6 +199,7 @@ typedef struct {
   char cmd[32];          /* "publish", "rollout status", … for messages   */
   char *base;            /* --url without trailing slashes                 */
   char *auth;            /* "Authorization: Bearer …" (never printed)      */
+  char actor[64];        /* "X-Edgerec-Actor: NAME" (EDGEREC_ADMIN_ACTOR) or "" */
   long total_timeout;
   CURL *h;
   char errbuf[CURL_ERROR_SIZE];
@@ -284,8 +293,9 @@ static int request(admin *a, const char *method, const char *path, const char *q
   snprintf(acc, sizeof acc, "Accept: %s", accept);
   snprintf(ct, sizeof ct, "Content-Type:%s%s", ctype ? " " : "", ctype ? ctype : ""); /* "Content-Type:" drops it */
   struct curl_slist *hl = NULL, *t;
-  const char *hs[] = {a->auth, acc, ct, "Expect:"};
+  const char *hs[] = {a->auth, acc, ct, "Expect:", a->actor};
   for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++) {
+    if (!hs[i][0]) continue; /* no actor */
     if (!(t = curl_slist_append(hl, hs[i]))) { curl_slist_free_all(hl); fprintf(stderr, "edgerec %s: out of memory\n", a->cmd); return EXIT_INPUT; }
     hl = t;
   }
@@ -465,7 +475,9 @@ static int check_bundle(const char *cmd, const char *what, const uint8_t *bytes,
   return 0;
 }
 
-static int cmd_publish(admin *a, const char *file, long canary) {
+static char *rollout_body(admin *a, const char *version, long percent, const char *segment);
+
+static int cmd_publish(admin *a, const char *file, long canary, const char *segment) {
   const char *msg = "";
   uint32_t n = 0;
   int over = 0;
@@ -495,9 +507,9 @@ static int cmd_publish(admin *a, const char *file, long canary) {
     resp_free(&put);
     return 0;
   }
-  char body[96];
-  int bl = snprintf(body, sizeof body, "{\"canary\":\"%s\",\"percent\":%ld}", b.version, canary); /* version: printable, no '"' or '\' */
-  rc = request(a, "POST", "/edge/admin/rollout", NULL, "application/json", body, (size_t)bl, "application/json", MAX_JSON_BYTES, &ro);
+  char *body = rollout_body(a, b.version, canary, segment);
+  rc = body ? request(a, "POST", "/edge/admin/rollout", NULL, "application/json", body, strlen(body), "application/json", MAX_JSON_BYTES, &ro) : EXIT_INPUT;
+  free(body);
   if (!rc && ro.status != 200) rc = http_error(a, &ro);
   jdoc d1, d2;
   int j1 = jdoc_parse(&d1, put.body.p, put.body.n), j2 = !rc && jdoc_parse(&d2, ro.body.p, ro.body.n);
@@ -534,6 +546,10 @@ static void manifest_summary(admin *a, const resp *r) {
     if (has_canary) fprintf(stderr, ", canary %s at %s%%", canary, pct);
     else fprintf(stderr, ", no canary");
     if (has_hold) fprintf(stderr, ", holdout %s%%", hold);
+    char seg[512] = "";
+    if (has_canary && jdoc_raw(&d, "segment", seg, sizeof seg) && strcmp(seg, "null")) fprintf(stderr, ", canary segment %s", seg);
+    if (jdoc_raw(&d, "scope", seg, sizeof seg) && strcmp(seg, "null")) fprintf(stderr, ", scope %s", seg);
+    if (jdoc_raw(&d, "paused", seg, sizeof seg) && !strcmp(seg, "true")) fprintf(stderr, ", PAUSED (origin order for everyone)");
     fputc('\n', stderr);
   }
   jdoc_free(&d);
@@ -586,15 +602,83 @@ static void status_summary(admin *a, const resp *r) {
 
 /* A request without a body whose answer is JSON: 200 → the JSON on stdout, then `after` (a summary
  * on stderr, or NULL); anything else is an error. */
-static int cmd_simple(admin *a, const char *method, const char *path, void (*after)(admin *, const resp *)) {
+/* One request with an optional JSON body (NULL: none); a 200 prints the JSON, then `after`. */
+static int cmd_json(admin *a, const char *method, const char *path, const char *body, void (*after)(admin *, const resp *)) {
   resp r;
-  int rc = request(a, method, path, NULL, NULL, NULL, 0, "application/json", MAX_JSON_BYTES, &r);
+  int rc = request(a, method, path, NULL, body ? "application/json" : NULL, body, body ? strlen(body) : 0, "application/json", MAX_JSON_BYTES, &r);
   if (!rc && r.status != 200) rc = http_error(a, &r);
   if (!rc) {
     emit_json(a, &r);
     if (after) after(a, &r);
   }
   resp_free(&r);
+  return rc;
+}
+
+static int cmd_simple(admin *a, const char *method, const char *path, void (*after)(admin *, const resp *)) {
+  return cmd_json(a, method, path, NULL, after);
+}
+
+/* A segment given on the command line (--segment, `rollout scope`): 0 when it is one JSON object
+ * (the Worker checks its keys and values and names what it refuses), else prints why. */
+static int check_segment(const char *cmd, const char *what, const char *text) {
+  jdoc d;
+  int ok = jdoc_parse(&d, (const uint8_t *)text, strlen(text)) && er_json_is(&d.j, 0, JSMN_OBJECT);
+  jdoc_free(&d);
+  if (!ok) fprintf(stderr, "edgerec %s: %s must be a JSON object such as '{\"store\":[\"default\"],\"country\":[\"DE\"]}' (got '%.80s')\n", cmd, what, text);
+  return ok ? 0 : -1;
+}
+
+/* Build a JSON body with open_memstream; NULL on failure (printed). */
+static char *rollout_body(admin *a, const char *version, long percent, const char *segment) {
+  char *out = NULL;
+  size_t n = 0;
+  FILE *f = open_memstream(&out, &n);
+  if (!f) { fprintf(stderr, "edgerec %s: out of memory\n", a->cmd); return NULL; }
+  fputs("{\"canary\":", f);
+  json_str(f, version);
+  fprintf(f, ",\"percent\":%ld", percent);
+  if (segment) fprintf(f, ",\"segment\":%s", segment); /* checked by check_segment: one JSON object */
+  fputc('}', f);
+  if (fclose(f)) { free(out); fprintf(stderr, "edgerec %s: out of memory\n", a->cmd); return NULL; }
+  return out;
+}
+
+/* `rollout start VERSION --canary N [--segment JSON]`: POST /edge/admin/rollout. */
+static int cmd_start(admin *a, const char *version, long percent, const char *segment) {
+  char *body = rollout_body(a, version, percent, segment);
+  if (!body) return EXIT_INPUT;
+  int rc = cmd_json(a, "POST", "/edge/admin/rollout", body, manifest_summary);
+  free(body);
+  return rc;
+}
+
+/* `rollout scope JSON|none`: PUT /edge/admin/scope. */
+static int cmd_scope(admin *a, const char *scope) {
+  int none = !strcmp(scope, "none");
+  size_t bl = (none ? 4 : strlen(scope)) + 16;
+  char *body = malloc(bl);
+  if (!body) return EXIT_INPUT;
+  snprintf(body, bl, "{\"scope\":%s}", none ? "null" : scope);
+  int rc = cmd_json(a, "PUT", "/edge/admin/scope", body, manifest_summary);
+  free(body);
+  return rc;
+}
+
+/* `pause [--reason TEXT]` / `resume`: POST /edge/admin/pause | resume. */
+static int cmd_pause(admin *a, int pause, const char *reason) {
+  char *body = NULL;
+  size_t n = 0;
+  if (reason) {
+    FILE *f = open_memstream(&body, &n);
+    if (!f) return EXIT_INPUT;
+    fputs("{\"reason\":", f);
+    json_str(f, reason);
+    fputc('}', f);
+    if (fclose(f)) { free(body); return EXIT_INPUT; }
+  }
+  int rc = cmd_json(a, "POST", pause ? "/edge/admin/pause" : "/edge/admin/resume", body, manifest_summary);
+  free(body);
   return rc;
 }
 
@@ -909,7 +993,7 @@ static int cmd_units(admin *a, const char *sub, const char *arg) {
 /* ---- arguments ----------------------------------------------------------- */
 
 typedef struct {
-  const char *url, *token, *canary, *since, *out, *version, *max_pages;
+  const char *url, *token, *canary, *since, *out, *version, *max_pages, *segment, *reason;
   const char *pos[4];
   int npos;
 } aopts;
@@ -934,6 +1018,8 @@ static int parse_aopts(int argc, char **argv, int start, const char *cmd, aopts 
     else if (!strcmp(x, "--out")) slot = &o->out;
     else if (!strcmp(x, "--version")) slot = &o->version;
     else if (!strcmp(x, "--max-pages")) slot = &o->max_pages;
+    else if (!strcmp(x, "--segment")) slot = &o->segment;
+    else if (!strcmp(x, "--reason")) slot = &o->reason;
     else if (x[0] == '-' && x[1] == '-') { fprintf(stderr, "edgerec %s: unknown option %s\n", cmd, x); return -1; }
     else {
       if (o->npos >= 4) { fprintf(stderr, "edgerec %s: too many arguments\n", cmd); return -1; }
@@ -1001,11 +1087,13 @@ static int check_url(const char *cmd, const char *url, char **base) {
 int er_admin_main(int argc, char **argv) {
   if (argc < 1) return admin_usage("admin", NULL);
   int publish = !strcmp(argv[0], "publish"), units = !strcmp(argv[0], "units");
-  if (!publish && !units && strcmp(argv[0], "rollout")) return admin_usage(argv[0], "unknown admin command (publish, rollout or units)");
+  int pause = !strcmp(argv[0], "pause"), resume = !strcmp(argv[0], "resume");
+  if (!publish && !units && !pause && !resume && strcmp(argv[0], "rollout"))
+    return admin_usage(argv[0], "unknown admin command (publish, rollout, pause, resume or units)");
   const char *sub = NULL;
   admin a;
   memset(&a, 0, sizeof a);
-  if (publish) snprintf(a.cmd, sizeof a.cmd, "publish");
+  if (publish || pause || resume) snprintf(a.cmd, sizeof a.cmd, "%s", argv[0]);
   else if (units) {
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
       if (argc >= 2) { fputs(ADMIN_USAGE, stdout); return 0; }
@@ -1018,15 +1106,16 @@ int er_admin_main(int argc, char **argv) {
   } else {
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
       if (argc >= 2) { fputs(ADMIN_USAGE, stdout); return 0; }
-      return admin_usage("rollout", "rollout needs status, promote, rollback, events or bundle");
+      return admin_usage("rollout", "rollout needs start, scope, status, promote, rollback, events or bundle");
     }
     sub = argv[1];
-    if (strcmp(sub, "status") && strcmp(sub, "promote") && strcmp(sub, "rollback") && strcmp(sub, "events") && strcmp(sub, "bundle"))
-      return admin_usage("rollout", "rollout needs status, promote, rollback, events or bundle");
+    if (strcmp(sub, "status") && strcmp(sub, "promote") && strcmp(sub, "rollback") && strcmp(sub, "events") && strcmp(sub, "bundle") &&
+        strcmp(sub, "start") && strcmp(sub, "scope"))
+      return admin_usage("rollout", "rollout needs start, scope, status, promote, rollback, events or bundle");
     snprintf(a.cmd, sizeof a.cmd, "rollout %s", sub);
   }
   aopts o;
-  int pr = parse_aopts(argc, argv, publish ? 1 : 2, a.cmd, &o);
+  int pr = parse_aopts(argc, argv, publish || pause || resume ? 1 : 2, a.cmd, &o);
   if (pr > 0) { fputs(ADMIN_USAGE, stdout); return 0; }
   if (pr < 0) return admin_usage(a.cmd, NULL);
 
@@ -1037,8 +1126,28 @@ int er_admin_main(int argc, char **argv) {
     stray = o.since ? "--since" : o.out ? "--out" : o.version ? "--version" : o.max_pages ? "--max-pages" : NULL;
     if (!stray && o.npos != 1) return admin_usage(a.cmd, o.npos ? "publish takes one bundle file" : "publish needs a bundle file");
     if (!stray && o.canary && parse_long(o.canary, 1, 100, &canary)) return admin_usage(a.cmd, "--canary must be an integer percent 1..100");
+    if (!stray && o.segment && !o.canary) return admin_usage(a.cmd, "--segment limits a canary: give --canary PERCENT too");
+    if (!stray && o.segment && check_segment(a.cmd, "--segment", o.segment)) return EXIT_USAGE;
+    if (!stray && o.reason) stray = "--reason";
+  } else if (pause || resume) {
+    stray = o.canary ? "--canary" : o.since ? "--since" : o.out ? "--out" : o.version ? "--version" : o.max_pages ? "--max-pages"
+          : o.segment ? "--segment" : (resume && o.reason) ? "--reason" : o.npos ? o.pos[0] : NULL;
+    if (!stray && o.reason && !o.reason[0]) return admin_usage(a.cmd, "--reason needs a text");
+  } else if (!strcmp(sub, "start")) {
+    stray = o.since ? "--since" : o.out ? "--out" : o.version ? "--version" : o.max_pages ? "--max-pages" : o.reason ? "--reason"
+          : o.npos > 1 ? o.pos[1] : NULL;
+    if (!stray && o.npos != 1) return admin_usage(a.cmd, "rollout start needs the VERSION of a published bundle");
+    if (!stray && !o.canary) return admin_usage(a.cmd, "rollout start needs --canary PERCENT");
+    if (!stray && parse_long(o.canary, 1, 100, &canary)) return admin_usage(a.cmd, "--canary must be an integer percent 1..100");
+    if (!stray && o.segment && check_segment(a.cmd, "--segment", o.segment)) return EXIT_USAGE;
+  } else if (!strcmp(sub, "scope")) {
+    stray = o.canary ? "--canary" : o.since ? "--since" : o.out ? "--out" : o.version ? "--version" : o.max_pages ? "--max-pages"
+          : o.segment ? "--segment" : o.reason ? "--reason" : o.npos > 1 ? o.pos[1] : NULL;
+    if (!stray && o.npos != 1) return admin_usage(a.cmd, "rollout scope needs a segment (JSON) or none");
+    if (!stray && strcmp(o.pos[0], "none") && check_segment(a.cmd, "the scope", o.pos[0])) return EXIT_USAGE;
   } else if (units) {
-    stray = o.canary ? "--canary" : o.since ? "--since" : o.out ? "--out" : o.version ? "--version" : o.max_pages ? "--max-pages" : NULL;
+    stray = o.canary ? "--canary" : o.since ? "--since" : o.out ? "--out" : o.version ? "--version" : o.max_pages ? "--max-pages"
+          : o.segment ? "--segment" : o.reason ? "--reason" : NULL;
     int want = strcmp(sub, "list") ? 1 : 0;
     if (!stray && o.npos > want) stray = o.pos[want];
     if (!stray && o.npos < want)
@@ -1049,18 +1158,19 @@ int er_admin_main(int argc, char **argv) {
       return admin_usage(a.cmd, m);
     }
   } else if (!strcmp(sub, "events")) {
-    stray = o.canary ? "--canary" : o.version ? "--version" : o.npos ? o.pos[0] : NULL;
+    stray = o.canary ? "--canary" : o.version ? "--version" : o.segment ? "--segment" : o.reason ? "--reason" : o.npos ? o.pos[0] : NULL;
     if (!stray && o.since && !is_unix_seconds(o.since)) return admin_usage(a.cmd, "--since must be unix seconds (e.g. 1700000000 or 1700000000.5)");
     if (!stray && o.max_pages && parse_long(o.max_pages, 1, 100000000L, &max_pages)) return admin_usage(a.cmd, "--max-pages must be a positive integer");
   } else if (!strcmp(sub, "bundle")) {
-    stray = o.canary ? "--canary" : o.since ? "--since" : o.max_pages ? "--max-pages" : NULL;
+    stray = o.canary ? "--canary" : o.since ? "--since" : o.max_pages ? "--max-pages" : o.segment ? "--segment" : o.reason ? "--reason" : NULL;
     if (!stray && o.npos > 1) stray = o.pos[1];
     if (!stray && o.npos == 1 && strcmp(o.pos[0], "active")) stray = o.pos[0];
     if (!stray && o.npos == 1 && o.version) return admin_usage(a.cmd, "give either --version V or active, not both");
     if (!stray && !o.out) return admin_usage(a.cmd, "rollout bundle needs --out FILE");
     if (!stray && o.version && !o.version[0]) return admin_usage(a.cmd, "--version needs a value");
   } else {
-    stray = o.canary ? "--canary" : o.since ? "--since" : o.out ? "--out" : o.version ? "--version" : o.max_pages ? "--max-pages" : o.npos ? o.pos[0] : NULL;
+    stray = o.canary ? "--canary" : o.since ? "--since" : o.out ? "--out" : o.version ? "--version" : o.max_pages ? "--max-pages"
+          : o.segment ? "--segment" : o.reason ? "--reason" : o.npos ? o.pos[0] : NULL;
   }
   if (stray) {
     char m[160];
@@ -1081,6 +1191,14 @@ int er_admin_main(int argc, char **argv) {
   const char *tenv = getenv("EDGEREC_ADMIN_TIMEOUT");
   if (tenv && tenv[0] && parse_long(tenv, 1, 86400, &a.total_timeout))
     return admin_usage(a.cmd, "EDGEREC_ADMIN_TIMEOUT must be a whole number of seconds (1..86400)");
+  const char *actor = getenv("EDGEREC_ADMIN_ACTOR"); /* the automation acting (the Worker checks the name too) */
+  if (actor && actor[0]) {
+    size_t n = strlen(actor);
+    int ok = n <= 32 && actor[0] >= 'a' && actor[0] <= 'z';
+    for (size_t i = 0; ok && i < n; i++) ok = (actor[i] >= 'a' && actor[i] <= 'z') || (actor[i] >= '0' && actor[i] <= '9') || actor[i] == '-';
+    if (!ok) return admin_usage(a.cmd, "EDGEREC_ADMIN_ACTOR must be 1..32 of a-z 0-9 - starting with a letter (e.g. retrain)");
+    snprintf(a.actor, sizeof a.actor, "X-Edgerec-Actor: %s", actor);
+  }
 
   if (check_url(a.cmd, o.url, &a.base)) return EXIT_USAGE;
   size_t al = strlen(token) + 32;
@@ -1091,8 +1209,11 @@ int er_admin_main(int argc, char **argv) {
   if (curl_global_init(CURL_GLOBAL_DEFAULT) || !(a.h = curl_easy_init())) {
     fprintf(stderr, "edgerec %s: cannot initialise libcurl\n", a.cmd);
     rc = EXIT_INPUT;
-  } else if (publish) rc = cmd_publish(&a, o.pos[0], canary);
+  } else if (publish) rc = cmd_publish(&a, o.pos[0], canary, o.segment);
+  else if (pause || resume) rc = cmd_pause(&a, pause, o.reason);
   else if (units) rc = cmd_units(&a, sub, o.npos ? o.pos[0] : NULL);
+  else if (!strcmp(sub, "start")) rc = cmd_start(&a, o.pos[0], canary, o.segment);
+  else if (!strcmp(sub, "scope")) rc = cmd_scope(&a, o.pos[0]);
   else if (!strcmp(sub, "status")) rc = cmd_simple(&a, "GET", "/edge/admin/status", status_summary);
   else if (!strcmp(sub, "promote")) rc = cmd_simple(&a, "POST", "/edge/admin/promote", manifest_summary);
   else if (!strcmp(sub, "rollback")) rc = cmd_simple(&a, "POST", "/edge/admin/rollback", manifest_summary);

@@ -3,7 +3,10 @@
  * Worker's admin API over HTTP(S) (libcurl).  Native only: the WASI CLI is built with ER_CLI_NO_IMPORT and
  * neither compiles nor links this module.
  *
- *   edgerec publish BUNDLE.erb --url URL [--token TOKEN] [--canary PERCENT]
+ *   edgerec publish BUNDLE.erb --url URL [--token TOKEN] [--canary PERCENT [--segment JSON]]
+ *   edgerec rollout start VERSION --canary PERCENT [--segment JSON] --url URL [--token TOKEN]
+ *   edgerec rollout scope JSON|none --url URL [--token TOKEN]
+ *   edgerec pause [--reason TEXT] | resume --url URL [--token TOKEN]
  *   edgerec rollout status|promote|rollback --url URL [--token TOKEN]
  *   edgerec rollout events --url URL [--token TOKEN] [--since TS] [--out FILE] [--max-pages N]
  *   edgerec rollout bundle --url URL [--token TOKEN] [--version V | active] --out FILE
@@ -21,6 +24,12 @@
  *             the server's JSON; with --canary it then POSTs /edge/admin/rollout
  *             {"canary":VERSION,"percent":N} and prints
  *             {"published":<PUT response>,"rollout":<manifest>}.
+ *   start     POST /edge/admin/rollout {"canary":VERSION,"percent":N[,"segment":{…}]}
+ *             (a stored bundle; --segment is checked to be one JSON object here, its keys
+ *             and values by the Worker, core/segments.js) → the manifest.
+ *   scope     PUT /edge/admin/scope {"scope":{…}|null} → the manifest.
+ *   pause, resume   POST /edge/admin/pause ({"reason":TEXT} with --reason) | resume: the
+ *             kill switch → the manifest (the summary line says PAUSED).
  *   status    GET /edge/admin/status → the JSON on stdout, a one-line summary
  *             on stderr.
  *   promote, rollback   POST /edge/admin/promote | rollback → the manifest.

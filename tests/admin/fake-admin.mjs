@@ -21,6 +21,7 @@ import https from 'node:https';
 import fs from 'node:fs';
 import crypto from 'node:crypto';
 import { UnitError, findUnit, planDelete, planPut, unitListing } from '../../worker-shim/core/units.js';
+import { parseSegment } from '../../worker-shim/core/segments.js';
 
 const args = Object.create(null);
 for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
@@ -31,7 +32,7 @@ const N_EVENTS = Number(args.events ?? 7);
 if (!TOKEN || !args.log || !args['port-file']) { console.error('need --token, --log, --port-file'); process.exit(2); }
 
 const bundles = new Map(); // version → Buffer
-let manifest = { active: null, canary: null, percent: 0, holdout: 5 };
+let manifest = { active: null, canary: null, percent: 0, holdout: 5, segment: null, scope: null, paused: false };
 const decisions = [];
 const units = { revision: 0, stored: [] };
 const MAX_UNIT_BODY = 64 * 1024;
@@ -73,7 +74,7 @@ const onRequest = (req, res) => {
     const ctype = req.headers['content-type'] ?? null;
     fs.appendFileSync(args.log, JSON.stringify({
       method: req.method, url: req.url, authorization: req.headers.authorization ?? null, ctype,
-      expect: req.headers.expect ?? null, accept: req.headers.accept ?? null, len: body.length,
+      expect: req.headers.expect ?? null, accept: req.headers.accept ?? null, actor: req.headers['x-edgerec-actor'] ?? null, len: body.length,
       sha256: crypto.createHash('sha256').update(body).digest('hex'),
       json: ctype && ctype.includes('json') ? body.toString('utf8') : null,
     }) + '\n');
@@ -135,15 +136,34 @@ function handle(req, res, body) {
       return send(res, 400, { error: 'need {"canary":"VERSION","percent":1..100}' });
     if (!bundles.has(j.canary)) return send(res, 409, { error: `unknown version ${j.canary}` });
     if (j.canary === manifest.active) return send(res, 409, { error: `${j.canary} is already active` });
-    manifest = { ...manifest, canary: j.canary, percent: j.percent };
+    const seg = 'segment' in j ? parseSegment(j.segment) : { segment: manifest.canary === j.canary ? manifest.segment : null };
+    if (seg.error) return send(res, 400, { error: seg.error }); // the Worker's own check and message (core/segments.js)
+    manifest = { ...manifest, canary: j.canary, percent: j.percent, segment: seg.segment };
     decisions.push({ action: 'rollout', canary: j.canary, percent: j.percent });
     return send(res, 200, manifestJson());
   }
   if ((path === '/edge/admin/promote' || path === '/edge/admin/rollback') && req.method === 'POST') {
     if (!manifest.canary) return send(res, 409, { error: 'no canary' });
-    if (path.endsWith('promote')) manifest = { ...manifest, active: manifest.canary, canary: null, percent: 0 };
-    else manifest = { ...manifest, canary: null, percent: 0 };
+    if (path.endsWith('promote')) manifest = { ...manifest, active: manifest.canary, canary: null, percent: 0, segment: null };
+    else manifest = { ...manifest, canary: null, percent: 0, segment: null };
     decisions.push({ action: path.split('/').pop() });
+    return send(res, 200, manifestJson());
+  }
+  if (path === '/edge/admin/scope' && req.method === 'PUT') {
+    let j;
+    try { j = JSON.parse(body.toString('utf8')); } catch { return send(res, 400, { error: 'body is not JSON' }); }
+    if (!j || typeof j !== 'object' || !('scope' in j)) return send(res, 400, { error: 'body must be {"scope": {…} | null}' });
+    const seg = parseSegment(j.scope);
+    if (seg.error) return send(res, 400, { error: seg.error.replace(/^segment/, 'scope') });
+    manifest = { ...manifest, scope: seg.segment };
+    decisions.push({ action: 'scope' });
+    return send(res, 200, manifestJson());
+  }
+  if ((path === '/edge/admin/pause' || path === '/edge/admin/resume') && req.method === 'POST') {
+    let j = {};
+    if (body.length) { try { j = JSON.parse(body.toString('utf8')); } catch { return send(res, 400, { error: 'body is not JSON' }); } }
+    manifest = { ...manifest, paused: path.endsWith('pause') };
+    decisions.push({ action: path.split('/').pop(), reason: j.reason ?? null });
     return send(res, 200, manifestJson());
   }
   if (path === '/edge/admin/events' && req.method === 'GET') {

@@ -34,8 +34,8 @@ const BUCKET = 'edgerec-test';
 const FORWARD = ['authorization', 'store', 'content-currency', 'x-magento-cache-id', 'x-standin-fault'];
 const HEX64 = /^[0-9a-f]{64}$/;
 const EXPECTED_FILES = ['index.mjs', 'package.json', 'config.json', 'wasm/edgerec.wasm', 'bundle.erb',
-  'worker-shim/core/arms.js', 'worker-shim/core/body.js', 'worker-shim/core/catalog.js', 'worker-shim/core/engine.js', 'worker-shim/core/graphql.js',
-  'worker-shim/core/identity.js', 'worker-shim/core/live-lists.js', 'worker-shim/core/recommendations.js', 'worker-shim/core/state.js', 'worker-shim/core/storefront-script.js', 'worker-shim/core/traffic.js', 'worker-shim/core/units.js',
+  'worker-shim/core/arms.js', 'worker-shim/core/body.js', 'worker-shim/core/catalog.js', 'worker-shim/core/customer-token.js', 'worker-shim/core/engine.js', 'worker-shim/core/graphql.js',
+  'worker-shim/core/identity.js', 'worker-shim/core/live-lists.js', 'worker-shim/core/recommendations.js', 'worker-shim/core/segments.js', 'worker-shim/core/state.js', 'worker-shim/core/storefront-script.js', 'worker-shim/core/traffic.js', 'worker-shim/core/units.js',
   'worker-shim/lambda-edge/main.mjs', 'worker-shim/lambda-edge/handler.mjs', 'worker-shim/lambda-edge/cloudfront.mjs',
   'worker-shim/lambda-edge/runtime.mjs', 'worker-shim/lambda-edge/aws.mjs', 'worker-shim/browser/recs.js',
   'node_modules/graphql/package.json', 'node_modules/graphql/index.mjs'];
@@ -194,7 +194,7 @@ describe('the package (build.mjs → dist/lambda-edge.zip)', () => {
     const bare = build('bare.zip', ['--origin', 'https://{distribution}/_edgerec/origin']);
     assert.equal(bare.code, 0);
     assert.equal(bare.summary.bundle, null);
-    assert.ok(bare.summary.bytes < 200_000, `${bare.summary.bytes}`); // the wasm, the JS (units, catalog view) and graphql-js (≈ 65 KB zipped)
+    assert.ok(bare.summary.bytes < 210_000, `${bare.summary.bytes}`); // the wasm, the JS (units, catalog view, segments) and graphql-js (≈ 65 KB zipped)
     assert.equal(build('x.zip', []).code, 2); // --origin is required
     assert.equal(build('x.zip', ['--origin', 'https://a.example', '--trigger', 'edge']).code, 2);
     assert.equal(build('x.zip', ['--origin', 'ftp://a.example']).code, 2);
@@ -864,6 +864,35 @@ describe('rollout from S3 without redeploying: manifest, arms, promotion, bad bu
     assert.ok(manifestReads.length > 0 && manifestReads.every((c) => c.input.IfNoneMatch), JSON.stringify(reads));
     assert.ok(reads.every((c) => c.input.Key === 'edgerec/manifest.json' || (['edgerec/units.json', 'edgerec/live-lists.json'].includes(c.input.Key) && (c.input.IfNoneMatch || !aws.s3[`${BUCKET}/${c.input.Key}`]))), JSON.stringify(reads));
     assert.equal(aws.calls.filter((c) => c.service === 's3' && c.input.Key === 'edgerec/bundles/lambda-2.erb').length, 1); // each bundle read once
+  });
+
+  it('segments from the S3 manifest (core/segments.js): paused and out-of-scope shoppers get the origin\'s bytes and events without arm or run; a bad scope is refused', async () => {
+    const spec = F.listing(await categoryUid('gear'), { n: F.nonce() });
+    const origin = await direct(spec);
+    const noArm = (n0) => { for (const ev of sunkSince(n0)) { assert.equal(ev.arm, undefined, JSON.stringify(ev)); assert.equal(ev.run, undefined); } };
+    putObject('edgerec/manifest.json', JSON.stringify({ active: 'lambda-2', holdout: 0, salt, paused: true }));
+    await settle();
+    let n0 = sunk.length;
+    let r = await send(spec, { browser: new F.Browser() });
+    assert.equal(r.edgerec, 'bypass; reason=paused');
+    assert.equal(r.text, origin.text);
+    assert.ok(sunkSince(n0).length > 0, 'still logged');
+    noArm(n0);
+    putObject('edgerec/manifest.json', JSON.stringify({ active: 'lambda-2', holdout: 0, salt, scope: { store: ['de'] } }));
+    await settle();
+    n0 = sunk.length;
+    r = await send(spec, { browser: new F.Browser() }); // no store header: the default store view, outside
+    assert.equal(r.edgerec, 'bypass; reason=out-of-scope');
+    assert.equal(r.text, origin.text);
+    noArm(n0);
+    r = await send(spec, { browser: new F.Browser(), headers: { store: 'de' } });
+    assert.equal(r.edgerec, 'reranked; model=lambda-2; arm=control');
+    putObject('edgerec/manifest.json', JSON.stringify({ active: 'lambda-2', holdout: 0, salt, scope: { planet: ['mars'] } }));
+    await settle();
+    const h = JSON.parse((await send({ method: 'GET', path: '/edge/health', headers: {}, body: null })).text);
+    assert.match(h.rollout_error, /manifest: scope: unknown key "planet"/);
+    putObject('edgerec/manifest.json', JSON.stringify({ active: 'lambda-2', holdout: 0, salt }));
+    await settle();
   });
 
   it('a bundle the engine refuses, or S3 down, keeps the last good one; no manifest → the packaged bundle, no arms', async () => {

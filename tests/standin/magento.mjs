@@ -60,6 +60,12 @@
 // * attribute aggregations and filters use the option label as the value.
 // * cart ids, order numbers and customer tokens come from counters: the same sequence of requests
 //   to a fresh stand-in gives the same bytes.
+// * customer tokens are opaque ("standin-<32 hex>", Magento < 2.4.4) unless options.jwtKey is set (the
+//   store's env.php crypt/key): then they are Magento >= 2.4.4 JWTs, as Magento_JwtUserToken issues
+//   them (Model/Issuer.php, SecretBasedJwksFactory.php): HS256 over the last crypt key padded to 2048
+//   characters with '&' on both sides, header {"kid":"1","alg":"HS256"}, claims {uid (the customer id:
+//   1, 2, … per email in order of first sign-in), utypid: 3, iat (options.clock), exp: iat +
+//   options.jwtTtlMinutes (60) minutes}.
 //
 // Headers: a GET query without Authorization whose root fields are all cacheable and that has no
 // errors gets "Cache-Control: max-age=3600, public, s-maxage=3600", "Pragma: cache" and
@@ -127,6 +133,21 @@ function fnv32(s, seed = 0x811c9dc5) {
 }
 const hex64 = (s) => [0x811c9dc5, 0x01000193, 0x9e3779b9, 0x85ebca6b, 0xc2b2ae35, 0x27d4eb2f, 0x165667b1, 0xd3a2646c]
   .map((seed) => fnv32(s, seed).toString(16).padStart(8, '0')).join('');
+
+const b64url = (bytes) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+
+/** A customer token as Magento >= 2.4.4 issues it (see the header): HS256 JWS over the last
+ * env.php crypt key, padded with '&' to 2048 characters (PHP str_pad STR_PAD_BOTH). */
+export async function magentoJwt(cryptKey, claims) {
+  const keys = String(cryptKey).trim().split(/\s+/);
+  let k = keys[keys.length - 1];
+  const half = Math.floor((2048 - k.length) / 2);
+  if (k.length < 2048) k = '&'.repeat(half) + k + '&'.repeat(2048 - k.length - half);
+  const te = new TextEncoder();
+  const input = b64url(te.encode(JSON.stringify({ kid: '1', alg: 'HS256' }))) + '.' + b64url(te.encode(JSON.stringify(claims)));
+  const key = await crypto.subtle.importKey('raw', te.encode(k), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  return input + '.' + b64url(new Uint8Array(await crypto.subtle.sign('HMAC', key, te.encode(input))));
+}
 
 /** A 32-character masked cart id, as Magento hands out (deterministic per counter). */
 function maskedId(n) {
@@ -406,6 +427,7 @@ export function createMagento(catalog, options = {}) {
   const integrationTokens = new Set(options.integrationTokens ?? ['standin-integration-token']);
   const baseUpdatedAt = options.updatedAt ?? '2024-01-01 00:00:00';
   const clock = options.clock ?? (() => Date.now());
+  const jwtTtl = (options.jwtTtlMinutes ?? 60) * 60;
 
   // ---- catalog indexes
   const items = catalog.items;
@@ -481,7 +503,7 @@ export function createMagento(catalog, options = {}) {
     return memberCache.get(cat);
   };
 
-  const state = { requests: [], carts: new Map(), orders: [], tokens: new Map(), wishlists: new Map(), counters: { cart: 0, order: 0, token: 0, item: 0 } };
+  const state = { requests: [], carts: new Map(), orders: [], tokens: new Map(), wishlists: new Map(), customers: new Map(), counters: { cart: 0, order: 0, token: 0, item: 0 } };
   const updatedAt = new Map(); // sku → Magento's updated_at, once changed (else baseUpdatedAt)
   const disabled = new Set();  // skus with status 2: in no GraphQL answer
   const enabled = (it) => !disabled.has(it.sku);
@@ -1021,6 +1043,13 @@ export function createMagento(catalog, options = {}) {
         if (typeof a.email !== 'string' || !a.email.includes('@') || typeof a.password !== 'string' || !a.password) {
           throw authError('The account sign-in was incorrect or your account is disabled temporarily. Please wait and try again later.');
         }
+        if (options.jwtKey) { // signed after execution (WebCrypto is async): a placeholder until then
+          if (!state.customers.has(a.email)) state.customers.set(a.email, state.customers.size + 1);
+          const iat = Math.floor(clock() / 1000);
+          const mark = `\u0000jwt${ctx.jwts.length}\u0000`;
+          ctx.jwts.push({ mark, email: a.email, claims: { uid: state.customers.get(a.email), utypid: 3, iat, exp: iat + jwtTtl } });
+          return { __typename: 'CustomerToken', token: mark };
+        }
         const token = `standin-${hex64(`${a.email}\0${++state.counters.token}`).slice(0, 32)}`;
         state.tokens.set(token, a.email);
         return { __typename: 'CustomerToken', token };
@@ -1097,7 +1126,7 @@ export function createMagento(catalog, options = {}) {
     const token = m ? m[1] : null;
     return {
       storeCode, store, currency, rate: rates[currency], token, discount: token ? customerDiscount : 0,
-      group: token ? 1 : 0, products: new Map(), tags: new Set(), cacheable: true,
+      group: token ? 1 : 0, products: new Map(), tags: new Set(), cacheable: true, jwts: [],
     };
   }
 
@@ -1210,7 +1239,13 @@ export function createMagento(catalog, options = {}) {
       ? { 'cache-control': CACHE_PUBLIC, pragma: 'cache', 'x-magento-tags': ['FPC', ...[...ctx.tags].slice(0, 200)].join(',') }
       : noCache;
     const cacheId = request.headers.get('x-magento-cache-id') || hex64(`${ctx.storeCode}|${ctx.currency}|${ctx.group}`);
-    return json(200, JSON.stringify(result), { ...headers, 'x-magento-cache-id': cacheId, ...vary });
+    let text = JSON.stringify(result);
+    for (const j of ctx.jwts) { // generateCustomerToken's JWTs
+      const token = await magentoJwt(options.jwtKey, j.claims);
+      state.tokens.set(token, j.email);
+      text = text.replace(JSON.stringify(j.mark).slice(1, -1), token);
+    }
+    return json(200, text, { ...headers, 'x-magento-cache-id': cacheId, ...vary });
   }
 
   // ---- REST: GET /rest/<store>/V1/products (the integration token path) ----------------------------

@@ -127,6 +127,13 @@ check "wrong token: exit 3" test $RC -eq 3
 check "401: HTTP status, server message and a hint about the token" \
   bash -c "grep -q 'HTTP 401' <<<\"\$0\" && grep -q 'wrong admin token' <<<\"\$0\" && grep -q 'EDGEREC_ADMIN_TOKEN' <<<\"\$0\"" "$ERR"
 check "401: the refused token is not printed" bash -c "! grep -q 'wrong-token-value' <<<\"\$0\"" "$OUT$ERR"
+run $E rollout status --url "$URL"
+check "no EDGEREC_ADMIN_ACTOR: no X-Edgerec-Actor header" test "$(req -1 r.actor)" = null
+n0=$(nreq); run env EDGEREC_ADMIN_ACTOR=retrain $E rollout status --url "$URL"
+check "EDGEREC_ADMIN_ACTOR=retrain: sent as X-Edgerec-Actor (the audit log's actor)" test "$RC,$(($(nreq) - n0)),$(req -1 r.actor)" = "0,1,retrain"
+n0=$(nreq); run env EDGEREC_ADMIN_ACTOR='Retrain: x' $E rollout status --url "$URL"
+check "a malformed EDGEREC_ADMIN_ACTOR: exit 2 naming it, nothing sent" \
+  bash -c "test $RC -eq 2 && test $(($(nreq) - n0)) -eq 0 && grep -q EDGEREC_ADMIN_ACTOR <<<\"\$0\"" "$ERR"
 run env -u EDGEREC_ADMIN_TOKEN $E rollout status --url "$URL" --token "$TOKEN"
 check "--token works without the env var" bash -c "test $RC -eq 0 && test \"\$0\" = 'Bearer $TOKEN'" "$(req -1 r.authorization)"
 
@@ -150,6 +157,48 @@ run $E publish "$TMP/linear.erb" --url "$URL" --canary 25
 run $E rollout rollback --url "$URL"
 check "rollback of a canary: exit 0, manifest without it" test "$RC $(jget 'd.active+" "+d.canary+" "+d.percent')" = "0 sample-trees-1 null 0"
 check "rollback: POST /edge/admin/rollback" test "$(req -1 'r.method+" "+r.url')" = "POST /edge/admin/rollback"
+
+# ---- segments and the kill switch (the fake answers with core/segments.js's own checks) ---------------
+SEG='{"store":["default"],"channel":["app"],"country":["DE","AT"]}'
+n0=$(nreq)
+run $E rollout start sample-linear-1 --canary 20 --segment '{"store":' --url "$URL"
+check "rollout start --segment with malformed JSON: exit 2 naming --segment" bash -c "test $RC -eq 2 && grep -q -- '--segment must be a JSON object' <<<\"\$0\"" "$ERR"
+run $E rollout start sample-linear-1 --url "$URL"
+check "rollout start without --canary: exit 2" bash -c "test $RC -eq 2 && grep -q -- '--canary PERCENT' <<<\"\$0\"" "$ERR"
+run $E publish "$TMP/linear.erb" --segment "$SEG" --url "$URL"
+check "publish --segment without --canary: exit 2" test $RC -eq 2
+run $E rollout scope '[1]' --url "$URL"
+check "rollout scope with a non-object: exit 2" test $RC -eq 2
+run $E resume --reason x --url "$URL"
+check "resume --reason: exit 2 (does not apply)" bash -c "test $RC -eq 2 && grep -q 'does not apply' <<<\"\$0\"" "$ERR"
+check "segment usage errors sent nothing" test "$(nreq)" -eq "$n0"
+run $E rollout start sample-linear-1 --canary 20 --segment "$SEG" --url "$URL"
+check "rollout start --segment: exit 0, POST /edge/admin/rollout" test "$RC $(req -1 'r.method+" "+r.url')" = "0 POST /edge/admin/rollout"
+check "rollout start: the body is {canary, percent, segment}" \
+  test "$(req -1 'const b=JSON.parse(r.json); b.canary+" "+b.percent+" "+JSON.stringify(b.segment)')" = "sample-linear-1 20 $SEG"
+check "rollout start: the summary names the canary and its segment" \
+  has "$ERR" 'canary sample-linear-1 at 20%, holdout 5%, canary segment {"channel":["app"],"country":["AT","DE"],"store":["default"]}'
+run $E rollout start sample-linear-1 --canary 20 --segment '{"planet":["mars"]}' --url "$URL"
+check "an unknown segment key: exit 3 with the server's message naming it" bash -c "test $RC -eq 3 && grep -q 'HTTP 400: segment: unknown key \"planet\"' <<<\"\$0\"" "$ERR"
+run $E publish "$TMP/linear.erb" --canary 30 --segment '{"device":["mobile"]}' --url "$URL"
+check "publish --canary --segment: the rollout body carries the segment" \
+  test "$RC $(req -1 'JSON.stringify(JSON.parse(r.json).segment)')" = '0 {"device":["mobile"]}'
+run $E rollout scope '{"country":["DE"],"group":["guest"]}' --url "$URL"
+check "rollout scope: PUT /edge/admin/scope {scope}" \
+  test "$RC $(req -1 'r.method+" "+r.url+" "+JSON.stringify(JSON.parse(r.json))')" = '0 PUT /edge/admin/scope {"scope":{"country":["DE"],"group":["guest"]}}'
+check "rollout scope: the summary names the scope" has "$ERR" 'scope {"country":["DE"],"group":["guest"]}'
+run $E rollout scope '{"group":["vip"]}' --url "$URL"
+check "a bad scope value: exit 3 naming it" bash -c "test $RC -eq 3 && grep -q 'scope.group: unknown value \"vip\"' <<<\"\$0\"" "$ERR"
+run $E rollout scope none --url "$URL"
+check "rollout scope none: {\"scope\":null}" test "$RC $(req -1 'r.json')" = '0 {"scope":null}'
+run $E pause --reason 'incident "42"' --url "$URL"
+check "pause: POST /edge/admin/pause with the reason as JSON" \
+  test "$RC $(req -1 'r.method+" "+r.url+" "+JSON.parse(r.json).reason')" = '0 POST /edge/admin/pause incident "42"'
+check "pause: the summary says PAUSED" has "$ERR" "PAUSED (origin order for everyone)"
+run $E resume --url "$URL"
+check "resume: POST /edge/admin/resume, no body, not paused" \
+  bash -c "test '$RC $(req -1 'r.method+" "+r.url+" "+r.len')' = '0 POST /edge/admin/resume 0' && ! grep -q PAUSED <<<\"\$0\"" "$ERR"
+run $E rollout rollback --url "$URL"
 
 # ---- events: pages and cursors ---------------------------------------------------------------
 n0=$(nreq)

@@ -51,6 +51,8 @@ stop_fake
 check "a better new bundle: retrain exits 0" test $rc -eq 0
 check "… uploads it once" test "$(puts)" -eq 1
 check "… as a 15 % canary" grep -qF '\"percent\":15' "$TMP/log"
+check "… acting as \"retrain\" (X-Edgerec-Actor on the upload and the rollout: the audit log's actor)" \
+  bash -c "test \$(grep -E '\"method\":\"(PUT|POST)\"' '$TMP/log' | grep -c '\"actor\":\"retrain\"') -eq 2"
 check "… and says so" grep -q 'is the canary at 15 %' "$TMP/out2"
 grep -E '^  (new|active):' "$TMP/out2"
 [ $rc -eq 0 ] || tail -n 20 "$TMP/out2"

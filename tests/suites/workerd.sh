@@ -5,7 +5,8 @@
 # lifecycle's loop — admin API, canary, holdout, KPIs, guardrail (lifecycle.test.mjs), recommendation
 # units through the Worker (recommendations.test.mjs), the units admin API (units.test.mjs) and the
 # catalog view's sync (catalog.test.mjs), live popularity — the consumer's sketches, the cron's lists,
-# gaming bounds (popularity.test.mjs).
+# gaming bounds (popularity.test.mjs), the operators' console's routes (console.test.mjs), the
+# metrics endpoint, alerts and pruning (metrics.test.mjs; also run by metrics.sh with promtool).
 # Expectations, the Luma catalog and the test bundles come from make-expected.mjs first.
 # Prints "workerd: N passed, N failed".
 set -uo pipefail
@@ -15,7 +16,7 @@ need build/edgerec build/sample.erb wasm/edgerec.wasm wasm/edgerec.emscripten.mj
 json=$(mktemp)
 trap 'rm -f "$json"' EXIT
 "$NODE" tests/workerd/make-expected.mjs || { echo "workerd: 0 passed, 1 failed"; exit 1; }
-timeout 200 "$NODE" node_modules/vitest/vitest.mjs run --config tests/workerd/vitest.config.mjs \
+timeout 300 "$NODE" node_modules/vitest/vitest.mjs run --config tests/workerd/vitest.config.mjs \
   --reporter=verbose --reporter=json --outputFile.json="$json" tests/workerd/
 rc=$?
 read -r p f s < <("$NODE" -e '

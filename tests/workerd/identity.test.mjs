@@ -59,7 +59,8 @@ describe('browser identity and sessions', () => {
     const t1 = T0 + 10 * 60 * 1000;
     const back = await identify(req({ cookie: `foo=bar; ${cookieHeader(first.setCookies)}` }), ENV, t1);
     expect(back).toMatchObject({ uid: first.uid, uidHash: first.uidHash, isNewUid: false, source: 'cookie',
-      sid: first.sid, isNewSession: false });
+      sid: first.sid, isNewSession: false, lastActive: T0 / 1000 }); // the er_sid time it brought
+    expect(first.lastActive).toBeNull(); // a new session: no earlier activity
     expect(back.setCookies).toHaveLength(1); // no er_uid: it is not new and the session goes on
     expect(back.setCookies[0]).toMatch(new RegExp(`^er_sid=${first.sid}\\.${t1 / 1000};`));
     // activity:false reads the session without extending it
@@ -179,7 +180,7 @@ describe('consent and opt-out', () => {
       for (const env of [ENV, { ...ENV, CONSENT_COOKIE: 'cmp_consent' }]) {
         const r = await identify(req({ [hdr]: '1', cookie: 'cmp_consent=granted', authorization: 'Bearer abcdefgh12345678' }), env, T0);
         expect(r, hdr).toEqual({ error: null, optedOut: true, reason, consent: true, uid: null, uidHash: null,
-          isNewUid: false, source: null, sid: null, isNewSession: false, customerKey: null, profileValue: null, setCookies: [] });
+          isNewUid: false, source: null, sid: null, isNewSession: false, lastActive: null, customerKey: null, profileValue: null, setCookies: [] });
       }
       const app = await identify(req({ [hdr]: '1', 'x-edgerec-id': 'app-id-12345678' }), ENV, T0);
       expect(app).toMatchObject({ optedOut: true, reason, uid: null, uidHash: null, setCookies: [] });

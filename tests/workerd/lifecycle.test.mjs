@@ -40,6 +40,7 @@ import { armStats } from '../../worker-shim/cloudflare/kpi.js';
 import { guardrailConfig, runGuardrail } from '../../worker-shim/cloudflare/cron.js';
 import { DEFAULTS, sequentialTest } from '../../worker-shim/core/guardrails.js';
 import { tombstoneKey } from '../../worker-shim/cloudflare/events.js';
+import { recordingEnv } from './recording-env.mjs'; // env with a recording Queue (recordingEnv(vars) → {env, queued})
 import lumaV1 from '../../build/workerd/luma.erb';
 import lumaV3 from '../../build/workerd/luma-v3.erb';
 import lumaAlt from '../../build/workerd/luma-alt.erb';
@@ -74,16 +75,6 @@ beforeAll(async () => {
 afterAll(() => vi.restoreAllMocks());
 
 // ---- the Worker ----------------------------------------------------------------------------------
-
-/** env with a recording Queue: `queued` holds every message the Worker sent. */
-function recordingEnv(vars = {}) {
-  const queued = [];
-  const EVENTS = {
-    send: async (body) => { queued.push(structuredClone(body)); },
-    sendBatch: async (msgs) => { for (const m of msgs) queued.push(structuredClone(m.body)); },
-  };
-  return { env: { ...env, ...vars, EVENTS }, queued };
-}
 
 async function send(request, e = env) {
   const ctx = createExecutionContext();

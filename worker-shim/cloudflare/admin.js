@@ -1,10 +1,12 @@
-// admin.js — the admin API under /edge/admin/ (Bearer EDGEREC_ADMIN_TOKEN,
-// compared in constant time; 401 otherwise; never cached).
+// admin.js — the admin API under /edge/admin/ (who may call what: admin-auth.js, docs/admin.md —
+// named tokens with roles, Cloudflare Access, the console's session; never cached).
 //
 //   PUT  /edge/admin/bundles/:version   store a bundle, validated by the engine first
 //   GET  /edge/admin/bundles/:version   the bundle's bytes (`active` / `canary` name the live ones)
 //   GET  /edge/admin/status             manifest, KPIs per live version, unit KPIs, uplift, recent decisions
-//   POST /edge/admin/rollout            {"canary":"VERSION","percent":N}
+//   POST /edge/admin/rollout            {"canary":"VERSION","percent":N,"segment":{…}|null} (segment: core/segments.js)
+//   PUT  /edge/admin/scope              {"scope":{…}|null}: personalization as a whole limited to a segment
+//   POST /edge/admin/pause | resume     the kill switch: origin order for everyone ({"reason":"…"} optional)
 //   POST /edge/admin/promote            canary → active
 //   POST /edge/admin/rollback           canary removed
 //   GET  /edge/admin/events?since=TS&cursor=C   the event log as NDJSON pages (tombstoned shoppers left out)
@@ -14,6 +16,8 @@
 //   POST /edge/admin/units              create; the id is the body's unitId or a new UUID (409 when it exists)
 //   DELETE /edge/admin/units/:id        (404 unknown; 409 for a default that is not stored)
 //   GET  /edge/admin/live-lists         the published live popularity lists, their age, the last run (popularity.js)
+//   GET  /edge/admin/metrics            Prometheus text exposition 0.0.4 (metrics.js; role 'metrics' or operator)
+//   GET  /edge/admin/ and /edge/admin/console/*   the operators' console and its JSON (console-data.js)
 import { readBounded } from '../core/body.js';
 import { Engine } from '../core/engine.js';
 import { tombstoneKey } from './events.js';
@@ -24,28 +28,19 @@ import { uplift } from '../core/guardrails.js';
 import { UnitError } from '../core/units.js';
 import { createUnit, deleteUnit, getUnit, listUnits, putUnit } from './units-store.js';
 import { liveListsStatus } from './popularity.js';
+import { metricsResponse } from './metrics.js';
+import { parseSegment } from '../core/segments.js';
+import { consoleRoute, loginPage } from './console-data.js';
+import { authorize, requiredRole, sessionRoute } from './admin-auth.js';
 
 export const MAX_BUNDLE_BYTES = 25 * 1024 * 1024; // KV's value limit
 const MAX_ADMIN_JSON_BYTES = 64 * 1024; // an admin request's JSON body
 const EVENTS_OBJECTS_PER_PAGE = 20;               // bounded work per request
 const VERSION_RE = /^[\x21-\x7e]{1,23}$/;
-const enc = new TextEncoder();
 const NO_STORE = { 'cache-control': 'no-store' };
 
 const json = (body, status = 200, extra = {}) => Response.json(body, { status, headers: { ...NO_STORE, ...extra } });
 const fail = (status, error) => json({ error }, status);
-
-/** Constant-time comparison of the presented token with the configured one. */
-export async function authorized(request, env) {
-  const want = env.EDGEREC_ADMIN_TOKEN;
-  const m = /^Bearer\s+(\S+)$/i.exec(request.headers.get('authorization') ?? ''); // the scheme is case-insensitive (RFC 7235)
-  if (!want || !m) return false;
-  // compare digests, so lengths leak nothing and the loop is fixed-length
-  const [a, b] = await Promise.all([m[1], want].map(async (t) => new Uint8Array(await crypto.subtle.digest('SHA-256', enc.encode(t)))));
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
-  return diff === 0;
-}
 
 async function sha256Hex(bytes) {
   return [...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))].map((x) => x.toString(16).padStart(2, '0')).join('');
@@ -73,24 +68,35 @@ export function validateBundle(module, bytes) {
 }
 
 export async function adminRoute(request, env, url, wasm) {
-  if (!(await authorized(request, env))) {
-    return json({ error: 'unauthorized: send Authorization: Bearer <EDGEREC_ADMIN_TOKEN>' }, 401, { 'www-authenticate': 'Bearer' });
+  const path = url.pathname.slice('/edge/admin/'.length);
+  const own = await sessionRoute(request, env, path); // login, logout, who am I (admin-auth.js)
+  if (own) return own;
+  const auth = await authorize(request, env, requiredRole(request.method, path)); // roles, sessions, CSRF (docs/admin.md)
+  if (!auth.ok) {
+    const login = auth.response.status === 401 && loginPage(request, url); // the console's page, asked for by a browser: a login form (401)
+    if (login) return login;
+    return auth.response;
   }
+  const actor = auth.actor.name; // what the audit log records
   if (!env.DB) return fail(503, 'D1 binding DB is missing');
   await ensureSchema(env.DB);
-  const path = url.pathname.slice('/edge/admin/'.length);
   const m = /^bundles\/([^/]+)$/.exec(path);
   try {
-    if (m && request.method === 'PUT') return await putBundle(request, env, decodeURIComponent(m[1]), wasm);
+    const page = await consoleRoute(request, env, url, path); // the console (console-data.js): the page and its JSON
+    if (page) return page;
+    if (m && request.method === 'PUT') return await putBundle(request, env, decodeURIComponent(m[1]), wasm, actor);
     if (m && request.method === 'GET') return await getBundle(env, decodeURIComponent(m[1]));
     if (path === 'status' && request.method === 'GET') return await status(env);
-    if (path === 'rollout' && request.method === 'POST') return await rollout(request, env);
-    if (path === 'promote' && request.method === 'POST') return await promote(env, 'admin', 'promoted by an admin');
-    if (path === 'rollback' && request.method === 'POST') return await rollback(env, 'admin', 'rolled back by an admin');
+    if (path === 'rollout' && request.method === 'POST') return await rollout(request, env, actor);
+    if (path === 'promote' && request.method === 'POST') return await promote(env, actor, `promoted by ${actor}`);
+    if (path === 'rollback' && request.method === 'POST') return await rollback(env, actor, `rolled back by ${actor}`);
+    if (path === 'scope' && request.method === 'PUT') return await putScope(request, env, actor);
+    if ((path === 'pause' || path === 'resume') && request.method === 'POST') return await pauseResume(request, env, actor, path === 'pause');
     if (path === 'events' && request.method === 'GET') return await exportEvents(env, url);
     if (path === 'live-lists' && request.method === 'GET') return json(await liveListsStatus(env));
+    if (path === 'metrics' && request.method === 'GET') return await metricsResponse(env); // Prometheus text (metrics.js)
     const u = /^units(?:\/([^/]+))?$/.exec(path);
-    if (u) { const r = await units(request, env, u[1]); if (r) return r; }
+    if (u) { const r = await units(request, env, u[1], actor); if (r) return r; }
   } catch (e) {
     if (e instanceof ConflictError) return fail(409, e.message);
     if (e instanceof UnitError) return json({ error: e.message, ...(e.errors ? { errors: e.errors } : {}) }, e.status);
@@ -99,13 +105,13 @@ export async function adminRoute(request, env, url, wasm) {
   return fail(404, `no admin route ${request.method} /edge/admin/${path}`);
 }
 
-async function putBundle(request, env, version, wasm) {
+async function putBundle(request, env, version, wasm, actor) {
   if (!VERSION_RE.test(version) || /["\\]/.test(version)) return fail(400, 'version must be 1..23 printable ASCII characters without spaces, \'"\' or \'\\\'');
   const read = await readBounded(request, MAX_BUNDLE_BYTES);
   if (read.over) return fail(413, `bundle over ${MAX_BUNDLE_BYTES} bytes (the limit)`);
   const bytes = read.bytes;
   const refuse = async (status, error) => { // every refusal of a valid request is in the audit log
-    await audit(env, { action: 'refuse-bundle', actor: 'admin', canary: version, reason: error });
+    await audit(env, { action: 'refuse-bundle', actor, canary: version, reason: error });
     return fail(status, error);
   };
   const v = validateBundle(wasm, bytes);
@@ -121,7 +127,7 @@ async function putBundle(request, env, version, wasm) {
     env.DB.prepare('INSERT INTO bundles (version, bytes, sha256, model, work_units, created) VALUES (?, ?, ?, ?, ?, ?)')
       .bind(version, bytes.length, sha, v.info.model.kind, v.units, Date.now()),
     env.DB.prepare('INSERT INTO audit (ts, action, actor, canary, reason, figures) VALUES (?, ?, ?, ?, ?, ?)')
-      .bind(Date.now(), 'store-bundle', 'admin', version, 'validated by the engine', JSON.stringify(body)),
+      .bind(Date.now(), 'store-bundle', actor, version, 'validated by the engine', JSON.stringify(body)),
   ]);
   return json(body, 201);
 }
@@ -156,10 +162,12 @@ async function readJson(request, shape) {
   try { return { body: JSON.parse(new TextDecoder().decode(read.bytes)) }; } catch { return { response: fail(400, `body must be JSON: ${shape}`) }; }
 }
 
-async function rollout(request, env) {
-  const { body, response } = await readJson(request, '{"canary":"VERSION","percent":N}');
+async function rollout(request, env, actor) {
+  const { body, response } = await readJson(request, '{"canary":"VERSION","percent":N,"segment":{…}}');
   if (response) return response;
   const { canary, percent } = body ?? {};
+  const seg = body && 'segment' in body ? parseSegment(body.segment) : null; // absent: the same canary keeps its segment
+  if (seg?.error) return fail(400, seg.error);
   if (typeof canary !== 'string' || !canary) return fail(400, 'canary must name a stored bundle version');
   if (!Number.isInteger(percent) || percent < 1 || percent > 100) return fail(400, 'percent must be an integer in 1..100');
   const known = await env.DB.prepare('SELECT version FROM bundles WHERE version = ?').bind(canary).first();
@@ -167,31 +175,64 @@ async function rollout(request, env) {
   const m = await readManifest(env.DB);
   if (canary === m.active) return fail(409, `${canary} is already active`);
   const now = Date.now();
-  const next = await changeManifest(env, m, { canary, percent, canary_started: m.canary === canary ? m.canary_started : now,
-    run: m.canary === canary ? m.run : `${canary}@${now}` },
-  { action: 'rollout', actor: 'admin', reason: `canary ${canary} at ${percent} %` });
+  const segment = seg ? (seg.segment ? JSON.stringify(seg.segment) : null) : m.canary === canary ? m.segment ?? null : null;
+  const same = m.canary === canary && (m.segment ?? null) === segment; // another segment is another run (other shoppers)
+  const next = await changeManifest(env, m, { canary, percent, segment, canary_started: same ? m.canary_started : now,
+    run: same ? m.run : `${canary}@${now}` },
+  { action: 'rollout', actor, reason: `canary ${canary} at ${percent} %${segment ? ` of segment ${segment}` : ''}` });
   return json(publicManifest(next));
+}
+
+/** PUT /edge/admin/scope {"scope": {…} | null}: personalization limited to a segment (null: everyone).
+ * A new scope id each change: memberships are decided afresh under it. */
+async function putScope(request, env, actor) {
+  const { body, response } = await readJson(request, '{"scope":{"store":["default"],…} | null}');
+  if (response) return response;
+  if (!body || typeof body !== 'object' || !('scope' in body)) return fail(400, 'body must be {"scope": {…segment…} | null}');
+  const seg = parseSegment(body.scope);
+  if (seg.error) return fail(400, seg.error.replace(/^segment/, 'scope'));
+  const m = await readManifest(env.DB);
+  const scope = seg.segment ? JSON.stringify(seg.segment) : null;
+  const next = await changeManifest(env, m, { scope, scope_id: scope ? `scope@${Date.now()}` : null },
+    { action: 'scope', actor, reason: scope ? `personalization limited to ${scope}` : 'personalization for everyone' });
+  return json(publicManifest(next));
+}
+
+/** POST /edge/admin/pause | resume: the kill switch (origin order and non-personal units for everyone). */
+async function pauseResume(request, env, actor, paused) {
+  let why = null;
+  if (request.body && request.headers.get('content-length') !== '0') { // the body is optional
+    const { body, response } = await readJson(request, '{"reason":"…"} (or no body)');
+    if (response) return response;
+    if (body?.reason !== undefined && typeof body.reason !== 'string') return fail(400, 'reason must be a string');
+    why = body?.reason ? body.reason.slice(0, 500) : null;
+  }
+  const m = await readManifest(env.DB);
+  if (!!m.paused === paused) return json({ ...publicManifest(m), salt: undefined, unchanged: true });
+  const next = await changeManifest(env, m, { paused }, { action: paused ? 'pause' : 'resume', actor,
+    reason: why ?? (paused ? 'personalization paused: origin order for everyone' : 'personalization resumed') });
+  return json({ ...publicManifest(next), salt: undefined });
 }
 
 const UNIT_SHAPE = 'a unit {"unitName", "typeId", "pageType", …}';
 // The units API (units-store.js over core/units.js); null when the method has no route here.
-async function units(request, env, rawId) {
+async function units(request, env, rawId, actor) {
   if (rawId === undefined) {
     if (request.method === 'GET') return json(await listUnits(env));
     if (request.method !== 'POST') return null;
     const { body, response } = await readJson(request, UNIT_SHAPE);
     if (response) return response;
-    const r = await createUnit(env, body);
+    const r = await createUnit(env, body, { actor });
     return json(r, 201);
   }
   let id;
   try { id = decodeURIComponent(rawId); } catch { return fail(400, 'unitId: the path is not valid percent-encoding'); }
   if (request.method === 'GET') return json(await getUnit(env, id));
-  if (request.method === 'DELETE') return json(await deleteUnit(env, id));
+  if (request.method === 'DELETE') return json(await deleteUnit(env, id, { actor }));
   if (request.method !== 'PUT') return null;
   const { body, response } = await readJson(request, UNIT_SHAPE);
   if (response) return response;
-  const r = await putUnit(env, id, body);
+  const r = await putUnit(env, id, body, { actor });
   return json(r, r.created ? 201 : 200);
 }
 
@@ -201,7 +242,7 @@ async function units(request, env, rawId) {
 export async function promote(env, actor, reason, figures, from = null) {
   const m = from ?? await readManifest(env.DB);
   if (!m.canary) throw new ConflictError('no canary to promote');
-  const next = await changeManifest(env, m, { active: m.canary, canary: null, percent: 0, canary_started: null, run: null },
+  const next = await changeManifest(env, m, { active: m.canary, canary: null, percent: 0, canary_started: null, run: null, segment: null },
     { action: 'promote', actor, reason, figures, canary: m.canary });
   return json(publicManifest(next));
 }
@@ -209,7 +250,7 @@ export async function promote(env, actor, reason, figures, from = null) {
 export async function rollback(env, actor, reason, figures, from = null) {
   const m = from ?? await readManifest(env.DB);
   if (!m.canary) throw new ConflictError('no canary to roll back');
-  const next = await changeManifest(env, m, { canary: null, percent: 0, canary_started: null, run: null },
+  const next = await changeManifest(env, m, { canary: null, percent: 0, canary_started: null, run: null, segment: null },
     { action: 'rollback', actor, reason, figures, canary: m.canary });
   return json(publicManifest(next));
 }

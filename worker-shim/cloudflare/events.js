@@ -14,6 +14,7 @@
 
 import { recordKpis } from './kpi.js';
 import { popularityInput, recordPopularity } from './popularity.js';
+import { recordBatchMetrics } from './metrics.js';
 
 const enc = new TextEncoder();
 
@@ -56,16 +57,22 @@ export async function consume(batch, env) {
   }
   const kpi = []; // what the KPIs count: logged events and request metrics (metrics never go to R2)
   const pop = []; // what the popularity sketches count (taken before `conn` goes)
+  const met = { received: 0, written: 0, dropped: { erased: 0, duplicate: 0, malformed: 0 }, lagsMs: [], counts: [] }; // metrics.js
+  const queuedAt = [];
   for (const msg of batch.messages) {
     const ev = msg.body;
-    if (!ev || typeof ev !== 'object' || typeof ev.id !== 'string' || seen.has(ev.id)) continue;
+    const counted = ev && typeof ev === 'object' && ev.type !== '_metric';
+    if (counted) met.received++;
+    if (!ev || typeof ev !== 'object' || typeof ev.id !== 'string' || seen.has(ev.id)) { if (counted) met.dropped[typeof ev.id === 'string' ? 'duplicate' : 'malformed']++; continue; }
     seen.add(ev.id);
-    if (ev.user && tomb.get(ev.user)) continue;
+    if (ev.user && tomb.get(ev.user)) { if (counted) met.dropped.erased++; continue; }
+    if (ev.type === '_metric' && ev.kind === 'counts') { met.counts.push(ev); continue; } // the Worker's request tallies
     kpi.push(ev);
     if (ev.type === '_metric') continue;
     // the message's time, set at the edge when queued (a client's `ts` cannot pick the day)
     const at = msg.timestamp instanceof Date ? msg.timestamp.getTime() : NaN;
     pop.push(popularityInput(ev, at));
+    if (Number.isFinite(at)) queuedAt.push(at);
     const { conn: _conn, ...logged } = ev; // a copy without conn: the message itself stays as delivered
     const prefix = hourPrefix(typeof ev.ts === 'number' ? ev.ts : Date.now() / 1000);
     if (!byHour.has(prefix)) byHour.set(prefix, []);
@@ -80,9 +87,15 @@ export async function consume(batch, env) {
         httpMetadata: { contentType: 'application/x-ndjson' },
         customMetadata: { events: String(evs.length) },
       });
+      met.written += evs.length;
     }
     if (env.DB) await recordKpis(env.DB, kpi, env); // de-duplicated by event id: a retried batch counts once
     if (env.DB) await recordPopularity(env.DB, pop); // register MAX: a retried batch changes nothing
+    if (env.DB) { // counters for the metrics endpoint; a failure here loses these figures, never the events
+      const now = Date.now();
+      met.lagsMs = queuedAt.map((t) => Math.max(0, now - t));
+      await recordBatchMetrics(env.DB, { ...met, now }).catch((e) => console.error(`edgerec: batch metrics: ${e.message}`));
+    }
     batch.ackAll();
   } catch (e) {
     console.error(`edgerec: writing an event batch (R2, KPIs, popularity) failed, retrying: ${e.message}`);

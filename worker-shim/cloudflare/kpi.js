@@ -74,6 +74,10 @@ export async function recordKpis(db, events, env = null) {
     for (const [k, v] of Object.entries(increments(e))) acc.inc[k] = (acc.inc[k] ?? 0) + v;
     if (e.user && e.type !== '_metric') acc.users.add(e.user);
     byKey.set(key, acc);
+    if (e.type === 'feedback' && Number.isInteger(e.rating) && e.rating >= 1 && e.rating <= 5) { // the console's feedback panel
+      stmts.push(db.prepare(`INSERT INTO feedback_daily (version, arm, unit, rating, day, n) VALUES (?, ?, ?, ?, ?, 1)
+        ON CONFLICT DO UPDATE SET n = n + 1`).bind(version, e.arm, typeof e.unit === 'string' ? e.unit : '', e.rating, Math.floor(hour / 24)));
+    }
     if (e.user && e.run && e.type !== '_metric') {
       // a shopper enters the run when exposed (an impression: a listing ranked by, or for the holdout
       // withheld from, the arm's model); only success events after that convert (the UPDATEs below

@@ -17,7 +17,8 @@ export const MIRROR_KEY = 'manifest';
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS manifest (id INTEGER PRIMARY KEY CHECK (id = 1), active TEXT, canary TEXT,
      percent INTEGER NOT NULL DEFAULT 0, holdout INTEGER NOT NULL DEFAULT ${DEFAULT_HOLDOUT}, salt TEXT NOT NULL,
-     canary_started INTEGER, run TEXT, revision INTEGER NOT NULL DEFAULT 0, change_id TEXT, updated INTEGER NOT NULL)`,
+     canary_started INTEGER, run TEXT, revision INTEGER NOT NULL DEFAULT 0, change_id TEXT, updated INTEGER NOT NULL,
+     segment TEXT, scope TEXT, scope_id TEXT, paused INTEGER NOT NULL DEFAULT 0)`,
   `CREATE TABLE IF NOT EXISTS bundles (version TEXT PRIMARY KEY, bytes INTEGER NOT NULL, sha256 TEXT NOT NULL,
      model TEXT, work_units INTEGER, created INTEGER NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS audit (id INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL, action TEXT NOT NULL,
@@ -49,18 +50,33 @@ const SCHEMA = [
      moved INTEGER NOT NULL DEFAULT 0)`,
   'CREATE INDEX IF NOT EXISTS unit_conversions_user_item ON unit_conversions (user, item)',
   'CREATE INDEX IF NOT EXISTS unit_conversions_ts ON unit_conversions (ts)',
+  // feedback (POST /edge/feedback) per model version, arm, unit ('' for none), rating 1..5 and day, for the console
+  `CREATE TABLE IF NOT EXISTS feedback_daily (version TEXT NOT NULL, arm TEXT NOT NULL, unit TEXT NOT NULL, rating INTEGER NOT NULL,
+     day INTEGER NOT NULL, n INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (version, arm, unit, rating, day))`,
   `CREATE TABLE IF NOT EXISTS run_unit_shoppers (run TEXT NOT NULL, user TEXT NOT NULL, arm TEXT NOT NULL, version TEXT,
      viewed INTEGER NOT NULL DEFAULT 0, clicked INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (run, user))`,
 ];
 
+// columns added after the manifest table first shipped (a database from before gets them)
+const MANIFEST_ADDED = { segment: 'TEXT', scope: 'TEXT', scope_id: 'TEXT', paused: 'INTEGER NOT NULL DEFAULT 0' };
+
 let schemaReady = null; // per isolate: `wrangler dev` does not apply migrations, so the Worker does
 
-/** Create the tables when missing (idempotent; once per isolate). */
+/** Create the tables when missing, add missing manifest columns (idempotent; once per isolate). */
 export function ensureSchema(db) {
   if (!db) throw new Error('D1 binding DB is missing');
-  schemaReady ??= db.batch(SCHEMA.map((s) => db.prepare(s))).catch((e) => { schemaReady = null; throw e; });
+  schemaReady ??= db.batch(SCHEMA.map((s) => db.prepare(s)))
+    .then(async () => {
+      const have = new Set((await db.prepare('PRAGMA table_info(manifest)').all()).results.map((r) => r.name));
+      const add = Object.entries(MANIFEST_ADDED).filter(([c]) => !have.has(c));
+      if (add.length) await db.batch(add.map(([c, t]) => db.prepare(`ALTER TABLE manifest ADD COLUMN ${c} ${t}`)));
+    })
+    .catch((e) => { schemaReady = null; throw e; });
   return schemaReady;
 }
+
+/** A stored segment (JSON text) → the object, or null. */
+const segmentField = (text) => { try { return text ? JSON.parse(text) : null; } catch { return null; } };
 
 function randomId(bytes = 12) {
   const b = crypto.getRandomValues(new Uint8Array(bytes));
@@ -83,7 +99,15 @@ export async function readManifest(db) {
 export const publicManifest = (m) => ({
   active: m.active ?? null, canary: m.canary ?? null, percent: m.percent ?? 0, holdout: m.holdout ?? DEFAULT_HOLDOUT,
   salt: m.salt, run: m.run ?? null, canary_started: m.canary_started ?? null, revision: m.revision ?? 0, updated: m.updated,
+  // core/segments.js: the canary's segment, personalization's scope (and its id: memberships are
+  // fixed per scope id), the kill switch
+  segment: segmentField(m.segment), scope: segmentField(m.scope), scope_id: m.scope_id ?? null, paused: !!m.paused,
 });
+
+/** Every audit row names who acted: a token or Access identity (admin-auth.js), "guardrail", "retrain", …; throws without one. */
+function checkActor(actor) {
+  if (typeof actor !== 'string' || !actor) throw new TypeError('audit: the actor is missing (who made this change?)');
+}
 
 export class ConflictError extends Error {
   constructor(message) { super(message); this.name = 'ConflictError'; this.status = 409; }
@@ -97,15 +121,18 @@ export class ConflictError extends Error {
  * @returns the new manifest row; throws ConflictError when someone else changed it first.
  */
 export async function changeManifest(env, from, to, why) {
+  checkActor(why.actor);
   const db = env.DB;
   const change = randomId();
   const now = Date.now();
   const next = { ...from, ...to };
   const [upd] = await db.batch([
     db.prepare(`UPDATE manifest SET active = ?, canary = ?, percent = ?, holdout = ?, canary_started = ?, run = ?,
+                segment = ?, scope = ?, scope_id = ?, paused = ?,
                 revision = revision + 1, change_id = ?, updated = ? WHERE id = 1 AND revision = ?`)
       .bind(next.active ?? null, next.canary ?? null, next.percent ?? 0, next.holdout ?? DEFAULT_HOLDOUT,
-        next.canary_started ?? null, next.run ?? null, change, now, from.revision),
+        next.canary_started ?? null, next.run ?? null, next.segment ?? null, next.scope ?? null, next.scope_id ?? null,
+        next.paused ? 1 : 0, change, now, from.revision),
     db.prepare(`INSERT INTO audit (ts, action, actor, active, canary, percent, reason, figures)
                 SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE (SELECT change_id FROM manifest WHERE id = 1) = ?`)
       .bind(now, why.action, why.actor, next.active ?? null, why.canary ?? next.canary ?? null, next.percent ?? 0, why.reason ?? null,
@@ -126,6 +153,7 @@ export async function mirror(env, m) {
 
 /** Append an audit row that changes no manifest (refusals, notes). */
 export async function audit(env, row) {
+  checkActor(row.actor);
   await ensureSchema(env.DB);
   await env.DB.prepare('INSERT INTO audit (ts, action, actor, active, canary, percent, reason, figures) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
     .bind(Date.now(), row.action, row.actor, row.active ?? null, row.canary ?? null, row.percent ?? null, row.reason ?? null,

@@ -7,12 +7,13 @@
 //
 //   answerRecommendations(request, env, ctx, op, io) → Response   (op: graphql.js readOperation's)
 //   recommendRest(request, env, ctx, url, io)        → Response
-// `io` is the Worker's own plumbing (worker.js): identify, liveManifest, assignArm, engineFor,
+// `io` is the Worker's own plumbing (worker.js): identify, liveManifest, placeFor, engineFor,
 // activeEngine, activeVersion, loadState, logEvents, contextFor.
 import { allowedOrigins, corsHeaders } from '../core/cors.js';
 import { executeRecommendations, mixedError, recommendationsRequest, resolveUnits, restAnswer, restArgs, restUnits, storeOf, unitsPolicy } from '../core/recommendations.js';
 import { catalogLookup, parseStores } from './catalog-sync.js';
 import { liveUnits } from './units-store.js';
+import { parseWebsites } from '../core/segments.js';
 
 const SHARED_MAX_AGE = 300; // seconds a document that is the same for everyone may be kept
 const sharedSeen = new Set(); // cache keys answered the same for everyone (per isolate, bounded)
@@ -25,6 +26,10 @@ function parsed(key, text, parse) {
 }
 /** The allowed CORS origins (CORS_ORIGINS), parsed once per isolate. */
 export const originsOf = (env) => parsed('cors', env.CORS_ORIGINS, allowedOrigins);
+
+/** STORE_WEBSITES ("store:website,…", segments' `website`) as a Map, parsed once per isolate (a bad
+ * setting: no store has a website, so a website segment matches nobody). */
+export const websitesOf = (env) => parsed('websites', env.STORE_WEBSITES, (t) => parseWebsites(t).map ?? new Map());
 
 /** The request's store view, currency and group; the default is CATALOG_STORES' first store view. */
 export function storeFor(request, env) {
@@ -39,13 +44,15 @@ async function shopper(request, env, io) {
   const id = await io.identify(request, env);
   if (id.error) return { error: 'edge not configured' };
   const manifest = await io.liveManifest(env);
-  const who = manifest && id.uidHash ? await io.assignArm(manifest, id.uidHash) : { arm: 'control', version: null };
-  who.run = manifest?.canary ? manifest.run : null;
-  const engine = who.arm === 'holdout' ? await io.activeEngine(env) : await io.engineFor(env, who.version);
+  // a scope or a rollout segment: the membership fixed at the first exposure is in the stored state
+  const stored = manifest && (manifest.scope || manifest.segment) ? await io.loadState(request, env, id) : null;
+  const who = await io.placeFor(request, env, id, manifest, stored ?? { profile: null, cart: [] });
+  const engine = who.arm === 'holdout' || who.outside ? await io.activeEngine(env) : await io.engineFor(env, who.version);
   if (who.arm !== 'holdout' && !who.version) who.version = io.activeVersion();
-  // the holdout gets non-personalized (popularity) units, so personalization's uplift can be measured
-  const { personal, reason } = unitsPolicy(id, who.arm);
-  const state = personal ? await io.loadState(request, env, id) : { profile: null, cart: [] };
+  // the holdout gets non-personalized (popularity) units, so personalization's uplift can be measured; so do
+  // shoppers outside the scope and everyone while paused (and nothing of theirs is logged)
+  const { personal, reason } = who.outside ? { personal: false, reason: who.outside } : unitsPolicy(id, who.arm);
+  const state = personal ? stored ?? await io.loadState(request, env, id) : { profile: null, cart: [] };
   return { id, who, manifest, engine, state, personal, reason };
 }
 
@@ -72,7 +79,7 @@ function logImpressions(request, env, ctx, s, served, headers, io) {
 }
 
 function edgerecHeader(s) {
-  const armTag = s.manifest ? `; arm=${s.who.arm}` : '';
+  const armTag = s.manifest && !s.who.outside ? `; arm=${s.who.arm}` : '';
   return s.reason ? `bypass; reason=${s.reason}${armTag}` : `recommended; model=${s.who.version}${armTag}`;
 }
 

@@ -20,11 +20,14 @@ import { adminRoute } from './admin.js';
 import { BundleStore, REFRESH_MS } from './bundles.js';
 import { expireFeedbackText, runGuardrail } from './cron.js';
 import { consume, enqueue, tombstoneKey } from './events.js';
+import { consumeProfileSync, forgetCustomer, PROFILE_QUEUE, syncProfile, withCustomerCopy } from './profile-sync.js';
+import { RequestTally, bypassReason, cronStatus, rejectReason } from './metrics.js';
+import { runAlerts } from './alerts.js';
 import { readBounded } from '../core/body.js';
 import { cartSkus, explicitSort, firstProduct, isListing, isPlaceOrder, listedSkus, pageType, productViewKey, readOperation, wishlistSkus } from '../core/graphql.js';
 import { checkConfig, clearCookies, erasureIds, identify, openProfile, profileCookie, sealProfile, stripEdgerecCookies } from '../core/identity.js';
 import { fetchOrigin, originUrl } from './origin.js';
-import { answerRecommendations, originsOf, recommendRest } from './recommend.js';
+import { answerRecommendations, originsOf, recommendRest, storeFor, websitesOf } from './recommend.js';
 import { repairUnitsMirror } from './units-store.js';
 import { catalogHealth, syncCatalog } from './catalog-sync.js';
 import { publishLiveLists } from './popularity.js';
@@ -32,7 +35,7 @@ import { preflight } from '../core/cors.js';
 import { scriptAnswer } from '../core/storefront-script.js';
 import recsScript from '../browser/recs.js'; // the storefront script's text (wrangler.toml [[rules]] Text)
 import { recommendationsRequest } from '../core/recommendations.js';
-import { assignArm } from '../core/arms.js';
+import { deviceOf, placeShopper, segmentOf } from '../core/segments.js';
 import { MIRROR_KEY } from './lifecycle.js';
 import { Engine } from '../core/engine.js';
 import { applyEvents, decodeState, encodeState } from '../core/state.js';
@@ -41,12 +44,10 @@ import { classifyTraffic, establishedAfter, markEvent, rateLimitKey, stripEdgeFi
 const MAX_RESPONSE_BYTES = 4 * 1024 * 1024; // the engine's ER_MAX_RESPONSE_BYTES
 const MAX_EVENTS_BODY = 64 * 1024;
 const MAX_REQUEST_BODY = 1024 * 1024; // larger GraphQL POSTs are forwarded untouched, unread
-const KV_PROFILE_MIN_INTERVAL_MS = 60_000;
-const KV_PROFILE_TTL_S = 30 * 86400;
 const NO_STORE = { 'cache-control': 'no-store' };
 
 const store = new BundleStore(wasm); // one per isolate
-const kvWrites = new Map(); // customer key → last KV profile write (ms), per isolate
+const tally = new RequestTally(); // request counts, sent to the metrics at most once a minute (metrics.js)
 
 const dec = new TextDecoder();
 
@@ -61,10 +62,11 @@ export default {
       console.error(`edgerec: ${url.pathname}: ${e.stack || e}`);
       return Response.json({ error: 'internal error' }, { status: 500, headers: NO_STORE });
     }
-    if (url.pathname === '/graphql' || url.pathname.startsWith('/graphql/')) return graphql(request, env, ctx, url);
+    if (url.pathname === '/graphql' || url.pathname.startsWith('/graphql/')) return countRequest(env, ctx, await graphql(request, env, ctx, url));
     return passThrough(request, env); // production routes send only /graphql* and /edge/* here
   },
-  queue: (batch, env) => consume(batch, env),
+  // edgerec-events → R2 (events.js); edgerec-profile-sync → trailing KV profile writes (profile-sync.js)
+  queue: (batch, env) => (batch.queue === PROFILE_QUEUE ? consumeProfileSync(batch, env) : consume(batch, env)),
   // every 5 minutes (wrangler.toml [triggers]): the guardrail, feedback-text expiry, the units mirror and
   // the catalog sync; `edgerec:catalog` (a local trigger: wrangler dev's /__scheduled?cron=edgerec:catalog,
   // used by the dev stack at start) runs the catalog sync alone
@@ -72,7 +74,7 @@ export default {
     const now = controller.scheduledTime ?? Date.now();
     if (controller.cron === 'edgerec:catalog') return ctx.waitUntil(syncCatalogStep(env, now));
     return ctx.waitUntil(Promise.all([
-      runGuardrail(env, now),
+      runGuardrail(env, now).finally(() => runAlerts(env, now)), // alerts after the guardrail's decision; never throws
       expireFeedbackText(env, now).catch((e) => console.error(`edgerec: feedback text: ${e.message}`)),
       repairUnitsMirror(env), // never throws
       publishLiveLists(env, now), // never throws; computes every LIVE_LISTS_MINUTES, writes KV only on a change
@@ -124,6 +126,39 @@ async function engineFor(env, version) {
     versionEngines.set(version, e);
   }
   return store.withLists(e.engine); // the live lists in force, as on the active engine
+}
+
+/** Count a GraphQL request (and its bypass reason) in the isolate's tallies; the response as it is. */
+function countRequest(env, ctx, response) {
+  tally.note('requests', { path: 'graphql' });
+  const reason = bypassReason(response);
+  if (reason) tally.note('bypass', { reason });
+  flushTally(env, ctx);
+  return response;
+}
+
+/** Count a refused POST /edge/events by reason (metrics.js rejectReason); the response as it is. */
+async function countRejected(env, ctx, response) {
+  if (response.status >= 400) {
+    let error = null;
+    try { error = (await response.clone().json()).error; } catch { /* not JSON: reason from the status */ }
+    tally.note('rejected', { reason: rejectReason(response.status, error) });
+    flushTally(env, ctx);
+  }
+  return response;
+}
+
+/** Send the isolate's tallies when due (one `_metric` message of kind 'counts'), with the active
+ * bundle's work budget (what edgerec_kpi_work_units_total is measured against). */
+function flushTally(env, ctx) {
+  const m = tally.take(env);
+  if (!m) return;
+  const sent = store.get(env)
+    .then((engine) => { const b = engine?.info().budget; if (b > 0) m.budget = { version: store.version, units: b }; })
+    .catch(() => { /* no budget this time */ })
+    .then(() => enqueue(env, [m]))
+    .catch((e) => console.error(`edgerec: metrics: ${e.message}`));
+  ctx.waitUntil?.(sent);
 }
 
 /** A request metric for the KPIs (engine failures on a model arm), sent with the events. */
@@ -220,26 +255,20 @@ async function recommendations(request, env, ctx, op) {
   }
 }
 
-/** The shopper's stored state: the sealed cookie, or for a signed-in customer
- * the KV copy when the cookie has none. */
+/** The shopper's stored state: the sealed cookie, or for a signed-in customer the newer of it
+ * and the KV copy (profile-sync.js). */
 async function loadState(request, env, id) {
   let state = null;
   if (id.profileValue && id.uidHash) state = decodeState(await openProfile(env, id.uidHash, id.profileValue));
-  if (!state && id.customerKey && env.EDGEREC) {
-    const kv = await env.EDGEREC.get(`profile:${id.customerKey}`, 'arrayBuffer').catch(() => null);
-    if (kv) state = decodeState(new Uint8Array(kv));
-  }
+  if (id.customerKey && env.EDGEREC) return withCustomerCopy(env, id, state);
   return state ?? { profile: null, cart: [] };
 }
 
 function contextFor(request, page, k) {
-  const ua = request.headers.get('user-agent') ?? '';
   const ctx = { now: Math.floor(Date.now() / 1000) };
   if (page) ctx.page = { type: page };
-  if (request.headers.get('x-edgerec-id')) ctx.device = 'app';
-  else if (/Mobi|Android|iPhone/.test(ua)) ctx.device = 'mobile';
-  else if (/iPad|Tablet/.test(ua)) ctx.device = 'tablet';
-  else if (ua) ctx.device = 'desktop';
+  const device = deviceOf(request.headers);
+  if (device) ctx.device = device;
   const cf = request.cf ?? {};
   if (typeof cf.country === 'string' && cf.country.length <= 8) ctx.country = cf.country;
   if (typeof cf.timezone === 'string') {
@@ -251,13 +280,21 @@ function contextFor(request, page, k) {
   return ctx;
 }
 
+/** The shopper's place under the live manifest (core/segments.js placeShopper): {arm, version, run,
+ * outside}; memberships of the scope / the rollout's segment are remembered in `state`. */
+async function placeFor(request, env, id, manifest, state) {
+  const facts = manifest && (manifest.scope || manifest.segment)
+    ? segmentOf(request, id, { store: storeFor(request, env).store, country: request.cf?.country, websites: websitesOf(env) })
+    : null;
+  return placeShopper(manifest, facts, state, id.uidHash);
+}
+
 async function personalize({ request, env, ctx, op, id, origin, bytes }) {
   const manifest = await liveManifest(env);
-  const who = manifest && id.uidHash ? await assignArm(manifest, id.uidHash) : { arm: 'control', version: null };
-  who.run = manifest?.canary ? manifest.run : null;
-  const engine = who.arm === 'holdout' ? await store.get(env) : await engineFor(env, who.version);
-  if (who.arm !== 'holdout' && !who.version) who.version = store.version;
   const state = await loadState(request, env, id);
+  const who = await placeFor(request, env, id, manifest, state);
+  const engine = who.arm === 'holdout' || who.outside ? await store.get(env) : await engineFor(env, who.version);
+  if (who.arm !== 'holdout' && !who.version) who.version = store.version;
   const events = [];
   let body = bytes, reason = null, personalized = false, timing = null;
   const resolveSku = (s) => s; // skus from responses/variables are used as sent
@@ -272,6 +309,10 @@ async function personalize({ request, env, ctx, op, id, origin, bytes }) {
       reason = 'explicit-sort';
     } else if (!isListing(op)) {
       reason = 'no-listing'; // data.products is not Magento's product listing: nothing to re-rank
+    } else if (who.outside) {
+      reason = who.outside; // paused / out-of-scope: the origin's order; logged without arm or run (counted nowhere)
+      const shown = listedSkus(JSON.parse(dec.decode(bytes)));
+      if (shown.length > 1) events.push({ type: 'impression', items: shown, unit: 'listing' });
     } else if (who.arm === 'holdout') {
       reason = 'holdout'; // the origin's order: what personalization is worth
       const shown = listedSkus(JSON.parse(dec.decode(bytes)));
@@ -315,13 +356,13 @@ async function personalize({ request, env, ctx, op, id, origin, bytes }) {
   const headers = new Headers(origin.headers);
   // the holdout's listing is logged (its impression) but says why it was not re-ranked: bypass; reason=holdout
   const observed = !personalized && events.length && id.consent !== false && reason !== 'holdout';
-  const armTag = manifest ? `; arm=${who.arm}` : '';
-  headers.set('x-edgerec', personalized ? `reranked; model=${who.version}${armTag}`
+  const armTag = manifest && !who.outside ? `; arm=${who.arm}` : '';
+  headers.set('x-edgerec', who.outside ? `bypass; reason=${who.outside}` : personalized ? `reranked; model=${who.version}${armTag}`
     : observed ? `observed; events=${[...new Set(events.map((e) => e.type))].join(',')}${armTag}` : `bypass; reason=${reason}${armTag}`);
   if (timing !== null) headers.append('server-timing', `edgerec;dur=${timing.toFixed(3)};desc="rerank"`);
   const consentGiven = id.consent !== false;
   if (events.length && consentGiven) {
-    const logged = await record({ request, env, ctx, id, engine: engine ?? (await store.get(env)), state, events, who: manifest ? who : null });
+    const logged = await record({ request, env, ctx, id, engine: engine ?? (await store.get(env)), state, events, who: manifest && !who.outside ? who : null });
     if (logged) {
       for (const c of id.setCookies ?? []) headers.append('set-cookie', c);
       attachProfile(headers, id, logged);
@@ -378,13 +419,8 @@ async function record({ request, env, ctx, id, engine, state, events, who = null
   if (!full.length) return null;
   queueMarked({ request, env, ctx, id, before, full });
   const bytes = encodeState(state);
-  if (id.customerKey && env.EDGEREC) { // signed in: a KV copy for other devices, at most once a minute
-    const last = kvWrites.get(id.customerKey) ?? 0;
-    if (Date.now() - last >= KV_PROFILE_MIN_INTERVAL_MS) {
-      kvWrites.set(id.customerKey, Date.now());
-      ctx.waitUntil?.(env.EDGEREC.put(`profile:${id.customerKey}`, bytes, { expirationTtl: KV_PROFILE_TTL_S })
-        .catch((e) => console.error(`edgerec: KV profile: ${e.message}`)));
-    }
+  if (id.customerKey && env.EDGEREC) { // signed in: the KV copy, once a minute plus a trailing write (profile-sync.js)
+    ctx.waitUntil?.(syncProfile(env, id.customerKey, bytes, state.sync, Date.now()));
   }
   if (!id.uidHash) return null;
   return sealProfile(env, id.uidHash, bytes); // null: over the cookie's size (not stored)
@@ -411,7 +447,7 @@ async function edgeRoute(request, env, ctx, url) {
   }
   if (path === '/edge/events') {
     if (request.method !== 'POST') return methodNotAllowed('POST');
-    return postEvents(request, env, ctx);
+    return countRejected(env, ctx, await postEvents(request, env, ctx));
   }
   if (path === '/edge/recommend') {
     if (request.method !== 'GET') return methodNotAllowed('GET');
@@ -447,12 +483,13 @@ async function health(env) {
   const config = checkConfig(env); // set but malformed: every request would bypass (reason=config)
   const ok = !!engine && checks.kv && checks.queue && checks.r2 && checks.id_secret && checks.cookie_key && !config;
   const catalog = await catalogHealth(env); // its lag and last success; a stale catalog does not make the edge unhealthy
+  const cron = await cronStatus(env); // the dead-man: stale when the last cron run is older than 2 intervals + slack
   const after = establishedAfter(env); // core/traffic.js: a bad value falls back to the default, said here
   const traffic = { established_after_seconds: after.seconds, problem: after.problem };
   let kept = null;
   try { kept = engine ? engine.listsInfo() : null; } catch { kept = null; }
   const liveLists = { ...store.lists.status(), kept }; // KV lists:live in force (popularity.js); stale lists do not make it unhealthy
-  return Response.json({ ok, bundle_version: store.version, bundle, bundle_error: store.lastError, checks, config_error: config?.variable ?? null, catalog, live_lists: liveLists, traffic },
+  return Response.json({ ok, bundle_version: store.version, bundle, bundle_error: store.lastError, checks, config_error: config?.variable ?? null, catalog, cron, live_lists: liveLists, traffic },
     { status: ok ? 200 : 503, headers: NO_STORE });
 }
 
@@ -484,20 +521,21 @@ async function postEvents(request, env, ctx) {
     return Response.json({ accepted: 0, stored: false, reason: id.reason }, { status: 202, headers });
   }
   const state = await loadState(request, env, id);
-  const cookie = await record({ request, env, ctx, id, engine, state, events: list.map((e) => ({ ...e, user: undefined })), who: await attribution(env, id) });
+  const cookie = await record({ request, env, ctx, id, engine, state, events: list.map((e) => ({ ...e, user: undefined })), who: await attribution(request, env, id, state) });
   const headers = new Headers(NO_STORE);
   for (const c of id.setCookies ?? []) headers.append('set-cookie', c);
   if (cookie) attachProfile(headers, id, cookie);
   return Response.json({ accepted: list.length }, { status: 202, headers });
 }
 
-/** The shopper's arm and model for attributing events sent outside a listing (null without a lifecycle). */
-async function attribution(env, id) {
+/** The shopper's arm and model for attributing events sent outside a listing (null without a
+ * lifecycle, and for shoppers outside the scope or while paused: counted nowhere). */
+async function attribution(request, env, id, state) {
   const manifest = await liveManifest(env);
   if (!manifest || !id.uidHash) return null;
-  const who = await assignArm(manifest, id.uidHash);
+  const who = await placeFor(request, env, id, manifest, state);
+  if (who.outside) return null;
   if (who.arm !== 'holdout' && !who.version) who.version = store.version;
-  who.run = manifest.canary ? manifest.run : null;
   return who;
 }
 
@@ -571,7 +609,10 @@ async function deleteProfile(request, env) {
   for (const c of clearCookies()) headers.append('set-cookie', c); // the cookie profile goes at once, whatever KV does
   try {
     for (const k of keys) await env.EDGEREC.put(tombstoneKey(k), String(now)); // excluded from every later export and training run
-    if (id.customerKey) await env.EDGEREC.delete(`profile:${id.customerKey}`);
+    if (id.customerKey) {
+      await env.EDGEREC.delete(`profile:${id.customerKey}`);
+      await forgetCustomer(env, id.customerKey); // pending trailing writes find no row
+    }
   } catch (e) {
     console.error(`edgerec: erase: ${e.message}`);
     return Response.json({ erased: false, cookies_cleared: true, error: 'the erasure could not be recorded: try again' }, { status: 503, headers });
@@ -581,7 +622,7 @@ async function deleteProfile(request, env) {
 
 /** The Worker's plumbing, for the units routes (recommend.js). */
 const IO = {
-  identify, liveManifest, assignArm, engineFor, loadState, logEvents, contextFor,
+  identify, liveManifest, placeFor, engineFor, loadState, logEvents, contextFor,
   activeEngine: (env) => store.get(env),
   activeVersion: () => store.version,
 };

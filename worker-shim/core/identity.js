@@ -6,13 +6,14 @@
 //   id → { error: ConfigError|null,                 // set: bypass with reason=config (never thrown)
 //          optedOut, reason: 'gpc'|'dnt'|'no-consent'|null, consent,
 //          uid /* raw, memory only */, uidHash, isNewUid, source: 'cookie'|'header'|null,
-//          sid, isNewSession, customerKey, profileValue /* the er_p cookie or null */,
+//          sid, isNewSession, lastActive /* unix s of the er_sid the browser sent, while live; else null */,
+//          customerKey, profileValue /* the er_p cookie or null */,
 //          setCookies: string[] /* append each as its own Set-Cookie on the response */ }
 //   await openProfile(env, id.uidHash, id.profileValue)  → Uint8Array | null   (never throws)
 //   await sealProfile(env, id.uidHash, bytes)            → er_p value | null   (null: bytes invalid or > 1 KB)
 //   profileCookie(value), clearCookies()                  → Set-Cookie strings (clear: DELETE /edge/profile)
 //   stripEdgerecCookies(request.headers)                  → Headers for the origin request
-//   await hmacId(secret, id) → 64 lowercase hex;  await customerKey(request, env) → hex | null
+//   await hmacId(secret, id) → 64 lowercase hex;  await customerKey(request, env[, nowSec]) → hex | null
 //   await erasureIds(request, env) → { uidHash, customerKey } the request carries, even when opted
 //                                    out (DELETE /edge/profile); never mints an id
 //   parseCookies(header) → {name: value} (null prototype);  serializeCookie(name, value, opts) → string
@@ -24,8 +25,12 @@
 //   env.CONSENT_COOKIE names a consent cookie, give optedOut with no uid, no hash, no customer
 //   key and no cookie set; only edgerec cookies the browser still holds are expired.
 // * Raw ids live only in memory.  What may be stored or logged: uidHash = HMAC-SHA256(
-//   EDGEREC_ID_SECRET, "uid:" + uid) and customerKey = HMAC-SHA256(EDGEREC_ID_SECRET,
-//   "customer:" + bearer token), lowercase hex (the prefixes keep the two namespaces apart).
+//   EDGEREC_ID_SECRET, "uid:" + uid) and customerKey, lowercase hex (the prefixes keep the
+//   namespaces apart): with MAGENTO_JWT_KEY set (Magento ≥ 2.4.4), HMAC(…, "customer-id:" + the
+//   `uid` claim of a verified customer JWT, core/customer-token.js) — stable across logins and
+//   devices; a forged, expired or non-customer token gives NO key.  Without it (opaque tokens of
+//   older stores), HMAC(…, "customer:" + bearer token), which changes at every login
+//   (docs/profile-sync.md).
 // * Browsers: er_uid (16 random bytes, base64url, one year; re-issued when a session starts,
 //   so the year rolls) and er_sid = "<sid>.<unix seconds of last activity>" (30 min; a new sid
 //   after 30 min idle), both HttpOnly; Secure; SameSite=Lax; Path=/.  Apps: x-edgerec-id
@@ -43,6 +48,8 @@
 //   one import).  A missing or malformed secret is a ConfigError: identify() returns it,
 //   checkConfig() returns it, hmacId/customerKey/erasureIds/sealProfile reject with it, openProfile
 //   answers null.  Messages name the variable and the problem, never the secret.
+
+import { jwtMode, verifyCustomerToken } from './customer-token.js';
 
 export const UID_COOKIE = 'er_uid';
 export const SESSION_COOKIE = 'er_sid';
@@ -161,7 +168,15 @@ export function checkConfig(env) {
   if (typeof k === 'string') return new ConfigError('EDGEREC_COOKIE_KEY', k);
   const c = consentName(env);
   if (c.problem) return new ConfigError('CONSENT_COOKIE', c.problem);
-  return null;
+  return jwtProblem(env);
+}
+
+// MAGENTO_JWT_KEY / MAGENTO_JWT_ALG misconfigured → ConfigError, else null.
+function jwtProblem(env) {
+  const j = jwtMode(env);
+  if (typeof j !== 'string') return null;
+  const sp = j.indexOf(' ');
+  return new ConfigError(j.slice(0, sp), j.slice(sp + 1));
 }
 
 function hmacKey(secret) {
@@ -209,12 +224,18 @@ function bearerToken(headers) {
   return m[1];
 }
 
-/** HMAC of the Magento customer token, or null when the request carries none.  The KV profile
- * key of a signed-in customer; the token itself is never stored.  Rejects with ConfigError. */
-export async function customerKey(request, env) {
+/** The signed-in customer's pseudonymous key (the KV profile key), or null: with MAGENTO_JWT_KEY,
+ * HMAC of the verified JWT's customer id (null for a forged, expired or non-customer token);
+ * without, HMAC of the opaque token.  The token is never stored.  Rejects with ConfigError. */
+export async function customerKey(request, env, nowSec = Math.floor(Date.now() / 1000)) {
   const token = bearerToken(request.headers);
   if (!token) return null;
-  return hmacId(envIdSecret(env), 'customer:' + token);
+  const secret = envIdSecret(env);
+  const bad = jwtProblem(env);
+  if (bad) throw bad;
+  if (!jwtMode(env)) return hmacId(secret, 'customer:' + token); // opaque tokens (Magento < 2.4.4)
+  const v = await verifyCustomerToken(token, env, nowSec);
+  return v.uid ? hmacId(secret, 'customer-id:' + v.uid) : null;
 }
 
 // ---- cookies ----------------------------------------------------------------
@@ -380,7 +401,7 @@ export async function identify(request, env, now = Date.now(), { activity = true
   const id = {
     error: null, optedOut: false, reason: null, consent: true,
     uid: null, uidHash: null, isNewUid: false, source: null,
-    sid: null, isNewSession: false, customerKey: null, profileValue: null, setCookies: [],
+    sid: null, isNewSession: false, lastActive: null, customerKey: null, profileValue: null, setCookies: [],
   };
 
   // Privacy signals: no secret needed, honoured even when the configuration is broken.
@@ -423,7 +444,7 @@ export async function identify(request, env, now = Date.now(), { activity = true
       // er_sid = "<sid>.<last activity, unix s>"; a new uid always starts a new session.
       const m = /^([A-Za-z0-9_-]{22})\.(\d{1,12})$/.exec(cookies[SESSION_COOKIE] || '');
       const live = !id.isNewUid && m && nowSec - Number(m[2]) < SESSION_IDLE && Number(m[2]) <= nowSec + CLOCK_SKEW;
-      if (live) id.sid = m[1];
+      if (live) { id.sid = m[1]; id.lastActive = Number(m[2]); }
       else if (activity) {
         id.sid = randomId();
         id.isNewSession = true;
@@ -434,11 +455,11 @@ export async function identify(request, env, now = Date.now(), { activity = true
     }
     const secret = envIdSecret(env);
     if (id.uid) id.uidHash = await hmacId(secret, 'uid:' + id.uid);
-    id.customerKey = await customerKey(request, env);
+    id.customerKey = await customerKey(request, env, nowSec);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     Object.assign(id, { error: e, uid: null, uidHash: null, isNewUid: false, source: null, sid: null,
-      isNewSession: false, customerKey: null, profileValue: null, setCookies: [] });
+      isNewSession: false, lastActive: null, customerKey: null, profileValue: null, setCookies: [] });
   }
   return id;
 }

@@ -34,7 +34,7 @@ import { readBounded } from '../core/body.js';
 import { executeRecommendations, mixedError, recommendationsRequest, resolveUnits, restAnswer, restArgs, restUnits, storeOf, unitsPolicy } from '../core/recommendations.js';
 import { cartSkus, explicitSort, firstProduct, isListing, listedSkus, pageType, productViewKey, readOperation, wishlistSkus } from '../core/graphql.js';
 import { clearCookies, erasureIds, identify, openProfile, profileCookie, sealProfile } from '../core/identity.js';
-import { assignArm } from '../core/arms.js';
+import { deviceOf, placeShopper, segmentOf } from '../core/segments.js';
 import { applyEvents, decodeState, encodeState } from '../core/state.js';
 import { classifyTraffic, markEvent, stripEdgeFields } from '../core/traffic.js';
 import { scriptAnswer } from '../core/storefront-script.js';
@@ -122,13 +122,14 @@ async function graphql(x) {
   const id = await identify({ headers }, rt.env, rt.now());
   if (id.error || id.optedOut) return stepAside(request);
   const manifest = rt.manifest;
-  const who = await arm(rt, manifest, id);
+  const state = await loadState(rt, id);
+  const who = await arm(rt, manifest, id, headers, state);
   const engine = who.arm === 'canary' ? rt.engineFor(who.version) : rt.engineFor(null);
-  if (!engine && !viewKey && who.arm !== 'holdout') return stepAside(request); // no bundle for this shopper
+  if (!engine && !viewKey && who.arm !== 'holdout' && !who.outside) return stepAside(request); // no bundle for this shopper
   if (!rt.engineFor(null) && !engine) return stepAside(request);
   const origin = await fetchThroughCache(x, op, headers);
   if (!origin.ok) return stepAside(request);
-  return respond(x, { op, id, who, manifest, engine, viewKey, headers, origin });
+  return respond(x, { op, id, who, manifest, engine, viewKey, headers, origin, state });
 }
 
 /** The origin's answer through CloudFront's cacheable behaviour (config.origin), with only the
@@ -175,14 +176,16 @@ function originPairs(h) {
   return pairs;
 }
 
+/** The viewer's device (core/segments.js deviceOf, with CloudFront's own verdict as hints). */
+const viewerDevice = (headers) => deviceOf(headers, {
+  mobileHint: headers.get('cloudfront-is-mobile-viewer') === 'true', tabletHint: headers.get('cloudfront-is-tablet-viewer') === 'true',
+});
+
 function contextFor(headers, page, now, k) {
-  const ua = headers.get('user-agent') ?? '';
   const ctx = { now: Math.floor(now / 1000) };
   if (page) ctx.page = { type: page };
-  if (headers.get('x-edgerec-id')) ctx.device = 'app';
-  else if (headers.get('cloudfront-is-mobile-viewer') === 'true' || /Mobi|Android|iPhone/.test(ua)) ctx.device = 'mobile';
-  else if (headers.get('cloudfront-is-tablet-viewer') === 'true' || /iPad|Tablet/.test(ua)) ctx.device = 'tablet';
-  else if (ua) ctx.device = 'desktop';
+  const device = viewerDevice(headers);
+  if (device) ctx.device = device;
   // CloudFront adds these after the viewer-request event: an origin-request trigger sees them
   // when the origin request policy includes them
   const country = headers.get('cloudfront-viewer-country');
@@ -201,11 +204,10 @@ function safeListed(bytes) {
   try { return listedSkus(JSON.parse(dec.decode(bytes))); } catch { return []; }
 }
 
-async function respond(x, { op, id, who, manifest, engine, viewKey, headers, origin }) {
+async function respond(x, { op, id, who, manifest, engine, viewKey, headers, origin, state }) {
   const { rt, request, limits } = x;
   const bytes = origin.bytes;
   const profileEngine = engine ?? rt.engineFor(null);
-  const state = await loadState(rt, id);
   const events = [];
   let body = bytes, reason = null, personalized = false, timing = null, units = null;
 
@@ -214,6 +216,10 @@ async function respond(x, { op, id, who, manifest, engine, viewKey, headers, ori
     try { p = firstProduct(JSON.parse(dec.decode(bytes))); } catch { p = null; }
     if (p) events.push({ type: 'view', item: p.sku });
     reason = 'product';
+  } else if (who.outside) {
+    reason = who.outside; // paused / out-of-scope: the origin's order; logged without arm or run (counted nowhere)
+    const shown = safeListed(bytes);
+    if (shown.length > 1) events.push({ type: 'impression', items: shown, unit: 'listing' });
   } else if (who.arm === 'holdout') {
     reason = 'holdout'; // the origin's order: what personalization is worth
     const shown = safeListed(bytes);
@@ -245,9 +251,9 @@ async function respond(x, { op, id, who, manifest, engine, viewKey, headers, ori
   const consentGiven = id.consent !== false;
   const remember = consentGiven && (events.length > 0 || personalized);
   const pairs = originPairs(origin.headers);
-  const armTag = manifest ? `; arm=${who.arm}` : '';
+  const armTag = manifest && !who.outside ? `; arm=${who.arm}` : '';
   const observed = !personalized && events.length && consentGiven;
-  pairs.push(['x-edgerec', personalized ? `reranked; model=${who.version}${armTag}`
+  pairs.push(['x-edgerec', who.outside ? `bypass; reason=${who.outside}` : personalized ? `reranked; model=${who.version}${armTag}`
     : observed ? `observed; events=${[...new Set(events.map((e) => e.type))].join(',')}${armTag}` : `bypass; reason=${reason}${armTag}`]);
   if (timing !== null) pairs.push(['server-timing', `edgerec;dur=${timing.toFixed(3)};desc="rerank"`]);
   if (personalized || remember) {
@@ -263,7 +269,7 @@ async function respond(x, { op, id, who, manifest, engine, viewKey, headers, ori
   if (!remember) return g.response;
   let extra = [];
   if (events.length) { // as the Worker: cookies go out with a profile that was stored
-    const sealed = await record(rt, { request, id, engine: profileEngine, state, events, who: manifest ? who : null });
+    const sealed = await record(rt, { request, id, engine: profileEngine, state, events, who: manifest && !who.outside ? who : null });
     if (sealed) extra = identityHeaders(id, sealed);
   } else if (personalized) extra = identityHeaders(id, null);
   const done = addHeaders(g.response, extra, limits.responseBytes);
@@ -312,24 +318,30 @@ async function logCart(x, op) {
   const events = [...(skus ?? []).map((item) => ({ type: 'cart', item })), ...(id.customerKey ? wished ?? [] : []).map((item) => ({ type: 'wishlist', item }))];
   if (!events.length) return;
   const engine = rt.engineFor(null);
-  await record(rt, { request, id, engine, state: await loadState(rt, id), events, who: await attribution(rt, id), seal: false });
+  const state = await loadState(rt, id);
+  await record(rt, { request, id, engine, state, events, who: await attribution(rt, id, toHeaders(request.headers), state), seal: false });
 }
 
-/** The shopper's arm (lifecycle.js's assignArm over the manifest from S3) and the version that
- * serves it: the canary's, or for the control arm the active bundle actually loaded (the last good
- * one when the manifest names a bundle that did not load); null for the holdout. */
-async function arm(rt, manifest, id) {
-  const who = manifest && id.uidHash ? await assignArm(manifest, id.uidHash) : { arm: 'control', version: null };
+/** The shopper's place (core/segments.js placeShopper over the manifest from S3: the kill switch,
+ * the scope, the rollout's segment, then core/arms.js's arm) and the version that serves it: the
+ * canary's, or for the control arm the active bundle actually loaded (the last good one when the
+ * manifest names a bundle that did not load); null for the holdout.  `state` keeps memberships. */
+async function arm(rt, manifest, id, headers, state) {
+  const facts = manifest && (manifest.scope || manifest.segment)
+    ? segmentOf({ headers }, id, { store: storeOf(headers, rt.config.catalogStores[0]).store, country: headers.get('cloudfront-viewer-country'), device: viewerDevice(headers) })
+    : null;
+  const who = await placeShopper(manifest, facts, state, id.uidHash);
   if (who.arm === 'control') who.version = rt.activeVersion;
-  who.run = manifest?.canary ? manifest.run : null;
   return who;
 }
 
-/** The shopper's arm and model for events outside a listing (null without a manifest). */
-async function attribution(rt, id) {
+/** The shopper's arm and model for events outside a listing (null without a manifest, and for
+ * shoppers outside the scope or while paused: counted nowhere). */
+async function attribution(rt, id, headers, state) {
   const manifest = rt.manifest;
   if (!manifest || !id.uidHash) return null;
-  return arm(rt, manifest, id);
+  const who = await arm(rt, manifest, id, headers, state);
+  return who.outside ? null : who;
 }
 
 // ---- /edge/* ---------------------------------------------------------------------------------------
@@ -415,7 +427,8 @@ async function postEvents(x, given = null) {
   }
   if (id.optedOut) return jsonResponse(202, { accepted: 0, stored: false, reason: id.reason }, identityHeaders(id, null), limits.responseBytes);
   const state = await loadState(rt, id);
-  const sealed = await record(rt, { request: x.request, id, engine, state, events: list.map((e) => ({ ...e, user: undefined })), who: await attribution(rt, id) });
+  const who = await attribution(rt, id, toHeaders(x.request.headers), state);
+  const sealed = await record(rt, { request: x.request, id, engine, state, events: list.map((e) => ({ ...e, user: undefined })), who });
   return jsonResponse(202, { accepted: list.length }, identityHeaders(id, sealed), limits.responseBytes);
 }
 
@@ -447,11 +460,13 @@ async function unitsShopper(x, headers) {
   const id = await identify({ headers }, rt.env, rt.now());
   if (id.error) return { error: true };
   const manifest = rt.manifest;
-  const who = await arm(rt, manifest, id);
+  // a scope or a rollout segment: the membership fixed at the first exposure is in the stored state
+  const stored = manifest && (manifest.scope || manifest.segment) ? await loadState(rt, id) : null;
+  const who = await arm(rt, manifest, id, headers, stored ?? { profile: null, cart: [] });
   const engine = who.arm === 'canary' ? rt.engineFor(who.version) : rt.engineFor(null);
-  const { personal, reason } = unitsPolicy(id, who.arm);
-  const state = personal ? await loadState(rt, id) : { profile: null, cart: [] };
-  const armTag = manifest ? `; arm=${who.arm}` : '';
+  const { personal, reason } = who.outside ? { personal: false, reason: who.outside } : unitsPolicy(id, who.arm);
+  const state = personal ? stored ?? await loadState(rt, id) : { profile: null, cart: [] };
+  const armTag = manifest && !who.outside ? `; arm=${who.arm}` : '';
   const version = who.version ?? rt.activeVersion;
   return { id, who, manifest, engine, personal, state, edgerec: reason ? `bypass; reason=${reason}${armTag}` : `recommended; model=${version}${armTag}` };
 }

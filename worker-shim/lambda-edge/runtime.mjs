@@ -31,6 +31,7 @@
 import { Catalog } from '../core/catalog.js';
 import { Engine } from '../core/engine.js';
 import { LiveLists } from '../core/live-lists.js';
+import { parseSegment } from '../core/segments.js';
 
 const RETRY_MS = 5_000; // after a failed read
 
@@ -314,7 +315,16 @@ export class Runtime {
   }
 }
 
-/** The manifest JSON, checked: what assignArm reads. */
+/** A segment field of the manifest (core/segments.js parseSegment), or throw naming it. */
+function segmentField(v, f) {
+  const r = parseSegment(v ?? null);
+  if (r.error) throw new Error(`manifest: ${r.error.replace(/^segment/, f)}`);
+  return r.segment;
+}
+
+/** The manifest JSON, checked: what placeShopper (core/segments.js) and assignArm read.  Optional:
+ * `segment` (the canary's), `scope` (personalization's; `scope_id` defaults to a hash of it: the
+ * key memberships are fixed under), `paused` (the kill switch). */
 export function parseManifest(text) {
   const m = JSON.parse(text);
   if (!m || typeof m !== 'object' || Array.isArray(m)) throw new Error('manifest: not a JSON object');
@@ -324,7 +334,18 @@ export function parseManifest(text) {
     active: str(m.active, 'active'), canary: str(m.canary, 'canary'),
     percent: pct(m.percent, 'percent', 0), holdout: pct(m.holdout, 'holdout', 5),
     salt: str(m.salt, 'salt'), run: str(m.run, 'run'),
+    segment: segmentField(m.segment, 'segment'), scope: segmentField(m.scope, 'scope'),
   };
+  if (m.paused !== undefined && typeof m.paused !== 'boolean') throw new Error('manifest: paused must be true or false');
+  out.paused = m.paused === true;
+  out.scope_id = out.scope ? str(m.scope_id, 'scope_id') ?? `scope#${fnv1a(JSON.stringify(out.scope))}` : null;
   if (!out.active) throw new Error('manifest: active is required');
   return out;
+}
+
+/** FNV-1a (32 bits) of a string, as 8 hex digits: a short, stable name for a scope. */
+function fnv1a(text) {
+  let h = 0x811c9dc5;
+  for (const c of new TextEncoder().encode(text)) h = Math.imul(h ^ c, 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
 }
