@@ -97,7 +97,7 @@ export function parseTokens(env) {
 const digest = async (s) => new Uint8Array(await crypto.subtle.digest('SHA-256', enc.encode(s)));
 
 // The configured token equal to `presented` (every one compared, digests, fixed-length loops) or null.
-async function matchToken(tokens, presented) {
+export async function matchToken(tokens, presented) {
   const p = await digest(presented);
   let found = null;
   for (const t of tokens) {

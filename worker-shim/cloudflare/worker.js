@@ -5,6 +5,7 @@
 //                    (byte-span rewrite in the engine); shopper events derived
 //                    from the operations a stock storefront already sends
 //   POST /edge/events    events from apps and pages (one or an array, ≤ 64 KiB)
+//   POST /edge/feedback/survey  survey tools' webhooks → feedback events (survey.js)
 //   GET|DELETE /edge/profile  what is stored about the shopper / erase it
 //   GET /edge/health     bundle version and binding checks
 //   GET /edge/recs.js    the storefront script (worker-shim/browser/recs.js, docs/storefront.md)
@@ -20,6 +21,8 @@ import { adminRoute } from './admin.js';
 import { BundleStore, REFRESH_MS } from './bundles.js';
 import { expireFeedbackText, runGuardrail } from './cron.js';
 import { consume, enqueue, tombstoneKey } from './events.js';
+import { assignArm } from '../core/arms.js';
+import { surveyWebhook } from './survey.js';
 import { consumeProfileSync, forgetCustomer, PROFILE_QUEUE, syncProfile, withCustomerCopy } from './profile-sync.js';
 import { RequestTally, bypassReason, cronStatus, rejectReason } from './metrics.js';
 import { runAlerts } from './alerts.js';
@@ -441,6 +444,7 @@ async function edgeRoute(request, env, ctx, url) {
   const path = url.pathname;
   if (path === '/edge/health' && request.method === 'GET') return health(env);
   if (path.startsWith('/edge/admin/')) return adminRoute(request, env, url, wasm);
+  if (path === '/edge/feedback/survey') return surveyWebhook(request, env, ctx, SURVEY_IO);
   if (path === '/edge/feedback') {
     if (request.method !== 'POST') return methodNotAllowed('POST');
     return postFeedback(request, env, ctx);
@@ -538,6 +542,22 @@ async function attribution(request, env, id, state) {
   if (who.arm !== 'holdout' && !who.version) who.version = store.version;
   return who;
 }
+
+/** What the survey webhook needs: the engine (validation) and a shopper's arm from the id alone.  With a
+ * segment or a scope in force membership lives in the shopper's own state, which a webhook does not
+ * carry: such responses are logged unattributed rather than counted in an arm they may not be in. */
+const SURVEY_IO = {
+  engine: (env) => store.get(env),
+  activeVersion: () => store.version,
+  who: async (env, uidHash) => {
+    const manifest = await liveManifest(env);
+    if (!manifest || manifest.paused || manifest.scope || manifest.segment) return null;
+    const who = await assignArm(manifest, uidHash);
+    if (who.arm !== 'holdout' && !who.version) who.version = store.version;
+    who.run = manifest.canary ? manifest.run : null;
+    return who;
+  },
+};
 
 /** POST /edge/feedback: thumbs up/down or a 1–5 rating on an item (a unit's or a listing's).
  * It is a `feedback` event: in the KPIs and a training label (ratings 1–2 also keep the item
