@@ -15,7 +15,7 @@
 // Screenshot DIR/console.png.  About 2 minutes.  Prints "console-e2e: N passed, N failed".
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { demoViewerToken, runCron, startStack } from '../../worker-shim/dev/stack.mjs';
+import { d1Execute, demoViewerToken, runCron, startStack } from '../../worker-shim/dev/stack.mjs';
 import { findChromium, launchChromium } from './cdp.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -159,6 +159,15 @@ async function main() {
   const status = await settle(FEEDBACK_POSTS);
   check('the queue consumer has counted the traffic (status settled)', !!status?.arms && Object.keys(status.versions ?? {}).length > 0, () => JSON.stringify(status));
 
+  // a lagging event log and a parity dip: what a local Queue and a one-machine stack cannot produce, written
+  // into the local D1 as the consumer (metric_gauges) and profile-sync (profile_parity) would; then the cron
+  // alerts on both, and the Health panel must show them
+  const nowMs = Date.now(), hourMs = Math.floor(nowMs / 3_600_000) * 3_600_000;
+  d1Execute(state, `CREATE TABLE IF NOT EXISTS profile_parity (bucket INTEGER PRIMARY KEY, checked INTEGER NOT NULL, equal INTEGER NOT NULL, first_ms INTEGER NOT NULL);
+    INSERT OR REPLACE INTO profile_parity (bucket, checked, equal, first_ms) VALUES (0, 400, 372, ${nowMs - 86_400_000}), (${hourMs}, 200, 172, ${hourMs});
+    INSERT OR REPLACE INTO metric_gauges (name, value, at) VALUES ('event_lag_last_batch_max_seconds', 1234, ${nowMs});`);
+  check('the cron runs again over the lagging log and the parity dip', (await runCron(W)) === 200);
+
   // ---- the browser ------------------------------------------------------------------------------
   const bin = findChromium();
   if (!bin) { check('chromium is installed (Debian package chromium)', false); return; }
@@ -254,6 +263,9 @@ async function main() {
     && dom.timeline.some((x) => x.cells.action === 'rollback' && x.cells.by === 'by hand'), () => JSON.stringify(dom.timeline.map((x) => x.cells)));
   check('Rollout timeline: a reason with markup shows as text', dom.timeline.some((x) => x.cells.reason === `incident ${MARKUP}`));
   const facts = Object.fromEntries(dom.health);
+  check('Health: the lagging event log shows (1234 s) and is marked bad', facts.lag === '1234.0 s', () => facts.lag);
+  check('Health: the parity dip shows (86 % of 200 in 24 h, under the 99.9 % target)', /86(\.0+)?\s*%/.test(facts.parity ?? '') && /200/.test(facts.parity ?? ''), () => facts.parity);
+  check('Health: the lag and parity alerts are firing', /event-lag/.test(facts.alerts ?? '') && /parity/.test(facts.alerts ?? ''), () => facts.alerts);
   check('Health: edge state, bundle, event flow, lag, bypasses, cron and parity are shown', ['ok', 'bundle', 'events_per_min', 'events_written', 'lag', 'bypasses', 'cron', 'parity', 'alerts'].every((k) => facts[k] !== undefined && facts[k] !== ''),
     () => JSON.stringify(facts));
   const statusUnits = Object.entries(st.units ?? {}).flatMap(([v, x]) => x.units.map((u) => [`${v}/${u.unit}`, u]));

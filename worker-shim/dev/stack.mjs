@@ -65,6 +65,14 @@ export function seedBundle(bundlePath, version, stateDir) {
   }
 }
 
+/** Run SQL on the local D1 database `edgerec` of a stack's state (tests simulate states local queues cannot
+ * produce, e.g. a lagging event log); wrangler's own `d1 execute --local`. */
+export function d1Execute(stateDir, sql) {
+  const r = wrangler(['d1', 'execute', 'edgerec', '--local', '--persist-to', stateDir, '--command', sql]);
+  if (r.status !== 0) throw new Error(`wrangler d1 execute failed:\n${r.stderr || r.stdout}`);
+  return r.stdout;
+}
+
 /** The version a bundle was packed with (its META), through the native CLI. */
 export function bundleVersion(bundlePath) {
   const r = spawnSync(`${ROOT}build/edgerec`, ['inspect', bundlePath], { encoding: 'utf8' });

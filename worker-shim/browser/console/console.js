@@ -120,6 +120,8 @@
       ? `The guardrail's always-valid sequential interval for canary − control conversion (α = ${seq.rollback.alpha}): `
         + `upper bound ${pp(seq.rollback.upperBound, 3)} (rolled back when below 0), lower bound ${pp(seq.promote.lowerBound, 3)} `
         + `(promotable when above −${pp(seq.promote.margin, 3).replace('+', '')}); difference now ${pp(seq.difference, 3)}.`
+        + (Math.abs(seq.rollback.upperBound) > 1 || Math.abs(seq.promote.lowerBound) > 1
+          ? ' The interval is still wider than ±100 pp: too few shoppers for it to say anything yet.' : '')
       : `No sequential interval yet: ${verdict.canary ? 'too few shoppers on an arm' : 'no canary is running'}.`;
     const lines = series.lines.map((l) => ({ ...l, label: l.arm === 'holdout' ? 'holdout' : `${l.version} (${l.arm})`, holdout: l.arm === 'holdout' }));
     lineChart($('chart-conversion'), series.hours, lines, 'conversion', { digits: 3 });
