@@ -335,3 +335,20 @@ describe('misconfiguration', () => {
     expect(r.setCookie).toEqual([]);
   });
 });
+
+describe('/edge/health: checks.admin_token', () => {
+  it('is true for any way into the admin API (the old token, named tokens, Access) and false for none', async () => {
+    const health = async (vars) => {
+      const ctx = createExecutionContext();
+      const r = await worker.fetch(new Request('https://shop.example/edge/health'), { ...env, ...vars }, ctx);
+      await waitOnExecutionContext(ctx);
+      return (await r.json()).checks.admin_token;
+    };
+    const none = { EDGEREC_ADMIN_TOKEN: undefined, EDGEREC_ADMIN_TOKENS: undefined, CF_ACCESS_TEAM_DOMAIN: undefined, CF_ACCESS_AUD: undefined };
+    expect(await health(none)).toBe(false);
+    expect(await health({ ...none, EDGEREC_ADMIN_TOKEN: 'x'.repeat(32) })).toBe(true);
+    expect(await health({ ...none, EDGEREC_ADMIN_TOKENS: `alice:viewer:${'y'.repeat(32)}` })).toBe(true);
+    expect(await health({ ...none, CF_ACCESS_TEAM_DOMAIN: 'team', CF_ACCESS_AUD: 'aud' })).toBe(true);
+    expect(await health({ ...none, CF_ACCESS_TEAM_DOMAIN: 'team' })).toBe(false); // Access without an audience verifies nothing
+  });
+});

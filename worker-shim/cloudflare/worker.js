@@ -479,7 +479,7 @@ async function health(env) {
   const engine = await store.get(env);
   const checks = {
     kv: !!env.EDGEREC, queue: !!env.EVENTS, r2: !!env.EDGEREC_EVENTS,
-    id_secret: !!env.EDGEREC_ID_SECRET, cookie_key: !!env.EDGEREC_COOKIE_KEY, admin_token: !!env.EDGEREC_ADMIN_TOKEN,
+    id_secret: !!env.EDGEREC_ID_SECRET, cookie_key: !!env.EDGEREC_COOKIE_KEY, admin_token: !!(env.EDGEREC_ADMIN_TOKEN || env.EDGEREC_ADMIN_TOKENS || (env.CF_ACCESS_TEAM_DOMAIN && env.CF_ACCESS_AUD)), // any way into the admin API
     rate_limit: !!env.EVENTS_RATE_LIMIT, // optional: without it events are never flagged "rate-limited"
   };
   let bundle = null;
