@@ -109,8 +109,10 @@ function workerModules() {
   const r = spawnSync(process.execPath, [`${ROOT}/node_modules/wrangler/wrangler-dist/cli.js`, 'deploy', '--dry-run', '--outdir', out],
     { cwd: ROOT, encoding: 'utf8', env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' } });
   if (r.status !== 0) throw new Error(`wrangler deploy --dry-run failed:\n${r.stdout}${r.stderr}`);
-  return readdirSync(out).filter((f) => /\.(js|wasm)$/.test(f)).sort((a, b) => Number(b.endsWith('.js')) - Number(a.endsWith('.js')))
-    .map((f) => ({ type: f.endsWith('.wasm') ? 'CompiledWasm' : 'ESModule', path: `${out}/${f}` }));
+  // worker.js is the entry (first); .wasm files are CompiledWasm; everything else wrangler emitted beside it
+  // (the storefront script, the console's files, uPlot: wrangler.toml's Text rules) is Text
+  return readdirSync(out).filter((f) => !/\.map$|^README\.md$/.test(f)).sort((a, b) => Number(b === 'worker.js') - Number(a === 'worker.js'))
+    .map((f) => ({ type: f === 'worker.js' ? 'ESModule' : f.endsWith('.wasm') ? 'CompiledWasm' : 'Text', path: `${out}/${f}` }));
 }
 
 async function startStandin() {
