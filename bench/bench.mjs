@@ -151,7 +151,7 @@ for (const kind of ['linear', 'trees']) {
   const csv = [];
   for (let c = 0; c < f.n; c++) {
     const row = [];
-    for (let k = 0; k < 16; k++) { const v = f.dense[c * 16 + k]; row.push(Number.isNaN(v) ? '' : String(v)); }
+    for (let k = 0; k < f.nDense; k++) { const v = f.dense[c * f.nDense + k]; row.push(Number.isNaN(v) ? '' : String(v)); }
     csv.push(row.join(','));
   }
   const r = spawnSync(CLI, ['score-dense', '--bundle', `${OUT}/trees.erb`], { input: csv.join('\n') + '\n', encoding: 'utf8' });
@@ -173,7 +173,7 @@ const sess = {
   trees: await ort.InferenceSession.create(`${OUT}/trees.onnx`, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' }),
 };
 function ortFeeds(kind, f) {
-  if (kind === 'trees') return { X: new ort.Tensor('float32', f.dense, [f.n, 16]) };
+  if (kind === 'trees') return { X: new ort.Tensor('float32', f.dense, [f.n, f.nDense]) };
   const M = f.maxM, idx = new BigInt64Array(f.n * M), val = new Float32Array(f.n * M); // padding: bucket 0, value 0
   for (let c = 0; c < f.n; c++)
     for (let k = f.off[c], j = 0; k < f.off[c + 1]; k++, j++) { idx[c * M + j] = BigInt(f.bucket[k]); val[c * M + j] = f.value[k] / 256; }
@@ -183,30 +183,30 @@ function ortFeeds(kind, f) {
 // threshold (x < t is false: right), or the float32 neighbour on either side — ORT, the JS peer and
 // the native engine (score-dense) must agree on all of them
 {
-  const m = jsModel.trees, n = 512, x = new Float32Array(n * 16);
+  const m = jsModel.trees, n = 512, D = m.nDense, x = new Float32Array(n * D);
   const f = new Float32Array(1), u = new Uint32Array(f.buffer);
   const up = (t) => { if (t === 0) return 1e-45; f[0] = t; u[0] += t > 0 ? 1 : -1; return f[0]; };
   let seed = 7;
   const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
   for (let c = 0; c < n; c++)
-    for (let k = 0; k < 16; k++) {
+    for (let k = 0; k < D; k++) {
       const lo = m.thrOff[k], hi = m.thrOff[k + 1], r = rnd();
       const t = hi > lo ? m.thr[lo + Math.floor(rnd() * (hi - lo))] : 0;
-      x[c * 16 + k] = r < 0.25 ? NaN : r < 0.55 ? t : r < 0.8 ? -up(-t) : up(t);
+      x[c * D + k] = r < 0.25 ? NaN : r < 0.55 ? t : r < 0.8 ? -up(-t) : up(t);
     }
-  const fe = { n, nDense: 16, dense: x };
+  const fe = { n, nDense: D, dense: x };
   const js = scoreTrees(m, fe, new Int32Array(n));
   const csv = [];
-  for (let c = 0; c < n; c++) csv.push(Array.from(x.subarray(c * 16, c * 16 + 16), (v) => (Number.isNaN(v) ? '' : String(v))).join(','));
+  for (let c = 0; c < n; c++) csv.push(Array.from(x.subarray(c * D, c * D + D), (v) => (Number.isNaN(v) ? '' : String(v))).join(','));
   const r = spawnSync(CLI, ['score-dense', '--bundle', `${OUT}/trees.erb`], { input: csv.join('\n') + '\n', encoding: 'utf8' });
   if (r.status !== 0) die(`edgerec score-dense failed: ${r.stderr}`);
   const q = r.stdout.trim().split('\n').map(Number);
   for (let c = 0; c < n; c++) if (q[c] !== js[c]) die(`trees edge vectors: JS Q16 ${js[c]} != engine ${q[c]} (vector ${c})`);
-  const y = (await sess.trees.run({ X: new ort.Tensor('float32', x, [n, 16]) })).Y.data;
+  const y = (await sess.trees.run({ X: new ort.Tensor('float32', x, [n, D]) })).Y.data;
   let worst = 0;
   for (let c = 0; c < n; c++) worst = Math.max(worst, Math.abs(y[c] - js[c] / 65536));
   if (!(worst < 1e-4)) die(`ORT trees on edge vectors (NaN / on / next to thresholds) differ by ${worst}: the ONNX peer is wrong`);
-  log(`edge vectors: ${n} × 16 (NaN, = threshold, float32 neighbours): engine = JS exactly, max |ORT − engine| ${worst.toExponential(2)}`);
+  log(`edge vectors: ${n} × ${D} (NaN, = threshold, float32 neighbours): engine = JS exactly, max |ORT − engine| ${worst.toExponential(2)}`);
 }
 const feeds = { linear: {}, trees: {} };
 for (const kind of ['linear', 'trees'])

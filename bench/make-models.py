@@ -40,8 +40,9 @@ OUT = os.path.join(ROOT, "build", "bench")
 EDGEREC = os.environ.get("EDGEREC_CLI") or os.path.join(ROOT, "build", "edgerec")  # override: dev only
 
 DENSE_NAMES = ["pop_view", "pop_cart", "pop_purchase", "trending", "cooc_last", "cooc_recent", "content_last",
-               "recency", "carted", "cat_affinity", "price_ratio", "price", "page_category", "hour", "mobile",
-               "viewed"]  # er_dense_names (src/engine/er_features.c), in order
+               "recency", "carted", "cat_affinity", "price_ratio", "price", "page_category", "hour", "mobile", "viewed",
+               "seen_count", "seen_age", "wished", "repeat", "purchased"]
+N_DENSE = len(DENSE_NAMES)  # er_dense_names (src/engine/er_features.c), in order
 
 N_ITEMS = 2000
 SEED = 20241124
@@ -194,7 +195,7 @@ def make_linear(rng, catalog, leaves):
 # ---------------------------------------------------------------------------------------------
 def synth_dense(rng, n):
     nan = np.nan
-    X = np.zeros((n, 16), dtype=np.float32)
+    X = np.zeros((n, N_DENSE), dtype=np.float32)
     u = rng.random(n)
     X[:, 0] = np.floor(65535 * u ** 3)
     X[:, 1] = np.floor(X[:, 0] * rng.uniform(0.3, 1.2, n)).clip(0, 65535)
@@ -213,6 +214,11 @@ def synth_dense(rng, n):
     X[:, 13] = np.where(rng.random(n) < 0.8, rng.integers(0, 24, n), nan)
     X[:, 14] = np.where(rng.random(n) < 0.9, (rng.random(n) < 0.55).astype(np.float32), nan)
     X[:, 15] = (rng.random(n) < 0.2).astype(np.float32)
+    X[:, 16] = np.where(X[:, 15] > 0, rng.integers(1, 6, n), 0)
+    X[:, 17] = np.where(X[:, 15] > 0, np.floor(rng.uniform(0, 86400 * 7, n)), nan)
+    X[:, 18] = (rng.random(n) < 0.03).astype(np.float32)
+    X[:, 19] = np.floor(rng.uniform(0, 65535, n) * (rng.random(n) < 0.2))
+    X[:, 20] = (rng.random(n) < 0.03).astype(np.float32)
     z = (-2.0 + 1.2 * X[:, 0] / 65535 + 0.8 * X[:, 2] / 65535 + 0.3 * np.log1p(X[:, 3] / 1000)
          + 1.5 * X[:, 4] / 65535 + 0.6 * X[:, 5] / 120000 + 0.8 * X[:, 6] / 65535
          + np.where(np.isnan(X[:, 7]), 0, 0.4 - 0.05 * np.nan_to_num(X[:, 7]))
@@ -220,7 +226,7 @@ def synth_dense(rng, n):
          + np.where(np.isnan(X[:, 10]), 0, -0.004 * np.abs(np.nan_to_num(X[:, 10]) - 100))
          + np.where(np.isnan(X[:, 12]), 0, 0.5 * np.nan_to_num(X[:, 12]))
          + 0.2 * np.where(np.isnan(X[:, 14]), 0, np.nan_to_num(X[:, 14])) * (X[:, 11] < 50)
-         - 0.3 * X[:, 15])
+         - 0.3 * X[:, 15] + 0.2 * X[:, 16] - 0.3 * X[:, 20] * (X[:, 19] < 6554))
     y = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(np.float32)
     return X, y
 
@@ -366,7 +372,7 @@ def onnx_trees(m, trees, path):
     node = helper.make_node("TreeEnsembleRegressor", ["X"], ["Y"], domain="ai.onnx.ml", n_targets=1,
                             aggregate_function="SUM", post_transform="NONE",
                             base_values=[float(m["base_q16"] / 65536.0)], **a)
-    g = helper.make_graph([node], "edgerec_trees", [helper.make_tensor_value_info("X", TensorProto.FLOAT, ["N", 16])],
+    g = helper.make_graph([node], "edgerec_trees", [helper.make_tensor_value_info("X", TensorProto.FLOAT, ["N", N_DENSE])],
                           [helper.make_tensor_value_info("Y", TensorProto.FLOAT, ["N", 1])])
     model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid("ai.onnx.ml", 3)],
                               producer_name="edgerec-bench")

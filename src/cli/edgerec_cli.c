@@ -17,6 +17,7 @@
 #include "er_bundle.h"
 #include "er_catalog_import.h"
 #include "er_import.h"
+#include "er_synth.h"
 #include "er_features.h"
 #include "er_native.h"
 #include "er_pack.h"
@@ -41,9 +42,12 @@ static const char *USAGE =
     "  profile   show P\n"
     "  import    online-retail FILE|- | otto FILE | csv [options] FILE|-   (→ event NDJSON on stdout)\n"
     "  import    luma-catalog DIR [--out catalog.json]   (Magento Luma sample CSVs → catalog.json for pack)\n"
+    "  synth     [--preset browsing|shop] [--seed N] [--events N] [--format csv|ndjson] [options]   (a seeded synthetic log)\n"
     "  train     --events FILE|- [--catalog FILE] [--until TS | --test-days N] [--model linear|trees]\n"
     "            [--bits B] [--seed N] [--version V] --out BUNDLE.erb\n"
-    "  eval      --events FILE|- [--bundle B] [--from TS | --test-days N] [--k 20] [--baseline pop,spop,ar,sr,vsknn|all|none]\n"
+    "  eval      --events FILE|- [--bundle B] [--from TS | --test-days N] [--k 20]\n"
+    "            [--baseline pop,spop,ar,sr,vsknn,stan,vstan|all|none] [--tune-peers grid|none]\n"
+    "            [--history shopper|session]\n"
     "  features  --events FILE|- [--catalog FILE] [--until TS | --test-days N] [--format libsvm] [--part train|valid|all]\n"
     "  publish   BUNDLE.erb --url URL [--token TOKEN] [--canary PERCENT [--segment JSON]]   (token: EDGEREC_ADMIN_TOKEN)\n"
     "  rollout   start VERSION --canary PERCENT [--segment JSON] | scope JSON|none --url URL [--token TOKEN]\n"
@@ -52,7 +56,7 @@ static const char *USAGE =
     "  rollout   events --url URL [--token TOKEN] [--since TS] [--out FILE] [--max-pages N]\n"
     "  rollout   bundle --url URL [--token TOKEN] [--version V | active] --out FILE\n"
     "  units     list|get ID|put FILE.json|delete ID --url URL [--token TOKEN]   (recommendation units, docs/units.md)\n"
-    "  score-dense --bundle F < vectors.csv   (16 comma-separated values a line; empty = missing)\n"
+    "  score-dense --bundle F < vectors.csv   (one comma-separated value per dense feature a line, `version` says how many; empty = missing)\n"
     "  version\n"
     "exit codes: 0 ok, 2 usage, 3 bad input (or an input over its size limit), 4 bad bundle\n";
 
@@ -461,7 +465,7 @@ int main(int argc, char **argv) {
   const char *cmd = argv[1];
   if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) { fputs(USAGE, stdout); return 0; }
   if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
-    printf("edgerec %s (bundle format %d, features %d, schema %016llx)\n", EDGEREC_VERSION, ER_BUNDLE_VERSION, ER_FEATURES_VERSION,
+    printf("edgerec %s (bundle format %d, features %d with %d dense, schema %016llx)\n", EDGEREC_VERSION, ER_BUNDLE_VERSION, ER_FEATURES_VERSION, ER_DENSE_COUNT,
            (unsigned long long)er_features_schema_hash());
     return 0;
   }
@@ -473,6 +477,14 @@ int main(int argc, char **argv) {
 #else
     if (argc >= 3 && !strcmp(argv[2], "luma-catalog")) return er_catalog_import_main(argc - 1, argv + 1);
     return er_import_main(argc - 1, argv + 1); /* online-retail, otto, csv; usage on anything else */
+#endif
+  }
+  if (!strcmp(cmd, "synth")) {
+#ifdef ER_CLI_NO_IMPORT
+    fprintf(stderr, "edgerec: synth is not in this build (use the native CLI, build/edgerec)\n");
+    return EXIT_USAGE;
+#else
+    return er_synth_main(argc - 1, argv + 1);
 #endif
   }
   if (!strcmp(cmd, "train") || !strcmp(cmd, "eval") || !strcmp(cmd, "features")) {

@@ -69,7 +69,8 @@ enum { ER_MODEL_LINEAR = 1, ER_MODEL_TREES = 2 };
  *  24 u16 url_key length  26 u16 category count  28 u32 first category
  *  32 u32 price in cents  36 u16 pop_view  38 u16 pop_cart  40 u16 pop_purchase
  *  42 u16 trending        44 u32 first attribute 48 u16 attribute count
- *  50 u16 0               52 u32 0 */
+ *  50 u16 repeat-purchase rate (Q16: share of buyers who bought again another day)
+ *  52 u32 0 */
 #define ER_ITEM_BYTES 56
 #define ER_ITEM_IN_STOCK 1u
 #define ER_ITEM_VISIBLE 2u
@@ -133,6 +134,8 @@ static inline uint32_t er_item_shown(const er_bundle *b, uint32_t i) {
 }
 /* Popularity fields: 0 view, 1 cart, 2 purchase, 3 trending. */
 static inline uint16_t er_item_pop(const er_bundle *b, uint32_t i, int which) { return er_rd16(er_item(b, i) + 36 + 2 * which); }
+/* Repeat-purchase rate, Q16 (0: never bought again, or an older bundle). */
+static inline uint16_t er_item_repeat(const er_bundle *b, uint32_t i) { return er_rd16(er_item(b, i) + 50); }
 const char *er_item_sku(const er_bundle *b, uint32_t i, uint32_t *len);
 const char *er_item_url_key(const er_bundle *b, uint32_t i, uint32_t *len);
 /* Category keys of item i (pointer into ITEM_CATS) and their count. */

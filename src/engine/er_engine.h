@@ -11,7 +11,7 @@
 #include "er_score.h"
 
 #define ER_ARENA_BYTES (1024u * 1024u)
-#define ER_SHOPPER_SLOTS 4096u
+#define ER_SHOPPER_SLOTS 8192u
 
 struct er_engine {
   er_bundle b;

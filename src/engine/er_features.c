@@ -133,7 +133,9 @@ typedef struct {
   uint16_t cooc_last, content_last;
   uint32_t cooc_recent;
   int pos;
-  uint8_t types;
+  uint8_t types, count;
+  int64_t age;  /* seconds since the profile last saw it; -1 unknown */
+  uint16_t repeat;
   uint16_t affinity;
   int page_cat; /* -1 unknown, 0/1 */
 } cand_info;
@@ -155,6 +157,7 @@ static void gather(const er_shopper *s, const er_candidate *c, cand_info *ci) {
     }
     ci->price = er_item_price(b, c->item);
     for (int k = 0; k < 4; k++) ci->pop[k] = er_item_pop(b, c->item, k);
+    ci->repeat = er_item_repeat(b, c->item);
     if (s->map) {
       er_shopper_slot *sl = slot_for((er_shopper *)s, c->item, 0);
       if (sl) {
@@ -165,7 +168,13 @@ static void gather(const er_shopper *s, const er_candidate *c, cand_info *ci) {
     }
   }
   ci->pos = profile_pos(s->p, c->sku_key);
-  if (ci->pos >= 0) ci->types = s->p->items[ci->pos].types;
+  ci->age = -1;
+  if (ci->pos >= 0) {
+    const er_profile_item *pi = &s->p->items[ci->pos];
+    ci->types = pi->types;
+    ci->count = pi->count;
+    if (s->now) ci->age = s->now > pi->ts ? (int64_t)s->now - pi->ts : 0;
+  }
 }
 
 static uint32_t recency_bucket(int pos) { return pos < 0 ? 5u : pos < 1 ? 0u : pos < 2 ? 1u : pos < 5 ? 2u : pos < 10 ? 3u : 4u; }
@@ -202,6 +211,9 @@ uint32_t er_features_sparse(const er_shopper *s, const er_candidate *c, uint64_t
   if (s->n_anchors) ADDH(er_mix64(s->pre_last, c->sku_key), 256);
   if (ci.types & ER_SEEN_CART) ADDH(band_h(ER_NS_CARTED, 1), 256);
   if (s->country) ADDH(er_mix64(s->pre_country, cat0), 256);
+  if (ci.pos >= 0) ADDH(er_feature_hash(ER_NS_REVISIT, er_band(ci.count), ci.age < 0 ? 63u : er_band((uint64_t)ci.age / 60)), 256);
+  if (ci.types & ER_SEEN_WISH) ADDH(band_h(ER_NS_WISHED, 1), 256);
+  if (ci.repeat) ADDH(er_feature_hash(ER_NS_REPEAT, er_band(ci.repeat >> 10), (ci.types & ER_SEEN_PURCHASE) != 0), 256);
 #undef ADDH
   return n;
 }
@@ -227,6 +239,11 @@ void er_features_dense(const er_shopper *s, const er_candidate *c, float *o) {
   o[ER_D_HOUR] = s->hour < 0 ? NaNf : (float)s->hour;
   o[ER_D_MOBILE] = s->device == ER_DEV_UNKNOWN ? NaNf : (s->device == ER_DEV_MOBILE || s->device == ER_DEV_APP) ? 1.0f : 0.0f;
   o[ER_D_VIEWED] = (ci.types & ER_SEEN_VIEW) ? 1.0f : 0.0f;
+  o[ER_D_SEEN_COUNT] = (float)ci.count;
+  o[ER_D_SEEN_AGE] = ci.age < 0 ? NaNf : (float)(ci.age > 16777215 ? 16777215 : ci.age); /* exact in float32 */
+  o[ER_D_WISHED] = (ci.types & ER_SEEN_WISH) ? 1.0f : 0.0f;
+  o[ER_D_REPEAT] = (float)ci.repeat;
+  o[ER_D_PURCHASED] = (ci.types & ER_SEEN_PURCHASE) ? 1.0f : 0.0f;
 }
 
 uint32_t er_features_record(const er_shopper *s, const er_candidate *c, uint64_t mask, uint8_t *out) {

@@ -11,7 +11,7 @@
 #include "er_schema.h"
 
 #define ER_MAX_SPARSE 32     /* sparse features per candidate (upper bound) */
-#define ER_RECENT_ANCHORS 5  /* recent items used for co-occurrence        */
+#define ER_RECENT_ANCHORS 10 /* recent items used for co-occurrence        */
 #define ER_CART_ANCHORS 5    /* cart items added to them (the context's cart) */
 /* The 64-bit hash of feature (ns, a, b); bucket = hash & (2^bits - 1). */
 uint64_t er_feature_hash(uint32_t ns, uint64_t a, uint64_t b);

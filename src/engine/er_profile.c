@@ -262,7 +262,7 @@ void er_profile_apply(er_profile *p, const er_profile_delta *d) {
   case ER_EV_UNIT_CLICK:      /* a click on a recommended item */
   case ER_EV_UNIT_CART_CLICK: /* the unit's add-to-cart button: the cart itself arrives as `cart` */
     w = W_CLICK; set = ER_SEEN_VIEW; break;
-  case ER_EV_WISHLIST: w = W_WISHLIST; set = ER_SEEN_VIEW; break;
+  case ER_EV_WISHLIST: w = W_WISHLIST; set = ER_SEEN_VIEW | ER_SEEN_WISH; break;
   case ER_EV_CART: w = W_CART; set = ER_SEEN_CART; break;
   case ER_EV_PURCHASE: w = W_PURCHASE; set = ER_SEEN_PURCHASE; break;
   case ER_EV_FEEDBACK:
@@ -317,7 +317,7 @@ static void put_money(er_buf *b, uint32_t cents) {
 uint32_t er_profile_to_json(const er_profile *p, char *out, uint32_t cap) {
   static const char hex[] = "0123456789abcdef";
   static const struct { uint8_t bit; const char *name; } type_names[] = {
-      {ER_SEEN_VIEW, "\"view\""}, {ER_SEEN_CART, "\"cart\""}, {ER_SEEN_PURCHASE, "\"purchase\""}, {ER_SEEN_DISLIKED, "\"disliked\""}};
+      {ER_SEEN_VIEW, "\"view\""}, {ER_SEEN_CART, "\"cart\""}, {ER_SEEN_PURCHASE, "\"purchase\""}, {ER_SEEN_DISLIKED, "\"disliked\""}, {ER_SEEN_WISH, "\"wishlist\""}};
   if (!p || !out) return 0;
   er_buf b;
   er_buf_init(&b, out, cap);

@@ -28,6 +28,7 @@
 #define ER_SEEN_CART 2u
 #define ER_SEEN_PURCHASE 4u
 #define ER_SEEN_DISLIKED 8u  /* feedback with rating <= 2: never recommended */
+#define ER_SEEN_WISH 16u     /* added to a wishlist (a favourite)              */
 
 /* Event types (the event contract's `type`). */
 typedef enum {

@@ -130,6 +130,18 @@ static int passes_filter(gen *g, uint32_t it) {
   return 1;
 }
 
+/* A purchase in the profile keeps its item out of a unit unless the item is
+ * bought again by at least REPEAT_MIN of its buyers (Q16; consumables: the
+ * trainer measures it per item) and the purchase is older than
+ * JUST_PURCHASED seconds: an item just bought is never pushed again. */
+#define REPEAT_MIN 6554u           /* 10 % */
+#define JUST_PURCHASED 86400u
+static int purchase_blocks(const gen *g, uint32_t it, const er_profile_item *pi) {
+  if (!(pi->types & ER_SEEN_PURCHASE)) return 0;
+  if (er_item_repeat(&g->e->b, it) < REPEAT_MIN) return 1;
+  return !g->s.now || g->s.now < pi->ts || g->s.now - pi->ts < JUST_PURCHASED;
+}
+
 /* Add catalog item `it` (children fold into a visible parent) unless a rule
  * drops it; returns its candidate position, or -1 (dropped, or seen before). */
 static int32_t add_item(gen *g, uint32_t it, int32_t table_score) {
@@ -145,7 +157,7 @@ static int32_t add_item(gen *g, uint32_t it, int32_t table_score) {
   for (uint32_t k = 0; k < g->c->profile.n_items; k++) {
     const er_profile_item *pi = &g->c->profile.items[k];
     if (pi->sku_key != key) continue;
-    if ((pi->types & ER_SEEN_DISLIKED) || (g->skip_purchased && (pi->types & ER_SEEN_PURCHASE))) return -1;
+    if ((pi->types & ER_SEEN_DISLIKED) || (g->skip_purchased && purchase_blocks(g, it, pi))) return -1;
   }
   if (key_set_has(&g->exclude, key)) return -1;
   if (g->filtered && !passes_filter(g, it)) return -1;

@@ -9,15 +9,16 @@
 
 #include "er_base.h"
 
-#define ER_FEATURES_VERSION 1
-#define ER_DENSE_COUNT 16
+#define ER_FEATURES_VERSION 2
+#define ER_DENSE_COUNT 21
 
 /* Dense feature indices (order is part of the schema). */
 enum {
   ER_D_POP_VIEW, ER_D_POP_CART, ER_D_POP_PURCHASE, ER_D_TRENDING,
   ER_D_COOC_LAST, ER_D_COOC_RECENT, ER_D_CONTENT_LAST, ER_D_RECENCY,
   ER_D_CARTED, ER_D_CAT_AFFINITY, ER_D_PRICE_RATIO, ER_D_PRICE,
-  ER_D_PAGE_CATEGORY, ER_D_HOUR, ER_D_MOBILE, ER_D_VIEWED
+  ER_D_PAGE_CATEGORY, ER_D_HOUR, ER_D_MOBILE, ER_D_VIEWED,
+  ER_D_SEEN_COUNT, ER_D_SEEN_AGE, ER_D_WISHED, ER_D_REPEAT, ER_D_PURCHASED /* re-visits (features v2) */
 };
 extern const char *const er_dense_names[ER_DENSE_COUNT];
 
@@ -48,6 +49,9 @@ enum {
   ER_NS_LAST_X,        /* last item sku key, candidate sku key  */
   ER_NS_CARTED,        /* candidate is in the shopper's cart (1) */
   ER_NS_COUNTRY_CAT,   /* country key, candidate category        */
+  ER_NS_REVISIT,       /* band of the times seen, band of the minutes since (v2) */
+  ER_NS_WISHED,        /* candidate is on the shopper's wishlist (1) (v2) */
+  ER_NS_REPEAT,        /* band of the item's repeat-purchase rate, shopper bought it (0/1) (v2) */
   ER_NS_COUNT
 };
 /* Name of each namespace ("bias", "item", ...) and its argument kinds:

@@ -19,7 +19,7 @@
 
 #define NONE 0xFFFFFFFFu
 
-static const char *const MODEL_NAMES[ER_EVAL_N_MODELS] = {"edgerec", "pop", "spop", "ar", "sr", "vsknn"};
+static const char *const MODEL_NAMES[ER_EVAL_N_MODELS] = {"edgerec", "pop", "spop", "ar", "sr", "vsknn", "stan", "vstan"};
 
 const char *er_eval_model_name(er_eval_model m) {
   return (unsigned)m < ER_EVAL_N_MODELS ? MODEL_NAMES[m] : NULL;
@@ -27,7 +27,7 @@ const char *er_eval_model_name(er_eval_model m) {
 
 er_status er_eval_parse_models(const char *list, uint32_t *mask, er_error *err) {
   *mask = 0;
-  if (!list || !*list) return er_fail(err, ER_E_USAGE, ER_NO_OFFSET, "--baseline: empty list (use pop, spop, ar, sr, vsknn, all or none)");
+  if (!list || !*list) return er_fail(err, ER_E_USAGE, ER_NO_OFFSET, "--baseline: empty list (use pop, spop, ar, sr, vsknn, stan, vstan, all or none)");
   int none = 0, n = 0;
   const char *p = list;
   for (;;) {
@@ -40,7 +40,7 @@ er_status er_eval_parse_models(const char *list, uint32_t *mask, er_error *err) 
       for (int m = ER_EVAL_POP; m < ER_EVAL_N_MODELS; m++)
         if (strlen(MODEL_NAMES[m]) == len && !memcmp(p, MODEL_NAMES[m], len)) { *mask |= ER_EVAL_BIT(m); found = 1; }
     if (!found)
-      return er_fail(err, ER_E_USAGE, ER_NO_OFFSET, "--baseline: unknown model '%.*s' (known: pop, spop, ar, sr, vsknn, all, none)",
+      return er_fail(err, ER_E_USAGE, ER_NO_OFFSET, "--baseline: unknown model '%.*s' (known: pop, spop, ar, sr, vsknn, stan, vstan, all, none)",
                      (int)(len > 40 ? 40 : len), p);
     n++;
     if (!q) break;
@@ -110,7 +110,10 @@ static void fmt_time(uint64_t ms, char *out, size_t cap) {
   else snprintf(out, cap, "%llu", (unsigned long long)(ms / 1000));
 }
 
-er_status er_eval_split_build(const er_log *L, uint64_t from_ms, er_eval_split *s, er_error *err) {
+/* The split at from_ms of the sessions ending before until_ms (the others
+ * are not read: the validation split of the tuning excludes the test
+ * sessions). */
+static er_status split_build_range(const er_log *L, uint64_t from_ms, uint64_t until_ms, er_eval_split *s, er_error *err) {
   memset(s, 0, sizeof *s);
   s->from_ms = from_ms;
   s->n_items = L->items.n;
@@ -125,7 +128,7 @@ er_status er_eval_split_build(const er_log *L, uint64_t from_ms, er_eval_split *
     const er_log_session *S = &L->ses[x];
     uint32_t c = 0;
     for (uint32_t k = 0; k < S->n; k++) c += is_item_event(&L->ev[S->first + k]);
-    if (!c) continue;
+    if (!c || S->end_ms >= until_ms) continue;
     if (S->end_ms >= from_ms) { n_test_cand++; test_events += c; }
     else { n_train++; train_events += c; }
   }
@@ -166,7 +169,7 @@ er_status er_eval_split_build(const er_log *L, uint64_t from_ms, er_eval_split *
   s->test_first[0] = 0;
   for (uint32_t x = 0; x < L->n_ses; x++) {
     const er_log_session *S = &L->ses[x];
-    if (S->end_ms < from_ms) continue;
+    if (S->end_ms < from_ms || S->end_ms >= until_ms) continue;
     uint32_t start = tat, any = 0;
     for (uint32_t k = 0; k < S->n; k++) {
       const er_log_event *e = &L->ev[S->first + k];
@@ -194,6 +197,10 @@ er_status er_eval_split_build(const er_log *L, uint64_t from_ms, er_eval_split *
   return ER_OK;
 }
 
+er_status er_eval_split_build(const er_log *L, uint64_t from_ms, er_eval_split *s, er_error *err) {
+  return split_build_range(L, from_ms, UINT64_MAX, s, err);
+}
+
 /* ---- shared peer machinery ------------------------------------------------------------ */
 
 typedef struct {
@@ -203,8 +210,20 @@ typedef struct {
   er_eval_model model;
   er_eval_model_result *r;
   uint32_t *pop_rank;   /* [n_items] 0-based rank in POP order (pop desc, id asc); NONE outside the catalogue */
+  uint32_t *pop_order;  /* [n_cat] the catalogue in POP order */
+  uint32_t n_cat;       /* catalogue items (pop > 0) */
+  const er_eval_knn_params *knn; /* stan, vstan */
+  /* lists and per-session sums (when `lists`): coverage@20, pop_bias@20, the bootstrap */
+  int lists;
+  uint8_t *covered;     /* [n_items] in some top-20 list */
+  double *popnorm;      /* [n_items] pop / max pop */
+  double pop_sum;
+  uint32_t *ses_n, *ses_hit; /* [n_test] predictions, hits@20 */
+  double *ses_rr;       /* [n_test] sum of 1/rank within 20 */
   /* distinct items per training session (with counts) and item -> training sessions (ascending) */
   uint32_t *d_first, *d_item, *d_cnt;
+  uint32_t *d_last;     /* [distinct] the item's last 1-based position in its session */
+  uint32_t *inv_d;      /* parallel to inv_ses: the index into d_item of that occurrence */
   uint32_t *inv_first, *inv_ses;
   /* scratch */
   uint64_t *score;      /* [n_items], zero between predictions */
@@ -213,9 +232,17 @@ typedef struct {
 
 static void peer_free(peer *p) {
   free(p->pop_rank);
+  free(p->pop_order);
+  free(p->covered);
+  free(p->popnorm);
+  free(p->ses_n);
+  free(p->ses_hit);
+  free(p->ses_rr);
   free(p->d_first);
   free(p->d_item);
   free(p->d_cnt);
+  free(p->d_last);
+  free(p->inv_d);
   free(p->inv_first);
   free(p->inv_ses);
   free(p->score);
@@ -233,17 +260,22 @@ static er_status peer_init(peer *p, int need_index, er_error *err) {
   const er_eval_split *s = p->s;
   uint32_t ni = s->n_items ? s->n_items : 1;
   p->pop_rank = malloc((size_t)ni * sizeof *p->pop_rank);
+  p->pop_order = malloc((size_t)ni * sizeof *p->pop_order);
   p->score = calloc(ni, sizeof *p->score);
   p->touched = malloc(((size_t)ni + 1) * sizeof *p->touched); /* + 1: add_score writes one past */
   pop_key *order = malloc((size_t)ni * sizeof *order);
-  if (!p->pop_rank || !p->score || !p->touched || !order) { free(order); return er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "eval: out of memory (%u items)", ni); }
+  if (!p->pop_rank || !p->pop_order || !p->score || !p->touched || !order) { free(order); return er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "eval: out of memory (%u items)", ni); }
   uint32_t nc = 0;
   for (uint32_t i = 0; i < s->n_items; i++) {
     p->pop_rank[i] = NONE;
     if (s->pop[i]) order[nc++] = (pop_key){s->pop[i], i};
   }
   qsort(order, nc, sizeof *order, by_pop);
-  for (uint32_t r = 0; r < nc; r++) p->pop_rank[order[r].item] = r;
+  for (uint32_t r = 0; r < nc; r++) {
+    p->pop_rank[order[r].item] = r;
+    p->pop_order[r] = order[r].item;
+  }
+  p->n_cat = nc;
   free(order);
   if (!need_index) return ER_OK;
   /* distinct items per training session, in first-occurrence order */
@@ -251,18 +283,24 @@ static er_status peer_init(peer *p, int need_index, er_error *err) {
   p->d_first = malloc(((size_t)nt + 1) * sizeof *p->d_first);
   p->d_item = malloc(((size_t)nev + 1) * sizeof *p->d_item);
   p->d_cnt = malloc(((size_t)nev + 1) * sizeof *p->d_cnt);
+  p->d_last = malloc(((size_t)nev + 1) * sizeof *p->d_last);
   p->inv_first = calloc((size_t)ni + 1, sizeof *p->inv_first);
   uint32_t *slot = malloc((size_t)ni * sizeof *slot);
-  if (!p->d_first || !p->d_item || !p->d_cnt || !p->inv_first || !slot) { free(slot); return er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "eval: out of memory indexing %u training events", nev); }
+  if (!p->d_first || !p->d_item || !p->d_cnt || !p->d_last || !p->inv_first || !slot) { free(slot); return er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "eval: out of memory indexing %u training events", nev); }
   for (uint32_t i = 0; i < s->n_items; i++) slot[i] = NONE;
   uint32_t nd = 0;
   for (uint32_t t = 0; t < nt; t++) {
     p->d_first[t] = nd;
     for (uint32_t k = s->train_first[t]; k < s->train_first[t + 1]; k++) {
       uint32_t it = s->train_item[k];
-      if (slot[it] != NONE && slot[it] >= p->d_first[t]) { p->d_cnt[slot[it]]++; continue; }
+      if (slot[it] != NONE && slot[it] >= p->d_first[t]) {
+        p->d_cnt[slot[it]]++;
+        p->d_last[slot[it]] = k - s->train_first[t] + 1;
+        continue;
+      }
       slot[it] = nd;
       p->d_item[nd] = it;
+      p->d_last[nd] = k - s->train_first[t] + 1;
       p->d_cnt[nd++] = 1;
       p->inv_first[it + 1]++;
     }
@@ -271,13 +309,22 @@ static er_status peer_init(peer *p, int need_index, er_error *err) {
   free(slot);
   for (uint32_t i = 0; i < s->n_items; i++) p->inv_first[i + 1] += p->inv_first[i];
   p->inv_ses = malloc(((size_t)nd + 1) * sizeof *p->inv_ses);
+  p->inv_d = malloc(((size_t)nd + 1) * sizeof *p->inv_d);
   uint32_t *fill = malloc((size_t)ni * sizeof *fill);
-  if (!p->inv_ses || !fill) { free(fill); return er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "eval: out of memory indexing %u training events", nev); }
+  if (!p->inv_ses || !p->inv_d || !fill) { free(fill); return er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "eval: out of memory indexing %u training events", nev); }
   memcpy(fill, p->inv_first, (size_t)s->n_items * sizeof *fill);
   for (uint32_t t = 0; t < nt; t++)
-    for (uint32_t k = p->d_first[t]; k < p->d_first[t + 1]; k++) p->inv_ses[fill[p->d_item[k]]++] = t;
+    for (uint32_t k = p->d_first[t]; k < p->d_first[t + 1]; k++) {
+      p->inv_d[fill[p->d_item[k]]] = k;
+      p->inv_ses[fill[p->d_item[k]]++] = t;
+    }
   free(fill);
   return ER_OK;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
 }
 
 static uint32_t cap_rank(uint64_t r) { return r > ER_EVAL_MAX_RANK ? 0 : (uint32_t)r; }
@@ -310,7 +357,114 @@ static void clear_scores(peer *p, uint32_t nt) {
 
 static void record(peer *p, uint32_t test, uint32_t pos, uint32_t item, uint32_t rank) {
   er_eval_metrics_add(&p->r->m, rank);
+  if (p->lists) {
+    p->ses_n[test]++;
+    if (rank >= 1 && rank <= ER_EVAL_TOP) {
+      p->ses_hit[test]++;
+      p->ses_rr[test] += 1.0 / (double)rank;
+    }
+  }
   if (p->o->trace) p->o->trace(p->o->trace_user, p->model, test, pos, item, rank);
+}
+
+/* ---- lists: coverage@20, pop_bias@20, the bootstrap ------------------------------------------ */
+
+/* The arrays of the list figures (every model, edgerec included). */
+static er_status lists_init(peer *p, er_error *err) {
+  const er_eval_split *s = p->s;
+  uint32_t ni = s->n_items ? s->n_items : 1, nt = s->n_test ? s->n_test : 1, maxpop = 0;
+  p->covered = calloc(ni, 1);
+  p->popnorm = calloc(ni, sizeof *p->popnorm);
+  p->ses_n = calloc(nt, sizeof *p->ses_n);
+  p->ses_hit = calloc(nt, sizeof *p->ses_hit);
+  p->ses_rr = calloc(nt, sizeof *p->ses_rr);
+  if (!p->covered || !p->popnorm || !p->ses_n || !p->ses_hit || !p->ses_rr)
+    return er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "eval: out of memory (%u items, %u test sessions)", ni, nt);
+  for (uint32_t i = 0; i < s->n_items; i++) maxpop = s->pop[i] > maxpop ? s->pop[i] : maxpop;
+  for (uint32_t i = 0; i < s->n_items; i++) p->popnorm[i] = maxpop ? (double)s->pop[i] / (double)maxpop : 0;
+  p->lists = 1;
+  return ER_OK;
+}
+
+/* One prediction's top list (at most ER_EVAL_TOP distinct items; NONE
+ * entries are items outside the catalogue). */
+static void observe_list(peer *p, const uint32_t *items, uint32_t n) {
+  if (!p->lists) return;
+  double sum = 0;
+  for (uint32_t k = 0; k < n; k++) {
+    if (items[k] == NONE || !p->s->pop[items[k]]) continue;
+    p->covered[items[k]] = 1;
+    sum += p->popnorm[items[k]];
+  }
+  if (n) p->pop_sum += sum / (double)n;
+}
+
+/* Insert (score, id) into the best-first list top[0..*n) of at most
+ * ER_EVAL_TOP (higher score first, then smaller id). */
+static void top_insert(double *tsc, uint32_t *top, uint32_t *n, double sc, uint32_t id) {
+  uint32_t at = *n;
+  while (at > 0 && (tsc[at - 1] < sc || (tsc[at - 1] == sc && top[at - 1] > id))) at--;
+  if (at >= ER_EVAL_TOP) return;
+  uint32_t end = *n < ER_EVAL_TOP ? *n : ER_EVAL_TOP - 1;
+  memmove(top + at + 1, top + at, (end - at) * sizeof *top);
+  memmove(tsc + at + 1, tsc + at, (end - at) * sizeof *tsc);
+  top[at] = id;
+  tsc[at] = sc;
+  if (*n < ER_EVAL_TOP) (*n)++;
+}
+
+/* The top list when touched[0..nt) have the scores sc[j] (NULL: the
+ * integer scores p->score; 0: unscored): positive scores best first (ties:
+ * smaller id), then the unscored catalogue in POP order, then negative
+ * scores best first -- the order rank_sparse and rank_real rank in. */
+static uint32_t top_list(const peer *p, uint32_t nt, const double *sc, uint32_t *out) {
+  double tsc[ER_EVAL_TOP], nsc[ER_EVAL_TOP];
+  uint32_t n = 0, nn = 0, neg[ER_EVAL_TOP];
+  for (uint32_t k = 0; k < nt; k++) {
+    uint32_t j = p->touched[k];
+    double v = sc ? sc[j] : (double)p->score[j];
+    if (v > 0) {
+      if (n < ER_EVAL_TOP || v > tsc[ER_EVAL_TOP - 1] || (v == tsc[ER_EVAL_TOP - 1] && j < out[ER_EVAL_TOP - 1]))
+        top_insert(tsc, out, &n, v, j);
+    } else if (v < 0) top_insert(nsc, neg, &nn, v, j);
+  }
+  for (uint32_t r = 0; r < p->n_cat && n < ER_EVAL_TOP; r++) {
+    uint32_t j = p->pop_order[r];
+    if ((sc ? sc[j] : (double)p->score[j]) == 0) out[n++] = j;
+  }
+  for (uint32_t k = 0; k < nn && n < ER_EVAL_TOP; k++) out[n++] = neg[k];
+  return n;
+}
+
+/* Percentile bootstrap of HR@20 and MRR@20 over the test sessions (see
+ * er_eval.h): the same seed for every model. */
+static er_status bootstrap(const peer *p, er_eval_model_result *r, er_error *err) {
+  uint32_t nt = p->s->n_test;
+  double *hr = malloc(ER_EVAL_BOOT * sizeof *hr), *mrr = malloc(ER_EVAL_BOOT * sizeof *mrr);
+  if (!hr || !mrr) { free(hr); free(mrr); return er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "eval: out of memory (bootstrap)"); }
+  uint64_t seed = ER_EVAL_BOOT_SEED;
+  for (uint32_t b = 0; b < ER_EVAL_BOOT; b++) {
+    uint64_t n = 0, hit = 0;
+    double rr = 0;
+    for (uint32_t k = 0; k < nt; k++) {
+      uint32_t t = (uint32_t)(((unsigned __int128)er_splitmix64(&seed) * nt) >> 64);
+      n += p->ses_n[t];
+      hit += p->ses_hit[t];
+      rr += p->ses_rr[t];
+    }
+    hr[b] = n ? (double)hit / (double)n : 0;
+    mrr[b] = n ? rr / (double)n : 0;
+  }
+  qsort(hr, ER_EVAL_BOOT, sizeof *hr, cmp_double);
+  qsort(mrr, ER_EVAL_BOOT, sizeof *mrr, cmp_double);
+  uint32_t lo = ER_EVAL_BOOT / 40, hi = ER_EVAL_BOOT - 1 - ER_EVAL_BOOT / 40;
+  r->hr_ci[0] = hr[lo];
+  r->hr_ci[1] = hr[hi];
+  r->mrr_ci[0] = mrr[lo];
+  r->mrr_ci[1] = mrr[hi];
+  free(hr);
+  free(mrr);
+  return ER_OK;
 }
 
 static inline uint32_t test_item(const peer *p, uint32_t k) { return p->L->ev[p->s->test_event[k]].item; }
@@ -320,9 +474,11 @@ static inline uint32_t test_item(const peer *p, uint32_t k) { return p->L->ev[p-
 static er_status run_pop(peer *p, er_error *err) {
   (void)err;
   const er_eval_split *s = p->s;
+  uint32_t ntop = p->n_cat < ER_EVAL_TOP ? p->n_cat : ER_EVAL_TOP;
   for (uint32_t t = 0; t < s->n_test; t++)
     for (uint32_t k = s->test_first[t]; k + 1 < s->test_first[t + 1]; k++) {
       uint32_t truth = test_item(p, k + 1);
+      observe_list(p, p->pop_order, ntop);
       record(p, t, k - s->test_first[t], truth, cap_rank((uint64_t)p->pop_rank[truth] + 1));
     }
   return ER_OK;
@@ -341,6 +497,10 @@ static er_status run_spop(peer *p, er_error *err) {
       uint64_t cnt = (p->score[it] >> 32) + 1;
       p->score[it] = cnt << 32 | (uint64_t)(i + 1);
       uint32_t truth = test_item(p, k + 1);
+      if (p->lists) {
+        uint32_t top[ER_EVAL_TOP];
+        observe_list(p, top, top_list(p, nt, NULL, top));
+      }
       record(p, t, i, truth, rank_sparse(p, nt, truth));
     }
     clear_scores(p, nt);
@@ -435,9 +595,10 @@ static er_status run_rules(peer *p, uint32_t (*row)(peer *, uint32_t), er_error 
   const er_eval_split *s = p->s;
   for (uint32_t a = 0; a < s->n_items; a++) {
     if (g.first[a] == g.first[a + 1]) continue;
-    uint32_t nt = row(p, a);
+    uint32_t nt = row(p, a), top[ER_EVAL_TOP], ntop = p->lists ? top_list(p, nt, NULL, top) : 0;
     for (uint32_t x = g.first[a]; x < g.first[a + 1]; x++) {
       uint32_t t = g.test[x], pos = g.pos[x];
+      observe_list(p, top, ntop);
       uint32_t truth = test_item(p, s->test_first[t] + pos + 1);
       record(p, t, pos, truth, rank_sparse(p, nt, truth));
     }
@@ -449,7 +610,7 @@ static er_status run_rules(peer *p, uint32_t (*row)(peer *, uint32_t), er_error 
 
 /* ---- V-SKNN ------------------------------------------------------------------------------------ */
 
-typedef struct { uint64_t sim; uint32_t ses; } nbr;
+typedef struct { double sim; uint32_t ses, aux; } nbr; /* aux: STAN's last shared position */
 
 /* a before b: more similar, then more recent */
 static inline int nbr_better(const nbr *a, const nbr *b) { return a->sim != b->sim ? a->sim > b->sim : a->ses > b->ses; }
@@ -478,6 +639,26 @@ static uint32_t top_k(nbr *v, uint32_t n, uint32_t k) {
     sift_down(v, k, 0);
   }
   return k;
+}
+
+/* The sample (training sessions, most recent first) becomes the `cap` most
+ * recent of itself and the sessions holding item x (both descending);
+ * returns its new size.  *sample and *merged (both of cap slots) swap. */
+static uint32_t sample_add(const peer *p, uint32_t x, uint32_t **sample, uint32_t **merged, uint32_t ns, uint32_t cap) {
+  const uint32_t *sa = *sample;
+  uint32_t *out = *merged;
+  uint32_t a = 0, b = p->inv_first[x + 1], blo = p->inv_first[x], m = 0;
+  while (m < cap && (a < ns || b > blo)) {
+    uint32_t v;
+    if (a < ns && (b == blo || sa[a] >= p->inv_ses[b - 1])) {
+      v = sa[a++];
+      if (b > blo && p->inv_ses[b - 1] == v) b--;
+    } else v = p->inv_ses[--b];
+    out[m++] = v;
+  }
+  *merged = *sample;
+  *sample = out;
+  return m;
 }
 
 /* Rank of item t under real scores sc[] (0 for every item not in
@@ -554,18 +735,7 @@ static er_status run_vsknn(peer *p, er_error *err) {
       uint32_t x = test_item(p, k), i = k - f, old = wpos[x];
       if (!old) {
         cur[nc++] = x;
-        /* sample := the SAMPLE most recent of sample ∪ sessions(x) (both descending) */
-        uint32_t a = 0, b = p->inv_first[x + 1], blo = p->inv_first[x], m = 0;
-        while (m < SAMPLE && (a < ns || b > blo)) {
-          uint32_t v;
-          if (a < ns && (b == blo || sample[a] >= p->inv_ses[b - 1])) {
-            v = sample[a++];
-            if (b > blo && p->inv_ses[b - 1] == v) b--;
-          } else v = p->inv_ses[--b];
-          merged[m++] = v;
-        }
-        uint32_t *tmp = sample; sample = merged; merged = tmp;
-        ns = m;
+        ns = sample_add(p, x, &sample, &merged, ns, SAMPLE);
       }
       wpos[x] = i + 1;
       uint32_t thr = ns == SAMPLE ? sample[ns - 1] : 0, delta = i + 1 - old;
@@ -576,7 +746,7 @@ static er_status run_vsknn(peer *p, er_error *err) {
         last[ses] = i + 1;
       }
       /* the neighbours: the K most similar of the sample, best first */
-      for (uint32_t q = 0; q < ns; q++) nb[q] = (nbr){sim[sample[q]], sample[q]};
+      for (uint32_t q = 0; q < ns; q++) nb[q] = (nbr){(double)sim[sample[q]], sample[q], 0};
       uint32_t kk = top_k(nb, ns, K), nt = 0;
       qsort(nb, kk, sizeof *nb, nbr_cmp);
       for (uint32_t q = 0; q < kk; q++) {
@@ -594,6 +764,10 @@ static er_status run_vsknn(peer *p, er_error *err) {
       }
       for (uint32_t q = 0; q < nt; q++) acc[p->touched[q]] *= mult[p->touched[q]];
       uint32_t truth = test_item(p, k + 1);
+      if (p->lists) {
+        uint32_t top[ER_EVAL_TOP];
+        observe_list(p, top, top_list(p, nt, acc, top));
+      }
       record(p, t, i, truth, rank_real(p, acc, nt, truth, n_cat));
       for (uint32_t q = 0; q < nt; q++) acc[p->touched[q]] = 0;
     }
@@ -609,6 +783,140 @@ out:
   free(wpos);
   free(acc);
   free(mult);
+  free(cur);
+  free(nb);
+  return st;
+}
+
+/* ---- STAN, VSTAN ------------------------------------------------------------------------------- */
+
+er_eval_knn_params er_eval_knn_defaults(int vstan) {
+  er_eval_knn_params q = {ER_EVAL_STAN_K, ER_EVAL_STAN_SAMPLE, ER_EVAL_STAN_SPW, ER_EVAL_STAN_SNH, ER_EVAL_STAN_INH, 0, 0};
+  if (vstan) {
+    q.ipw = ER_EVAL_VSTAN_IPW;
+    q.idf = ER_EVAL_VSTAN_IDF;
+  }
+  return q;
+}
+
+/* session-rec's STAN (vstan 0) or VSKNN_STAN (vstan 1) with p->knn (see
+ * er_eval.h for the definition).  The sample is kept incrementally as
+ * vsknn's; it is every session sharing an item whose index is at least its
+ * least recent one, so each prediction adds up the dot products from the
+ * items' session lists (the current session's distinct items in first
+ * occurrence order, the order er_eval.h states) and touches only the
+ * shared items.  exp() of the integer distances comes from tables computed
+ * with the definition's expressions (bitwise the same values). */
+static er_status run_stan(peer *p, int vstan, er_error *err) {
+  const er_eval_split *s = p->s;
+  const er_eval_knn_params *q = p->knn;
+  const uint32_t SAMPLE = q->sample ? q->sample : 1, K = q->k ? q->k : 1;
+  const double snh_ms = q->snh_days * 86400000.0;
+  uint32_t ni = s->n_items ? s->n_items : 1, max_len = 1, max_train = 1;
+  for (uint32_t t = 0; t < s->n_test; t++)
+    if (s->test_first[t + 1] - s->test_first[t] > max_len) max_len = s->test_first[t + 1] - s->test_first[t];
+  for (uint32_t z = 0; z < s->n_train; z++)
+    if (s->train_first[z + 1] - s->train_first[z] > max_train) max_train = s->train_first[z + 1] - s->train_first[z];
+  uint32_t *sample = malloc(SAMPLE * sizeof *sample), *merged = malloc(SAMPLE * sizeof *merged);
+  uint32_t *wpos = calloc(ni, sizeof *wpos);          /* last position + 1 in e_0..e_i; 0: absent */
+  uint8_t *mark = calloc(ni, 1);                      /* scored in this prediction */
+  double *acc = calloc(ni, sizeof *acc), *idf = malloc((size_t)ni * sizeof *idf);
+  double *dot = calloc((size_t)s->n_train + 1, sizeof *dot);
+  uint32_t *maxp = calloc((size_t)s->n_train + 1, sizeof *maxp); /* last shared position + 1 */
+  uint32_t *pst = calloc((size_t)s->n_train + 1, sizeof *pst);   /* p*: last position in z of a shared item */
+  uint32_t *pset = malloc(((size_t)s->n_train + 1) * sizeof *pset); /* sessions with maxp set, to reset */
+  double *spw = malloc((size_t)max_len * sizeof *spw), *ipw = malloc((size_t)max_len * sizeof *ipw);
+  double *inh = malloc((size_t)max_train * sizeof *inh);
+  uint32_t *cur = malloc(((size_t)max_len + 1) * sizeof *cur);
+  nbr *nb = malloc(SAMPLE * sizeof *nb);
+  er_status st = ER_OK;
+  if (!sample || !merged || !wpos || !mark || !acc || !idf || !dot || !maxp || !pst || !pset || !spw || !ipw || !inh || !cur || !nb) {
+    st = er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "eval: %s: out of memory", MODEL_NAMES[p->model]);
+    goto out;
+  }
+  for (uint32_t j = 0; j < s->n_items; j++) idf[j] = s->pop[j] ? log((double)s->n_train / (double)s->pop[j]) : 0;
+  for (uint32_t d = 0; d < max_len; d++) {
+    spw[d] = exp(-(double)d / q->spw);
+    ipw[d] = vstan ? exp(-(double)d / q->ipw) : 1;
+  }
+  for (uint32_t d = 0; d < max_train; d++) inh[d] = exp(-(double)d / q->inh);
+  for (uint32_t t = 0; t < s->n_test; t++) {
+    uint32_t f = s->test_first[t], ns = 0, nc = 0, npset = 0;
+    for (uint32_t k = f; k + 1 < s->test_first[t + 1]; k++) {
+      uint32_t x = test_item(p, k), n = k - f + 1;
+      if (!wpos[x]) {
+        cur[nc++] = x;
+        ns = sample_add(p, x, &sample, &merged, ns, SAMPLE);
+      }
+      wpos[x] = n;
+      uint32_t thr = ns == SAMPLE ? sample[ns - 1] : 0;
+      /* incremental, as vsknn's similarities: every session holding x now has its last shared position n
+       * (for the ipw decay), and x's last position in it may raise its p*; the threshold only rises, so a
+       * session at or above it has seen every update */
+      for (uint32_t r = p->inv_first[x + 1]; r > p->inv_first[x] && p->inv_ses[r - 1] >= thr; r--) {
+        uint32_t z = p->inv_ses[r - 1], dl = p->d_last[p->inv_d[r - 1]];
+        if (!maxp[z]) pset[npset++] = z;
+        maxp[z] = n;
+        pst[z] = dl > pst[z] ? dl : pst[z];
+      }
+      /* the dot products: every weight changes with n, so they are summed again */
+      double cs = 0;
+      for (uint32_t c = 0; c < nc; c++) {
+        uint32_t j = cur[c];
+        double wj = spw[n - wpos[j]];
+        cs += wj * wj;
+        for (uint32_t r = p->inv_first[j + 1]; r > p->inv_first[j] && p->inv_ses[r - 1] >= thr; r--) dot[p->inv_ses[r - 1]] += wj;
+      }
+      double norm = sqrt(cs);
+      int64_t now = (int64_t)p->L->ev[s->test_event[k]].ts_ms;
+      for (uint32_t c = 0; c < ns; c++) {
+        uint32_t z = sample[c];
+        double len = (double)(p->d_first[z + 1] - p->d_first[z]);
+        int64_t end = (int64_t)p->L->ses[s->train_session[z]].end_ms;
+        nb[c] = (nbr){dot[z] / (norm * sqrt(len)) * exp(-(double)(now - end) / snh_ms), z, maxp[z]};
+      }
+      uint32_t kk = top_k(nb, ns, K), nt = 0;
+      qsort(nb, kk, sizeof *nb, nbr_cmp);
+      for (uint32_t c = 0; c < kk; c++) {
+        uint32_t z = nb[c].ses, pstar = pst[z];
+        double sim = nb[c].sim, iw = ipw[n - nb[c].aux];
+        for (uint32_t d = p->d_first[z]; d < p->d_first[z + 1]; d++) {
+          uint32_t j = p->d_item[d], lp = p->d_last[d];
+          double term = sim * inh[lp > pstar ? lp - pstar : pstar - lp];
+          if (vstan) {
+            term = term + term * idf[j] * q->idf;
+            term = term * iw;
+          }
+          if (!mark[j]) { mark[j] = 1; p->touched[nt++] = j; }
+          acc[j] += term;
+        }
+      }
+      uint32_t truth = test_item(p, k + 1);
+      if (p->lists) {
+        uint32_t top[ER_EVAL_TOP];
+        observe_list(p, top, top_list(p, nt, acc, top));
+      }
+      record(p, t, n - 1, truth, rank_real(p, acc, nt, truth, p->n_cat));
+      for (uint32_t c = 0; c < nt; c++) { acc[p->touched[c]] = 0; mark[p->touched[c]] = 0; }
+      for (uint32_t c = 0; c < ns; c++) dot[sample[c]] = 0;
+    }
+    for (uint32_t c = 0; c < nc; c++) wpos[cur[c]] = 0;
+    for (uint32_t c = 0; c < npset; c++) maxp[pset[c]] = pst[pset[c]] = 0;
+  }
+out:
+  free(sample);
+  free(merged);
+  free(wpos);
+  free(mark);
+  free(pset);
+  free(acc);
+  free(idf);
+  free(dot);
+  free(maxp);
+  free(pst);
+  free(spw);
+  free(ipw);
+  free(inh);
   free(cur);
   free(nb);
   return st;
@@ -630,10 +938,15 @@ static er_status run_edgerec(peer *p, er_engine *engine, er_error *err) {
   uint8_t prof[ER_PROFILE_MAX_BYTES];
   uint64_t done = 0, next_report = 100000;
   double t0 = er_now_seconds();
+  /* the shopper's earlier sessions (training or test: all before this one), as the edge's profile holds them */
+  uint32_t *prev = malloc(((size_t)L->n_ses + 1) * sizeof *prev);
+  er_status hst = prev ? er_log_user_prev(L, prev, err) : er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "eval: edgerec: out of memory");
+  if (hst) { free(tok); free(prev); return hst; }
   for (uint32_t t = 0; t < s->n_test; t++) {
     er_profile pr;
     er_profile_init(&pr);
     uint32_t f = s->test_first[t];
+    if (!p->o->session_only && f < s->test_first[t + 1]) er_log_apply_history(L, prev, L->ev[s->test_event[f]].session, b, &pr);
     for (uint32_t x = f; x + 1 < s->test_first[t + 1]; x++) {
       const er_log_event *e = &L->ev[s->test_event[x]];
       er_profile_delta d;
@@ -665,16 +978,16 @@ static er_status run_edgerec(peer *p, er_engine *engine, er_error *err) {
         if (er_json_get(&j, 0, "fallback") >= 0) p->r->fallbacks++;
         int32_t items = er_json_get(&j, 0, "items");
         if (items >= 0 && er_json_is(&j, (uint32_t)items, JSMN_ARRAY)) {
-          uint32_t n = (uint32_t)j.tok[items].size, at = (uint32_t)items + 1;
-          for (uint32_t r = 0; r < n; r++) {
+          uint32_t n = (uint32_t)j.tok[items].size, at = (uint32_t)items + 1, top[ER_EVAL_TOP], ntop = 0;
+          for (uint32_t r = 0; r < n && (!rank || (p->lists && r < ER_EVAL_TOP)); r++) {
             int32_t sk = er_json_get(&j, at, "sku");
             int32_t sl = sk >= 0 ? er_json_str(&j, (uint32_t)sk, sku, sizeof sku) : -1;
-            if (sl >= 0 && (((uint32_t)sl == tl && !memcmp(sku, ts, tl)) || (ps && (uint32_t)sl == pl && !memcmp(sku, ps, pl)))) {
+            if (sl >= 0 && !rank && (((uint32_t)sl == tl && !memcmp(sku, ts, tl)) || (ps && (uint32_t)sl == pl && !memcmp(sku, ps, pl))))
               rank = r + 1;
-              break;
-            }
+            if (r < ER_EVAL_TOP) top[ntop++] = sl >= 0 ? er_intern_find(&L->items, sku, (uint32_t)sl) : NONE;
             at = er_json_skip(&j, at);
           }
+          observe_list(p, top, ntop);
         } else p->r->errors++;
       }
       record(p, t, x - f, truth, cap_rank(rank));
@@ -686,6 +999,7 @@ static er_status run_edgerec(peer *p, er_engine *engine, er_error *err) {
     }
   }
   free(tok);
+  free(prev);
   return ER_OK;
 }
 
@@ -696,16 +1010,15 @@ void er_eval_opts_default(er_eval_opts *o) {
   o->test_days = ER_EVAL_DEFAULT_TEST_DAYS;
   o->k = ER_EVAL_DEFAULT_K;
   o->models = ER_EVAL_PEERS;
+  o->tune = 1;
 }
 
-er_status er_eval_model_run(const er_log *L, const er_eval_split *s, er_eval_model m, const er_eval_opts *o,
-                            er_engine *engine, er_eval_model_result *r, er_error *err) {
-  memset(r, 0, sizeof *r);
+/* One model over a split with the given STAN / VSTAN parameters (NULL for
+ * the others); `lists`: also coverage@20, pop_bias@20 and the intervals. */
+static er_status model_once(const er_log *L, const er_eval_split *s, er_eval_model m, const er_eval_opts *o, er_engine *engine,
+                            const er_eval_knn_params *knn, int lists, er_eval_model_result *r, er_error *err) {
   er_eval_metrics_init(&r->m);
-  if ((unsigned)m >= ER_EVAL_N_MODELS) return er_fail(err, ER_E_USAGE, ER_NO_OFFSET, "eval: unknown model %d", (int)m);
-  if (m == ER_EVAL_EDGEREC && !engine) return er_fail(err, ER_E_USAGE, ER_NO_OFFSET, "eval: edgerec needs an engine (a bundle)");
-  if (!o->k || o->k > ER_MAX_K) return er_fail(err, ER_E_USAGE, ER_NO_OFFSET, "eval: k must be 1..%u, got %u", ER_MAX_K, o->k);
-  double t0 = er_now_seconds();
+  r->errors = r->fallbacks = 0;
   peer p;
   memset(&p, 0, sizeof p);
   p.L = L;
@@ -713,18 +1026,191 @@ er_status er_eval_model_run(const er_log *L, const er_eval_split *s, er_eval_mod
   p.o = o;
   p.model = m;
   p.r = r;
-  er_status st = ER_OK;
-  if (m == ER_EVAL_EDGEREC) st = run_edgerec(&p, engine, err);
-  else if (!(st = peer_init(&p, m == ER_EVAL_AR || m == ER_EVAL_SR || m == ER_EVAL_VSKNN, err))) {
+  p.knn = knn;
+  er_status st = lists ? lists_init(&p, err) : ER_OK;
+  if (st) {
+  } else if (m == ER_EVAL_EDGEREC) st = run_edgerec(&p, engine, err);
+  else if (!(st = peer_init(&p, m != ER_EVAL_POP && m != ER_EVAL_SPOP, err))) {
     switch (m) {
     case ER_EVAL_POP: st = run_pop(&p, err); break;
     case ER_EVAL_SPOP: st = run_spop(&p, err); break;
     case ER_EVAL_AR: st = run_rules(&p, ar_row, err); break;
     case ER_EVAL_SR: st = run_rules(&p, sr_row, err); break;
+    case ER_EVAL_STAN: st = run_stan(&p, 0, err); break;
+    case ER_EVAL_VSTAN: st = run_stan(&p, 1, err); break;
     default: st = run_vsknn(&p, err); break;
     }
   }
+  if (!st && lists) {
+    uint32_t n_cat = 0, cov = 0;
+    for (uint32_t i = 0; i < s->n_items; i++) {
+      n_cat += s->pop[i] != 0;
+      cov += p.covered[i];
+    }
+    r->coverage = n_cat ? (double)cov / (double)n_cat : 0;
+    r->pop_bias = r->m.n ? p.pop_sum / (double)r->m.n : 0;
+    st = bootstrap(&p, r, err);
+  }
   peer_free(&p);
+  return st;
+}
+
+/* ---- tuning STAN / VSTAN -------------------------------------------------------------------------- */
+
+#define TUNE_SAMPLE 1000u      /* sample_size while tuning and after          */
+#define TUNE_MAX_PREDICTIONS 5000u /* validation: its most recent sessions up to this */
+static const double LEN_X[] = {0.125, 0.25, 0.5, 1, 2};   /* λ1, λ3, λ_ipw: times the mean session length */
+static const double SNH_DAYS[] = {2.5, 5, 20, 80, 320};   /* λ2 */
+static const double IDF_V[] = {1, 2, 5, 10};              /* λ_idf */
+static const uint32_t K_V[] = {100, 250, 500};            /* k */
+#define NV(a) (uint32_t)(sizeof(a) / sizeof((a)[0]))
+
+/* Keep the most recent test sessions of a split whose predictions add up
+ * to at most max (at least one session). */
+static void split_keep_last(er_eval_split *v, uint64_t max) {
+  if (v->predictions <= max) return;
+  uint32_t t0 = v->n_test - 1;
+  uint64_t pred = v->test_first[v->n_test] - v->test_first[t0] - 1;
+  while (t0 > 0 && pred + (v->test_first[t0] - v->test_first[t0 - 1] - 1) <= max) {
+    t0--;
+    pred += v->test_first[t0 + 1] - v->test_first[t0] - 1;
+  }
+  uint32_t base = v->test_first[t0];
+  memmove(v->test_event, v->test_event + base, (size_t)(v->test_first[v->n_test] - base) * sizeof *v->test_event);
+  for (uint32_t t = t0; t <= v->n_test; t++) {
+    if (t < v->n_test) v->test_session[t - t0] = v->test_session[t];
+    v->test_first[t - t0] = v->test_first[t] - base;
+  }
+  v->n_test -= t0;
+  v->predictions = pred;
+}
+
+typedef struct { er_eval_knn_params q; double mrr, hr; } trial;
+
+/* "k K sample S spw … snh … d inh …[ ipw … idf …]" for progress lines. */
+static const char *fmt_params(const er_eval_knn_params *q, int vstan, char *out, size_t cap) {
+  int n = snprintf(out, cap, "k %u sample %u spw %.3f snh %.1f d inh %.3f", q->k, q->sample, q->spw, q->snh_days, q->inh);
+  if (vstan && n > 0 && (size_t)n < cap) snprintf(out + n, cap - (size_t)n, " ipw %.3f idf %.1f", q->ipw, q->idf);
+  return out;
+}
+
+static int same_params(const er_eval_knn_params *a, const er_eval_knn_params *b) {
+  return a->k == b->k && a->sample == b->sample && a->spw == b->spw && a->snh_days == b->snh_days && a->inh == b->inh &&
+         a->ipw == b->ipw && a->idf == b->idf;
+}
+
+/* Choose STAN's / VSTAN's parameters on the validation split carved from
+ * the training sessions (see er_eval.h): coordinate search over the grid
+ * (λ1, λ2, λ3, [λ_ipw, λ_idf,] k, each over its values with the others
+ * at their best so far), from the published defaults with sample_size
+ * TUNE_SAMPLE.  VSTAN given STAN's choice (`stan`, tuned in the same run)
+ * starts from its k and λ1..λ3 and searches λ_ipw, λ_idf and k only.
+ * Without a validation split: the defaults, r->tuned 0. */
+static er_status tune_knn(const er_log *L, const er_eval_split *s, er_eval_model m, const er_eval_opts *o,
+                          const er_eval_knn_params *stan, er_eval_model_result *r, er_eval_knn_params *best, er_error *err) {
+  int vstan = m == ER_EVAL_VSTAN, from_stan = vstan && stan;
+  const char *name = MODEL_NAMES[m];
+  *best = er_eval_knn_defaults(vstan);
+  if (from_stan) {
+    best->k = stan->k;
+    best->spw = stan->spw;
+    best->snh_days = stan->snh_days;
+    best->inh = stan->inh;
+  }
+  uint32_t nval = s->n_train / 10;
+  er_eval_split v;
+  er_error verr;
+  if (!nval || split_build_range(L, L->ses[s->train_session[s->n_train - nval]].end_ms, s->from_ms, &v, &verr)) {
+    if (o->progress) fprintf(stderr, "eval: %s: no validation split (%s); published defaults\n", name, nval ? verr.msg : "fewer than 10 training sessions");
+    return ER_OK;
+  }
+  split_keep_last(&v, TUNE_MAX_PREDICTIONS);
+  best->sample = TUNE_SAMPLE;
+  double len = (double)v.train_first[v.n_train] / (double)v.n_train;
+  er_eval_opts vo = *o;
+  vo.trace = NULL;
+  vo.progress = 0;
+  if (o->progress)
+    fprintf(stderr, "eval: %s: tuning on %u validation sessions (%llu predictions), fitted on %u sessions (mean length %.2f)%s\n",
+            name, v.n_test, (unsigned long long)v.predictions, v.n_train, len, from_stan ? ", from stan's k and lambdas" : "");
+  trial tried[64], cur = {*best, -1, -1};
+  uint32_t ntried = 0;
+  er_status st = ER_OK;
+  double t0 = er_now_seconds();
+  for (int stage = -1; stage < 6 && !st; stage++) {
+    if ((!vstan && (stage == 3 || stage == 4)) || (from_stan && stage >= 0 && stage <= 2)) continue;
+    uint32_t nv = stage < 0 ? 1 : stage == 1 ? NV(SNH_DAYS) : stage == 4 ? NV(IDF_V) : stage == 5 ? NV(K_V) : NV(LEN_X);
+    trial stage_best = cur;
+    for (uint32_t x = 0; x < nv && !st; x++) {
+      trial c = {cur.q, 0, 0};
+      switch (stage) {
+      case 0: c.q.spw = LEN_X[x] * len; break;
+      case 1: c.q.snh_days = SNH_DAYS[x]; break;
+      case 2: c.q.inh = LEN_X[x] * len; break;
+      case 3: c.q.ipw = LEN_X[x] * len; break;
+      case 4: c.q.idf = IDF_V[x]; break;
+      case 5: c.q.k = K_V[x]; break;
+      default: break;
+      }
+      uint32_t f = 0;
+      while (f < ntried && !same_params(&tried[f].q, &c.q)) f++;
+      if (f < ntried) c = tried[f];
+      else {
+        er_eval_model_result vr;
+        memset(&vr, 0, sizeof vr);
+        double t1 = er_now_seconds();
+        if ((st = model_once(L, &v, m, &vo, NULL, &c.q, 0, &vr, err))) break;
+        c.mrr = er_eval_mrr(&vr.m, 20);
+        c.hr = er_eval_hr(&vr.m, 20);
+        if (ntried < NV(tried)) tried[ntried++] = c;
+        if (o->progress) {
+          char f[160];
+          fprintf(stderr, "eval: %s: tune %2u: %s: MRR@20 %.4f HR@20 %.4f (%.2f s)\n", name, ntried, fmt_params(&c.q, vstan, f, sizeof f),
+                  c.mrr, c.hr, er_now_seconds() - t1);
+        }
+      }
+      if (c.mrr > stage_best.mrr || (c.mrr == stage_best.mrr && c.hr > stage_best.hr)) stage_best = c;
+    }
+    cur = stage_best;
+  }
+  if (!st) {
+    *best = cur.q;
+    r->tuned = 1;
+    r->configs = ntried;
+    r->valid_mrr = cur.mrr;
+    r->valid_hr = cur.hr;
+    r->valid_predictions = v.predictions;
+    r->tune_seconds = er_now_seconds() - t0;
+    if (o->progress) {
+      char f[160];
+      fprintf(stderr, "eval: %s: chose %s (validation MRR@20 %.4f, HR@20 %.4f; %u configurations, %.1f s)\n", name,
+              fmt_params(best, vstan, f, sizeof f), cur.mrr, cur.hr, ntried, r->tune_seconds);
+    }
+  }
+  er_eval_split_free(&v);
+  return st;
+}
+
+/* er_eval_model_run; stan: STAN's tuned parameters of this run for VSTAN's
+ * tuning (NULL: none). */
+static er_status model_run(const er_log *L, const er_eval_split *s, er_eval_model m, const er_eval_opts *o, er_engine *engine,
+                           const er_eval_knn_params *stan, er_eval_model_result *r, er_error *err) {
+  memset(r, 0, sizeof *r);
+  er_eval_metrics_init(&r->m);
+  if ((unsigned)m >= ER_EVAL_N_MODELS) return er_fail(err, ER_E_USAGE, ER_NO_OFFSET, "eval: unknown model %d", (int)m);
+  if (m == ER_EVAL_EDGEREC && !engine) return er_fail(err, ER_E_USAGE, ER_NO_OFFSET, "eval: edgerec needs an engine (a bundle)");
+  if (!o->k || o->k > ER_MAX_K) return er_fail(err, ER_E_USAGE, ER_NO_OFFSET, "eval: k must be 1..%u, got %u", ER_MAX_K, o->k);
+  double t0 = er_now_seconds();
+  er_status st = ER_OK;
+  const er_eval_knn_params *knn = NULL;
+  if (m == ER_EVAL_STAN || m == ER_EVAL_VSTAN) {
+    const er_eval_knn_params *fixed = m == ER_EVAL_STAN ? o->stan : o->vstan;
+    r->params = er_eval_knn_defaults(m == ER_EVAL_VSTAN);
+    if (fixed) r->params = *fixed;
+    else if (o->tune) st = tune_knn(L, s, m, o, stan, r, &r->params, err);
+    knn = &r->params;
+  }
+  if (!st) st = model_once(L, s, m, o, engine, knn, 1, r, err);
   r->seconds = er_now_seconds() - t0;
   if (st) return st;
   r->ran = 1;
@@ -733,6 +1219,11 @@ er_status er_eval_model_run(const er_log *L, const er_eval_split *s, er_eval_mod
             (unsigned long long)r->m.n, er_eval_hr(&r->m, 20), er_eval_mrr(&r->m, 20), r->seconds,
             m == ER_EVAL_EDGEREC && (r->errors || r->fallbacks) ? " (see errors / fallbacks)" : "");
   return ER_OK;
+}
+
+er_status er_eval_model_run(const er_log *L, const er_eval_split *s, er_eval_model m, const er_eval_opts *o,
+                            er_engine *engine, er_eval_model_result *r, er_error *err) {
+  return model_run(L, s, m, o, engine, NULL, r, err);
 }
 
 er_status er_eval_run(const er_log *L, const er_eval_opts *o, er_engine *engine_or_NULL, er_eval_result *r, er_error *err) {
@@ -771,7 +1262,10 @@ er_status er_eval_run(const er_log *L, const er_eval_opts *o, er_engine *engine_
   if ((o->models & ER_EVAL_BIT(ER_EVAL_EDGEREC)))
     snprintf(r->model_version, sizeof r->model_version, "%s", engine_or_NULL->b.version);
   for (int m = 0; m < ER_EVAL_N_MODELS && !st; m++)
-    if (o->models & ER_EVAL_BIT(m)) st = er_eval_model_run(L, &s, (er_eval_model)m, o, engine_or_NULL, &r->model[m], err);
+    if (o->models & ER_EVAL_BIT(m)) {
+      const er_eval_model_result *sr = &r->model[ER_EVAL_STAN];
+      st = model_run(L, &s, (er_eval_model)m, o, engine_or_NULL, sr->ran && sr->tuned ? &sr->params : NULL, &r->model[m], err);
+    }
   er_eval_split_free(&s);
   return st;
 }
@@ -823,20 +1317,75 @@ uint32_t er_eval_json(const er_eval_result *r, char *out, uint32_t cap) {
          r->k, er_eval_ndcg(&x->m, r->k));
     wr(&w, ",\"predictions\":%llu", (unsigned long long)x->m.n);
     if (m == ER_EVAL_EDGEREC) wr(&w, ",\"errors\":%llu,\"fallbacks\":%llu", (unsigned long long)x->errors, (unsigned long long)x->fallbacks);
+    wr(&w, ",\"coverage@20\":%.4f,\"pop_bias@20\":%.4f,\"hr@20_ci\":[%.4f,%.4f],\"mrr@20_ci\":[%.4f,%.4f]", x->coverage,
+       x->pop_bias, x->hr_ci[0], x->hr_ci[1], x->mrr_ci[0], x->mrr_ci[1]);
+    if (m == ER_EVAL_STAN || m == ER_EVAL_VSTAN) {
+      const er_eval_knn_params *q = &x->params;
+      wr(&w, ",\"params\":{\"k\":%u,\"sample\":%u,\"lambda_spw\":%.4g,\"lambda_snh_days\":%.4g,\"lambda_inh\":%.4g", q->k,
+         q->sample, q->spw, q->snh_days, q->inh);
+      if (m == ER_EVAL_VSTAN) wr(&w, ",\"lambda_ipw\":%.4g,\"lambda_idf\":%.4g", q->ipw, q->idf);
+      wr(&w, ",\"tuned\":%s,\"configs\":%u", x->tuned ? "true" : "false", x->configs);
+      if (x->tuned)
+        wr(&w, ",\"validation\":{\"predictions\":%llu,\"hr@20\":%.4f,\"mrr@20\":%.4f,\"seconds\":%.3f}",
+           (unsigned long long)x->valid_predictions, x->valid_hr, x->valid_mrr, x->tune_seconds);
+      wr(&w, "}");
+    }
     wr(&w, ",\"seconds\":%.3f}", x->seconds);
   }
   wr(&w, "}}");
   return w.over ? 0 : w.n;
 }
 
+/* The stderr table: every model's figures, `*` after the best of each
+ * column (highest; lowest for pop bias and seconds). */
+static void print_table(const er_eval_result *r) {
+  enum { C_HR10, C_HR20, C_MRR, C_NDCG, C_COV, C_POP, C_SEC, NC };
+  double v[ER_EVAL_N_MODELS][NC], best[NC];
+  int lower[NC] = {0, 0, 0, 0, 0, 1, 1}, any = 0;
+  for (int c = 0; c < NC; c++) best[c] = lower[c] ? INFINITY : -INFINITY;
+  for (int m = 0; m < ER_EVAL_N_MODELS; m++) {
+    const er_eval_model_result *x = &r->model[m];
+    if (!x->ran) continue;
+    any++;
+    double row[NC] = {er_eval_hr(&x->m, 10), er_eval_hr(&x->m, 20), er_eval_mrr(&x->m, 20), er_eval_ndcg(&x->m, 10),
+                      x->coverage, x->pop_bias, x->seconds};
+    for (int c = 0; c < NC; c++) {
+      v[m][c] = row[c];
+      if (lower[c] ? row[c] < best[c] : row[c] > best[c]) best[c] = row[c];
+    }
+  }
+  if (!any) return;
+  fprintf(stderr, "eval: %-8s %-8s %-25s %-25s %-8s %-8s %-8s %s\n", "model", "HR@10", "HR@20 [95% CI]", "MRR@20 [95% CI]",
+          "NDCG@10", "cov@20", "pop@20", "seconds");
+  for (int m = 0; m < ER_EVAL_N_MODELS; m++) {
+    const er_eval_model_result *x = &r->model[m];
+    if (!x->ran) continue;
+    char f[NC][48];
+    for (int c = 0; c < NC; c++) {
+      const char *star = any > 1 && v[m][c] == best[c] ? "*" : "";
+      if (c == C_HR20 || c == C_MRR) {
+        const double *ci = c == C_HR20 ? x->hr_ci : x->mrr_ci;
+        snprintf(f[c], sizeof f[c], "%.4f%s [%.4f,%.4f]", v[m][c], star, ci[0], ci[1]);
+      } else snprintf(f[c], sizeof f[c], c == C_SEC ? "%.2f%s" : "%.4f%s", v[m][c], star);
+    }
+    fprintf(stderr, "eval: %-8s %-8s %-25s %-25s %-8s %-8s %-8s %s\n", MODEL_NAMES[m], f[C_HR10], f[C_HR20], f[C_MRR],
+            f[C_NDCG], f[C_COV], f[C_POP], f[C_SEC]);
+  }
+}
+
 /* ---- the command --------------------------------------------------------------------------------- */
 
 static const char *EVAL_USAGE =
     "usage: edgerec eval --events F|- [--bundle B.erb] [--from UNIX_SECONDS | --test-days N] [--k N]\n"
-    "                    [--baseline pop,spop,ar,sr,vsknn | all | none]\n"
+    "                    [--baseline pop,spop,ar,sr,vsknn,stan,vstan | all | none] [--tune-peers grid|none]\n"
+    "                    [--history shopper|session]\n"
     "  next-item evaluation of edgerec (with --bundle) and the baselines on an event log (NDJSON);\n"
     "  split: --from, else --test-days (default 30) before the last event; k: list length (default 20, 1..200);\n"
-    "  baselines: default all; --baseline none with --bundle evaluates edgerec only.\n"
+    "  baselines: default all; --baseline none with --bundle evaluates edgerec only;\n"
+    "  --tune-peers: stan/vstan parameters chosen on a validation split of the training sessions (grid,\n"
+    "  the default) or the published defaults (none).  A table of every model on stderr (* = best).\n"
+    "  --history: edgerec's profile starts with the shopper's earlier sessions, as served (shopper, the\n"
+    "  default), or holds the session's events only (session).\n"
     "  one JSON object on stdout; exit codes: 0 ok, 2 usage, 3 bad input, 4 bad bundle\n";
 
 static int eval_usage(const char *fmt, const char *arg) {
@@ -865,7 +1414,7 @@ static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out) {
 
 
 int er_eval_main(int argc, char **argv) {
-  const char *bundle = NULL, *events = NULL, *from = NULL, *days = NULL, *kopt = NULL, *baseline = NULL;
+  const char *bundle = NULL, *events = NULL, *from = NULL, *days = NULL, *kopt = NULL, *baseline = NULL, *tune = NULL, *history = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char **slot = NULL;
@@ -875,6 +1424,8 @@ int er_eval_main(int argc, char **argv) {
     else if (!strcmp(a, "--test-days")) slot = &days;
     else if (!strcmp(a, "--k")) slot = &kopt;
     else if (!strcmp(a, "--baseline")) slot = &baseline;
+    else if (!strcmp(a, "--tune-peers")) slot = &tune;
+    else if (!strcmp(a, "--history")) slot = &history;
     else if (!strcmp(a, "--help") || !strcmp(a, "-h")) return eval_usage(NULL, NULL);
     else if (a[0] == '-' && a[1]) return eval_usage("unknown option %s", a);
     else return eval_usage("unexpected argument '%s' (options take the form --name VALUE)", a);
@@ -900,6 +1451,14 @@ int er_eval_main(int argc, char **argv) {
   if (kopt) {
     if (parse_u64(kopt, 1, ER_MAX_K, &v)) return eval_usage("--k must be an integer 1..200, got '%s'", kopt);
     o.k = (uint32_t)v;
+  }
+  if (tune) {
+    if (!strcmp(tune, "none")) o.tune = 0;
+    else if (strcmp(tune, "grid")) return eval_usage("--tune-peers must be grid or none, got '%s'", tune);
+  }
+  if (history) {
+    if (!strcmp(history, "session")) o.session_only = 1;
+    else if (strcmp(history, "shopper")) return eval_usage("--history must be shopper or session, got '%s'", history);
   }
   er_error err;
   er_error_clear(&err);
@@ -945,7 +1504,8 @@ int er_eval_main(int argc, char **argv) {
     fprintf(stderr, "edgerec: %s\n", err.msg);
     rc = st == ER_E_USAGE ? 2 : 3;
   } else {
-    char json[8192];
+    char json[16384];
+    print_table(r);
     uint32_t n = er_eval_json(r, json, sizeof json);
     if (!n || fwrite(json, 1, n, stdout) != n || fputc('\n', stdout) == EOF || fflush(stdout)) {
       fprintf(stderr, "edgerec: eval: cannot write the result to stdout\n");

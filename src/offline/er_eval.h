@@ -68,17 +68,83 @@
  *             number of distinct items times i+1, which changes no
  *             ranking), scores doubles summed in a fixed order
  *             (neighbours best first): deterministic.
- *  - edgerec: per test session a profile starts empty (er_profile_init);
+ *      stan   STAN (Garg et al., SIGIR 2019): session-rec's STAN
+ *             (algorithms/knn/stan.py), remind True, no extend, with
+ *             parameters k, sample_size, lambda_spw (λ1), lambda_snh (λ2, in
+ *             days) and lambda_inh (λ3) -- tuned (below) or the published
+ *             defaults (ER_EVAL_STAN_*: k 100, sample_size 5000, λ1 1.02,
+ *             λ2 5 days, λ3 2.05).  Weights: e_0..e_i as a list of length
+ *             n = i+1, item j weighs w(j) = exp((x+1 - n) / λ1) for its last
+ *             position x.  Candidates: the sample_size most recent training
+ *             sessions (by end time; ties: er_log order) sharing an item
+ *             with e_0..e_i.  Similarity of a candidate c with the distinct
+ *             item set D(c): (sum of w(j) over j in D(c) ∩ items(e_0..e_i),
+ *             in c's first-occurrence order) / (sqrt(sum of w(j)^2 over the
+ *             distinct items of e_0..e_i, in first-occurrence order) *
+ *             sqrt(|D(c)|)) * exp(-(ts(e_i) - end(c)) / λ2) (ts in ms, λ2 in
+ *             ms; end(c): er_log_session.end_ms).  Neighbours: the k most
+ *             similar (ties: the more recent).  Score of item j: the sum
+ *             over the neighbours c containing j (best first) of sim(c) *
+ *             exp(-|p(j) - p*| / λ3), p(j) j's last 1-based position in c's
+ *             sequence, p* the last position in c of an item of e_0..e_i.
+ *             Ranking as vsknn (positive scores, then POP).
+ *      vstan  VSTAN (Ludewig, Latifi, Mauro & Jannach 2021): session-rec's
+ *             VSKNN_STAN (algorithms/knn/vstan.py; its similarity is the
+ *             cosine above whatever `similarity` says): STAN's neighbours,
+ *             and each neighbour's term for j becomes t = sim(c) *
+ *             exp(-|p(j) - p*| / λ3); t = t + t * ln(N / pop(j)) *
+ *             lambda_idf; t = t * exp((q+1 - n) / lambda_ipw), q the last
+ *             position x of e_0..e_i whose item is in c (N training
+ *             sessions, pop(j) j's item events).  Defaults ER_EVAL_VSTAN_*
+ *             (session-rec's: λ_ipw 1.02, λ_idf 5; the rest as STAN's).
+ *             Negative scores (pop(j) > N * e^(-1/λ_idf)) rank last, as in
+ *             vsknn.
+ *  - Tuning (stan, vstan; opts.tune = 1, the default): the training
+ *    sessions (by end time) are split again: the last tenth of them
+ *    (count; the cut is that session's end time, so ties stay together) is
+ *    a validation set under the same protocol (items unseen in the rest
+ *    dropped, sessions < 2 events dropped), the rest the fit set.  Every
+ *    configuration of a small grid (er_eval.c: STAN_GRID, VSTAN_GRID;
+ *    λ1, λ3 as multiples of the fit set's mean session length L, as in
+ *    the STAN paper) is fitted on the fit set and scored on the validation
+ *    set; the best MRR@20 (ties: HR@20, then grid order) is refitted on
+ *    all training sessions and evaluated on the test sessions.  The test
+ *    sessions are never read while tuning.  When the validation set is
+ *    empty the defaults are used (params.tuned false).  The search is
+ *    coordinate-wise (each parameter over its values, the others at their
+ *    best so far, in the order λ1, λ2, λ3, λ_ipw, λ_idf, k), from the
+ *    published defaults with sample_size 1000 (kept: 5000 costs five times
+ *    as much); the validation set is capped at its most recent sessions
+ *    totalling 5000 predictions.  VSTAN, when STAN was tuned in the same
+ *    run, starts from STAN's k, λ1, λ2, λ3 and searches λ_ipw, λ_idf, k.
+ *  - Lists (every model): the top 20 of each prediction, from the same
+ *    ranking.  coverage@20 = distinct catalogue items in any top-20 list /
+ *    catalogue items (session-rec's Coverage); pop_bias@20 = the mean over
+ *    predictions of the mean of pop(j) / max pop over the list's items
+ *    (session-rec's Popularity@20; an empty list counts 0; edgerec's items
+ *    outside the training catalogue count 0).
+ *  - Intervals: per-session bootstrap: 1000 resamples of the test sessions
+ *    with replacement (splitmix64, seed ER_EVAL_BOOT_SEED, the same sessions
+ *    for every model: paired), each giving HR@20 = hits / predictions and
+ *    MRR@20 = sum of 1/rank / predictions over the resampled sessions; the
+ *    interval is the 26th and 975th of the 1000 sorted values (25 below,
+ *    25 above).
+ *  - edgerec: per test session the profile starts as the edge's would: the
+ *    shopper's earlier sessions (er_log_apply_history: the same user's
+ *    sessions that ended before this one started, training or test, every
+ *    event as logged; none without a user, or with opts.session_only), then
  *    before predicting e_{i+1}, e_i is applied (er_log_delta,
- *    er_engine_enrich_delta, er_profile_apply) — so the profile holds exactly
- *    e_0..e_i of the filtered sequence, what the peers see — then the profile
- *    is encoded and er_recommend (the serving path, unit
+ *    er_engine_enrich_delta, er_profile_apply) — so beyond the history the
+ *    profile holds exactly e_0..e_i of the filtered sequence, what the peers
+ *    see (the peers are session-based: they see a shopper's earlier sessions
+ *    only as training sessions) — then the profile is encoded and er_recommend (the serving path, unit
  *    recommended-for-you) is called with er_log_context_json(e_i, max(k,
  *    20)).  The true item counts as found at the position of its sku, or of
  *    its parent's sku (a configurable's child folds into its parent).
  *    Engine errors are counted (and are misses); so are work-budget
  *    fallbacks (their items still count).  edgerec's serving rules apply:
- *    it never recommends items the profile has purchased or disliked. */
+ *    it never recommends items the profile has disliked, nor purchases but
+ *    of items bought again by >= 10 % of their buyers, bought >= 24 h ago. */
 #ifndef ER_EVAL_H
 #define ER_EVAL_H
 
@@ -94,7 +160,12 @@
   "e0..ei predicts e(i+1), rank over the whole catalogue (not returned = miss); peers trained on training sessions " \
   "only, may repeat session items, ties by item id, filled with POP; ar: all position pairs, sr: steps 10 weight "   \
   "1/gap, vsknn: session-rec VMContextKNN k 100, sample_size 1000 (recent), weighting div, weighting_score div, "   \
-  "idf_weighting 1, remind, vec dot product; edgerec: er_recommend with a profile of e0..ei and the context of ei"
+  "idf_weighting 1, remind, vec dot product; stan/vstan: session-rec STAN / VSKNN_STAN (cosine with position "      \
+  "weights exp((pos-n)/l_spw), time decay exp(-(ts(ei)-end)/l_snh), item decay exp(-|p-p*|/l_inh); vstan also "     \
+  "1+l_idf*ln(N/pop), exp((q-n)/l_ipw)), recent sample, ties by recency then item id, tuned on the last tenth of "   \
+  "training sessions (MRR@20) unless --tune-peers none; coverage@20, popularity@20 (pop/max), per-session "          \
+  "bootstrap 95% intervals (1000, fixed seed); edgerec: er_recommend with a profile of the shopper's earlier "      \
+  "sessions (same user, unless --history session) and e0..ei, and the context of ei"
 
 #define ER_EVAL_MAX_RANK 200u        /* ranks kept in the histogram (= ER_MAX_K) */
 #define ER_EVAL_DEFAULT_K 20u
@@ -104,6 +175,16 @@
 #define ER_EVAL_KNN_K 100u          /* V-SKNN neighbours                                    */
 #define ER_EVAL_KNN_SAMPLE 1000u    /* V-SKNN candidates: most recent sessions sharing an item */
 #define ER_EVAL_KNN_IDF 1.0         /* V-SKNN idf_weighting                                 */
+#define ER_EVAL_STAN_K 100u         /* STAN / VSTAN published defaults (session-rec's)       */
+#define ER_EVAL_STAN_SAMPLE 5000u
+#define ER_EVAL_STAN_SPW 1.02        /* λ1, positions                                         */
+#define ER_EVAL_STAN_SNH 5.0         /* λ2, days                                              */
+#define ER_EVAL_STAN_INH 2.05        /* λ3, positions                                         */
+#define ER_EVAL_VSTAN_IPW 1.02
+#define ER_EVAL_VSTAN_IDF 5.0
+#define ER_EVAL_TOP 20u              /* list length for coverage@20 and pop_bias@20           */
+#define ER_EVAL_BOOT 1000u           /* bootstrap resamples                                   */
+#define ER_EVAL_BOOT_SEED 0x5eed2019ull
 
 /* The models, in output order. */
 typedef enum {
@@ -113,13 +194,17 @@ typedef enum {
   ER_EVAL_AR,
   ER_EVAL_SR,
   ER_EVAL_VSKNN,
+  ER_EVAL_STAN,
+  ER_EVAL_VSTAN,
   ER_EVAL_N_MODELS
 } er_eval_model;
 #define ER_EVAL_BIT(m) (1u << (m))
 #define ER_EVAL_PEERS (ER_EVAL_BIT(ER_EVAL_POP) | ER_EVAL_BIT(ER_EVAL_SPOP) | ER_EVAL_BIT(ER_EVAL_AR) | \
-                       ER_EVAL_BIT(ER_EVAL_SR) | ER_EVAL_BIT(ER_EVAL_VSKNN))
+                       ER_EVAL_BIT(ER_EVAL_SR) | ER_EVAL_BIT(ER_EVAL_VSKNN) | ER_EVAL_BIT(ER_EVAL_STAN) |  \
+                       ER_EVAL_BIT(ER_EVAL_VSTAN))
 
-/* "edgerec", "pop", "spop", "ar", "sr", "vsknn"; NULL when out of range. */
+/* "edgerec", "pop", "spop", "ar", "sr", "vsknn", "stan", "vstan"; NULL when
+ * out of range. */
 const char *er_eval_model_name(er_eval_model m);
 /* Parse a --baseline list ("pop,sr", "all", "none"; names as above, without
  * "edgerec") into a bitmask of ER_EVAL_BIT(model).  ER_E_USAGE naming the
@@ -183,8 +268,19 @@ void er_eval_split_free(er_eval_split *s);
 /* Called once per prediction when set: model, test session (index into the
  * split's test arrays), position i (e_0..e_i predict e_{i+1}), the true
  * item, and its rank (0: miss).  Order: by session and position for spop,
- * vsknn, edgerec and pop; grouped by the last item for ar and sr. */
+ * vsknn, stan, vstan, edgerec and pop; grouped by the last item for ar and
+ * sr.  Not called while stan / vstan tune (validation predictions). */
 typedef void (*er_eval_trace_fn)(void *user, er_eval_model m, uint32_t test, uint32_t pos, uint32_t item, uint32_t rank);
+
+/* STAN / VSTAN parameters (ipw and idf: VSTAN only, 0 for STAN). */
+typedef struct {
+  uint32_t k, sample;
+  double spw, snh_days, inh;   /* λ1 (positions), λ2 (days), λ3 (positions)        */
+  double ipw, idf;
+} er_eval_knn_params;
+
+/* The published defaults of STAN (vstan 0) or VSTAN (vstan 1). */
+er_eval_knn_params er_eval_knn_defaults(int vstan);
 
 typedef struct {
   int has_from;                /* 1: split at from_ms; 0: test_days before the log's last event */
@@ -193,15 +289,27 @@ typedef struct {
   uint32_t k;                  /* list length asked of the models, 1..200 (20)    */
   uint32_t models;             /* ER_EVAL_BIT mask; edgerec needs an engine        */
   int progress;                /* per-model lines on stderr                        */
+  int tune;                    /* stan, vstan: 1 grid on a validation split (default), 0 defaults */
+  int session_only;            /* edgerec: 1 the profile holds the session's events only (--history session) */
+  const er_eval_knn_params *stan, *vstan; /* fixed parameters (tests); NULL: tune or defaults */
   er_eval_trace_fn trace;      /* optional                                         */
   void *trace_user;
 } er_eval_opts;
 
-/* Defaults: test_days 30, k 20, all peers, no progress, no trace. */
+/* Defaults: test_days 30, k 20, all peers, tuning on, no progress, no trace. */
 void er_eval_opts_default(er_eval_opts *o);
 
 typedef struct {
   int ran;                     /* evaluated                                        */
+  double coverage, pop_bias;   /* coverage@20, pop_bias@20 (see the protocol)      */
+  double hr_ci[2], mrr_ci[2];  /* bootstrap 95 % intervals of HR@20 and MRR@20     */
+  /* stan, vstan */
+  er_eval_knn_params params;   /* the parameters evaluated on the test sessions    */
+  int tuned;                   /* 1: chosen on the validation split                */
+  uint32_t configs;            /* grid size tried                                  */
+  double valid_hr, valid_mrr;  /* the chosen configuration's HR@20, MRR@20 on validation */
+  uint64_t valid_predictions;
+  double tune_seconds;         /* of the tuning (included in seconds)            */
   er_eval_metrics m;
   double seconds;              /* wall time of training + predictions            */
   uint64_t errors;             /* edgerec: er_recommend / context failures        */
@@ -234,15 +342,20 @@ er_status er_eval_run(const er_log *L, const er_eval_opts *o, er_engine *engine_
  * "test_sessions_dropped":N,"test_events_dropped":N,"predictions":N},"k":K,
  * "models":{"edgerec":{"model":"…","hr@10":…,"hr@20":…,"mrr@20":…,
  * "ndcg@10":…,["hr@K","mrr@K","ndcg@K" when K is not 10 or 20,]
- * "predictions":N,"errors":N,"fallbacks":N,"seconds":…},"pop":{…},…}} with
+ * "predictions":N,"errors":N,"fallbacks":N,"coverage@20":…,"pop_bias@20":…,
+ * "hr@20_ci":[lo,hi],"mrr@20_ci":[lo,hi],"seconds":…},"pop":{…},…,
+ * "stan":{…,"params":{"k":N,"sample":N,"lambda_spw":…,"lambda_snh_days":…,
+ * "lambda_inh":…[,"lambda_ipw":…,"lambda_idf":… for vstan],"tuned":B,
+ * "configs":N[,"validation":{"predictions":N,"hr@20":…,"mrr@20":…}]}}}} with
  * metrics to 4 decimals, seconds to 3, `from` in unix seconds (3 decimals
  * only when not whole).  Returns the length written to out (NUL-terminated),
- * 0 when cap is too small (8 KB is always enough). */
+ * 0 when cap is too small (16 KB is always enough). */
 uint32_t er_eval_json(const er_eval_result *r, char *out, uint32_t cap);
 
 /* `edgerec eval --bundle B --events F [--from TS | --test-days N] [--k N]
- * [--baseline LIST]`; argv[0] is "eval".  The JSON on stdout, progress on
- * stderr.  Without --bundle the baselines run (default all); with it edgerec
+ * [--baseline LIST] [--tune-peers grid|none]`; argv[0] is "eval".  The JSON
+ * on stdout, progress and a table of every model (the best per column
+ * flagged `*`) on stderr.  Without --bundle the baselines run (default all); with it edgerec
  * and the baselines (default all; `--baseline none`: edgerec only).
  * Returns 0 ok, 2 usage, 3 bad input (unreadable events, nothing to
  * evaluate), 4 bad bundle. */

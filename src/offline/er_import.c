@@ -419,8 +419,8 @@ static void utab_free(utab *t) {
 typedef struct { sv from[TMAP_MAX]; const char *to[TMAP_MAX]; int n; } tmap;
 
 static const char *contract_type(sv v) {
-  static const char *const t[] = {"view", "click", "cart", "purchase"};
-  for (int i = 0; i < 4; i++) if (sv_eq(v, t[i])) return t[i];
+  static const char *const t[] = {"view", "click", "cart", "purchase", "wishlist"};
+  for (int i = 0; i < 5; i++) if (sv_eq(v, t[i])) return t[i];
   return NULL;
 }
 
@@ -433,7 +433,7 @@ static int tmap_parse(tmap *m, const char *s, char *err, size_t errcap) {
     if (!eq || eq == s || m->n >= TMAP_MAX) { snprintf(err, errcap, "--type-map: expected FROM=TYPE,... (at most %d pairs)", TMAP_MAX); return -1; }
     sv to = {eq + 1, (uint32_t)(s + len - eq - 1)};
     const char *ct = contract_type(to);
-    if (!ct) { snprintf(err, errcap, "--type-map: '%.*s' is not one of view, click, cart, purchase", (int)to.n, to.p); return -1; }
+    if (!ct) { snprintf(err, errcap, "--type-map: '%.*s' is not one of view, click, cart, purchase, wishlist", (int)to.n, to.p); return -1; }
     m->from[m->n].p = s; m->from[m->n].n = (uint32_t)(eq - s); m->to[m->n] = ct; m->n++;
     s += len + (comma ? 1 : 0);
   }
@@ -457,6 +457,43 @@ static int parse_ts(int fmt, sv v, int64_t *ms) {
   return er_import_parse_unix(v.p, v.n, ms);
 }
 
+/* A decimal integer 0..max (no sign, no fraction); -1 when malformed or larger. */
+static int parse_uint(sv v, int64_t max, int64_t *out) {
+  int64_t x = 0;
+  if (!v.n) return -1;
+  for (uint32_t i = 0; i < v.n; i++) {
+    if (v.p[i] < '0' || v.p[i] > '9') return -1;
+    x = x * 10 + (v.p[i] - '0');
+    if (x > max) return -1;
+  }
+  *out = x;
+  return 0;
+}
+
+/* --ts Y,M,D: midnight UTC of the date in columns col[0..2] (names in names[]);
+ * 0, or -1 with why naming the column. */
+static int ymd_ts(const csv_rd *c, const int32_t col[3], char names[3][128], int64_t *ms, char *why, size_t cap) {
+  static const unsigned char mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  static const char *const what[3] = {"a year 1970..2105", "a month 1..12", "a day of that month"};
+  int64_t v[3];
+  for (int k = 0; k < 3; k++) {
+    sv f = csv_field(c, col[k]);
+    int ok = !parse_uint(f, 9999, &v[k]);
+    if (ok && k == 0) ok = v[0] >= 1970 && v[0] <= 2105;
+    if (ok && k == 1) ok = v[1] >= 1 && v[1] <= 12;
+    if (ok && k == 2) {
+      int leap = (v[0] % 4 == 0 && v[0] % 100 != 0) || v[0] % 400 == 0;
+      ok = v[2] >= 1 && v[2] <= mdays[v[1] - 1] && !(v[1] == 2 && v[2] == 29 && !leap);
+    }
+    if (!ok) {
+      snprintf(why, cap, "column '%.40s': '%.*s' is not %s", names[k], (int)(f.n > 16 ? 16 : f.n), f.p, what[k]);
+      return -1;
+    }
+  }
+  *ms = er_import_days_from_civil(v[0], (unsigned)v[1], (unsigned)v[2]) * 86400 * 1000; /* 2105-12-31 < 2^32 s */
+  return 0;
+}
+
 static void id_of(char *buf, size_t cap, const char *prefix, uint64_t line, ev *e) {
   int n = snprintf(buf, cap, "%s%llu", prefix, (unsigned long long)line);
   e->id.p = buf; e->id.n = (uint32_t)(n < 0 ? 0 : n);
@@ -469,19 +506,34 @@ int er_import_csv(FILE *in, FILE *out, const er_import_csv_opts *o, er_import_st
   if (!o->session && !o->user) { snprintf(err, errcap, "csv needs --session COL, or --user COL to split sessions at gaps"); return 2; }
   if (o->type_map && tmap_parse(&tm, o->type_map, err, errcap)) return 2;
   if (!o->type_map) tm.n = 0;
+  char ymd[3][128];
+  if (o->ts_format == ER_TS_YMD) { /* "Y,M,D": three column names */
+    const char *p = o->ts;
+    for (int k = 0; k < 3; k++) {
+      const char *e = k < 2 ? strchr(p, ',') : p + strlen(p);
+      if (!e || e == p || (size_t)(e - p) >= sizeof ymd[k] || (k == 2 && strchr(p, ','))) {
+        snprintf(err, errcap, "--ts with --ts-format ymd: expected three column names YEAR,MONTH,DAY (got '%.100s')", o->ts);
+        return 2;
+      }
+      memcpy(ymd[k], p, (size_t)(e - p));
+      ymd[k][e - p] = 0;
+      p = e + 1;
+    }
+  }
   csv_rd *c = csv_open(in, o->sep);
   if (!c) { snprintf(err, errcap, "out of memory"); return 3; }
   int rc = 0;
   utab ut = {NULL, 0, 0};
   if (!csv_next(c) || c->bad) { snprintf(err, errcap, "no header row%s%s", c->bad ? ": " : "", c->bad ? c->bad : ""); rc = 3; goto done; }
   uint32_t ncol = c->nf;
-  const char *names[7] = {o->session, o->item, o->ts, o->type, o->user, o->category, o->price};
-  int32_t col[7];
-  for (int k = 0; k < 7; k++) {
+  const char *names[11] = {o->session, o->item, o->ts, o->type, o->user, o->category, o->price, o->order, NULL, NULL, NULL};
+  if (o->ts_format == ER_TS_YMD) { names[2] = NULL; names[8] = ymd[0]; names[9] = ymd[1]; names[10] = ymd[2]; }
+  int32_t col[11];
+  for (int k = 0; k < 11; k++) {
     col[k] = csv_col(c, names[k]);
     if (names[k] && col[k] < 0) { snprintf(err, errcap, "no column named '%s' in the header", names[k]); rc = 3; goto done; }
   }
-  char idbuf[32], sessbuf[300];
+  char idbuf[32], sessbuf[300], why[120];
   while (csv_next(c)) {
     st->rows++;
     progress("csv", st);
@@ -493,7 +545,25 @@ int er_import_csv(FILE *in, FILE *out, const er_import_csv_opts *o, er_import_st
     memset(&e, 0, sizeof e);
     e.item = csv_field(c, col[1]);
     if (e.item.n < 1 || e.item.n > ER_MAX_SKU_BYTES) { bad(st, line, "item must be 1..128 bytes"); continue; }
-    if (parse_ts(o->ts_format, csv_field(c, col[2]), &e.ts_ms)) { bad(st, line, "bad ts"); continue; }
+    if (o->ts_format == ER_TS_YMD) {
+      if (ymd_ts(c, col + 8, ymd, &e.ts_ms, why, sizeof why)) { bad(st, line, why); continue; }
+    } else if (parse_ts(o->ts_format, csv_field(c, col[2]), &e.ts_ms)) {
+      snprintf(why, sizeof why, "column '%.40s': bad ts (--ts-format %s)", o->ts,
+               o->ts_format == ER_TS_UNIX_MS ? "unix-ms" : o->ts_format == ER_TS_ISO8601 ? "iso8601" : "unix");
+      bad(st, line, why);
+      continue;
+    }
+    if (col[7] >= 0) { /* --order: seconds after ts */
+      int64_t ord;
+      sv f = csv_field(c, col[7]);
+      if (parse_uint(f, 4294967295LL, &ord) || e.ts_ms + ord * 1000 >= TS_MAX_MS) {
+        snprintf(why, sizeof why, "column '%.40s': '%.*s' is not an integer >= 0 (or ts + order passes 2^32 s)", o->order,
+                 (int)(f.n > 16 ? 16 : f.n), f.p);
+        bad(st, line, why);
+        continue;
+      }
+      e.ts_ms += ord * 1000;
+    }
     e.type = "view";
     if (col[3] >= 0 && !(e.type = tmap_get(&tm, csv_field(c, col[3])))) { bad(st, line, "unmapped type"); continue; }
     if (col[4] >= 0) { e.user = csv_field(c, col[4]); e.has_user = e.user.n > 0; }
@@ -657,8 +727,12 @@ static const char USAGE[] =
     "usage: edgerec import online-retail FILE|-\n"
     "       edgerec import otto FILE|-\n"
     "       edgerec import csv --item COL --ts COL (--session COL | --user COL) [--type COL [--type-map a=view,b=purchase,...]]\n"
-    "                          [--user COL] [--category COL] [--price COL] [--ts-format unix|unix-ms|iso8601]\n"
-    "                          [--sep ','|tab|';'] [--session-gap SECONDS] FILE|-\n"
+    "                          [--user COL] [--category COL] [--price COL] [--ts-format unix|unix-ms|iso8601|ymd]\n"
+    "                          [--order COL] [--sep ','|tab|';'] [--session-gap SECONDS] FILE|-\n"
+    "  --ts-format ymd: --ts names three columns YEAR,MONTH,DAY (midnight UTC of that date)\n"
+    "  --order COL: an integer >= 0 (the click's position in the session) added to ts in seconds\n"
+    "  --type-map targets: view, click, cart, purchase, wishlist (e.g. pv=view,fav=wishlist,buy=purchase)\n"
+    "  column names are matched exactly (spaces and parentheses are fine: --item 'page 2 (clothing model)')\n"
     "writes event-contract NDJSON (docs/events.md) to stdout, counts to stderr.\n"
     "exit codes: 0 ok, 2 usage, 3 bad input\n";
 
@@ -688,6 +762,7 @@ int er_import_main(int argc, char **argv) {
       if (!strcmp(a, "--session")) o.session = v;
       else if (!strcmp(a, "--item")) o.item = v;
       else if (!strcmp(a, "--ts")) o.ts = v;
+      else if (!strcmp(a, "--order")) o.order = v;
       else if (!strcmp(a, "--type")) o.type = v;
       else if (!strcmp(a, "--type-map")) o.type_map = v;
       else if (!strcmp(a, "--user")) o.user = v;
@@ -697,7 +772,8 @@ int er_import_main(int argc, char **argv) {
         if (!strcmp(v, "unix")) o.ts_format = ER_TS_UNIX;
         else if (!strcmp(v, "unix-ms")) o.ts_format = ER_TS_UNIX_MS;
         else if (!strcmp(v, "iso8601")) o.ts_format = ER_TS_ISO8601;
-        else return import_usage("--ts-format must be unix, unix-ms or iso8601");
+        else if (!strcmp(v, "ymd")) o.ts_format = ER_TS_YMD;
+        else return import_usage("--ts-format must be unix, unix-ms, iso8601 or ymd");
       } else if (!strcmp(a, "--sep")) {
         if (!strcmp(v, ",")) o.sep = ',';
         else if (!strcmp(v, ";")) o.sep = ';';

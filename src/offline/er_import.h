@@ -26,11 +26,14 @@ typedef struct {
   uint32_t nbad;
 } er_import_stats;
 
-enum { ER_TS_UNIX = 0, ER_TS_UNIX_MS = 1, ER_TS_ISO8601 = 2 };
+/* ER_TS_YMD: `ts` names three columns "Y,M,D" (comma-separated); the time is
+ * midnight UTC of that date (year 1970..2105, month 1..12, a day of that month). */
+enum { ER_TS_UNIX = 0, ER_TS_UNIX_MS = 1, ER_TS_ISO8601 = 2, ER_TS_YMD = 3 };
 
 typedef struct {
   const char *session, *item, *ts, *type, *user, *category, *price; /* column names */
-  const char *type_map;   /* "pv=view,buy=purchase" or NULL */
+  const char *order;      /* column: an integer >= 0 (position in the session) added to ts in seconds, or NULL */
+  const char *type_map;   /* "pv=view,fav=wishlist,buy=purchase" or NULL; targets view, click, cart, purchase, wishlist */
   int ts_format;          /* ER_TS_* */
   char sep;               /* ',', '\t' or ';' */
   int64_t session_gap;    /* seconds, used without `session` */

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "er_context.h"
+#include "er_engine.h"
 #include "er_event.h"
 #include "er_features.h"
 #include "er_native.h"
@@ -418,3 +419,65 @@ uint32_t er_log_context_json(const er_log *L, const er_log_event *e, uint32_t k,
   return at;
 }
 
+
+/* ---- shopper history across sessions ---------------------------------------- */
+static const er_log *hist_log; /* qsort has no context argument; set only inside er_log_user_prev */
+static int cmp_user_start(const void *a, const void *b) {
+  const er_log_session *x = &hist_log->ses[*(const uint32_t *)a], *y = &hist_log->ses[*(const uint32_t *)b];
+  if (x->user != y->user) return x->user < y->user ? -1 : 1;
+  if (x->start_ms != y->start_ms) return x->start_ms < y->start_ms ? -1 : 1;
+  return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+}
+
+er_status er_log_user_prev(const er_log *L, uint32_t *prev, er_error *err) {
+  uint32_t n = L->n_ses;
+  uint32_t *ord = malloc(((size_t)n + 1) * sizeof *ord);
+  if (!ord) return er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "out of memory ordering sessions by user");
+  uint32_t m = 0;
+  for (uint32_t s = 0; s < n; s++) {
+    prev[s] = 0xFFFFFFFFu;
+    if (L->ses[s].user) ord[m++] = s;
+  }
+  hist_log = L;
+  qsort(ord, m, sizeof *ord, cmp_user_start);
+  hist_log = NULL;
+  /* within a user, by start: the latest earlier session that has ended before s starts (sessions
+     cut at gaps never overlap; explicit session ids may, and then the overlapping one is skipped) */
+  for (uint32_t k = 1; k < m; k++) {
+    uint32_t s = ord[k];
+    for (uint32_t j = k; j-- > 0;) {
+      uint32_t t = ord[j];
+      if (L->ses[t].user != L->ses[s].user) break;
+      if (L->ses[t].end_ms < L->ses[s].start_ms) { prev[s] = t; break; }
+      if (k - j > 8) break; /* a pathological pile of overlapping sessions: no history */
+    }
+  }
+  free(ord);
+  return ER_OK;
+}
+
+uint32_t er_log_history(const er_log *L, const uint32_t *prev, uint32_t s, uint32_t *out) {
+  uint32_t n = 0, events = 0;
+  uint64_t start = L->ses[s].start_ms, horizon = (uint64_t)ER_LOG_HISTORY_DAYS * 86400000u;
+  for (uint32_t t = prev[s]; t != 0xFFFFFFFFu && n < ER_LOG_HISTORY_SESSIONS && events < ER_LOG_HISTORY_EVENTS; t = prev[t]) {
+    if (start - L->ses[t].end_ms > horizon) break;
+    out[n++] = t;
+    events += L->ses[t].n;
+  }
+  for (uint32_t a = 0, b = n ? n - 1 : 0; a < b; a++, b--) { uint32_t x = out[a]; out[a] = out[b]; out[b] = x; }
+  return n;
+}
+
+void er_log_apply_history(const er_log *L, const uint32_t *prev, uint32_t s, const er_bundle *b, er_profile *p) {
+  uint32_t hs[ER_LOG_HISTORY_SESSIONS];
+  uint32_t n = er_log_history(L, prev, s, hs);
+  for (uint32_t k = 0; k < n; k++) {
+    const er_log_session *S = &L->ses[hs[k]];
+    for (uint32_t x = S->first; x < S->first + S->n; x++) {
+      er_profile_delta d;
+      er_log_delta(L, &L->ev[x], &d);
+      er_engine_enrich_delta(b, &d);
+      er_profile_apply(p, &d);
+    }
+  }
+}

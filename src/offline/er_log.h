@@ -24,6 +24,7 @@
 #include <stdio.h>
 
 #include "er_base.h"
+#include "er_bundle.h"
 #include "er_profile.h"
 
 #define ER_LOG_MAX_BAD 10
@@ -115,6 +116,23 @@ void er_log_report(const er_log *L, FILE *f, const char *who);
 /* The profile delta of event x (type, ts, sku key, price, rating, event
  * category); catalog categories are the caller's to add. */
 void er_log_delta(const er_log *L, const er_log_event *e, er_profile_delta *d);
+/* The shopper's history before each session, as the edge's profile would
+ * hold it: prev[s] = the latest session of the same user that ended before
+ * session s started, or 0xFFFFFFFF (no user, or none).  prev has n_ses
+ * entries; ER_E_NOMEM when the sort's scratch cannot be had. */
+er_status er_log_user_prev(const er_log *L, uint32_t *prev, er_error *err);
+/* Sessions of s's history, oldest first, into out[max] (at most
+ * ER_LOG_HISTORY_SESSIONS): the prev chain, stopped after
+ * ER_LOG_HISTORY_EVENTS events or ER_LOG_HISTORY_DAYS before s's start.
+ * Returns the count. */
+#define ER_LOG_HISTORY_SESSIONS 16u
+#define ER_LOG_HISTORY_EVENTS 256u
+#define ER_LOG_HISTORY_DAYS 30u
+uint32_t er_log_history(const er_log *L, const uint32_t *prev, uint32_t s, uint32_t *out);
+/* Apply session s's history (er_log_history: every event, flagged ones too, as
+ * the edge's profile saw them; catalog categories from bundle b) to p. */
+void er_log_apply_history(const er_log *L, const uint32_t *prev, uint32_t s, const er_bundle *b, er_profile *p);
+
 /* The request context (docs/context.md) the edge would send just after
  * event e: now = its time, hour and weekday in UTC, its country and device,
  * and `k` when non-zero.  Written to out[cap] as JSON; returns the length, 0

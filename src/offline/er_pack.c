@@ -719,6 +719,7 @@ er_status er_pack_build(const er_pack_input *in, uint8_t **out, uint32_t *out_le
     if (it->n_categories > ER_PACK_MAX_ITEM_CATS || it->n_attributes > ER_PACK_MAX_ITEM_ATTRS) { st = er_fail(err, ER_E_LIMIT, ER_NO_OFFSET, "pack: item %u (sku '%s') has more than %u categories or %u attributes", i, it->sku, ER_PACK_MAX_ITEM_CATS, ER_PACK_MAX_ITEM_ATTRS); goto done; }
     if ((it->n_categories && !it->categories) || (it->n_attributes && !it->attributes)) { st = er_fail(err, ER_E_USAGE, ER_NO_OFFSET, "pack: item %u has no categories/attributes array", i); goto done; }
     if (it->view >= ER_PACK_MAX_COUNT || it->cart >= ER_PACK_MAX_COUNT || it->purchase >= ER_PACK_MAX_COUNT) { st = er_fail(err, ER_E_RANGE, ER_NO_OFFSET, "pack: item %u (sku '%s') has a popularity count of 2^40 or more", i, it->sku); goto done; }
+    if (!(it->repeat >= 0 && it->repeat <= 1)) { st = er_fail(err, ER_E_RANGE, ER_NO_OFFSET, "pack: item %u (sku '%s') has repeat %g (expected 0..1)", i, it->sku, it->repeat); goto done; }
     if (!(it->trending >= 0) || !isfinite(it->trending)) { st = er_fail(err, ER_E_RANGE, ER_NO_OFFSET, "pack: item %u (sku '%s') has trending %g (expected a finite value >= 0)", i, it->sku, it->trending); goto done; }
     if (it->view > maxv[0]) maxv[0] = it->view;
     if (it->cart > maxv[1]) maxv[1] = it->cart;
@@ -828,6 +829,8 @@ er_status er_pack_build(const er_pack_input *in, uint8_t **out, uint32_t *out_le
     er_wr16(r + 42, (uint16_t)(tr > 65535.0 ? 65535u : (uint32_t)tr));
     er_wr32(r + 44, afirst);
     er_wr16(r + 48, (uint16_t)nua);
+    double rp = round(it->repeat * 65535.0);
+    er_wr16(r + 50, (uint16_t)(rp > 65535.0 ? 65535u : rp < 0 ? 0u : (uint32_t)rp));
   }
   if (strs.len > 0xFFFFFFF0u) { st = er_fail(err, ER_E_LIMIT, ER_NO_OFFSET, "pack: string pool exceeds 4 GiB"); goto done; }
 
@@ -1280,6 +1283,10 @@ static er_status parse_item(jpack *P, uint32_t it, uint32_t k) {
     if (v >= 0) {
       if ((st = rd_num(d, (uint32_t)v, &o->trending, "items[%u].popularity.trending", k))) return st;
       if (o->trending < 0) return jerr(d, ER_E_RANGE, (uint32_t)v, "must be >= 0", "items[%u].popularity.trending", k);
+    }
+    if ((v = member(d, (uint32_t)t, "repeat")) >= 0) {
+      if ((st = rd_num(d, (uint32_t)v, &o->repeat, "items[%u].popularity.repeat", k))) return st;
+      if (o->repeat < 0 || o->repeat > 1) return jerr(d, ER_E_RANGE, (uint32_t)v, "must be 0..1", "items[%u].popularity.repeat", k);
     }
   }
   return ER_OK;
@@ -1737,10 +1744,14 @@ static er_status parse_xgb(jpack *P) {
     m->base_margin = 0; /* base_score 0.5 */
   }
   int32_t fn = member(d, (uint32_t)L, "feature_names");
+  uint32_t n_feat = ER_DENSE_COUNT; /* the dense features the model may split on */
   if (fn >= 0) {
     if (!er_json_is(j, (uint32_t)fn, JSMN_ARRAY)) return jtype(d, (uint32_t)fn, "an array", "learner.feature_names");
     uint32_t nf = (uint32_t)j->tok[fn].size;
-    if (nf && nf != ER_DENSE_COUNT) return jerr(d, ER_E_SHAPE, (uint32_t)fn, "must list the engine's 16 dense features in order (see docs/features.md)", "learner.feature_names");
+    /* the engine's dense features in order, or a prefix of them (a model trained on an earlier schema's
+       features never splits on the later ones) */
+    if (nf > ER_DENSE_COUNT) return jerr(d, ER_E_SHAPE, (uint32_t)fn, "must list the engine's dense features in order (`edgerec version` says how many; docs/features.md)", "learner.feature_names");
+    if (nf) n_feat = nf;
     uint32_t el = (uint32_t)fn + 1;
     for (uint32_t k = 0; k < nf; k++, el = er_json_skip(j, el))
       if (!er_json_eq(j, el, er_dense_names[k]))
@@ -1807,8 +1818,8 @@ static er_status parse_xgb(jpack *P) {
         if (fabs(c) > FLT_MAX) return jerr(d, ER_E_RANGE, ec, "does not fit a float32", "gradient_booster.model.trees[%u].split_conditions[%u]", t, k);
         TH[k] = (float)c;
         if ((st = rd_int(d, ei, 0, 0x7FFFFFFF, &v, "gradient_booster.model.trees[%u].split_indices[%u]", t, k))) return st;
-        if (v >= ER_DENSE_COUNT)
-          return jerr(d, ER_E_RANGE, ei, "is not a dense feature index (must be < 16)", "gradient_booster.model.trees[%u].split_indices[%u]", t, k);
+        if (v >= n_feat)
+          return jerr(d, ER_E_RANGE, ei, "is not one of the model's dense features (feature_names, else the engine's)", "gradient_booster.model.trees[%u].split_indices[%u]", t, k);
         F[k] = (uint32_t)v;
         int b;
         if (er_json_is_bool(j, ed)) b = j->js[j->tok[ed].start] == 't';

@@ -59,6 +59,7 @@ typedef struct {
   uint8_t in_stock, visible;        /* 0/1                                      */
   uint64_t view, cart, purchase;    /* popularity counts (< ER_PACK_MAX_COUNT)  */
   double trending;                  /* >= 0, stored ×1000 capped at 65535       */
+  double repeat;                    /* 0..1: buyers who bought it again another day; stored Q16 */
 } er_pack_item;
 
 /* One neighbour link: item `from` → item `to` with weight 0..1. */

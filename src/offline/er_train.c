@@ -87,6 +87,7 @@ typedef struct {
   uint32_t *seq_first;            /* [n_train + 1]                              */
   uint32_t n_seq, n_sd;
   uint64_t flagged, trust_new;    /* events of the training sessions            */
+  uint32_t *prev;                 /* [n_ses] er_log_user_prev: the shopper's earlier session */
 } trainer;
 
 static void trainer_free(trainer *T) {
@@ -102,6 +103,7 @@ static void trainer_free(trainer *T) {
   free(T->seq_ev);
   free(T->seq_sd);
   free(T->seq_first);
+  free(T->prev);
 }
 
 /* Dense ids of the (shopper, UTC day) pairs of the sequence positions: the
@@ -308,6 +310,52 @@ static void tables_free(tables *t) {
  * shopper-day once per item (its best event), an event of a new id
  * NEW_ID_WEIGHT, and a pair (a, b) once per shopper-day of a (its best
  * occurrence); flagged events are not in the sequences at all. */
+/* Repeat-purchase rate of each item over sessions [0, ses_end): of the users
+ * who bought it, the share who bought it on two or more UTC days, R / (P + 1)
+ * (so one buyer's repeat counts a half).  Purchases without a user cannot
+ * repeat.  Into it->repeat of the universe. */
+typedef struct { uint32_t item, user, day; } buy;
+static int cmp_buy(const void *a, const void *b) {
+  const buy *x = a, *y = b;
+  if (x->item != y->item) return x->item < y->item ? -1 : 1;
+  if (x->user != y->user) return x->user < y->user ? -1 : 1;
+  return x->day < y->day ? -1 : x->day > y->day;
+}
+static er_status repeat_rates(trainer *T, uint32_t ses_end, er_error *err) {
+  const er_log *L = T->L;
+  uint32_t q_end = T->seq_first[ses_end], n = 0;
+  for (uint32_t u = 0; u < T->n_items; u++) T->items[u].repeat = 0;
+  for (uint32_t q = 0; q < q_end; q++) {
+    const er_log_event *e = &L->ev[T->seq_ev[q]];
+    n += e->type == ER_EV_PURCHASE && e->user;
+  }
+  if (!n) return ER_OK;
+  buy *v = malloc((size_t)n * sizeof *v);
+  if (!v) return er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "train: out of memory");
+  n = 0;
+  for (uint32_t q = 0; q < q_end; q++) {
+    const er_log_event *e = &L->ev[T->seq_ev[q]];
+    if (e->type == ER_EV_PURCHASE && e->user) v[n++] = (buy){T->seq_item[q], e->user, (uint32_t)(e->ts_ms / 86400000u)};
+  }
+  qsort(v, n, sizeof *v, cmp_buy);
+  /* distinct days per (item, user) */
+  for (uint32_t k = 0; k < n;) {
+    uint32_t item = v[k].item, buyers = 0, again = 0;
+    while (k < n && v[k].item == item) {
+      uint32_t user = v[k].user, distinct = 0;
+      for (uint32_t prev_day = 0xFFFFFFFFu; k < n && v[k].item == item && v[k].user == user; k++) {
+        if (v[k].day != prev_day) distinct++;
+        prev_day = v[k].day;
+      }
+      buyers++;
+      again += distinct >= 2;
+    }
+    T->items[item].repeat = (double)again / (buyers + 1.0);
+  }
+  free(v);
+  return ER_OK;
+}
+
 static er_status build_tables(trainer *T, uint32_t ses_end, tables *tb, er_error *err) {
   const er_log *L = T->L;
   uint32_t N = T->n_items;
@@ -321,6 +369,7 @@ static er_status build_tables(trainer *T, uint32_t ses_end, tables *tb, er_error
   nb *tmp = NULL;
   uint32_t cap_e[ER_NBR_KINDS] = {0};
   if (!pv || !pc || !pp || !recent || !total) { st = er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "train: out of memory"); goto out; }
+  if ((st = repeat_rates(T, ses_end, err))) goto out;
   if (!ses_end) goto out;
   uint64_t t_end = L->ses[ses_end - 1].end_ms, t_start = L->ses[0].start_ms;
   for (uint32_t s = 0; s < ses_end; s++) {
@@ -720,6 +769,8 @@ static er_status gen_pairs(trainer *T, er_engine *E, uint32_t s_from, uint32_t s
     int valid = s >= s_valid;
     er_profile p;
     er_profile_init(&p);
+    /* the shopper's earlier sessions, as the edge's profile would hold them */
+    if (T->prev) er_log_apply_history(L, T->prev, s, &E->b, &p);
     /* item events of the session in order, by event index */
     for (uint32_t x = S->first; x < S->first + S->n; x++) {
       const er_log_event *e = &L->ev[x];
@@ -1079,6 +1130,8 @@ static er_status prepare(trainer *T, const er_log *L, const char *catalog_json, 
                    o->until_ms ? " before --until" : "");
   er_status st = build_universe(T, catalog_json, catalog_len, err);
   if (st) return st;
+  if (!(T->prev = malloc(((size_t)L->n_ses + 1) * sizeof *T->prev))) return er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "train: out of memory");
+  if ((st = er_log_user_prev(L, T->prev, err))) return st;
   *n_tab = (uint32_t)(n_train * o->table_fraction);
   if (*n_tab < 1) *n_tab = 1;
   if (*n_tab >= n_train) *n_tab = n_train - 1;

@@ -294,7 +294,9 @@ python3 -c 'import json
 for s in range(60):
     for k in range(3):
         print(json.dumps({"type": "view", "item": "ER-MJ-0%d" % ((s + k) % 4 + 1), "ts": 1700000000 + s * 86400 + k * 60, "session": "s%d" % s, "id": "%d-%d" % (s, k)}))' >"$TMP/log.ndjson"
-printf '1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1' >"$TMP/dense.csv"
+# one value per dense feature (`edgerec version`: "features N with D dense")
+ND=$($E version | sed -n 's/.* with \([0-9]*\) dense.*/\1/p')
+printf '1%.0s,' $(seq 2 "${ND:-0}") >"$TMP/dense.csv"; printf '1' >>"$TMP/dense.csv"
 M=$R/venia-category-men.json
 
 run_context() { measure $E recommend --bundle $S < <(pad "$1" "$TMP/ctx-min.json"); }

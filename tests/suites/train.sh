@@ -40,16 +40,58 @@ for model in trees linear; do
   check "$model: the bundle loads (checksum ok)" grep -q '"checksum_ok":true' "$TMP/$model.inspect"
   "$E" eval --bundle "$TMP/$model.erb" --events "$TMP/or.ndjson" --test-days 14 >"$TMP/$model.eval" 2>"$TMP/$model.eval.err"; rc=$?
   check "$model: eval exits 0" test $rc -eq 0
-  check "$model: eval reports edgerec and the five peers" "$NODE" -e '
+  check "$model: eval reports edgerec and the seven peers" "$NODE" -e '
     const d=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));
-    const m=d.models; process.exit(["edgerec","pop","spop","ar","sr","vsknn"].every(k=>m[k] && m[k].predictions===d.split.predictions && d.split.predictions>1000)?0:1)' "$TMP/$model.eval"
+    const m=d.models; process.exit(["edgerec","pop","spop","ar","sr","vsknn","stan","vstan"].every(k=>m[k] && m[k].predictions===d.split.predictions && d.split.predictions>1000)?0:1)' "$TMP/$model.eval"
+  check "$model: every model has coverage@20, pop_bias@20 and bootstrap intervals around HR@20 / MRR@20" "$NODE" -e '
+    const m=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")).models;
+    process.exit(Object.values(m).every(x=>x["coverage@20"]>0 && x["coverage@20"]<=1 && x["pop_bias@20"]>0 && x["pop_bias@20"]<=1 &&
+      x["hr@20_ci"][0]<=x["hr@20"] && x["hr@20"]<=x["hr@20_ci"][1] && x["mrr@20_ci"][0]<=x["mrr@20"] && x["mrr@20"]<=x["mrr@20_ci"][1] &&
+      x["hr@20_ci"][1]>x["hr@20_ci"][0])?0:1)' "$TMP/$model.eval"
+  check "$model: stan and vstan were tuned on a validation split (params in the JSON)" "$NODE" -e '
+    const m=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")).models;
+    process.exit([m.stan,m.vstan].every(x=>x.params.tuned && x.params.configs>5 && x.params.validation.predictions>0 && x.params.k>0) && m.vstan.params.lambda_idf>0 ? 0 : 1)' "$TMP/$model.eval"
+  check "$model: stderr shows the tuning grid and the chosen parameters" test "$(grep -cE '^eval: v?stan: (tune +[0-9]+|chose k)' "$TMP/$model.eval.err")" -gt 12
+  check "$model: eval prints the table, one row per model" test "$(grep -cE '^eval: (edgerec|pop|spop|ar|sr|vsknn|stan|vstan) +[0-9]\.[0-9]{4}\*? +[0-9]\.[0-9]{4}' "$TMP/$model.eval.err")" -eq 8
+  check "$model: the table flags the best per column" bash -c "grep -E '^eval: (edgerec|pop|spop|ar|sr|vsknn|stan|vstan) +[0-9]\.[0-9]{4}\*? +[0-9]\.[0-9]{4}' '$TMP/$model.eval.err' | grep -q '[0-9]\*'"
   check "$model: no engine errors or work-budget fallbacks during eval" "$NODE" -e '
     const d=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")); process.exit(d.models.edgerec.errors===0&&d.models.edgerec.fallbacks===0?0:1)' "$TMP/$model.eval"
   check "$model: beats POP and AR on HR@20 and MRR@20" "$NODE" -e '
     const m=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")).models;
     process.exit(["pop","ar"].every(p=>m.edgerec["hr@20"]>m[p]["hr@20"] && m.edgerec["mrr@20"]>m[p]["mrr@20"])?0:1)' "$TMP/$model.eval"
-  echo "$model: $(grep -E '^eval: (edgerec|sr|vsknn) ' "$TMP/$model.eval.err" | tr '\n' ' ')"
+  echo "$model: $(grep -E '^eval: (edgerec|sr|vsknn|stan|vstan) +[0-9]+ predictions' "$TMP/$model.eval.err" | tr '\n' ' ')"
 done
+
+# ---- ranking quality on a browsing log (issue 15's target): the clothing clickstream, last 14 days ----
+# the README's commands with the defaults (no tuning flags): edgerec first on HR@20 and MRR@20 against
+# every peer, STAN and VSTAN tuned on a validation split of the training sessions
+ES=$DATA/eshop-clickstream/eshop-clothing-2008.csv.xz
+xzcat "$ES" | "$E" import csv --sep ';' --session 'session ID' --item 'page 2 (clothing model)' --ts year,month,day \
+  --ts-format ymd --order 'order(sells)' --category 'page 1 (main category)' --price price - >"$TMP/es.ndjson" 2>/dev/null
+"$E" train --events "$TMP/es.ndjson" --test-days 14 --out "$TMP/es.erb" >/dev/null 2>&1
+"$E" eval --bundle "$TMP/es.erb" --events "$TMP/es.ndjson" --test-days 14 >"$TMP/es.eval" 2>"$TMP/es.eval.err"; rc=$?
+check "clickstream: train and eval with every peer exit 0" test $rc -eq 0
+check "clickstream: edgerec's default model beats every peer (STAN and VSTAN included) on HR@20 and MRR@20" "$NODE" -e '
+  const m=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")).models, peers=["pop","spop","ar","sr","vsknn","stan","vstan"];
+  const bad=peers.filter(p=>!m[p] || !(m.edgerec["hr@20"]>m[p]["hr@20"] && m.edgerec["mrr@20"]>m[p]["mrr@20"]));
+  if (bad.length) console.error("not beaten:", bad.join(","), JSON.stringify(m.edgerec));
+  process.exit(bad.length?1:0)' "$TMP/es.eval"
+echo "clickstream: $(grep -E '^eval: (edgerec|sr|stan|vstan) +[0-9]\.' "$TMP/es.eval.err" | tr -s ' ' | tr '\n' ' ')"
+
+# ---- re-visits across sessions (a seeded synthetic browsing log where a tenth of the steps return to an
+# item of the shopper's earlier sessions: a development check, not evidence) ----
+"$E" synth --preset browsing --seed 5 --users 400 --return 0.1 2>/dev/null | "$E" import csv --user user_id --session-gap 1800 --item item_id \
+  --category category_id --type behavior_type --type-map pv=view,cart=cart,fav=wishlist,buy=purchase --ts timestamp - \
+  >"$TMP/syn.ndjson" 2>/dev/null
+"$E" train --events "$TMP/syn.ndjson" --test-days 2 --out "$TMP/syn.erb" >/dev/null 2>&1
+for h in shopper session; do
+  "$E" eval --bundle "$TMP/syn.erb" --events "$TMP/syn.ndjson" --test-days 2 --baseline spop --history $h >"$TMP/syn-$h.eval" 2>/dev/null
+done
+check "synthetic: the shopper's earlier sessions in the profile find more next items than the session alone" "$NODE" -e '
+  const r=(f)=>JSON.parse(require("fs").readFileSync(f,"utf8")).models;
+  const a=r(process.argv[1]), b=r(process.argv[2]); console.log("shopper", a.edgerec["hr@20"], "session", b.edgerec["hr@20"], "spop", a.spop["hr@20"]);
+  process.exit(a.edgerec["hr@20"]>b.edgerec["hr@20"] && a.edgerec["mrr@20"]>b.edgerec["mrr@20"] && a.edgerec["mrr@20"]>a.spop["mrr@20"]?0:1)' "$TMP/syn-shopper.eval" "$TMP/syn-session.eval"
+check "eval: a bad --history is a usage error naming it" bash -c "'$E' eval --events '$TMP/syn.ndjson' --history all 2>&1 >/dev/null | grep -q -- '--history must be shopper or session'"
 
 # determinism: same seed → same bytes; another seed → another bundle
 "$E" train --events "$TMP/or.ndjson" --test-days 14 --quiet --out "$TMP/again.erb" >/dev/null 2>&1

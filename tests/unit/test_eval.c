@@ -132,6 +132,10 @@ static void test_parse_models(void) {
   CHECK_EQ_INT(m, ER_EVAL_PEERS);
   CHECK_EQ_INT(er_eval_parse_models("vsknn,spop,ar", &m, &err), ER_OK);
   CHECK_EQ_INT(m, ER_EVAL_BIT(ER_EVAL_VSKNN) | ER_EVAL_BIT(ER_EVAL_SPOP) | ER_EVAL_BIT(ER_EVAL_AR));
+  CHECK_EQ_INT(er_eval_parse_models("vstan,stan", &m, &err), ER_OK);
+  CHECK_EQ_INT(m, ER_EVAL_BIT(ER_EVAL_STAN) | ER_EVAL_BIT(ER_EVAL_VSTAN));
+  CHECK((ER_EVAL_PEERS & ER_EVAL_BIT(ER_EVAL_STAN)) && (ER_EVAL_PEERS & ER_EVAL_BIT(ER_EVAL_VSTAN)));
+  CHECK_EQ_STR(er_eval_model_name(ER_EVAL_VSTAN), "vstan");
   CHECK_EQ_INT(er_eval_parse_models("none", &m, &err), ER_OK);
   CHECK_EQ_INT(m, 0);
   CHECK_EQ_INT(er_eval_parse_models("pop,knn", &m, &err), ER_E_USAGE);
@@ -560,6 +564,100 @@ static void ref_vsknn(const er_log *L, const er_eval_split *s, uint32_t t, uint3
   free(w);
 }
 
+static uint32_t ref_stan_sampled; /* STAN / VSTAN: 1 when the last reference call's sample was full */
+
+/* STAN (vstan 0) or VSTAN (vstan 1) from the definition in er_eval.h
+ * (session-rec's stan.py / vstan.py), naively: every training session is
+ * scanned for the sample, every similarity computed from item sets. */
+static void ref_stan(const er_log *L, const er_eval_split *s, uint32_t t, uint32_t i, const er_eval_knn_params *q, int vstan,
+                     double *score) {
+  uint32_t ni = s->n_items, f = s->test_first[t], n = i + 1;
+  for (uint32_t j = 0; j < ni; j++) score[j] = 0;
+  uint32_t *lastp = calloc(ni, sizeof *lastp), *order = malloc(n * sizeof *order), nd = 0;
+  for (uint32_t x = 0; x <= i; x++) {
+    uint32_t it = L->ev[s->test_event[f + x]].item;
+    if (!lastp[it]) order[nd++] = it;
+    lastp[it] = x + 1;
+  }
+  double *w = calloc(ni, sizeof *w), cs = 0;
+  for (uint32_t c = 0; c < nd; c++) {
+    w[order[c]] = exp(((double)lastp[order[c]] - (double)n) / q->spw);
+    cs += w[order[c]] * w[order[c]];
+  }
+  typedef struct { double sim; uint32_t ses, q; } cand_t;
+  cand_t *cand = malloc(s->n_train * sizeof *cand);
+  uint32_t nc = 0;
+  int64_t now = (int64_t)L->ev[s->test_event[f + i]].ts_ms;
+  uint8_t *in = calloc(ni, 1);
+  for (uint32_t z = s->n_train; z-- > 0 && nc < q->sample;) { /* most recent first */
+    uint32_t size = 0, shared = 0, qmax = 0;
+    memset(in, 0, ni);
+    for (uint32_t k = s->train_first[z]; k < s->train_first[z + 1]; k++) {
+      size += !in[s->train_item[k]];
+      in[s->train_item[k]] = 1;
+    }
+    double dot = 0;
+    for (uint32_t c = 0; c < nd; c++)
+      if (in[order[c]]) {
+        shared = 1;
+        dot += w[order[c]];
+        if (lastp[order[c]] > qmax) qmax = lastp[order[c]];
+      }
+    if (!shared) continue;
+    int64_t end = (int64_t)L->ses[s->train_session[z]].end_ms;
+    cand[nc++] = (cand_t){dot / (sqrt(cs) * sqrt((double)size)) * exp(-(double)(now - end) / (q->snh_days * 86400000.0)), z, qmax};
+  }
+  ref_stan_sampled = nc == q->sample;
+  /* the k most similar, ties: the more recent (selection sort: plain) */
+  for (uint32_t a = 0; a < nc && a < q->k; a++) {
+    uint32_t b = a;
+    for (uint32_t c = a + 1; c < nc; c++)
+      if (cand[c].sim > cand[b].sim || (cand[c].sim == cand[b].sim && cand[c].ses > cand[b].ses)) b = c;
+    cand_t tmp = cand[a]; cand[a] = cand[b]; cand[b] = tmp;
+    uint32_t z = cand[a].ses, lo = s->train_first[z], hi = s->train_first[z + 1], pstar = 0;
+    for (uint32_t k = lo; k < hi; k++)
+      if (lastp[s->train_item[k]]) pstar = k - lo + 1;
+    memset(in, 0, ni);
+    for (uint32_t k = lo; k < hi; k++) { /* distinct items in first occurrence order, each with its last position */
+      uint32_t j = s->train_item[k];
+      if (in[j]) continue;
+      in[j] = 1;
+      uint32_t pj = 0;
+      for (uint32_t y = lo; y < hi; y++)
+        if (s->train_item[y] == j) pj = y - lo + 1;
+      double term = cand[a].sim * exp(-fabs((double)pj - (double)pstar) / q->inh);
+      if (vstan) {
+        term = term + term * log((double)s->n_train / (double)s->pop[j]) * q->idf;
+        term = term * exp(((double)cand[a].q - (double)n) / q->ipw);
+      }
+      score[j] += term;
+    }
+  }
+  free(in);
+  free(cand);
+  free(w);
+  free(order);
+  free(lastp);
+}
+
+/* Coverage and popularity of the top 20 from reference ranks: item j is in
+ * the list when its own rank is 1..20. */
+typedef struct { uint8_t *covered; double pop_sum; } ref_lists;
+static void ref_observe(ref_lists *rl, const er_eval_split *s, const uint64_t *score, const double *dscore) {
+  uint32_t maxpop = 0, n = 0;
+  double sum = 0;
+  for (uint32_t j = 0; j < s->n_items; j++) maxpop = s->pop[j] > maxpop ? s->pop[j] : maxpop;
+  for (uint32_t j = 0; j < s->n_items; j++) {
+    if (!s->pop[j]) continue;
+    uint32_t r = dscore ? ref_rank_real(dscore, s->pop, s->n_items, j) : ref_rank(score, s->pop, s->n_items, j);
+    if (r < 1 || r > 20) continue;
+    rl->covered[j] = 1;
+    sum += (double)s->pop[j] / (double)maxpop;
+    n++;
+  }
+  if (n) rl->pop_sum += sum / n;
+}
+
 static void reference(const er_log *L, const er_eval_split *s, er_eval_model m, uint32_t t, uint32_t i, uint64_t *score) {
   uint32_t ni = s->n_items, f = s->test_first[t];
   memset(score, 0, ni * sizeof *score);
@@ -620,7 +718,8 @@ static void test_reference(void) {
   CHECK(!TR.overflow);
   uint64_t *score = malloc(s_.n_items * sizeof *score);
   double *dscore = malloc(s_.n_items * sizeof *dscore);
-  uint64_t wrong[ER_EVAL_N_MODELS] = {0}, n = 0, sampled = 0, misses = 0;
+  uint64_t wrong[ER_EVAL_N_MODELS] = {0}, n = 0, sampled = 0, misses = 0, stan_sampled = 0;
+  ref_lists lists[2] = {{calloc(s_.n_items, 1), 0}, {calloc(s_.n_items, 1), 0}}; /* sr, vstan */
   for (uint32_t tt = 0; tt < s_.n_test; tt++) {
     uint32_t len = s_.test_first[tt + 1] - s_.test_first[tt];
     for (uint32_t i = 0; i + 1 < len && i < MAXP; i++) {
@@ -632,9 +731,15 @@ static void test_reference(void) {
           ref_vsknn(&L, &s_, tt, i, dscore);
           want = ref_rank_real(dscore, s_.pop, s_.n_items, truth);
           sampled += ref_candidates == ER_EVAL_KNN_SAMPLE;
+        } else if (m == ER_EVAL_STAN || m == ER_EVAL_VSTAN) {
+          ref_stan(&L, &s_, tt, i, &r.model[m].params, m == ER_EVAL_VSTAN, dscore);
+          want = ref_rank_real(dscore, s_.pop, s_.n_items, truth);
+          stan_sampled += ref_stan_sampled;
+          if (m == ER_EVAL_VSTAN) ref_observe(&lists[1], &s_, NULL, dscore);
         } else {
           reference(&L, &s_, (er_eval_model)m, tt, i, score);
           want = ref_rank(score, s_.pop, s_.n_items, truth);
+          if (m == ER_EVAL_SR) ref_observe(&lists[0], &s_, score, NULL);
         }
         misses += want == 0;
         if ((int32_t)want != TR.rank[m][tt][i]) {
@@ -648,6 +753,30 @@ static void test_reference(void) {
   printf("reference: %llu V-SKNN predictions with a full sample of %u, %llu misses (rank > 200)\n", (unsigned long long)sampled,
          ER_EVAL_KNN_SAMPLE, (unsigned long long)misses);
   CHECK(sampled > n / 4 && misses > 0);
+  /* STAN and VSTAN were tuned on the validation split (the tuned sample is 1000 of 2500 sessions: it binds) */
+  printf("reference: stan k %u spw %.3f snh %.1f inh %.3f (%u configurations), vstan k %u ipw %.3f idf %.1f; %llu full samples\n",
+         r.model[ER_EVAL_STAN].params.k, r.model[ER_EVAL_STAN].params.spw, r.model[ER_EVAL_STAN].params.snh_days,
+         r.model[ER_EVAL_STAN].params.inh, r.model[ER_EVAL_STAN].configs, r.model[ER_EVAL_VSTAN].params.k,
+         r.model[ER_EVAL_VSTAN].params.ipw, r.model[ER_EVAL_VSTAN].params.idf, (unsigned long long)stan_sampled);
+  CHECK(r.model[ER_EVAL_STAN].tuned && r.model[ER_EVAL_VSTAN].tuned && r.model[ER_EVAL_STAN].configs >= 10);
+  CHECK(r.model[ER_EVAL_STAN].valid_predictions > 0 && r.model[ER_EVAL_STAN].valid_mrr > 0);
+  CHECK(stan_sampled > n / 4);
+  /* coverage@20 and pop_bias@20 from the reference lists */
+  for (int x = 0; x < 2; x++) {
+    er_eval_model m = x ? ER_EVAL_VSTAN : ER_EVAL_SR;
+    uint32_t cov = 0, cat = 0;
+    for (uint32_t j = 0; j < s_.n_items; j++) {
+      cov += lists[x].covered[j];
+      cat += s_.pop[j] != 0;
+    }
+    CHECK(fabs(r.model[m].coverage - (double)cov / cat) < 1e-12);
+    CHECK(fabs(r.model[m].pop_bias - lists[x].pop_sum / (double)n) < 1e-9);
+    CHECK(r.model[m].coverage > 0.05 && r.model[m].coverage < 1);
+    /* the interval holds the point estimate and is not degenerate */
+    double hr = er_eval_hr(&r.model[m].m, 20), mrr = er_eval_mrr(&r.model[m].m, 20);
+    CHECK(r.model[m].hr_ci[0] < hr && hr < r.model[m].hr_ci[1] && r.model[m].mrr_ci[0] < mrr && mrr < r.model[m].mrr_ci[1]);
+    free(lists[x].covered);
+  }
   CHECK_EQ_INT(n, s_.predictions);
   for (int m = ER_EVAL_POP; m < ER_EVAL_N_MODELS; m++) {
     CHECK_EQ_INT(wrong[m], 0);
@@ -660,14 +789,168 @@ static void test_reference(void) {
   for (uint32_t tt = 0; tt < s_.n_test; tt++)
     for (uint32_t i = 0; i + 1 < s_.test_first[tt + 1] - s_.test_first[tt]; i++) er_eval_metrics_add(&h, (uint32_t)TR.rank[ER_EVAL_SR][tt][i]);
   CHECK(near(er_eval_mrr(&h, 20), er_eval_mrr(&r.model[ER_EVAL_SR].m, 20)));
-  printf("reference: HR@20 pop %.3f spop %.3f ar %.3f sr %.3f vsknn %.3f\n", er_eval_hr(&r.model[1].m, 20),
-         er_eval_hr(&r.model[2].m, 20), er_eval_hr(&r.model[3].m, 20), er_eval_hr(&r.model[4].m, 20), er_eval_hr(&r.model[5].m, 20));
+  printf("reference: HR@20 pop %.3f spop %.3f ar %.3f sr %.3f vsknn %.3f stan %.3f vstan %.3f\n", er_eval_hr(&r.model[1].m, 20),
+         er_eval_hr(&r.model[2].m, 20), er_eval_hr(&r.model[3].m, 20), er_eval_hr(&r.model[4].m, 20), er_eval_hr(&r.model[5].m, 20),
+         er_eval_hr(&r.model[6].m, 20), er_eval_hr(&r.model[7].m, 20));
   free(score);
   free(dscore);
   er_eval_split_free(&s_);
   er_log_free(&L);
   free(t.p);
 #undef RND
+}
+
+/* ---- STAN / VSTAN: each λ moves the ranking the documented way --------------------------------- */
+
+/* Rank of the prediction at position pos whose true item is sku (the test
+ * sessions below make it unique); -1 when absent. */
+static int32_t traced_rank(const er_log *L, er_eval_model m, uint32_t pos, const char *sku) {
+  uint32_t id = item_id(L, sku);
+  for (uint32_t t = 0; t < MAXT; t++)
+    if (TR.rank[m][t][pos] >= 0 && TR.item[t][pos] == id) return TR.rank[m][t][pos];
+  return -1;
+}
+
+static void run_knn(const er_log *L, uint64_t from, er_eval_model m, const er_eval_knn_params *q) {
+  trace_reset();
+  er_eval_opts o = opts_from(from, ER_EVAL_BIT(m));
+  if (m == ER_EVAL_STAN) o.stan = q;
+  else o.vstan = q;
+  er_eval_result r;
+  er_error err;
+  CHECK_EQ_INT(er_eval_run(L, &o, NULL, &r, &err), ER_OK);
+  CHECK(r.model[m].ran && !r.model[m].tuned && r.model[m].params.k == q->k && r.model[m].params.inh == q->inh);
+}
+
+/* Is a ranked before b (both found)? */
+static int before(const er_log *L, er_eval_model m, uint32_t pos, const char *a, const char *b) {
+  int32_t ra = traced_rank(L, m, pos, a), rb = traced_rank(L, m, pos, b);
+  CHECK(ra > 0 && rb > 0);
+  return ra > 0 && rb > 0 && ra < rb;
+}
+
+/* With *lambda = lo, a ranks before b at position pos; with hi, b before a
+ * (then *lambda is restored). */
+static void flip(const er_log *L, uint64_t from, er_eval_model m, er_eval_knn_params *q, double *lambda, double lo, double hi,
+                 uint32_t pos, const char *a, const char *b) {
+  double keep = *lambda;
+  *lambda = lo;
+  run_knn(L, from, m, q);
+  CHECK(before(L, m, pos, a, b));
+  *lambda = hi;
+  run_knn(L, from, m, q);
+  CHECK(before(L, m, pos, b, a));
+  *lambda = keep;
+}
+
+static void test_knn_lambdas(void) {
+  text t = {0};
+  const double day = 86400, t0 = 1300000000;
+  const double old = t0 - 10 * day;
+  /* λ1: after [A, B], two neighbours share only A (older position), one shares only B */
+  add(&t, "view", "A", old, "x1"); add(&t, "view", "YA", old, "x1");
+  add(&t, "view", "A", old, "x2"); add(&t, "view", "YA", old, "x2");
+  add(&t, "view", "B", old, "z1"); add(&t, "view", "YB", old, "z1");
+  /* λ2: after [C], two neighbours ended 100 days ago (YX), one a day ago (YZ) */
+  add(&t, "view", "C", t0 - 100 * day, "c1"); add(&t, "view", "YX", t0 - 100 * day, "c1");
+  add(&t, "view", "C", t0 - 100 * day, "c2"); add(&t, "view", "YX", t0 - 100 * day, "c2");
+  add(&t, "view", "C", t0 - day, "c3"); add(&t, "view", "YZ", t0 - day, "c3");
+  /* λ3: after [D], FAR is 4 positions from D in two neighbours, NEAR 1 position in one */
+  const char *n1[] = {"D", "f1", "f2", "f3", "FAR"}, *n2[] = {"D", "g1", "g2", "g3", "FAR"}, *n3[] = {"D", "NEAR", "h1", "h2", "h3"};
+  for (int k = 0; k < 5; k++) add(&t, "view", n1[k], old, "d1");
+  for (int k = 0; k < 5; k++) add(&t, "view", n2[k], old, "d2");
+  for (int k = 0; k < 5; k++) add(&t, "view", n3[k], old, "d3");
+  /* λ_idf: after [E], POPI in two neighbours but in 20 other sessions too, RARE in one */
+  add(&t, "view", "E", old, "e1"); add(&t, "view", "POPI", old, "e1");
+  add(&t, "view", "E", old, "e2"); add(&t, "view", "POPI", old, "e2");
+  add(&t, "view", "E", old, "e3"); add(&t, "view", "RARE", old, "e3");
+  for (int k = 0; k < 20; k++) {
+    char s[16];
+    snprintf(s, sizeof s, "p%d", k);
+    add(&t, "view", "POPI", old - 100 - k, s);
+    add(&t, "view", "Q", old - 100 - k, s);
+  }
+  /* λ_ipw: after [G, H], two neighbours share only G (older position), one only H */
+  add(&t, "view", "G", old, "g1"); add(&t, "view", "YG", old, "g1");
+  add(&t, "view", "G", old, "g2"); add(&t, "view", "YG", old, "g2");
+  add(&t, "view", "H", old, "h1"); add(&t, "view", "YH", old, "h1");
+  /* the test sessions, each true item unique at its position */
+  static const char *tests[][3] = {{"A", "B", "YA"}, {"A", "B", "YB"}, {"C", "YX", NULL}, {"C", "YZ", NULL},
+                                   {"D", "NEAR", NULL}, {"D", "FAR", NULL}, {"E", "POPI", NULL}, {"E", "RARE", NULL},
+                                   {"G", "H", "YG"}, {"G", "H", "YH"}};
+  for (int k = 0; k < 10; k++) {
+    char s[16];
+    snprintf(s, sizeof s, "t%d", k);
+    for (int x = 0; x < 3 && tests[k][x]; x++) add(&t, "view", tests[k][x], t0 + 10 * k + x, s);
+  }
+  er_log L;
+  load(&L, &t);
+  uint64_t from = (uint64_t)(t0 - day / 2) * 1000;
+  er_eval_knn_params q = {100, 1000, 1, 1e6, 1, 0, 0}, v = {100, 1000, 1, 1e6, 1, 1e6, 0};
+  /* λ1 (spw): small -> the neighbours of the latest item win; large -> positions weigh alike, two neighbours win */
+  flip(&L, from, ER_EVAL_STAN, &q, &q.spw, 0.1, 100, 1, "YB", "YA");
+  /* λ2 (snh, days): small -> the recent neighbour wins; large -> the two old ones */
+  flip(&L, from, ER_EVAL_STAN, &q, &q.snh_days, 10, 1e4, 0, "YZ", "YX");
+  /* λ3 (inh): small -> the item next to the shared one wins; large -> distance matters little, two neighbours win */
+  flip(&L, from, ER_EVAL_STAN, &q, &q.inh, 0.5, 100, 0, "NEAR", "FAR");
+  /* VSTAN λ_idf: 0 -> as STAN (POPI, two neighbours); 10 -> the rare item */
+  flip(&L, from, ER_EVAL_VSTAN, &v, &v.idf, 0, 10, 0, "POPI", "RARE");
+  /* VSTAN λ_ipw (with λ1 large: alike similarities): small -> neighbours matched by the latest item win */
+  v.spw = 1000;
+  flip(&L, from, ER_EVAL_VSTAN, &v, &v.ipw, 0.1, 1000, 1, "YH", "YG");
+  /* the same λ1 case through STAN's published defaults and no tuning: the defaults are reported */
+  trace_reset();
+  er_eval_opts o = opts_from(from, ER_EVAL_BIT(ER_EVAL_STAN) | ER_EVAL_BIT(ER_EVAL_VSTAN));
+  o.tune = 0;
+  er_eval_result r;
+  er_error err;
+  CHECK_EQ_INT(er_eval_run(&L, &o, NULL, &r, &err), ER_OK);
+  er_eval_knn_params d = er_eval_knn_defaults(1);
+  CHECK(!r.model[ER_EVAL_VSTAN].tuned && r.model[ER_EVAL_VSTAN].params.sample == ER_EVAL_STAN_SAMPLE &&
+        r.model[ER_EVAL_VSTAN].params.idf == d.idf && r.model[ER_EVAL_STAN].params.idf == 0);
+  er_log_free(&L);
+  free(t.p);
+}
+
+/* ---- lists and intervals by hand ---------------------------------------------------------------- */
+
+static void test_lists_bootstrap(void) {
+  text t = {0};
+  char s[16], it[16];
+  /* items I1..I25, item Ik in k one-event training sessions: POP's top 20 is I25..I6 */
+  int n = 0;
+  for (int k = 1; k <= 25; k++)
+    for (int c = 0; c < k; c++) {
+      snprintf(s, sizeof s, "tr%d", n);
+      snprintf(it, sizeof it, "I%d", k);
+      add(&t, "view", it, 1000 + n++, s);
+    }
+  /* two test sessions: I25 I24 I23 (ranks 2 and 3: hits), I1 I2 I3 (ranks 24 and 23: misses) */
+  add(&t, "view", "I25", 5000, "hit"); add(&t, "view", "I24", 5001, "hit"); add(&t, "view", "I23", 5002, "hit");
+  add(&t, "view", "I1", 6000, "miss"); add(&t, "view", "I2", 6001, "miss"); add(&t, "view", "I3", 6002, "miss");
+  er_log L;
+  load(&L, &t);
+  er_eval_opts o = opts_from(4000000, ER_EVAL_BIT(ER_EVAL_POP));
+  er_eval_result r, r2;
+  er_error err;
+  trace_reset();
+  CHECK_EQ_INT(er_eval_run(&L, &o, NULL, &r, &err), ER_OK);
+  const er_eval_model_result *p = &r.model[ER_EVAL_POP];
+  CHECK(near(er_eval_hr(&p->m, 20), 0.5));
+  CHECK(near(p->coverage, 20.0 / 25));                 /* the same 20 items in every list */
+  CHECK(near(p->pop_bias, (310.0 / 25) / 20));         /* mean of k/25 over k = 6..25 */
+  /* resampling two sessions: both 'hit' (HR 1, MRR (1/2 + 1/3)/2) or both 'miss' (0) each with chance 1/4 */
+  CHECK(near(p->hr_ci[0], 0) && near(p->hr_ci[1], 1));
+  CHECK(near(p->mrr_ci[0], 0) && near(p->mrr_ci[1], (0.5 + 1.0 / 3) / 2));
+  /* deterministic */
+  CHECK_EQ_INT(er_eval_run(&L, &o, NULL, &r2, &err), ER_OK);
+  CHECK(memcmp(r.model[ER_EVAL_POP].hr_ci, r2.model[ER_EVAL_POP].hr_ci, sizeof r.model[0].hr_ci) == 0);
+  /* one test session: the interval is the point */
+  o.from_ms = 5500000;
+  CHECK_EQ_INT(er_eval_run(&L, &o, NULL, &r, &err), ER_OK);
+  CHECK(near(r.model[ER_EVAL_POP].hr_ci[0], 0) && near(r.model[ER_EVAL_POP].hr_ci[1], 0));
+  er_log_free(&L);
+  free(t.p);
 }
 
 /* ---- edgerec through er_recommend -------------------------------------------------------------- */
@@ -894,21 +1177,46 @@ static void test_json(void) {
   er_eval_metrics_add(&r.model[ER_EVAL_POP].m, 15);
   er_eval_metrics_add(&r.model[ER_EVAL_POP].m, 0);
   r.model[ER_EVAL_POP].seconds = 0.25;
+  r.model[ER_EVAL_POP].coverage = 0.25;
+  r.model[ER_EVAL_POP].pop_bias = 0.5;
+  r.model[ER_EVAL_POP].hr_ci[0] = 0.5;
+  r.model[ER_EVAL_POP].hr_ci[1] = 1;
+  r.model[ER_EVAL_POP].mrr_ci[0] = 0.1;
+  r.model[ER_EVAL_POP].mrr_ci[1] = 0.6;
   r.model[ER_EVAL_SR].ran = 1;
-  char out[8192];
+  er_eval_model_result *st = &r.model[ER_EVAL_STAN], *vs = &r.model[ER_EVAL_VSTAN];
+  st->ran = vs->ran = 1;
+  st->params = (er_eval_knn_params){250, 1000, 0.5, 20, 3.25, 0, 0};
+  st->tuned = 1;
+  st->configs = 17;
+  st->valid_predictions = 900;
+  st->valid_hr = 0.6;
+  st->valid_mrr = 0.125;
+  st->tune_seconds = 1.5;
+  vs->params = er_eval_knn_defaults(1);
+  vs->params.ipw = 2;
+  char out[16384];
   uint32_t n = er_eval_json(&r, out, sizeof out);
   CHECK(n > 0 && n == strlen(out));
   CHECK(strstr(out, "\"split\":{\"from\":1320843000.500,\"train_sessions\":7,\"test_sessions\":3,\"test_sessions_dropped\":1,"
                     "\"test_events_dropped\":2,\"predictions\":4},\"k\":20,\"models\":{\"pop\":{") != NULL);
   /* hr@10 2/4, hr@20 3/4, mrr@20 (1 + 1/3 + 1/15)/4 = 0.35, ndcg@10 (1 + 0.5)/4 */
-  CHECK(strstr(out, "\"pop\":{\"hr@10\":0.5000,\"hr@20\":0.7500,\"mrr@20\":0.3500,\"ndcg@10\":0.3750,\"predictions\":4,\"seconds\":0.250}") != NULL);
+  CHECK(strstr(out, "\"pop\":{\"hr@10\":0.5000,\"hr@20\":0.7500,\"mrr@20\":0.3500,\"ndcg@10\":0.3750,\"predictions\":4,"
+                    "\"coverage@20\":0.2500,\"pop_bias@20\":0.5000,\"hr@20_ci\":[0.5000,1.0000],\"mrr@20_ci\":[0.1000,0.6000],"
+                    "\"seconds\":0.250}") != NULL);
+  /* STAN's parameters and its validation figures */
+  CHECK(strstr(out, "\"stan\":{\"hr@10\":0.0000") != NULL);
+  CHECK(strstr(out, "\"params\":{\"k\":250,\"sample\":1000,\"lambda_spw\":0.5,\"lambda_snh_days\":20,\"lambda_inh\":3.25,"
+                    "\"tuned\":true,\"configs\":17,\"validation\":{\"predictions\":900,\"hr@20\":0.6000,\"mrr@20\":0.1250,"
+                    "\"seconds\":1.500}}") != NULL);
+  CHECK(strstr(out, "\"vstan\":{") != NULL && strstr(out, "\"lambda_ipw\":2,\"lambda_idf\":5,\"tuned\":false,\"configs\":0}") != NULL);
   CHECK(strstr(out, "\"sr\":{\"hr@10\":0.0000") != NULL);
   CHECK(strstr(out, "\"edgerec\":") == NULL && strstr(out, "\"spop\"") == NULL);
   /* valid JSON with the protocol */
-  jsmntok_t tok[256];
+  jsmntok_t tok[512];
   er_json j;
   er_error err;
-  CHECK_EQ_INT(er_json_parse(&j, out, n, tok, 256, "eval", &err), ER_OK);
+  CHECK_EQ_INT(er_json_parse(&j, out, n, tok, 512, "eval", &err), ER_OK);
   int32_t p = er_json_get(&j, 0, "protocol");
   CHECK(p >= 0 && er_json_eq(&j, (uint32_t)p, ER_EVAL_PROTOCOL));
   CHECK_EQ_INT(er_eval_json(&r, out, 100), 0); /* too small */
@@ -951,6 +1259,8 @@ static void test_main(void) {
   CHECK_EQ_INT(run_main("--events", path, "--baseline", "foo", NULL, NULL, NULL), 2);
   CHECK_EQ_INT(run_main("--events", path, "--baseline", "none", NULL, NULL, NULL), 2);
   CHECK_EQ_INT(run_main("--events", path, "--frm", "1", NULL, NULL, NULL), 2);
+  CHECK_EQ_INT(run_main("--events", path, "--tune-peers", "some", NULL, NULL, NULL), 2);
+  CHECK_EQ_INT(run_main("--events", path, "--baseline", "stan,vstn", NULL, NULL, NULL), 2);
   CHECK_EQ_INT(run_main("--events", path, "extra", NULL, NULL, NULL, NULL), 2);
   CHECK_EQ_INT(run_main("--events", path, "--events", path, NULL, NULL, NULL), 2);
   CHECK_EQ_INT(run_main("--events", NULL, NULL, NULL, NULL, NULL, NULL), 2);
@@ -965,6 +1275,8 @@ static void test_main(void) {
   /* ok */
   CHECK_EQ_INT(run_main("--events", path, "--test-days", "10", "--baseline", "pop,sr", NULL), 0);
   CHECK_EQ_INT(run_main("--events", path, "--from", "1302000000", "--k", "5", NULL), 0);
+  CHECK_EQ_INT(run_main("--events", path, "--baseline", "stan,vstan", "--tune-peers", "none", NULL), 0);
+  CHECK_EQ_INT(run_main("--events", path, "--baseline", "all", "--tune-peers", "grid", NULL), 0);
   unlink(path);
   unlink(empty);
   unlink(bad);
@@ -1009,6 +1321,8 @@ int main(void) {
   RUN(test_vsknn_planted);
   RUN(test_no_leak);
   RUN(test_reference);
+  RUN(test_knn_lambdas);
+  RUN(test_lists_bootstrap);
   RUN(test_edgerec);
   RUN(test_unit_events_and_flags);
   RUN(test_json);

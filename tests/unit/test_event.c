@@ -712,13 +712,13 @@ static void test_unit_profile(void) {
   CHECK_EQ_INT(p.items[0].count, 2);
   CHECK_EQ_INT(er_profile_affinity(&p, er_cat_key("Bags", 4)), 512 + 768);
 
-  /* wishlist: between a view (1) and a cart (3): weight 2, marks the item viewed */
+  /* wishlist: between a view (1) and a cart (3): weight 2, marks the item viewed and wished */
   er_profile_init(&p);
   d = delta_of("{\"type\":\"wishlist\",\"item\":\"W\",\"ts\":2000,\"price\":20,\"category\":\"Shoes\"}");
   CHECK(d.sku_key == key_of("W"));
   er_profile_apply(&p, &d);
   CHECK_EQ_INT(p.n_items, 1);
-  CHECK_EQ_INT(p.items[0].types, ER_SEEN_VIEW);
+  CHECK_EQ_INT(p.items[0].types, ER_SEEN_VIEW | ER_SEEN_WISH);
   CHECK_EQ_INT(er_profile_affinity(&p, er_cat_key("Shoes", 5)), 512);
   CHECK_EQ_INT(p.price_mean, 2000);
   CHECK_EQ_INT(p.n_events, 1);

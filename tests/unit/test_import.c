@@ -224,6 +224,56 @@ static void test_csv_malformed(void) {
   CHECK_EQ_INT(run(0, "", &o), 3);
 }
 
+/* --ts-format ymd with --order, column names with spaces and parentheses, fav=wishlist */
+static void test_csv_ymd_order(void) {
+  er_import_csv_opts o = opts();
+  o.sep = ';'; o.session = "session ID"; o.item = "page 2 (clothing model)"; o.ts = "year,month,day";
+  o.ts_format = ER_TS_YMD; o.order = "order(sells)"; o.type = "kind"; o.type_map = "pv=view,fav=wishlist";
+  const char *in = "year;month;day;order(sells);session ID;page 2 (clothing model);kind\n"
+                   "2008;4;1;1;7;A13;pv\n"    /* 2008-04-01 = 1207008000 */
+                   "2008;4;1;2;7;B4;fav\n"
+                   "2008;2;29;0;8;C1;pv\n"    /* leap day: 1204243200 */
+                   "2007;2;29;1;8;C2;pv\n"    /* not a leap year */
+                   "2008;13;1;1;8;C3;pv\n"    /* month */
+                   "1969;12;31;1;8;C4;pv\n"   /* before 1970 */
+                   "2008;4;31;1;8;C5;pv\n"    /* April has 30 days */
+                   "2008;4;1;-1;8;C6;pv\n"    /* order < 0 */
+                   "2008;4;1;x;8;C7;pv\n"     /* order not a number */
+                   "2105;12;31;86399;9;D;pv\n"; /* 4291660800 + 86399 */
+  CHECK_EQ_INT(run(0, in, &o), 0);
+  CHECK_EQ_INT(ST.events, 4);
+  CHECK_EQ_INT(ST.malformed, 6);
+  CHECK_EQ_INT(lines_valid(), 4);
+  CHECK_EQ_STR(line_at(0), "{\"type\":\"view\",\"item\":\"A13\",\"ts\":1207008001,\"session\":\"7\",\"id\":\"csv-2\"}");
+  CHECK_EQ_STR(line_at(1), "{\"type\":\"wishlist\",\"item\":\"B4\",\"ts\":1207008002,\"session\":\"7\",\"id\":\"csv-3\"}");
+  CHECK(strstr(line_at(2), "\"ts\":1204243200,") != NULL);
+  CHECK(strstr(line_at(3), "\"ts\":4291747199,") != NULL);
+  static const uint64_t want[6] = {5, 6, 7, 8, 9, 10};
+  for (int k = 0; k < 6; k++) CHECK_EQ_INT(ST.bad_lines[k], want[k]);
+  CHECK_EQ_STR(ST.bad_why[0], "column 'day': '29' is not a day of that month");
+  CHECK_EQ_STR(ST.bad_why[1], "column 'month': '13' is not a month 1..12");
+  CHECK_EQ_STR(ST.bad_why[2], "column 'year': '1969' is not a year 1970..2105");
+  CHECK(strstr(ST.bad_why[4], "column 'order(sells)': '-1'") != NULL);
+  CHECK(strstr(ST.bad_why[5], "'x'") != NULL);
+  /* --ts must name three columns; a missing one is named */
+  o.ts = "year,month";
+  CHECK_EQ_INT(run(0, in, &o), 2);
+  CHECK(strstr(ERR, "--ts") != NULL);
+  o.ts = "year,month,day,hour";
+  CHECK_EQ_INT(run(0, in, &o), 2);
+  o.ts = "year,mon,day";
+  CHECK_EQ_INT(run(0, in, &o), 3);
+  CHECK(strstr(ERR, "'mon'") != NULL);
+  /* wishlist is a contract type of its own; a typo is refused naming it */
+  o.ts = "year,month,day"; o.type_map = "fav=wishlst";
+  CHECK_EQ_INT(run(0, in, &o), 2);
+  CHECK(strstr(ERR, "wishlst") != NULL);
+  /* a bad unix ts names the column */
+  er_import_csv_opts u = opts();
+  CHECK_EQ_INT(run(0, "s,i,t\ns,A,1\ns,B,soon\n", &u), 0);
+  CHECK_EQ_STR(ST.bad_why[0], "column 't': bad ts (--ts-format unix)");
+}
+
 static void test_online_retail(void) {
   const char *in = "\"InvoiceNo\",\"StockCode\",\"Description\",\"Quantity\",\"InvoiceDate\",\"UnitPrice\",\"CustomerID\",\"Country\"\n"
                    "\"536365\",\"85123A\",\"WHITE HANGING HEART T-LIGHT HOLDER\",6,\"2010-12-01T08:26:00\",2.55,17850,\"United Kingdom\"\n"
@@ -275,6 +325,7 @@ int main(void) {
   RUN(test_csv_typemap_price);
   RUN(test_csv_session_gap);
   RUN(test_csv_malformed);
+  RUN(test_csv_ymd_order);
   RUN(test_online_retail);
   RUN(test_otto);
   return DONE();

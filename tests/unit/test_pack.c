@@ -270,7 +270,7 @@ static void test_sample_trees(void) {
   CHECK_EQ_INT(b.base_q16, 0); /* base_score 0.5 → margin 0 */
   CHECK(thresholds_sorted(&b));
   /* cooc_last splits use only 1024, 8192, 32768 */
-  const uint8_t *th = b.sec[ER_SEC_THRESHOLDS].p, *thv = th + 4 * 17;
+  const uint8_t *th = b.sec[ER_SEC_THRESHOLDS].p, *thv = th + 4 * (ER_DENSE_COUNT + 1);
   uint32_t a = er_rd32(th + 4 * ER_D_COOC_LAST), z = er_rd32(th + 4 * (ER_D_COOC_LAST + 1));
   CHECK(z > a && z - a <= 3);
   for (uint32_t k = a; k < z; k++) {
@@ -464,7 +464,7 @@ static void test_trees_inmemory(void) {
   free(out);
   /* errors: feature past the dense vector, a node reached twice, a cycle,
    * a leaf with one child, a NaN threshold */
-  static const uint32_t fbad[] = {16, 0, 0};
+  static const uint32_t fbad[] = {ER_DENSE_COUNT, 0, 0};
   static const int32_t lb[] = {1, -1, -1}, rb[] = {2, -1, -1}, ltw[] = {1, -1, -1}, rtw[] = {1, -1, -1}, lcy[] = {1, 0, -1},
                        rcy[] = {2, 2, -1}, lone[] = {1, -1, -1}, rone[] = {2, 1, -1};
   static const float tz[] = {1, 0, 0}, tnan[] = {NAN, 0, 0}, vz[] = {0, 1, 2};
@@ -903,7 +903,7 @@ static void test_xgboost(void) {
   CHECK(!strcmp(b.version, "sample-trees-1") && b.sec[ER_SEC_RULES].count == 2); /* from model.json */
   CHECK(b.base_q16 == (int32_t)lround(log(0.2 / 0.8) * 65536));
   CHECK(thresholds_sorted(&b));
-  const uint8_t *th = b.sec[ER_SEC_THRESHOLDS].p, *thv = th + 4 * 17;
+  const uint8_t *th = b.sec[ER_SEC_THRESHOLDS].p, *thv = th + 4 * (ER_DENSE_COUNT + 1);
   CHECK_EQ_INT(b.sec[ER_SEC_THRESHOLDS].count, 4);
   CHECK(er_rd32(th + 4 * 4) == 0 && er_rd32(th + 4 * 5) == 1 && f32_at(thv) == 1024.0f);
   CHECK(f32_at(thv + 4 * er_rd32(th + 4 * 7)) == 0.5f && f32_at(thv + 4 * er_rd32(th + 4 * 9)) == 512.0f);

@@ -661,10 +661,12 @@ static void test_json(void) {
   /* a full profile fits in 8 KB (the engine's and CLI's buffer) */
   er_profile_init(&p);
   for (uint32_t k = 0; k < 40; k++) apply(&p, ER_EV_PURCHASE, 0xFFFFFFF0u, 0xFFFFFFFFFFFF0000ull + k, 0xFFFFFFFFu, 0, 0xFFFFFF00u + k);
-  for (uint32_t k = 0; k < p.n_items; k++) p.items[k].types = 15;
+  for (uint32_t k = 0; k < p.n_items; k++) p.items[k].types = ER_SEEN_VIEW | ER_SEEN_CART | ER_SEEN_PURCHASE | ER_SEEN_DISLIKED | ER_SEEN_WISH;
   char big[8192];
   n = er_profile_to_json(&p, big, sizeof big);
   CHECK(n > 0 && n < sizeof big);
+  CHECK(n <= 3472); /* docs/profile.md: "a full profile needs at most 3472 bytes" (3208 + 24 × `,"wishlist"`) */
+  CHECK(strstr(big, "\"types\":[\"view\",\"cart\",\"purchase\",\"disliked\",\"wishlist\"]") != NULL);
 }
 
 int main(void) {

@@ -32,6 +32,7 @@ static er_status log_from(er_log *L, const char *text) {
 /* A growing text buffer. */
 typedef struct { char *p; size_t n, cap; } sbuf;
 static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#include <math.h>
 #include <stdarg.h>
 static void sb_printf(sbuf *b, const char *fmt, ...) {
   va_list ap;
@@ -657,6 +658,122 @@ static void test_flagged_excluded(void) {
   free(b.p);
 }
 
+/* The shopper's history across sessions (er_log_user_prev / er_log_history). */
+static void test_history(void) {
+  const char *text =
+      "{\"type\":\"view\",\"item\":\"A\",\"ts\":1000,\"session\":\"a1\",\"user\":\"u\",\"id\":\"1\"}\n"
+      "{\"type\":\"view\",\"item\":\"B\",\"ts\":1100,\"session\":\"a1\",\"user\":\"u\",\"id\":\"2\"}\n"
+      "{\"type\":\"view\",\"item\":\"C\",\"ts\":9000,\"session\":\"a2\",\"user\":\"u\",\"id\":\"3\"}\n"
+      "{\"type\":\"view\",\"item\":\"D\",\"ts\":20000,\"session\":\"a3\",\"user\":\"u\",\"id\":\"4\"}\n"
+      "{\"type\":\"view\",\"item\":\"E\",\"ts\":4000000,\"session\":\"a4\",\"user\":\"u\",\"id\":\"5\"}\n"
+      "{\"type\":\"view\",\"item\":\"A\",\"ts\":1050,\"session\":\"b1\",\"user\":\"v\",\"id\":\"6\"}\n"
+      "{\"type\":\"view\",\"item\":\"C\",\"ts\":1070,\"session\":\"b1\",\"user\":\"v\",\"id\":\"6b\"}\n"
+      "{\"type\":\"view\",\"item\":\"A\",\"ts\":1060,\"session\":\"b2\",\"user\":\"v\",\"id\":\"7\"}\n"
+      "{\"type\":\"view\",\"item\":\"B\",\"ts\":30000,\"session\":\"n1\",\"id\":\"8\"}\n";
+  er_log L;
+  CHECK_EQ_INT(log_from(&L, text), ER_OK);
+  uint32_t prev[16], hs[ER_LOG_HISTORY_SESSIONS], idx[8];
+  er_error err;
+  CHECK_EQ_INT(er_log_user_prev(&L, prev, &err), ER_OK);
+  /* sessions a1, a2, a3, a4, b1, b2, n1 by the time of their first event */
+  static const uint64_t first_ts[] = {1000, 9000, 20000, 4000000, 1050, 1060, 30000};
+  for (int k = 0; k < 7; k++) {
+    idx[k] = 0xFFFFFFFFu;
+    for (uint32_t x = 0; x < L.n_ev; x++)
+      if (L.ev[x].ts_ms == first_ts[k] * 1000) idx[k] = L.ev[x].session;
+  }
+  CHECK(prev[idx[0]] == 0xFFFFFFFFu);
+  CHECK(prev[idx[1]] == idx[0] && prev[idx[2]] == idx[1] && prev[idx[3]] == idx[2]);
+  CHECK(prev[idx[5]] == 0xFFFFFFFFu); /* b1 has not ended when b2 starts: no history */
+  CHECK(prev[idx[6]] == 0xFFFFFFFFu); /* no user, no history */
+  CHECK_EQ_INT(er_log_history(&L, prev, idx[2], hs), 2);
+  CHECK(hs[0] == idx[0] && hs[1] == idx[1]); /* oldest first */
+  CHECK_EQ_INT(er_log_history(&L, prev, idx[3], hs), 0); /* a4 starts more than 30 days after a3 ended */
+  er_log_free(&L);
+}
+
+/* Repeat-purchase rates: measured per item, stored in the bundle; and a
+ * shopper's earlier sessions make a re-visit learnable. */
+static void test_repeat_and_revisit(void) {
+  sbuf b = {0};
+  uint32_t id = 0;
+  uint64_t r = 11;
+  for (uint32_t u = 0; u < 300; u++) {
+    uint64_t t = 1600000000ull + u * 600ull;
+    /* day 1: a few popular views, the shopper's own item X<u>, a purchase of R (re-bought) and O (not) */
+    for (int p = 0; p < 4; p++)
+      sb_printf(&b, "{\"type\":\"view\",\"item\":\"P%u\",\"ts\":%llu,\"session\":\"d1-%u\",\"user\":\"u%u\",\"id\":\"e%u\"}\n",
+                (uint32_t)(mix(&r) % 10), (unsigned long long)(t + p * 30), u, u, id++);
+    sb_printf(&b, "{\"type\":\"view\",\"item\":\"X%u\",\"ts\":%llu,\"session\":\"d1-%u\",\"user\":\"u%u\",\"id\":\"e%u\"}\n",
+              u, (unsigned long long)(t + 200), u, u, id++);
+    sb_printf(&b, "{\"type\":\"purchase\",\"item\":\"R\",\"ts\":%llu,\"session\":\"d1-%u\",\"user\":\"u%u\",\"id\":\"e%u\"}\n",
+              (unsigned long long)(t + 300), u, u, id++);
+    sb_printf(&b, "{\"type\":\"purchase\",\"item\":\"O\",\"ts\":%llu,\"session\":\"d1-%u\",\"user\":\"u%u\",\"id\":\"e%u\"}\n",
+              (unsigned long long)(t + 310), u, u, id++);
+    /* day 3: popular views, then back to X<u>; half of them buy R again */
+    t += 2 * 86400;
+    for (int p = 0; p < 3; p++)
+      sb_printf(&b, "{\"type\":\"view\",\"item\":\"P%u\",\"ts\":%llu,\"session\":\"d3-%u\",\"user\":\"u%u\",\"id\":\"e%u\"}\n",
+                (uint32_t)(mix(&r) % 10), (unsigned long long)(t + p * 30), u, u, id++);
+    sb_printf(&b, "{\"type\":\"view\",\"item\":\"X%u\",\"ts\":%llu,\"session\":\"d3-%u\",\"user\":\"u%u\",\"id\":\"e%u\"}\n",
+              u, (unsigned long long)(t + 100), u, u, id++);
+    if (u % 2)
+      sb_printf(&b, "{\"type\":\"purchase\",\"item\":\"R\",\"ts\":%llu,\"session\":\"d3-%u\",\"user\":\"u%u\",\"id\":\"e%u\"}\n",
+                (unsigned long long)(t + 200), u, u, id++);
+  }
+  er_log L;
+  CHECK_EQ_INT(log_from(&L, b.p), ER_OK);
+  er_train_opts o;
+  er_train_defaults(&o);
+  o.max_groups = 40000;
+  uint8_t *bb;
+  uint32_t bl;
+  er_train_report rep;
+  er_error err;
+  er_status st = er_train_run(&L, NULL, 0, &o, &bb, &bl, &rep, &err);
+  if (st) printf("train failed: %s\n", err.msg);
+  CHECK_EQ_INT(st, ER_OK);
+  if (!st) {
+    er_bundle B;
+    CHECK_EQ_INT(er_bundle_load(&B, bb, bl, &err), ER_OK);
+    uint32_t R = er_bundle_find_sku(&B, er_key("R", 1)), O = er_bundle_find_sku(&B, er_key("O", 1));
+    CHECK(R != ER_NONE && O != ER_NONE);
+    /* 150 of 300 buyers bought R on a second day: 150 / 301 */
+    CHECK_EQ_INT(er_item_repeat(&B, R), (uint16_t)lround(150.0 / 301.0 * 65535.0));
+    CHECK_EQ_INT(er_item_repeat(&B, O), 0);
+    /* a new shopper with u7's story (P views, X7, R and O bought; two days later three P views): X7 first */
+    er_engine *E = er_engine_new(bb, bl, &err);
+    CHECK(E != NULL);
+    er_profile p;
+    er_profile_init(&p);
+    static const char *seen[] = {"P1", "P2", "P3", "P4", "X7", "R", "O", "P3", "P4", "P5"};
+    static const uint32_t at[] = {0, 30, 60, 90, 200, 300, 310, 172800, 172830, 172860};
+    for (int k = 0; k < 10; k++) {
+      er_profile_delta d;
+      memset(&d, 0, sizeof d);
+      d.type = k == 5 || k == 6 ? ER_EV_PURCHASE : ER_EV_VIEW;
+      d.ts = 1700000000u + at[k];
+      d.sku_key = er_key(seen[k], strlen(seen[k]));
+      er_profile_apply(&p, &d);
+    }
+    uint8_t pb[ER_PROFILE_MAX_BYTES];
+    uint32_t pl = er_profile_encode(&p, pb, sizeof pb);
+    const char *ctx = "{\"now\":1700172870,\"k\":3}", *out;
+    uint32_t n;
+    CHECK(E && er_recommend(E, ctx, (uint32_t)strlen(ctx), pb, pl, &out, &n) == ER_OK);
+    if (E) {
+      char copy[4096];
+      snprintf(copy, sizeof copy, "%.*s", (int)n, out);
+      CHECK(strstr(copy, "\"items\":[{\"sku\":\"X7\"") != NULL);
+      if (!strstr(copy, "\"items\":[{\"sku\":\"X7\"")) printf("re-visit: %s\n", copy);
+    }
+    er_engine_free(E);
+    free(bb);
+  }
+  er_log_free(&L);
+  free(b.p);
+}
+
 static void test_errors(void) {
   er_log L;
   CHECK_EQ_INT(log_from(&L, "{\"type\":\"view\",\"item\":\"A\",\"ts\":1,\"session\":\"s\",\"id\":\"1\"}\n"), ER_OK);
@@ -695,6 +812,8 @@ int main(void) {
   RUN(test_unit_impressions);
   RUN(test_gaming);
   RUN(test_flagged_excluded);
+  RUN(test_history);
+  RUN(test_repeat_and_revisit);
   RUN(test_errors);
   return DONE();
 }

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "edgerec.h"
+#include "er_engine.h"
+#include "er_features.h"
 #include "er_pack.h"
 #include "harness.h"
 
@@ -17,7 +19,7 @@
  *  3 M-1    Men/Tops/Jackets   40.00        view 70
  *  4 M-1-S  (child of M-1, invisible)
  *  5 M-2    Men/Tops           no price     view 60
- *  6 W-1    Women              50.00        view 50
+ *  6 W-1    Women              50.00        view 50  (repeat purchases: 0.5)
  *  7 W-2    Women/Tops         55.55        view 40
  * Neighbours: viewed→viewed G-1: G-2 .8, G-3 .7; M-1: W-1 .6, G-2 .2
  *             viewed→bought M-1: W-2 .5
@@ -30,7 +32,7 @@ static const char *CATALOG =
     "{\"sku\":\"M-1\",\"categories\":[\"Men/Tops/Jackets\"],\"price\":40,\"popularity\":{\"view\":70}},"
     "{\"sku\":\"M-1-S\",\"parent\":\"M-1\",\"visible\":false,\"categories\":[\"Men/Tops/Jackets\"],\"price\":40},"
     "{\"sku\":\"M-2\",\"categories\":[\"Men/Tops\"],\"popularity\":{\"view\":60}},"
-    "{\"sku\":\"W-1\",\"categories\":[\"Women\"],\"price\":50,\"popularity\":{\"view\":50}},"
+    "{\"sku\":\"W-1\",\"categories\":[\"Women\"],\"price\":50,\"popularity\":{\"view\":50,\"repeat\":0.5}},"
     "{\"sku\":\"W-2\",\"categories\":[\"Women/Tops\"],\"price\":55.55,\"popularity\":{\"view\":40,\"purchase\":5}}],"
     "\"neighbours\":{"
     "\"viewed_viewed\":{\"G-1\":[[\"G-2\",0.8],[\"G-3\",0.7]],\"M-1\":[[\"W-1\",0.6],[\"G-2\",0.2]]},"
@@ -139,6 +141,84 @@ static void test_purchased(void) {
   ITEMS("{\"unit\":\"bought-bought\",\"cart\":[\"G-1\"],\"purchased\":[\"W-2\"]}", "G-2,M-1,W-1");
   /* explicit candidates: purchased and cart skus are dropped, known or not */
   ITEMS("{\"candidates\":[\"G-1\",\"X-1\",\"X-2\",\"W-1\"],\"purchased\":[\"X-1\"],\"cart\":[\"W-1\"]}", "G-1,X-2");
+}
+
+/* ---- re-visits and repeat purchases (docs/features.md, docs/context.md) ---------------- */
+static uint8_t prof_buf[ER_PROFILE_MAX_BYTES];
+static uint32_t prof_len;
+static void prof_event(er_profile *p, er_event_type type, const char *sku, uint32_t ts) {
+  er_profile_delta d;
+  memset(&d, 0, sizeof d);
+  d.type = type;
+  d.ts = ts;
+  d.sku_key = er_key(sku, strlen(sku));
+  er_profile_apply(p, &d);
+  prof_len = er_profile_encode(p, prof_buf, sizeof prof_buf);
+}
+static er_status rec_prof(const char *ctx) {
+  const char *o;
+  uint32_t n;
+  er_status st = er_recommend(tiny, ctx, (uint32_t)strlen(ctx), prof_buf, prof_len, &o, &n);
+  snprintf(out_s, sizeof out_s, "%.*s", st ? 0 : (int)n, st ? "" : o);
+  return st;
+}
+/* The dense vector of catalog sku `sku` among the candidates of ctx. */
+static int dense_of(const char *ctx, const char *sku, float *x) {
+  const er_shopper *s;
+  const er_candidate *c;
+  uint32_t n;
+  if (er_engine_candidates(tiny, ctx, (uint32_t)strlen(ctx), prof_buf, prof_len, &s, &c, &n)) return 0;
+  for (uint32_t k = 0; k < n; k++)
+    if (c[k].sku_key == er_key(sku, strlen(sku))) { er_features_dense(s, &c[k], x); return 1; }
+  return 0;
+}
+static void test_repeat(void) {
+  const uint32_t T0 = 1700000000u;
+  er_profile p;
+  er_profile_init(&p);
+  prof_event(&p, ER_EV_VIEW, "M-2", T0 - 600);
+  prof_event(&p, ER_EV_VIEW, "M-2", T0 - 300);
+  prof_event(&p, ER_EV_WISHLIST, "W-2", T0 - 200);
+  prof_event(&p, ER_EV_PURCHASE, "G-1", T0);
+  prof_event(&p, ER_EV_PURCHASE, "W-1", T0);
+  char ctx[128];
+  /* an hour later: nothing just bought comes back */
+  snprintf(ctx, sizeof ctx, "{\"now\":%u,\"k\":20}", T0 + 3600);
+  CHECK_EQ_INT(rec_prof(ctx), ER_OK);
+  CHECK(strstr(out_s, "\"W-1\"") == NULL && strstr(out_s, "\"G-1\"") == NULL);
+  CHECK(strstr(out_s, "\"M-2\"") != NULL); /* a re-visit candidate */
+  /* two days later: W-1 (bought again by half its buyers) may come back, G-1 (never re-bought) not */
+  snprintf(ctx, sizeof ctx, "{\"now\":%u,\"k\":20}", T0 + 2 * 86400);
+  CHECK_EQ_INT(rec_prof(ctx), ER_OK);
+  CHECK(strstr(out_s, "\"W-1\"") != NULL);
+  CHECK(strstr(out_s, "\"G-1\"") == NULL);
+  /* without a time nothing purchased comes back (it could be "just") */
+  CHECK_EQ_INT(rec_prof("{\"k\":20}"), ER_OK);
+  CHECK(strstr(out_s, "\"W-1\"") == NULL);
+  /* the context's purchased list always excludes */
+  snprintf(ctx, sizeof ctx, "{\"now\":%u,\"k\":20,\"purchased\":[\"W-1\"]}", T0 + 2 * 86400);
+  CHECK_EQ_INT(rec_prof(ctx), ER_OK);
+  CHECK(strstr(out_s, "\"W-1\"") == NULL);
+  /* recently-viewed never shows a purchase-only item, whatever its repeat rate */
+  snprintf(ctx, sizeof ctx, "{\"unit\":\"recently-viewed\",\"now\":%u}", T0 + 2 * 86400);
+  CHECK_EQ_INT(rec_prof(ctx), ER_OK);
+  CHECK_EQ_STR(skus_of(), "W-2,M-2");
+  /* the re-visit features */
+  float x[ER_DENSE_COUNT];
+  snprintf(ctx, sizeof ctx, "{\"now\":%u,\"k\":20}", T0 + 2 * 86400);
+  CHECK(dense_of(ctx, "W-1", x));
+  CHECK(x[ER_D_PURCHASED] == 1.0f && x[ER_D_REPEAT] == 32768.0f && x[ER_D_SEEN_COUNT] == 1.0f);
+  CHECK(x[ER_D_SEEN_AGE] == (float)(2 * 86400) && x[ER_D_WISHED] == 0.0f && x[ER_D_VIEWED] == 0.0f);
+  CHECK(dense_of(ctx, "M-2", x));
+  CHECK(x[ER_D_SEEN_COUNT] == 2.0f && x[ER_D_SEEN_AGE] == (float)(2 * 86400 + 300) && x[ER_D_PURCHASED] == 0.0f);
+  CHECK(x[ER_D_VIEWED] == 1.0f && x[ER_D_REPEAT] == 0.0f);
+  CHECK(dense_of(ctx, "W-2", x));
+  CHECK(x[ER_D_WISHED] == 1.0f && x[ER_D_VIEWED] == 1.0f && x[ER_D_SEEN_COUNT] == 1.0f);
+  CHECK(dense_of(ctx, "G-2", x)); /* never seen: count 0, age missing */
+  CHECK(x[ER_D_SEEN_COUNT] == 0.0f && x[ER_D_SEEN_AGE] != x[ER_D_SEEN_AGE] && x[ER_D_WISHED] == 0.0f);
+  CHECK(dense_of("{\"k\":20}", "M-2", x)); /* no time: age missing */
+  CHECK(x[ER_D_SEEN_AGE] != x[ER_D_SEEN_AGE] && x[ER_D_SEEN_COUNT] == 2.0f);
+  prof_len = 0;
 }
 
 /* ---- filter --------------------------------------------------------------------- */
@@ -367,6 +447,7 @@ int main(void) {
   RUN(test_aliases);
   RUN(test_cart);
   RUN(test_purchased);
+  RUN(test_repeat);
   RUN(test_filter);
   RUN(test_backfill);
   RUN(test_errors);

@@ -20,6 +20,7 @@ imported XGBoost margins agree with XGBoost's within the int8 bound.
 Exit 0 when every check holds.
 """
 import json
+import re
 import subprocess
 import sys
 import os
@@ -27,7 +28,15 @@ import os
 import numpy as np
 import xgboost as xgb
 
-N_DENSE = 16
+
+
+def dense_count(edgerec):
+    # `edgerec version`: "... features 2 with 21 dense, schema ..."
+    out = subprocess.run([edgerec, "version"], capture_output=True, text=True, check=True).stdout
+    return int(re.search(r"with (\d+) dense", out).group(1))
+
+
+N_DENSE = None  # set in main from the binary
 
 
 def read_libsvm(path):
@@ -76,6 +85,8 @@ def score_dense(edgerec, bundle, X, tmp):
 
 def main():
     edgerec, events, bundle, out = sys.argv[1:5]
+    global N_DENSE
+    N_DENSE = dense_count(edgerec)
     split = sys.argv[5:]
     os.makedirs(out, exist_ok=True)
     parts = {}

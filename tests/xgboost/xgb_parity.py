@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """XGBoost import parity: train with Debian's python3-xgboost on dense vectors
-shaped like edgerec's (16 named features, missing values), import the model
+shaped like edgerec's (its named dense features, missing values), import the model
 with `edgerec pack --xgboost`, score the same vectors with `edgerec
 score-dense`, and compare with xgboost's own predictions.
 
@@ -23,7 +23,9 @@ import xgboost as xgb
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EDGEREC = os.path.join(ROOT, "build", "edgerec")
 DENSE = ["pop_view", "pop_cart", "pop_purchase", "trending", "cooc_last", "cooc_recent", "content_last", "recency",
-         "carted", "cat_affinity", "price_ratio", "price", "page_category", "hour", "mobile", "viewed"]
+         "carted", "cat_affinity", "price_ratio", "price", "page_category", "hour", "mobile", "viewed",
+         "seen_count", "seen_age", "wished", "repeat", "purchased"]
+N_DENSE = len(DENSE)
 passed = failed = 0
 
 
@@ -38,7 +40,7 @@ def check(name, ok, detail=""):
 
 
 def dataset(rng, n):
-    x = np.zeros((n, 16), dtype=np.float32)
+    x = np.zeros((n, N_DENSE), dtype=np.float32)
     x[:, 0:4] = rng.integers(0, 65536, (n, 4))
     x[:, 4:7] = rng.integers(0, 65536, (n, 3)) * (rng.random((n, 3)) < 0.4)
     x[:, 7] = rng.integers(0, 24, n)
@@ -50,8 +52,13 @@ def dataset(rng, n):
     x[:, 13] = rng.integers(0, 24, n)
     x[:, 14] = rng.random(n) < 0.5
     x[:, 15] = rng.random(n) < 0.2
+    x[:, 16] = rng.integers(0, 6, n)                        # seen_count
+    x[:, 17] = rng.integers(0, 86400 * 30, n)               # seen_age (s)
+    x[:, 18] = rng.random(n) < 0.05                         # wished
+    x[:, 19] = rng.integers(0, 65536, n) * (rng.random(n) < 0.3)  # repeat
+    x[:, 20] = rng.random(n) < 0.05                         # purchased
     # missing values where edgerec has them
-    for col, p in ((7, 0.7), (10, 0.3), (11, 0.05), (12, 0.4), (13, 0.2), (14, 0.2)):
+    for col, p in ((7, 0.7), (10, 0.3), (11, 0.05), (12, 0.4), (13, 0.2), (14, 0.2), (17, 0.7)):
         x[rng.random(n) < p, col] = np.nan
     logit = (x[:, 4] / 20000.0 + np.nan_to_num(x[:, 9]) / 2000.0 - np.nan_to_num(x[:, 7], nan=30) / 30.0
              + 0.5 * x[:, 8] - 1.0 + rng.normal(0, 0.5, n))
