@@ -4,6 +4,7 @@
 #   ./build.sh deps       install what is missing (Debian packages, Node >= 22.12, npm from the lockfile)
 #   ./build.sh test       build, then run every suite; ends with one line "N passed, N failed"
 #   ./build.sh bench      benchmarks: engine (Node/V8) and the import/train/eval pipeline; tables, JSON lines
+#   ./build.sh bench scale  opt-in: train 20 M generated events on one core, eval speed, 100k-item bundle
 #   ./build.sh fuzz S     run each libFuzzer target for S seconds
 #   ./build.sh demo [--origin URL]  the edge locally: demo bundle, Magento stand-in, wrangler dev
 #   ./build.sh retrain --url URL [--token T] [--days N]  pull events, train, evaluate, publish a canary if it wins
@@ -34,7 +35,9 @@ ALL_INC="-Isrc/engine -Isrc/offline -Isrc/cli"
 HEADERS=$(echo src/*/*.h)
 WARN="-std=c11 -Wall -Wextra -Werror -Wvla"
 CFLAGS_COMMON="$WARN -ffp-contract=off"
-WASM_FLAGS="--target=wasm32-wasi --sysroot=/usr -O2 $CFLAGS_COMMON -Wl,--strip-all"
+# -msimd128: the tree scorer's 16-lane byte vectors (src/engine/er_score.c) become wasm simd128
+# (V8 in Workers and Node, wasmtime, jco); integer lanes only, so outputs are the same bits as native.
+WASM_FLAGS="--target=wasm32-wasi --sysroot=/usr -O2 -msimd128 $CFLAGS_COMMON"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
@@ -96,13 +99,26 @@ build_native() {
   fi
 }
 
+# clang for wasm in two steps, compile (-O2) then link without -O: given -O at link time clang runs
+# the wasm-opt it finds on PATH itself, without --enable-simd, which rejects simd128 code.
+wasm_clang() { # wasm_clang OUT "CFLAGS" "LDFLAGS" SRC...
+  local out=$1 cflags=$2 ldflags=$3 dir s o objs=()
+  shift 3
+  dir="$B/wasm-obj/$(basename "$out" .wasm)"
+  rm -rf "$dir" && mkdir -p "$dir"
+  for s in "$@"; do
+    o="$dir/$(basename "$s" .c).o"
+    clang $WASM_FLAGS $cflags -c "$s" -o "$o"
+    objs+=("$o")
+  done
+  clang --target=wasm32-wasi --sysroot=/usr -Wl,--strip-all $ldflags "${objs[@]}" -o "$out"
+}
+
 build_wasm() {
   if newer wasm/edgerec.wasm $ENGINE_SRC wasm/exports.c src/engine/*.h build.sh; then
     log "WASM reactor → wasm/edgerec.wasm"
-    # wasm-opt on PATH makes clang run it after linking; we run it ourselves.
-    PATH=$(echo "$PATH" | tr ':' '\n' | grep -v binaryen | paste -sd:) \
-    clang $WASM_FLAGS $ENGINE_INC -DER_TINY_PRINTF -mexec-model=reactor $ENGINE_SRC wasm/exports.c -o "$B/edgerec.raw.wasm"
-    if command -v wasm-opt >/dev/null; then wasm-opt -Oz --strip-debug "$B/edgerec.raw.wasm" -o wasm/edgerec.wasm
+    wasm_clang "$B/edgerec.raw.wasm" "$ENGINE_INC -DER_TINY_PRINTF" "-mexec-model=reactor" $ENGINE_SRC wasm/exports.c
+    if command -v wasm-opt >/dev/null; then wasm-opt -Oz --enable-simd --strip-debug "$B/edgerec.raw.wasm" -o wasm/edgerec.wasm
     else cp "$B/edgerec.raw.wasm" wasm/edgerec.wasm; fi
   fi
   if newer wasm/edgerec-cli.wasm $WASI_CLI_SRC $HEADERS build.sh; then
@@ -110,8 +126,8 @@ build_wasm() {
     # import / train / eval / features stay native: linked into the WASI command the importers trip
     # jco 1.35's memory-growth bug on every command (see wasm/README.md); the WASI CLI covers the
     # engine commands, and bundles from `train` are checked natively and in WASM by the tests.
-    clang $WASM_FLAGS $ALL_INC -DER_CLI_NO_IMPORT $WASI_CLI_SRC -lm -o "$B/edgerec-cli.raw.wasm"
-    if command -v wasm-opt >/dev/null; then wasm-opt -O2 --strip-debug "$B/edgerec-cli.raw.wasm" -o wasm/edgerec-cli.wasm
+    wasm_clang "$B/edgerec-cli.raw.wasm" "$ALL_INC -DER_CLI_NO_IMPORT" "-lm" $WASI_CLI_SRC
+    if command -v wasm-opt >/dev/null; then wasm-opt -O2 --enable-simd --strip-debug "$B/edgerec-cli.raw.wasm" -o wasm/edgerec-cli.wasm
     else cp "$B/edgerec-cli.raw.wasm" wasm/edgerec-cli.wasm; fi
   fi
 }
@@ -215,6 +231,7 @@ fuzz() {
 bench() {
   deps
   build_all
+  if [ "${1:-}" = scale ]; then "$(node_bin)" bench/scale.mjs; return; fi # opt-in: 20 M events, minutes, ~3 GB
   "$(node_bin)" bench/bench.mjs
   "$(node_bin)" bench/pipeline.mjs   # import + train + eval of Online Retail, events/s per step
   "$(node_bin)" bench/worker.mjs     # the Worker in workerd: added latency, re-rank vs pass-through, req/s
@@ -327,7 +344,7 @@ case "${1:-}" in
   "") deps; build_all ;;
   deps) deps ;;
   test) test_all ;;
-  bench) bench ;;
+  bench) bench "${2:-}" ;;
   fuzz) fuzz "${2:-60}" ;;
   demo) shift; demo "$@" ;;
   retrain) shift; retrain "$@" ;;

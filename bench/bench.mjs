@@ -413,6 +413,10 @@ console.log('the same targets like for like (every side scores the same precompu
 for (const [what, x, goal] of like) console.log(`  ${what}: ${x.toFixed(2)}× — ${x >= goal ? 'met' : 'NOT met'}`);
 const lim = [
   ['rerank48 ≤ 100 µs', R.rerank48.p50, 100, 'µs'],
+  ['trees scoring only ≤ 80 µs (200 cand., 128 trees × depth 6)', R.wasm_score_trees_200.p50, 80, 'µs'],
+  ['linear scoring only ≤ 2.5 µs (200 cand.)', R.wasm_score_linear_200.p50, 2.5, 'µs'],
+  ['recommend trees ≤ 100 µs (200 cand.)', R.wasm_trees_200.p50, 100, 'µs'],
+  ['recommend linear ≤ 15 µs (200 cand.)', R.wasm_linear_200.p50, 15, 'µs'],
   ['cold start ≤ 5 ms', R.cold_start.p50 / 1e3, 5, 'ms'],
   ['reactor ≤ 64 KB gzip', wasmGzip / 1024, 64, 'KB'],
 ];

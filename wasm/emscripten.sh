@@ -3,7 +3,7 @@
 #   wasm/edgerec.emscripten.mjs   the glue (MODULARIZE + EXPORT_ES6: a factory)
 #   wasm/edgerec.emscripten.wasm  the engine
 # Same sources and float flags as the clang reactor (src/engine/*.c, as build.sh
-# + wasm/exports.c, -O2 -ffp-contract=off), so both builds print identical
+# + wasm/exports.c, -O2 -msimd128 -ffp-contract=off), so both builds print identical
 # bytes.  Used through worker-shim/core/engine-emscripten.js, which passes a
 # precompiled WebAssembly.Module via instantiateWasm (and a locateFile that
 # is never used to fetch), so it runs in Node and inside workerd alike.
@@ -44,7 +44,7 @@ for h in xxhash.h xxh3.h jsmn.h; do [ -e /usr/include/$h ] && ln -sf /usr/includ
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # shellcheck disable=SC2086
-NODE_PATH=/usr/share/nodejs emcc -O2 -std=c11 -Wall -Wextra -Werror -Wvla -ffp-contract=off -DER_TINY_PRINTF -Isrc/engine -isystem "$INC" \
+NODE_PATH=/usr/share/nodejs emcc -O2 -msimd128 -std=c11 -Wall -Wextra -Werror -Wvla -ffp-contract=off -DER_TINY_PRINTF -Isrc/engine -isystem "$INC" \
   $SRCS \
   -sMODULARIZE=1 -sEXPORT_ES6=1 -sEXPORT_NAME=createEdgerecModule \
   -sENVIRONMENT=web -sDYNAMIC_EXECUTION=0 -sFILESYSTEM=0 \

@@ -47,7 +47,7 @@ static const char *USAGE =
     "            [--bits B] [--seed N] [--version V] --out BUNDLE.erb\n"
     "  eval      --events FILE|- [--bundle B] [--from TS | --test-days N] [--k 20]\n"
     "            [--baseline pop,spop,ar,sr,vsknn,stan,vstan|all|none] [--tune-peers grid|none]\n"
-    "            [--history shopper|session]\n"
+    "            [--history shopper|session] [--threads N]\n"
     "  features  --events FILE|- [--catalog FILE] [--until TS | --test-days N] [--format libsvm] [--part train|valid|all]\n"
     "  publish   BUNDLE.erb --url URL [--token TOKEN] [--canary PERCENT [--segment JSON]]   (token: EDGEREC_ADMIN_TOKEN)\n"
     "  rollout   start VERSION --canary PERCENT [--segment JSON] | scope JSON|none --url URL [--token TOKEN]\n"

@@ -120,8 +120,9 @@ er_status er_score_features(er_engine *e, const uint8_t *f, uint32_t len, const 
   er_status st = er_engine_reserve(e, 4 * n + 4);
   if (st) return st;
   int32_t *o = (int32_t *)(void *)e->out; /* the output buffer is malloc'd: aligned */
-  float *x = er_arena_alloc(&e->arena, sizeof(float) * ER_DENSE_COUNT * (n + 1));
-  if (!x) return er_fail(&e->err, ER_E_NOMEM, ER_NO_OFFSET, "features: out of arena memory");
+  int linear = e->b.model_kind == ER_MODEL_LINEAR;
+  float *x = linear ? NULL : er_arena_alloc(&e->arena, sizeof(float) * ER_DENSE_COUNT * (n + 1));
+  if (!linear && !x) return er_fail(&e->err, ER_E_NOMEM, ER_NO_OFFSET, "features: out of arena memory");
   uint32_t at = 12;
   for (uint32_t c = 0; c < n; c++) {
     if (len - at < 4) return er_fail(&e->err, ER_E_SHAPE, at, "features: truncated at candidate %u", c);
@@ -129,14 +130,9 @@ er_status er_score_features(er_engine *e, const uint8_t *f, uint32_t len, const 
     at += 4;
     if (m > ER_MAX_SPARSE || (uint64_t)m * 8 + 4 * ER_DENSE_COUNT > len - at)
       return er_fail(&e->err, ER_E_SHAPE, at - 4, "features: candidate %u has a bad sparse count %u", c, m);
-    if (e->b.model_kind == ER_MODEL_LINEAR) {
-      uint64_t h[ER_MAX_SPARSE];
-      int16_t v[ER_MAX_SPARSE];
-      for (uint32_t k = 0; k < m; k++) { h[k] = er_rd32(f + at + 8 * k); v[k] = (int16_t)(int32_t)er_rd32(f + at + 8 * k + 4); }
-      o[c] = er_score_linear(&e->b, h, v, m, &e->units);
-    }
+    if (linear) o[c] = er_score_linear_wire(&e->b, f + at, m, &e->units);
     at += 8 * m;
-    memcpy(x + (size_t)c * ER_DENSE_COUNT, f + at, 4 * ER_DENSE_COUNT);
+    if (!linear) memcpy(x + (size_t)c * ER_DENSE_COUNT, f + at, 4 * ER_DENSE_COUNT);
     at += 4 * ER_DENSE_COUNT;
   }
   if (e->b.model_kind == ER_MODEL_TREES) er_score_trees_batch(&e->b, &e->trees, x, n, o, &e->units);
@@ -146,6 +142,15 @@ er_status er_score_features(er_engine *e, const uint8_t *f, uint32_t len, const 
 }
 
 er_status er_engine_score(er_engine *e, const er_shopper *s, const er_candidate *c, uint32_t n, int32_t *out, uint32_t *done) {
+  uint64_t per = er_score_units_per_candidate(&e->b, &e->trees);
+  if (per) { /* a fixed cost per candidate: the blocks that pass the budget are known up front */
+    uint32_t k = 0;
+    while (k < n && e->units + (uint64_t)k * per <= e->budget) k += ER_SCORE_BLOCK;
+    if (k > n) k = n;
+    er_score_many(s, &e->trees, c, k, out, &e->units);
+    *done = k;
+    return k < n ? ER_E_BUDGET : ER_OK;
+  }
   for (uint32_t k = 0; k < n; k += ER_SCORE_BLOCK) {
     if (e->units > e->budget) { *done = k; return ER_E_BUDGET; }
     uint32_t m = n - k < ER_SCORE_BLOCK ? n - k : ER_SCORE_BLOCK;

@@ -1,17 +1,20 @@
 /* er_eval.c — offline evaluation: the split, the peers, edgerec through
  * er_recommend, metrics and the `edgerec eval` command (see er_eval.h for the
  * protocol). */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT: the default thread count */
 #include "er_eval.h"
 #include "er_native.h"
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "er_bundle.h"
 #include "er_engine.h"
@@ -926,41 +929,67 @@ out:
 
 
 #define EDGEREC_TOKENS 4096u
+#ifndef EDGEREC_BATCH
+#define EDGEREC_BATCH 65536u   /* predictions per batch: workers fill it, the caller replays it in order */
+#endif
+#ifndef EDGEREC_MIN_THREADED
+#define EDGEREC_MIN_THREADED 1000u /* fewer predictions: one thread (not worth starting more) */
+#endif
+#define EDGEREC_MAX_THREADS 16u
 
-static er_status run_edgerec(peer *p, er_engine *engine, er_error *err) {
+/* One prediction's outcome, made by a worker and replayed in prediction
+ * order by the caller, so the figures never depend on the thread count. */
+typedef struct {
+  uint32_t rank, ntop;
+  uint8_t error, fallback;
+  uint32_t top[ER_EVAL_TOP];
+} edge_out;
+
+/* A worker: its own engine over the same bundle bytes, test sessions
+ * [t_from, t_to), outcomes at out[prediction index - base]. */
+typedef struct {
+  const peer *p;
+  er_engine *engine;
+  const uint32_t *prev;
+  uint32_t k, t_from, t_to;
+  uint64_t base;
+  edge_out *out;
+  jsmntok_t *tok;
+  uint32_t err_line; /* the first error of the range: its input line and reason */
+  char err_why[256];
+  int has_err;
+} edge_job;
+
+/* The predictions of test sessions [t_from, t_to) through er_recommend, exactly
+ * as served: context JSON in, response JSON parsed back for the ranked skus. */
+static void edgerec_range(edge_job *w) {
+  const peer *p = w->p;
   const er_log *L = p->L;
   const er_eval_split *s = p->s;
+  er_engine *engine = w->engine;
   const er_bundle *b = &engine->b;
-  uint32_t k = p->o->k < ER_EVAL_DEFAULT_K ? ER_EVAL_DEFAULT_K : p->o->k;
-  jsmntok_t *tok = malloc(EDGEREC_TOKENS * sizeof *tok);
-  if (!tok) return er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "eval: edgerec: out of memory");
   char ctx[2048], sku[ER_MAX_SKU_BYTES * 4 + 8];
   uint8_t prof[ER_PROFILE_MAX_BYTES];
-  uint64_t done = 0, next_report = 100000;
-  double t0 = er_now_seconds();
-  /* the shopper's earlier sessions (training or test: all before this one), as the edge's profile holds them */
-  uint32_t *prev = malloc(((size_t)L->n_ses + 1) * sizeof *prev);
-  er_status hst = prev ? er_log_user_prev(L, prev, err) : er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "eval: edgerec: out of memory");
-  if (hst) { free(tok); free(prev); return hst; }
-  for (uint32_t t = 0; t < s->n_test; t++) {
+  for (uint32_t t = w->t_from; t < w->t_to; t++) {
     er_profile pr;
     er_profile_init(&pr);
     uint32_t f = s->test_first[t];
-    if (!p->o->session_only && f < s->test_first[t + 1]) er_log_apply_history(L, prev, L->ev[s->test_event[f]].session, b, &pr);
+    if (!p->o->session_only && f < s->test_first[t + 1]) er_log_apply_history(L, w->prev, L->ev[s->test_event[f]].session, b, &pr);
     for (uint32_t x = f; x + 1 < s->test_first[t + 1]; x++) {
+      edge_out *o = &w->out[(uint64_t)(x - t) - w->base]; /* session t's predictions start at test_first[t] - t */
+      memset(o, 0, sizeof *o);
       const er_log_event *e = &L->ev[s->test_event[x]];
       er_profile_delta d;
       er_log_delta(L, e, &d);
       er_engine_enrich_delta(b, &d);
       er_profile_apply(&pr, &d);
       uint32_t plen = er_profile_encode(&pr, prof, sizeof prof);
-      uint32_t clen = er_log_context_json(L, e, k, ctx, sizeof ctx);
+      uint32_t clen = er_log_context_json(L, e, w->k, ctx, sizeof ctx);
       /* the true item, and its parent when it is a child in the bundle */
       uint32_t truth = test_item(p, x + 1), tl, pl = 0;
       const char *ts = er_log_sku(L, truth, &tl), *ps = NULL;
       uint32_t bi = er_bundle_find_sku(b, L->items.key[truth]);
       if (bi != ER_NONE && er_item_parent(b, bi) != ER_NONE) ps = er_item_sku(b, er_item_parent(b, bi), &pl);
-      uint32_t rank = 0;
       const char *out;
       uint32_t out_len;
       er_json j;
@@ -970,37 +999,141 @@ static er_status run_edgerec(peer *p, er_engine *engine, er_error *err) {
       if (!plen) why = "the profile does not encode";
       else if (!clen) why = "the context does not fit";
       else if (er_recommend(engine, ctx, clen, prof, plen, &out, &out_len)) why = er_engine_error(engine)->msg;
-      else if (er_json_parse(&j, out, out_len, tok, EDGEREC_TOKENS, "recommendation", &je)) why = je.msg;
+      else if (er_json_parse(&j, out, out_len, w->tok, EDGEREC_TOKENS, "recommendation", &je)) why = je.msg;
       if (why) {
-        if (!p->r->errors && p->o->progress) fprintf(stderr, "eval: edgerec: first error, at input line %u: %s\n", e->line, why);
-        p->r->errors++;
-      } else {
-        if (er_json_get(&j, 0, "fallback") >= 0) p->r->fallbacks++;
-        int32_t items = er_json_get(&j, 0, "items");
-        if (items >= 0 && er_json_is(&j, (uint32_t)items, JSMN_ARRAY)) {
-          uint32_t n = (uint32_t)j.tok[items].size, at = (uint32_t)items + 1, top[ER_EVAL_TOP], ntop = 0;
-          for (uint32_t r = 0; r < n && (!rank || (p->lists && r < ER_EVAL_TOP)); r++) {
-            int32_t sk = er_json_get(&j, at, "sku");
-            int32_t sl = sk >= 0 ? er_json_str(&j, (uint32_t)sk, sku, sizeof sku) : -1;
-            if (sl >= 0 && !rank && (((uint32_t)sl == tl && !memcmp(sku, ts, tl)) || (ps && (uint32_t)sl == pl && !memcmp(sku, ps, pl))))
-              rank = r + 1;
-            if (r < ER_EVAL_TOP) top[ntop++] = sl >= 0 ? er_intern_find(&L->items, sku, (uint32_t)sl) : NONE;
-            at = er_json_skip(&j, at);
-          }
-          observe_list(p, top, ntop);
-        } else p->r->errors++;
+        if (!w->has_err) {
+          w->has_err = 1;
+          w->err_line = e->line;
+          snprintf(w->err_why, sizeof w->err_why, "%s", why);
+        }
+        o->error = 1;
+        continue;
       }
-      record(p, t, x - f, truth, cap_rank(rank));
-      if (p->o->progress && ++done >= next_report) {
-        fprintf(stderr, "eval: edgerec: %llu / %llu predictions (%.1f s)\n", (unsigned long long)done,
-                (unsigned long long)s->predictions, er_now_seconds() - t0);
-        next_report += 100000;
+      o->fallback = er_json_get(&j, 0, "fallback") >= 0;
+      int32_t items = er_json_get(&j, 0, "items");
+      if (items < 0 || !er_json_is(&j, (uint32_t)items, JSMN_ARRAY)) { o->error = 2; continue; }
+      uint32_t n = (uint32_t)j.tok[items].size, at = (uint32_t)items + 1;
+      for (uint32_t r = 0; r < n && (!o->rank || (p->lists && r < ER_EVAL_TOP)); r++) {
+        int32_t sk = er_json_get(&j, at, "sku");
+        int32_t sl = sk >= 0 ? er_json_str(&j, (uint32_t)sk, sku, sizeof sku) : -1;
+        if (sl >= 0 && !o->rank && (((uint32_t)sl == tl && !memcmp(sku, ts, tl)) || (ps && (uint32_t)sl == pl && !memcmp(sku, ps, pl))))
+          o->rank = r + 1;
+        if (r < ER_EVAL_TOP) o->top[o->ntop++] = sl >= 0 ? er_intern_find(&L->items, sku, (uint32_t)sl) : NONE;
+        at = er_json_skip(&j, at);
       }
     }
   }
-  free(tok);
+}
+
+static void *edgerec_thread(void *arg) {
+  edgerec_range(arg);
+  return NULL;
+}
+
+/* The thread count for `threads` (0: the CPUs this process may run on, at most 8). */
+static uint32_t edgerec_threads(uint32_t threads) {
+  if (threads) return threads < EDGEREC_MAX_THREADS ? threads : EDGEREC_MAX_THREADS;
+  cpu_set_t set;
+  long n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : sysconf(_SC_NPROCESSORS_ONLN);
+  return n < 1 ? 1 : n > 8 ? 8 : (uint32_t)n;
+}
+
+static er_status run_edgerec(peer *p, er_engine *engine, er_error *err) {
+  const er_log *L = p->L;
+  const er_eval_split *s = p->s;
+  uint32_t k = p->o->k < ER_EVAL_DEFAULT_K ? ER_EVAL_DEFAULT_K : p->o->k;
+  uint32_t nth = edgerec_threads(p->o->threads);
+  if (s->predictions < EDGEREC_MIN_THREADED) nth = 1;
+  uint64_t done = 0, next_report = 100000;
+  double t0 = er_now_seconds();
+  er_status st = ER_OK;
+  edge_job job[EDGEREC_MAX_THREADS];
+  memset(job, 0, sizeof job);
+  /* the shopper's earlier sessions (training or test: all before this one), as the edge's profile holds them */
+  uint32_t *prev = malloc(((size_t)L->n_ses + 1) * sizeof *prev);
+  edge_out *out = malloc(EDGEREC_BATCH * sizeof *out);
+  if (!prev || !out) { st = er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "eval: edgerec: out of memory"); goto done; }
+  if ((st = er_log_user_prev(L, prev, err))) goto done;
+  /* one engine per worker over the same bundle bytes (the caller's is the first); a
+   * throwaway first request settles the engine's lazily filled process-wide tables */
+  for (uint32_t w = 0; w < nth; w++) {
+    job[w].engine = w ? er_engine_new(engine->b.data, engine->b.size, err) : engine;
+    job[w].tok = malloc(EDGEREC_TOKENS * sizeof *job[w].tok);
+    if (!job[w].engine || !job[w].tok) { st = job[w].engine ? er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "eval: edgerec: out of memory") : err->code; goto done; }
+    job[w].p = p;
+    job[w].prev = prev;
+    job[w].k = k;
+  }
+  if (nth > 1) {
+    er_engine *warm = er_engine_new(engine->b.data, engine->b.size, err);
+    if (!warm) { st = err->code; goto done; }
+    const char *wo;
+    uint32_t wn;
+    static const char wctx[] = "{\"now\":1700000000,\"k\":20}";
+    (void)er_recommend(warm, wctx, sizeof wctx - 1, NULL, 0, &wo, &wn);
+    er_engine_free(warm);
+  }
+  for (uint32_t t0s = 0; t0s < s->n_test;) {
+    /* a batch of whole sessions, at most EDGEREC_BATCH predictions (a longer session is a batch alone) */
+    uint64_t base = s->test_first[t0s] - t0s;
+    uint32_t t1 = t0s + 1;
+    while (t1 < s->n_test && (uint64_t)(s->test_first[t1 + 1] - (t1 + 1)) - base <= EDGEREC_BATCH) t1++;
+    uint64_t total = (uint64_t)(s->test_first[t1] - t1) - base;
+    edge_out *o = out;
+    if (total > EDGEREC_BATCH && !(o = malloc(total * sizeof *o))) { st = er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "eval: edgerec: out of memory"); goto done; }
+    /* split the batch's sessions among the workers by predictions */
+    uint32_t t = t0s;
+    for (uint32_t w = 0; w < nth; w++) {
+      uint64_t want = base + total * (w + 1) / nth;
+      job[w].t_from = t;
+      while (t < t1 && (w + 1 == nth || (uint64_t)(s->test_first[t + 1] - (t + 1)) <= want)) t++;
+      job[w].t_to = t;
+      job[w].base = base;
+      job[w].out = o;
+      job[w].has_err = 0;
+    }
+    pthread_t th[EDGEREC_MAX_THREADS];
+    uint32_t started = 1;
+    for (; started < nth; started++)
+      if (pthread_create(&th[started], NULL, edgerec_thread, &job[started])) break;
+    edgerec_range(&job[0]);
+    for (uint32_t w = started; w < nth; w++) edgerec_range(&job[w]); /* a thread could not be had: run it here */
+    for (uint32_t w = 1; w < started; w++) pthread_join(th[w], NULL);
+    /* replay in prediction order */
+    uint32_t ew = 0;
+    for (uint32_t u = t0s; u < t1; u++) {
+      while (ew + 1 < nth && u >= job[ew].t_to) ew++;
+      uint32_t f = s->test_first[u];
+      for (uint32_t x = f; x + 1 < s->test_first[u + 1]; x++) {
+        const edge_out *r = &o[(uint64_t)(x - u) - base];
+        if (r->error == 1) {
+          if (!p->r->errors && p->o->progress)
+            fprintf(stderr, "eval: edgerec: first error, at input line %u: %s\n", job[ew].err_line, job[ew].err_why);
+          p->r->errors++;
+        } else {
+          p->r->fallbacks += r->fallback;
+          if (r->error) p->r->errors++;
+          else observe_list(p, r->top, r->ntop);
+        }
+        record(p, u, x - f, test_item(p, x + 1), cap_rank(r->rank));
+        if (p->o->progress && ++done >= next_report) {
+          fprintf(stderr, "eval: edgerec: %llu / %llu predictions (%.1f s)\n", (unsigned long long)done,
+                  (unsigned long long)s->predictions, er_now_seconds() - t0);
+          next_report += 100000;
+        }
+      }
+    }
+    if (o != out) free(o);
+    t0s = t1;
+  }
+done:
+  for (uint32_t w = 0; w < nth; w++) {
+    if (w) er_engine_free(job[w].engine);
+    free(job[w].tok);
+  }
+  free(out);
   free(prev);
-  return ER_OK;
+  return st;
 }
 
 /* ---- running ------------------------------------------------------------------------------------ */
@@ -1378,7 +1511,7 @@ static void print_table(const er_eval_result *r) {
 static const char *EVAL_USAGE =
     "usage: edgerec eval --events F|- [--bundle B.erb] [--from UNIX_SECONDS | --test-days N] [--k N]\n"
     "                    [--baseline pop,spop,ar,sr,vsknn,stan,vstan | all | none] [--tune-peers grid|none]\n"
-    "                    [--history shopper|session]\n"
+    "                    [--history shopper|session] [--threads N]\n"
     "  next-item evaluation of edgerec (with --bundle) and the baselines on an event log (NDJSON);\n"
     "  split: --from, else --test-days (default 30) before the last event; k: list length (default 20, 1..200);\n"
     "  baselines: default all; --baseline none with --bundle evaluates edgerec only;\n"
@@ -1386,6 +1519,8 @@ static const char *EVAL_USAGE =
     "  the default) or the published defaults (none).  A table of every model on stderr (* = best).\n"
     "  --history: edgerec's profile starts with the shopper's earlier sessions, as served (shopper, the\n"
     "  default), or holds the session's events only (session).\n"
+    "  --threads: edgerec's predictions on N threads, each with its own engine (default: the CPUs this\n"
+    "  process may use, at most 8; 1..16); the figures do not depend on it.\n"
     "  one JSON object on stdout; exit codes: 0 ok, 2 usage, 3 bad input, 4 bad bundle\n";
 
 static int eval_usage(const char *fmt, const char *arg) {
@@ -1414,7 +1549,7 @@ static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out) {
 
 
 int er_eval_main(int argc, char **argv) {
-  const char *bundle = NULL, *events = NULL, *from = NULL, *days = NULL, *kopt = NULL, *baseline = NULL, *tune = NULL, *history = NULL;
+  const char *bundle = NULL, *events = NULL, *from = NULL, *days = NULL, *kopt = NULL, *baseline = NULL, *tune = NULL, *history = NULL, *threads = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char **slot = NULL;
@@ -1426,6 +1561,7 @@ int er_eval_main(int argc, char **argv) {
     else if (!strcmp(a, "--baseline")) slot = &baseline;
     else if (!strcmp(a, "--tune-peers")) slot = &tune;
     else if (!strcmp(a, "--history")) slot = &history;
+    else if (!strcmp(a, "--threads")) slot = &threads;
     else if (!strcmp(a, "--help") || !strcmp(a, "-h")) return eval_usage(NULL, NULL);
     else if (a[0] == '-' && a[1]) return eval_usage("unknown option %s", a);
     else return eval_usage("unexpected argument '%s' (options take the form --name VALUE)", a);
@@ -1459,6 +1595,10 @@ int er_eval_main(int argc, char **argv) {
   if (history) {
     if (!strcmp(history, "session")) o.session_only = 1;
     else if (strcmp(history, "shopper")) return eval_usage("--history must be shopper or session, got '%s'", history);
+  }
+  if (threads) {
+    if (parse_u64(threads, 1, EDGEREC_MAX_THREADS, &v)) return eval_usage("--threads must be an integer 1..16, got '%s'", threads);
+    o.threads = (uint32_t)v;
   }
   er_error err;
   er_error_clear(&err);

@@ -291,6 +291,8 @@ typedef struct {
   int progress;                /* per-model lines on stderr                        */
   int tune;                    /* stan, vstan: 1 grid on a validation split (default), 0 defaults */
   int session_only;            /* edgerec: 1 the profile holds the session's events only (--history session) */
+  uint32_t threads;            /* edgerec: worker threads, each with its own engine (0: the CPUs the
+                                  process may use, at most 8); the figures do not depend on it */
   const er_eval_knn_params *stan, *vstan; /* fixed parameters (tests); NULL: tune or defaults */
   er_eval_trace_fn trace;      /* optional                                         */
   void *trace_user;

@@ -17,14 +17,19 @@ _Static_assert(ER_DEV_APP < 8, "er_log_event.device is 3 bits");
 
 /* ---- interning ------------------------------------------------------------ */
 
+/* A slot holds id + 1 in its low half and the key's low 32 bits (a tag) in
+ * its high half, so a probe touches the id's own records only when the tag
+ * matches: one cache miss for a new string in a large table, not one per probe. */
+#define SLOT(id, key) ((uint64_t)(uint32_t)(key) << 32 | ((uint64_t)(id) + 1))
+
 static int intern_grow_slots(er_intern *t) {
   uint32_t slots = t->mask ? (t->mask + 1) * 2 : 1024;
-  uint32_t *s = calloc(slots, sizeof *s);
+  uint64_t *s = calloc(slots, sizeof *s);
   if (!s) return 0;
   for (uint32_t id = 0; id < t->n; id++) {
     uint32_t h = (uint32_t)(t->key[id] >> 32) & (slots - 1);
     while (s[h]) h = (h + 1) & (slots - 1);
-    s[h] = id + 1;
+    s[h] = SLOT(id, t->key[id]);
   }
   free(t->slot);
   t->slot = s;
@@ -35,8 +40,10 @@ static int intern_grow_slots(er_intern *t) {
 uint32_t er_intern_find(const er_intern *t, const char *s, uint32_t n) {
   if (!t->mask) return NONE;
   uint64_t k = er_key(s, n);
+  uint32_t tag = (uint32_t)k;
   for (uint32_t h = (uint32_t)(k >> 32) & t->mask; t->slot[h]; h = (h + 1) & t->mask) {
-    uint32_t id = t->slot[h] - 1;
+    if ((uint32_t)(t->slot[h] >> 32) != tag) continue;
+    uint32_t id = (uint32_t)t->slot[h] - 1;
     if (t->key[id] == k && t->len[id] == n && !memcmp(t->pool + t->off[id], s, n)) return id;
   }
   return NONE;
@@ -73,7 +80,7 @@ uint32_t er_intern_add(er_intern *t, const char *s, uint32_t n) {
   t->pool_len += n;
   uint32_t h = (uint32_t)(t->key[id] >> 32) & t->mask;
   while (t->slot[h]) h = (h + 1) & t->mask;
-  t->slot[h] = id + 1;
+  t->slot[h] = SLOT(id, t->key[id]);
   return id;
 }
 
@@ -122,6 +129,11 @@ static int32_t unescape(const er_str *s, char *buf, uint32_t cap) {
    * long raw (every byte written as \u00XX). */
   char tmp[6 * ER_EVENT_MAX_STR + 4];
   if (s->n + 2 > sizeof tmp) return -1;
+  /* without a backslash the raw bytes are the string (the line already passed the JSON parser) */
+  if (s->n <= cap && !memchr(s->p, '\\', s->n)) {
+    memcpy(buf, s->p, s->n);
+    return (int32_t)s->n;
+  }
   tmp[0] = '"';
   memcpy(tmp + 1, s->p, s->n);
   tmp[s->n + 1] = '"';
@@ -258,7 +270,7 @@ er_status er_log_read(er_log *L, FILE *f, const char *name, int progress, er_err
 
 /* ---- grouping ------------------------------------------------------------- */
 
-/* Stable merge sort of event indices by (session order, ts, input order). */
+/* Stable merge sort of session keys by (ts, first appearance); ses is 0. */
 typedef struct { uint32_t ses; uint64_t ts; uint32_t idx; } sort_key;
 
 static int key_less(const sort_key *a, const sort_key *b) {
@@ -280,19 +292,47 @@ static void merge_sort(sort_key *a, sort_key *tmp, uint32_t n) {
   }
 }
 
+/* Stable sort of event indices a[n] (in input order) by their events' time:
+ * insertion sort for a short session, a bottom-up merge sort (scratch tmp[n])
+ * for a long one. */
+static void sort_by_time(const er_log_event *ev, uint32_t *a, uint32_t *tmp, uint32_t n) {
+  if (n <= 32) {
+    for (uint32_t i = 1; i < n; i++) {
+      uint32_t v = a[i], j = i;
+      for (; j > 0 && ev[a[j - 1]].ts_ms > ev[v].ts_ms; j--) a[j] = a[j - 1];
+      a[j] = v;
+    }
+    return;
+  }
+  for (uint32_t w = 1; w < n; w *= 2) {
+    for (uint32_t lo = 0; lo < n; lo += 2 * w) {
+      uint32_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+      uint32_t i = lo, j = mid, k = lo;
+      while (i < mid && j < hi) tmp[k++] = ev[a[j]].ts_ms < ev[a[i]].ts_ms ? a[j++] : a[i++];
+      while (i < mid) tmp[k++] = a[i++];
+      while (j < hi) tmp[k++] = a[j++];
+    }
+    memcpy(a, tmp, (size_t)n * sizeof *a);
+  }
+}
+
+/* Grouping costs 4 bytes an event beside the events themselves: event
+ * indices are bucketed by session rank (a counting sort keeps input order),
+ * each session's indices are sorted by time, and the events are moved into
+ * place by following the permutation's cycles. */
 er_status er_log_finish(er_log *L, er_error *err) {
+  intern_free(&L->ids); /* duplicates are known: the ids are not needed again */
   uint32_t ns = L->sessions.n;
   /* sessions: last event time and first appearance */
   uint64_t *end = calloc(ns ? ns : 1, sizeof *end);
   uint32_t *firstseen = malloc((ns ? ns : 1) * sizeof *firstseen);
-  uint32_t *order = malloc((ns ? ns : 1) * sizeof *order);
   uint32_t *rank = malloc((ns ? ns : 1) * sizeof *rank);
-  sort_key *k = malloc(((size_t)L->n_ev + 1) * sizeof *k), *tmp = malloc(((size_t)L->n_ev + 1) * sizeof *tmp);
-  er_log_event *ev2 = malloc(((size_t)L->n_ev + 1) * sizeof *ev2);
+  uint32_t *fill = calloc((size_t)ns + 1, sizeof *fill);
+  uint32_t *perm = malloc(((size_t)L->n_ev + 1) * sizeof *perm), *tmp = NULL;
   er_log_session *ses = calloc(ns ? ns : 1, sizeof *ses);
   sort_key *sk = malloc((ns ? ns : 1) * sizeof *sk), *stmp = malloc((ns ? ns : 1) * sizeof *stmp);
   er_status st = ER_OK;
-  if (!end || !firstseen || !order || !rank || !k || !tmp || !ev2 || !ses || !sk || !stmp) {
+  if (!end || !firstseen || !rank || !fill || !perm || !ses || !sk || !stmp) {
     st = er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "out of memory grouping %u events", L->n_ev);
     goto out;
   }
@@ -302,47 +342,68 @@ er_status er_log_finish(er_log *L, er_error *err) {
     if (L->ev[x].ts_ms > end[s]) end[s] = L->ev[x].ts_ms;
     if (firstseen[s] == NONE) firstseen[s] = x;
   }
-  /* order sessions by (end, first appearance) — reuse the sorter: ses=0 */
+  /* order sessions by (end, first appearance) */
   uint32_t nz = 0; /* sessions with events (all of them unless reading stopped early) */
   for (uint32_t s = 0; s < ns; s++)
     if (firstseen[s] != NONE) sk[nz++] = (sort_key){0, end[s], firstseen[s]};
   merge_sort(sk, stmp, nz);
-  ns = nz;
+  for (uint32_t r = 0; r < nz; r++) rank[L->ev[sk[r].idx].session] = r; /* firstseen is unique per session */
+  /* bucket event indices by session rank, in input order; then by time within a session */
+  for (uint32_t x = 0; x < L->n_ev; x++) {
+    uint32_t r = rank[L->ev[x].session];
+    L->ev[x].session = r;
+    fill[r + 1]++;
+  }
+  uint32_t longest = 0;
   for (uint32_t r = 0; r < nz; r++) {
-    /* firstseen is unique per session: map back through the event */
-    uint32_t s = L->ev[sk[r].idx].session;
-    order[r] = s;
-    rank[s] = r;
+    if (fill[r + 1] > longest) longest = fill[r + 1];
+    fill[r + 1] += fill[r];
   }
-  for (uint32_t x = 0; x < L->n_ev; x++) k[x] = (sort_key){rank[L->ev[x].session], L->ev[x].ts_ms, x};
-  merge_sort(k, tmp, L->n_ev);
-  for (uint32_t x = 0; x < L->n_ev; x++) {
-    ev2[x] = L->ev[k[x].idx];
-    ev2[x].session = k[x].ses;
+  for (uint32_t r = 0; r < nz; r++) {
+    ses[r].first = fill[r];
+    ses[r].n = fill[r + 1] - fill[r];
   }
-  for (uint32_t x = 0; x < L->n_ev; x++) {
-    er_log_session *S = &ses[ev2[x].session];
-    if (!S->n) { S->first = x; S->start_ms = ev2[x].ts_ms; }
-    S->n++;
-    S->end_ms = ev2[x].ts_ms;
-    if (!S->user && ev2[x].user) S->user = ev2[x].user;
+  for (uint32_t x = 0; x < L->n_ev; x++) perm[fill[L->ev[x].session]++] = x;
+  if (longest > 32 && !(tmp = malloc((size_t)longest * sizeof *tmp))) {
+    st = er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "out of memory grouping %u events", L->n_ev);
+    goto out;
   }
-  free(L->ev);
-  L->ev = ev2;
-  L->cap_ev = L->n_ev;
-  ev2 = NULL;
+  for (uint32_t r = 0; r < nz; r++) sort_by_time(L->ev, perm + ses[r].first, tmp, ses[r].n);
+  /* move: position i receives event perm[i]; a visited position gets perm[i] = i */
+  for (uint32_t i = 0; i < L->n_ev; i++) {
+    if (perm[i] == i) continue;
+    er_log_event hold = L->ev[i];
+    uint32_t j = i;
+    for (;;) {
+      uint32_t k = perm[j];
+      perm[j] = j;
+      if (k == i) { L->ev[j] = hold; break; }
+      L->ev[j] = L->ev[k];
+      j = k;
+    }
+  }
+  for (uint32_t r = 0; r < nz; r++) {
+    er_log_session *S = &ses[r];
+    const er_log_event *e = &L->ev[S->first];
+    S->start_ms = e[0].ts_ms;
+    S->end_ms = e[S->n - 1].ts_ms;
+    for (uint32_t x = 0; x < S->n && !S->user; x++) S->user = e[x].user;
+  }
+  if (L->n_ev && L->n_ev < L->cap_ev) { /* give back the unused tail of the last doubling */
+    er_log_event *shrunk = realloc(L->ev, (size_t)L->n_ev * sizeof *shrunk);
+    if (shrunk) { L->ev = shrunk; L->cap_ev = L->n_ev; }
+  }
   free(L->ses);
   L->ses = ses;
-  L->n_ses = ns;
+  L->n_ses = nz;
   ses = NULL;
 out:
   free(end);
   free(firstseen);
-  free(order);
   free(rank);
-  free(k);
+  free(fill);
+  free(perm);
   free(tmp);
-  free(ev2);
   free(ses);
   free(sk);
   free(stmp);

@@ -25,6 +25,7 @@
 #define TRENDING_PRIOR 2.0      /* pseudo-count against small-number noise   */
 #define VALID_FRACTION 0.1      /* last pair sessions held out for AUC        */
 #define AGREEMENT_REQUESTS 200u /* validation requests scored in full          */
+#define MAX_VALID_REQUESTS 50000u /* default max_valid: validation requests kept (~3 KB each) */
 #define MIN_REQUESTS 50u        /* fewer training requests: a prior ranker    */
 /* Against gaming (docs/anti-gaming.md): in the popularity, trending and
  * neighbour tables a shopper (the event's user, else its session) counts at
@@ -46,6 +47,7 @@ void er_train_defaults(er_train_opts *o) {
   o->trees = 32;
   o->depth = 5;
   o->table_fraction = 0.75;
+  o->max_valid = MAX_VALID_REQUESTS;
 }
 
 static int is_item_event(uint8_t t) {
@@ -757,6 +759,16 @@ static er_status gen_pairs(trainer *T, er_engine *E, uint32_t s_from, uint32_t s
     if (n > 1) total += n - 1;
   }
   double keep = total > o->max_groups ? (double)o->max_groups / (double)total : 1.0;
+  /* validation requests kept in memory: all up to max_valid, else a uniform sample drawn from a
+   * stream of its own (training's draws are untouched); `features` writes every one */
+  uint64_t vtotal = 0, vrng = o->seed * 0x9E3779B97F4A7C15ull + 29;
+  for (uint32_t s = s_valid; s < s_to; s++) {
+    uint32_t n = T->seq_first[s + 1] - T->seq_first[s];
+    if (n > 1) vtotal += n - 1;
+  }
+  double vkeep = !sink && o->max_valid && vtotal > o->max_valid ? (double)o->max_valid / (double)vtotal : 1.0;
+  if (vkeep < 1.0 && o->verbose)
+    fprintf(stderr, "train: validation: sampling about %u of %llu requests (memory bound)\n", o->max_valid, (unsigned long long)vtotal);
   uint32_t *pick = malloc(sizeof *pick * ER_MAX_CANDIDATES);
   if (!pick) return er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "train: out of memory");
   char ctx[1024];
@@ -794,6 +806,7 @@ static er_status gen_pairs(trainer *T, er_engine *E, uint32_t s_from, uint32_t s
       P->prefixes++;
       int agreement = valid && P->vn < AGREEMENT_REQUESTS;
       if (!valid && keep < 1.0 && er_unit_random(&rng) >= keep) continue;
+      if (valid && vkeep < 1.0 && er_unit_random(&vrng) >= vkeep) continue;
       uint32_t cl = er_log_context_json(L, e, 0, ctx, sizeof ctx);
       uint32_t pl = er_profile_encode(&p, prof, sizeof prof);
       const er_shopper *sh;

@@ -30,6 +30,8 @@ typedef struct {
   uint64_t until_ms;         /* train on sessions ending before this; 0 = all   */
   const char *version;       /* bundle version, default "trained-<model>-<seed>" */
   uint32_t max_groups;       /* training requests kept, default per model        */
+  uint32_t max_valid;        /* validation requests kept in memory (a uniform sample beyond,
+                                drawn apart from training's): default 50,000; 0 keeps all */
   uint32_t negatives;        /* sampled negatives per request, default 10        */
   uint32_t epochs;           /* linear passes, default 3                         */
   uint32_t trees, depth;     /* trees: default 32, 5 (limits 128, 6)             */

@@ -35,7 +35,7 @@ const FORWARD = ['authorization', 'store', 'content-currency', 'x-magento-cache-
 const HEX64 = /^[0-9a-f]{64}$/;
 const EXPECTED_FILES = ['index.mjs', 'package.json', 'config.json', 'wasm/edgerec.wasm', 'bundle.erb',
   'worker-shim/core/arms.js', 'worker-shim/core/body.js', 'worker-shim/core/catalog.js', 'worker-shim/core/customer-token.js', 'worker-shim/core/engine.js', 'worker-shim/core/graphql.js',
-  'worker-shim/core/identity.js', 'worker-shim/core/live-lists.js', 'worker-shim/core/recommendations.js', 'worker-shim/core/segments.js', 'worker-shim/core/state.js', 'worker-shim/core/storefront-script.js', 'worker-shim/core/traffic.js', 'worker-shim/core/units.js',
+  'worker-shim/core/identity.js', 'worker-shim/core/live-lists.js', 'worker-shim/core/local-hour.js', 'worker-shim/core/recommendations.js', 'worker-shim/core/segments.js', 'worker-shim/core/state.js', 'worker-shim/core/storefront-script.js', 'worker-shim/core/traffic.js', 'worker-shim/core/units.js',
   'worker-shim/lambda-edge/main.mjs', 'worker-shim/lambda-edge/handler.mjs', 'worker-shim/lambda-edge/cloudfront.mjs',
   'worker-shim/lambda-edge/runtime.mjs', 'worker-shim/lambda-edge/aws.mjs', 'worker-shim/browser/recs.js',
   'node_modules/graphql/package.json', 'node_modules/graphql/index.mjs'];

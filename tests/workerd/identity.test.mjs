@@ -287,6 +287,57 @@ describe('hashed ids', () => {
   });
 });
 
+describe('a returning shopper costs no crypto in the same isolate', () => {
+  it('the uid\'s hash is computed once per uid and secret, and is the HMAC', async () => {
+    const sign = vi.spyOn(crypto.subtle, 'sign');
+    const fresh = await identify(req(), ENV, T0);
+    const cookie = `er_uid=${fresh.uid}`;
+    const first = await identify(req({ cookie }), ENV, T0 + 1000);
+    const signs = sign.mock.calls.length;
+    const again = await identify(req({ cookie }), ENV, T0 + 2000);
+    expect(sign.mock.calls.length).toBe(signs); // remembered: no HMAC this time
+    expect(again.uidHash).toBe(first.uidHash);
+    expect(first.uidHash).toBe(fresh.uidHash);
+    expect(again.uidHash).toBe(await hmacId(ENV.EDGEREC_ID_SECRET, 'uid:' + fresh.uid));
+    expect((await erasureIds(req({ cookie }), ENV)).uidHash).toBe(first.uidHash);
+    // another secret (a rotation) is another hash, computed afresh
+    const other = { ...ENV, EDGEREC_ID_SECRET: 'another-id-secret-0123456789-abcdefghijklmnop' };
+    const before = sign.mock.calls.length;
+    const rotated = await identify(req({ cookie }), other, T0 + 3000);
+    expect(sign.mock.calls.length).toBe(before + 1);
+    expect(rotated.uidHash).not.toBe(first.uidHash);
+    expect(rotated.uidHash).toBe(await hmacId(other.EDGEREC_ID_SECRET, 'uid:' + fresh.uid));
+  });
+
+  it('an er_p sealed or opened here opens again without decrypting; anything else is still checked', async () => {
+    const decrypt = vi.spyOn(crypto.subtle, 'decrypt');
+    const UH = '9e'.repeat(32);
+    const p = bytes(80, (i) => (i * 7 + 1) & 255);
+    const v = await sealProfile(ENV, UH, p);
+    const opened = await openProfile(ENV, UH, v);
+    expect(opened).toEqual(p);
+    expect(decrypt).not.toHaveBeenCalled(); // sealed here: known
+    opened[0] ^= 0xff; // the caller's copy: the remembered bytes are not touched
+    expect(await openProfile(ENV, UH, v)).toEqual(p);
+    // another shopper, another key, a changed bit: decrypted and refused as before
+    expect(await openProfile(ENV, 'cd'.repeat(32), v)).toBeNull();
+    expect(await openProfile({ ...ENV, EDGEREC_COOKIE_KEY: keyB64(8) }, UH, v)).toBeNull();
+    const raw = fromBase64url(v);
+    raw[20] ^= 1;
+    expect(await openProfile(ENV, UH, toBase64url(raw))).toBeNull();
+    expect(decrypt).toHaveBeenCalledTimes(3);
+    // sealed elsewhere (another isolate): decrypted the first time, remembered after
+    const key = await crypto.subtle.importKey('raw', fromBase64url(ENV.EDGEREC_COOKIE_KEY.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')), 'AES-GCM', false, ['encrypt']);
+    const iv = bytes(12, (i) => i + 100);
+    const ct = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: new TextEncoder().encode('er_p/1:' + UH) }, key, p));
+    const elsewhere = toBase64url(new Uint8Array([...iv, ...ct]));
+    expect(await openProfile(ENV, UH, elsewhere)).toEqual(p);
+    expect(decrypt).toHaveBeenCalledTimes(4);
+    expect(await openProfile(ENV, UH, elsewhere)).toEqual(p);
+    expect(decrypt).toHaveBeenCalledTimes(4);
+  });
+});
+
 describe('the er_p profile cookie', () => {
   const UH = 'ab'.repeat(32);
 

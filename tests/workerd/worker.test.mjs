@@ -513,6 +513,43 @@ describe('what the Worker leaves alone', () => {
   });
 });
 
+describe('the request path keeps its work off the response (issue 16)', () => {
+  beforeAll(ensureBundle);
+
+  it('the origin request goes out before the shopper\'s stored state is read (read while the origin answers)', async () => {
+    const token = `standin-overlap-${nonce().replace(/[^a-z0-9]/g, '')}`;
+    const order = [];
+    const rec = recording();
+    const kv = rec.env.EDGEREC;
+    const e = { ...rec.env, EDGEREC: { ...kv, getWithMetadata: (k, ...a) => { order.push(`kv ${k.split(':')[0]}`); return kv.getWithMetadata(k, ...a); } } };
+    const realFetch = globalThis.fetch;
+    vi.spyOn(globalThis, 'fetch').mockImplementation((input, init) => { order.push('origin'); return realFetch(input, init); });
+    const c = new Browser({}, { authorization: `Bearer ${token}` });
+    const r = await c.send(listing(await categoryUid('gear'), { n: nonce() }), e);
+    expect(r.edgerec).toBe('reranked; model=test-1');
+    expect(order.filter((x) => x === 'origin')).toHaveLength(1);
+    expect(order).toContain('kv profile'); // the signed-in customer's KV copy
+    expect(order.indexOf('origin')).toBeLessThan(order.indexOf('kv profile'));
+  });
+
+  it('a re-ranked listing\'s impression is sent to the Queue after the response, within its waitUntil', async () => {
+    const rec = recording();
+    const b = new Browser();
+    await b.send(productPage('joust-duffle-bag', { n: nonce() }), rec.env); // a shopper with a profile and cookies
+    rec.queued.length = 0;
+    const ctx = createExecutionContext();
+    const res = await worker.fetch(toRequest(SHOP, listing(await categoryUid('gear'), { n: nonce() }), { cookie: b.cookieHeader() }), rec.env, ctx);
+    expect(res.headers.get('x-edgerec')).toBe('reranked; model=test-1');
+    expect(rec.queued).toHaveLength(0); // nothing was sent while the response was made
+    const shown = skusOf(dec.decode(await res.arrayBuffer()));
+    await waitOnExecutionContext(ctx);
+    const imp = rec.queued.filter((ev) => ev.type === 'impression');
+    expect(imp).toHaveLength(1);
+    expect(imp[0].items).toEqual(shown);
+    expect(imp[0].user).toMatch(HEX64);
+  });
+});
+
 describe('cache safety', () => {
   beforeAll(ensureBundle);
 

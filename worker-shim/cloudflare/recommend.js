@@ -93,11 +93,11 @@ export async function answerRecommendations(request, env, ctx, op, io) {
   if (!s.engine) return json(200, { errors: [{ message: 'no bundle loaded yet: recommendations are not available' }] }, { ...cors, 'cache-control': 'no-store', 'x-edgerec': 'bypass; reason=no-bundle' });
   // the shared cache: documents whose units are the same for everyone (popularity, no history)
   const cache = request.method === 'GET' ? globalThis.caches?.default : null;
-  const key = cache ? sharedKey(request, where, s.personal) : null;
+  const key = cache ? sharedKey(request, where, s.personal) : null; // a URL string: a Request is made only to use it
   // looked up only when it can hit: for a shopper who may be personalized, only documents this
   // isolate has seen answered the same for everyone (a Cache API round trip costs as much as the answer)
-  if (key && (!s.personal || sharedSeen.has(key.url))) {
-    const hit = await cache.match(key).catch(() => undefined);
+  if (key && (!s.personal || sharedSeen.has(key))) {
+    const hit = await cache.match(new Request(key, { method: 'GET' })).catch(() => undefined);
     if (hit) {
       const headers = new Headers(hit.headers);
       for (const [k, v] of Object.entries(cors)) headers.set(k, v);
@@ -112,16 +112,16 @@ export async function answerRecommendations(request, env, ctx, op, io) {
   headers.set('cache-control', shared ? `public, max-age=${SHARED_MAX_AGE}` : 'private, no-store');
   const body = JSON.stringify(result.body);
   if (shared && key) {
-    sharedSeen.add(key.url);
+    sharedSeen.add(key);
     if (sharedSeen.size > 1000) sharedSeen.delete(sharedSeen.values().next().value);
-    const put = cache.put(key, new Response(body, { headers: { 'content-type': 'application/json', 'cache-control': `public, max-age=${SHARED_MAX_AGE}` } })).catch(() => {});
+    const put = cache.put(new Request(key, { method: 'GET' }), new Response(body, { headers: { 'content-type': 'application/json', 'cache-control': `public, max-age=${SHARED_MAX_AGE}` } })).catch(() => {});
     ctx.waitUntil?.(put);
   }
   logImpressions(request, env, ctx, s, result.units, headers, io);
   return new Response(body, { status: result.status, headers });
 }
 
-/** The shared-cache key: store view, currency, customer group, whether personalization was
+/** The shared-cache key (its URL): store view, currency, customer group, whether personalization was
  * allowed, and the request's query (the document and its variables: page type, sku, …). */
 function sharedKey(request, where, personal) {
   const u = new URL(request.url);
@@ -131,7 +131,7 @@ function sharedKey(request, where, personal) {
   k.searchParams.set('group', where.group);
   k.searchParams.set('p', personal ? '1' : '0');
   k.searchParams.set('q', u.search);
-  return new Request(k.toString(), { method: 'GET' });
+  return k.toString();
 }
 
 /** GET /edge/recommend?pageType=&sku=&category=&cart=&unit=&k=&exclude= : the same units as JSON. */

@@ -39,6 +39,7 @@ import { scriptAnswer } from '../core/storefront-script.js';
 import recsScript from '../browser/recs.js'; // the storefront script's text (wrangler.toml [[rules]] Text)
 import { recommendationsRequest } from '../core/recommendations.js';
 import { deviceOf, placeShopper, segmentOf } from '../core/segments.js';
+import { localHour } from '../core/local-hour.js';
 import { MIRROR_KEY } from './lifecycle.js';
 import { Engine } from '../core/engine.js';
 import { applyEvents, decodeState, encodeState } from '../core/state.js';
@@ -215,18 +216,30 @@ async function graphql(request, env, ctx, url) {
     op = r.op;
     if (!op) reason = r.reason;
     else if (recommendationsRequest(op)) return await recommendations(request, env, ctx, op);
-    else {
-      id = await identify(request, env);
-      if (id.error) { reason = 'config'; id = null; }
-    }
   } catch (e) {
-    console.error(`edgerec: identify: ${e.stack || e}`);
+    console.error(`edgerec: operation: ${e.stack || e}`);
     reason = 'error';
   }
   const headers = stripEdgerecCookies(request.headers);
   const init = { method: request.method, headers, redirect: 'manual' };
   if (bodyBytes !== null) init.body = bodyBytes;
-  const { response: origin } = await fetchOrigin(originUrl(request, env), init, ctx);
+  // The origin request goes out first; who the shopper is and their stored state are read while it
+  // is in flight (nothing of that reaches the origin request, and all of it is only read).
+  const pending = fetchOrigin(originUrl(request, env), init, ctx);
+  pending.catch(() => { /* awaited below: not an unhandled rejection meanwhile */ });
+  let ready = null;
+  if (!reason) {
+    try {
+      id = await identify(request, env);
+      if (id.error) { reason = 'config'; id = null; }
+    } catch (e) {
+      console.error(`edgerec: identify: ${e.stack || e}`);
+      reason = 'error';
+      id = null;
+    }
+    if (id && !id.optedOut) ready = settled(shopperState(request, env, id, op));
+  }
+  const { response: origin } = await pending;
   if (reason) return bypass(origin, null, reason);
   if (id.optedOut) return bypass(origin, null, id.reason === 'no-consent' ? 'no-consent' : 'opt-out', id.setCookies ?? []);
   if (origin.status !== 200) return bypass(origin, null, 'origin-status');
@@ -239,11 +252,29 @@ async function graphql(request, env, ctx, url) {
   if (read.over) return bypass(origin, read.body, 'oversized'); // the same bytes, streamed through
   const bytes = read.bytes;
   try {
-    return await personalize({ request, env, ctx, op, id, origin, bytes });
+    const shopper = await ready;
+    if (shopper.error) throw shopper.error;
+    return await personalize({ request, env, ctx, op, id, origin, bytes, ...shopper.value });
   } catch (e) {
     console.error(`edgerec: personalize: ${e.stack || e}`);
     return bypass(origin, bytes, e.code === 'trap' ? 'trap' : 'error');
   }
+}
+
+/** A promise's outcome as {value} or {error}, never rejecting (read later, after other awaits). */
+const settled = (p) => p.then((value) => ({ value }), (error) => ({ error }));
+
+/** What personalize needs of the shopper: the live manifest, their stored state, their place
+ * (arm, version), the engine that serves them and, for a listing, the engine's context (request.cf
+ * is parsed on first use: done here, while the origin answers). */
+async function shopperState(request, env, id, op) {
+  const contextJson = !op.mutation && isListing(op) ? JSON.stringify(contextFor(request, pageType(op))) : null;
+  const manifest = await liveManifest(env);
+  const state = await loadState(request, env, id);
+  const who = await placeFor(request, env, id, manifest, state);
+  const engine = who.arm === 'holdout' || who.outside ? await store.get(env) : await engineFor(env, who.version);
+  if (who.arm !== 'holdout' && !who.version) who.version = store.version;
+  return { manifest, state, who, engine, contextJson };
 }
 
 /** A recommendations document: answered at the edge with no origin call; whatever fails, the
@@ -274,11 +305,8 @@ function contextFor(request, page, k) {
   if (device) ctx.device = device;
   const cf = request.cf ?? {};
   if (typeof cf.country === 'string' && cf.country.length <= 8) ctx.country = cf.country;
-  if (typeof cf.timezone === 'string') {
-    try {
-      ctx.hour = Number(new Intl.DateTimeFormat('en-US', { hour: 'numeric', hourCycle: 'h23', timeZone: cf.timezone }).format(new Date()));
-    } catch { /* unknown zone: no hour */ }
-  }
+  const hour = localHour(cf.timezone); // null: no zone, or an unknown one
+  if (hour !== null) ctx.hour = hour;
   if (k) ctx.k = k;
   return ctx;
 }
@@ -292,12 +320,7 @@ async function placeFor(request, env, id, manifest, state) {
   return placeShopper(manifest, facts, state, id.uidHash);
 }
 
-async function personalize({ request, env, ctx, op, id, origin, bytes }) {
-  const manifest = await liveManifest(env);
-  const state = await loadState(request, env, id);
-  const who = await placeFor(request, env, id, manifest, state);
-  const engine = who.arm === 'holdout' || who.outside ? await store.get(env) : await engineFor(env, who.version);
-  if (who.arm !== 'holdout' && !who.version) who.version = store.version;
+async function personalize({ request, env, ctx, op, id, origin, bytes, manifest, state, who, engine, contextJson }) {
   const events = [];
   let body = bytes, reason = null, personalized = false, timing = null;
   const resolveSku = (s) => s; // skus from responses/variables are used as sent
@@ -327,7 +350,7 @@ async function personalize({ request, env, ctx, op, id, origin, bytes }) {
       const t0 = performance.now();
       let r;
       try {
-        r = engine.rerank(bytes, JSON.stringify(contextFor(request, pageType(op))), state.profile);
+        r = engine.rerank(bytes, contextJson ?? JSON.stringify(contextFor(request, pageType(op))), state.profile);
       } catch (e) {
         metric(env, ctx, 'error', who);
         throw e;
@@ -405,14 +428,23 @@ async function classify(request, env, id, state) {
 }
 
 /** Queue events after the response, marked with the request's traffic class (`before`: the
- * shopper's state as the request brought it). */
+ * shopper's state as the request brought it).  The classification (a connection key's HMAC, the
+ * rate limiter) and the Queue send start on a later task (setTimeout 0), so none of their work
+ * runs between the handler's return and the response going out; waitUntil keeps them alive. */
 function queueMarked({ request, env, ctx, id, before, full }) {
-  const sent = classify(request, env, id, before)
+  ctx.waitUntil?.(nextTask().then(() => sendMarked(request, env, id, before, full)));
+}
+
+/** Classify the request's traffic, mark the events with it and send them to the Queue; never rejects. */
+function sendMarked(request, env, id, before, full) {
+  return classify(request, env, id, before)
     .catch((e) => { console.error(`edgerec: traffic: ${e.message}`); return null; })
     .then((t) => enqueue(env, full.map((ev) => markEvent(ev, t))))
     .catch((e) => console.error(`edgerec: queue: ${e.message}`));
-  ctx.waitUntil?.(sent);
 }
+
+/** A promise resolved on a later task than the current one (after the response has gone out). */
+const nextTask = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 /** Fill an event's edge fields, apply it to the profile (engine), queue it (marked with the
  * traffic class after the response). Returns the new sealed profile (or null when nothing is stored). */
@@ -430,12 +462,15 @@ async function record({ request, env, ctx, id, engine, state, events, who = null
 }
 
 /** Log events without rewriting the profile cookie (recommendation unit impressions): validated
- * and attributed as record() does, queued after the response. */
+ * and attributed as record() does, with the request's time and version, all of it after the response
+ * (nothing of it goes into the response; a trap while validating is logged, the answer stands). */
 function logEvents({ request, env, ctx, id, engine, state, events, who = null }) {
-  const full = applyEvents({ engine, state: { profile: state.profile, cart: state.cart }, events, id, who, activeVersion: store.version });
-  if (!full.length) return 0;
-  queueMarked({ request, env, ctx, id, before: { since: state.since }, full });
-  return full.length;
+  const nowMs = Date.now(), activeVersion = store.version, before = { since: state.since };
+  const copy = { profile: state.profile, cart: state.cart };
+  ctx.waitUntil?.(nextTask().then(() => {
+    const full = applyEvents({ engine, state: copy, events, id, who, activeVersion, nowMs });
+    return full.length ? sendMarked(request, env, id, before, full) : null;
+  }).catch((e) => console.error(`edgerec: unit impressions: ${e.stack || e}`)));
 }
 
 // ---- /edge/* ----------------------------------------------------------------------

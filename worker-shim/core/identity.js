@@ -45,9 +45,12 @@
 //   x-magento-cache-id is NOT per customer (Magento hashes store, currency, logged-in flag,
 //   customer group and tax rate: every customer of a group shares it), so it is never a key.
 // * Keys are imported once per isolate (cached by secret string, concurrent first uses share
-//   one import).  A missing or malformed secret is a ConfigError: identify() returns it,
-//   checkConfig() returns it, hmacId/customerKey/erasureIds/sealProfile reject with it, openProfile
-//   answers null.  Messages name the variable and the problem, never the secret.
+//   one import).  A shopper's next request costs no crypto when it reaches the same isolate: the
+//   uid's hash and the plaintext of an er_p value this isolate sealed or opened are kept in memory
+//   (bounded maps, keyed by the secret too; what they give is what HMAC / AES-GCM would give).
+//   A missing or malformed secret is a ConfigError: identify() returns it, checkConfig() returns
+//   it, hmacId/customerKey/erasureIds/sealProfile reject with it, openProfile answers null.
+//   Messages name the variable and the problem, never the secret.
 
 import { jwtMode, verifyCustomerToken } from './customer-token.js';
 
@@ -207,6 +210,33 @@ function aesKey(env) {
   return cachedKey('a', s, () => crypto.subtle.importKey('raw', k, { name: 'AES-GCM' }, false, ['encrypt', 'decrypt']));
 }
 
+// ---- per-isolate memo of crypto results ----------------------------------------
+
+const MEMO_MAX = 1024; // entries per memo: about 0.2 MB of uid hashes, 2.5 MB of sealed profiles
+
+/** A bounded map, oldest entry dropped first (insertion order). */
+class Memo {
+  constructor(max) { this.max = max; this.map = new Map(); }
+  get(k) { return this.map.get(k); }
+  set(k, v) {
+    if (this.map.size >= this.max && !this.map.has(k)) this.map.delete(this.map.keys().next().value);
+    this.map.set(k, v);
+  }
+}
+const uidHashes = new Memo(MEMO_MAX); // secret \0 uid → uidHash
+const openedProfiles = new Memo(MEMO_MAX); // cookie key \0 uidHash \0 er_p value → profile bytes
+
+/** uidHash = HMAC(secret, "uid:" + uid), remembered per isolate. */
+async function uidHashOf(secret, uid) {
+  const k = secret + '\0' + uid;
+  let h = uidHashes.get(k);
+  if (h === undefined) {
+    h = await hmacId(secret, 'uid:' + uid);
+    uidHashes.set(k, h);
+  }
+  return h;
+}
+
 // ---- hashing ----------------------------------------------------------------
 
 /** HMAC-SHA256(secret, id) as 64 lowercase hex.  secret: string (UTF-8; its CryptoKey is cached)
@@ -344,7 +374,9 @@ export async function sealProfile(env, uidHash, bytes) {
   const out = new Uint8Array(12 + ct.length);
   out.set(iv);
   out.set(ct, 12);
-  return toBase64url(out);
+  const value = toBase64url(out);
+  openedProfiles.set(env.EDGEREC_COOKIE_KEY + '\0' + uidHash + '\0' + value, bytes.slice());
+  return value;
 }
 
 /** Decrypt an er_p value → the profile bytes, or null for anything wrong: no value, not strict
@@ -354,12 +386,17 @@ export async function openProfile(env, uidHash, value) {
   try {
     if (typeof uidHash !== 'string' || uidHash === '') return null;
     if (typeof value !== 'string' || value.length > MAX_PROFILE_COOKIE) return null;
+    const memoKey = env?.EDGEREC_COOKIE_KEY + '\0' + uidHash + '\0' + value;
+    const known = typeof env?.EDGEREC_COOKIE_KEY === 'string' ? openedProfiles.get(memoKey) : undefined;
+    if (known) return known.slice(); // sealed or opened here before under this key: what decrypt would give
     const raw = fromBase64url(value);
     if (!raw || raw.length < 12 + 16) return null;
     const key = await aesKey(env);
     const pt = await crypto.subtle.decrypt(
       { name: 'AES-GCM', iv: raw.subarray(0, 12), additionalData: additionalData(uidHash), tagLength: 128 }, key, raw.subarray(12));
-    return new Uint8Array(pt);
+    const bytes = new Uint8Array(pt);
+    openedProfiles.set(memoKey, bytes.slice());
+    return bytes;
   } catch {
     return null;
   }
@@ -374,7 +411,7 @@ export async function openProfile(env, uidHash, value) {
 export async function erasureIds(request, env) {
   const secret = envIdSecret(env);
   const uid = presentedUid(request.headers, parseCookies(request.headers.get('cookie')));
-  return { uidHash: uid ? await hmacId(secret, 'uid:' + uid) : null, customerKey: await customerKey(request, env) };
+  return { uidHash: uid ? await uidHashOf(secret, uid) : null, customerKey: await customerKey(request, env) };
 }
 
 // The uid a request presents (the app header when there is one, else a well-formed er_uid), or null.
@@ -454,7 +491,7 @@ export async function identify(request, env, now = Date.now(), { activity = true
       if (cookies[PROFILE_COOKIE]) id.profileValue = cookies[PROFILE_COOKIE];
     }
     const secret = envIdSecret(env);
-    if (id.uid) id.uidHash = await hmacId(secret, 'uid:' + id.uid);
+    if (id.uid) id.uidHash = await uidHashOf(secret, id.uid);
     id.customerKey = await customerKey(request, env, nowSec);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;

@@ -41,6 +41,7 @@ import { scriptAnswer } from '../core/storefront-script.js';
 import { addHeaders, generate, jsonResponse, limitsFor, requestBody, requestUrl, stepAside, toHeaders } from './cloudfront.mjs';
 import { readFile } from 'node:fs/promises';
 import { Runtime } from './runtime.mjs';
+import { localHour } from '../core/local-hour.js';
 
 const MAX_EVENTS_BODY = 64 * 1024;
 const COOKIE_RESERVE = 3_200; // Set-Cookie er_p (≤ 1,403-character value) + er_uid + er_sid, or x-edgerec-profile
@@ -191,11 +192,8 @@ function contextFor(headers, page, now, k) {
   const country = headers.get('cloudfront-viewer-country');
   if (country && country.length <= 8) ctx.country = country;
   const tz = headers.get('cloudfront-viewer-time-zone');
-  if (tz) {
-    try {
-      ctx.hour = Number(new Intl.DateTimeFormat('en-US', { hour: 'numeric', hourCycle: 'h23', timeZone: tz }).format(new Date(now)));
-    } catch { /* unknown zone: no hour */ }
-  }
+  const hour = localHour(tz, new Date(now)); // null: no zone, or an unknown one
+  if (hour !== null) ctx.hour = hour;
   if (k) ctx.k = k;
   return ctx;
 }
