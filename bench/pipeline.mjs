@@ -57,7 +57,7 @@ const rowsOut = [
   ['import online-retail (CSV → events)', times.import, rows, 'rows'],
   ['train --model trees (default)', times.train_trees, events, 'events'],
   ['train --model linear', times.train_linear, events, 'events'],
-  ['eval, trees bundle + 5 peers', times.eval_trees, events, 'events'],
+  ['eval, trees bundle + 7 peers', times.eval_trees, events, 'events'],
   ['eval, linear bundle only', times.eval_linear, events, 'events'],
 ];
 console.error(`\nOnline Retail: ${rows} rows → ${events} events; one core${pin.length ? ' (taskset -c 0)' : ''}, ${RUNS} runs (median / max s)`);
