@@ -72,8 +72,12 @@ try {
 }
 const shopper = { now: NOW, page: { type: 'category', category: pageCat }, device: 'mobile', country: 'US', hour: 14, weekday: 2 };
 if (!profile) shopper.recent = recent.slice().reverse();
-const candidates = (n) => pool.slice(0, n);
-const ctxFor = (n, k) => JSON.stringify({ ...shopper, k, candidates: candidates(n) });
+const candidates = (n, v = 0) => pool.slice(7 * v, 7 * v + n);
+const ctxFor = (n, k, v = 0) => JSON.stringify({ ...shopper, k, candidates: candidates(n, v) });
+// timed calls rotate through VARIANTS requests (other candidate windows, other recent items) so
+// branch predictors and caches cannot learn one request; the peers rotate through the same ones
+const VARIANTS = 8;
+const variants = (f) => Array.from({ length: VARIANTS }, (_, v) => f(v));
 const K = 20; // items returned by the timed recommend requests (a page unit); the checks ask for up to 200
 
 // ---- raw engine instance for er_features (not in engine.js: a bench/trainer-only export) -------------
@@ -99,9 +103,8 @@ function featuresFn(bundle) {
     return heap().slice(x.er_out_ptr(), x.er_out_ptr() + rc);
   };
   // the scorer alone on features already in linear memory (like the JS and ORT peers)
-  let fp = 0, fcap = 0;
-  fn.load = (fbytes) => {
-    if (fbytes.length > fcap) { if (fp) x.er_free(fp); fcap = fbytes.length; fp = x.er_alloc(fcap); }
+  fn.load = (fbytes) => { // each load keeps its own copy (several are timed in rotation)
+    const fp = x.er_alloc(fbytes.length);
     heap().set(fbytes, fp);
     const len = fbytes.length;
     return () => {
@@ -160,6 +163,14 @@ for (const kind of ['linear', 'trees']) {
   for (let c = 0; c < f.n; c++) if (q[c] !== jsOut.trees[200][c]) die(`trees: JS Q16 ${jsOut.trees[200][c]} != engine ${q[c]} (candidate ${c})`);
   checked += f.n;
 }
+// the variant requests' features (request 0 is the one checked above) and the JS peer's margins on them
+const varFeat = { linear: {}, trees: {} }, varDec = { linear: {}, trees: {} }, varJs = { linear: {}, trees: {} };
+for (const kind of ['linear', 'trees'])
+  for (const n of SIZES) {
+    varFeat[kind][n] = variants((v) => (v ? featFn[kind](ctxFor(n, Math.min(n, 200), v)) : featBytes[kind][n]));
+    varDec[kind][n] = varFeat[kind][n].map((fb, v) => (v ? decodeFeatures(fb) : feats[kind][n]));
+    varJs[kind][n] = varDec[kind][n].map((f, v) => (v ? (kind === 'linear' ? scoreLinear : scoreTrees)(jsModel[kind], f, new Int32Array(f.n)) : jsOut[kind][n]));
+  }
 log(`peers checked: ${checked} JS margins equal the engine's (4-decimal output of wasm recommend; exact Q16 vs score-dense for trees)`);
 
 // ---- ONNX Runtime (wasm backend, one thread, no proxy) ------------------------------------------------
@@ -230,20 +241,20 @@ function stats(s, n) {
 }
 function timeSync(fn, { seconds = 1.2, warm = 0.3, min = 300, max = 20000 } = {}) {
   const wEnd = hr() + BigInt(Math.round(warm * 1e9));
-  for (let i = 0; i < 30 || hr() < wEnd; i++) fn();
+  for (let i = 0; i < 30 || hr() < wEnd; i++) fn(i);
   const s = new Float64Array(max);
   const end = hr() + BigInt(Math.round(seconds * 1e9));
   let n = 0;
-  while (n < max && (n < min || hr() < end)) { const t0 = hr(); fn(); s[n++] = Number(hr() - t0) / 1e3; }
+  while (n < max && (n < min || hr() < end)) { const t0 = hr(); fn(n); s[n++] = Number(hr() - t0) / 1e3; }
   return stats(s, n);
 }
 async function timeAsync(fn, { seconds = 1.2, warm = 0.3, min = 200, max = 10000 } = {}) {
   const wEnd = hr() + BigInt(Math.round(warm * 1e9));
-  for (let i = 0; i < 20 || hr() < wEnd; i++) await fn();
+  for (let i = 0; i < 20 || hr() < wEnd; i++) await fn(i);
   const s = new Float64Array(max);
   const end = hr() + BigInt(Math.round(seconds * 1e9));
   let n = 0;
-  while (n < max && (n < min || hr() < end)) { const t0 = hr(); await fn(); s[n++] = Number(hr() - t0) / 1e3; }
+  while (n < max && (n < min || hr() < end)) { const t0 = hr(); await fn(n); s[n++] = Number(hr() - t0) / 1e3; }
   return stats(s, n);
 }
 const rows = [];
@@ -253,23 +264,25 @@ function row(key, label, st, note = '') { rows.push({ label, st, note }); R[key]
 // wasm recommend, end to end through engine.js: context JSON in, ranked JSON out
 for (const kind of ['linear', 'trees'])
   for (const n of SIZES) {
-    const ctx = ctxFor(n, K), e = engines[kind];
-    row(`wasm_${kind}_${n}`, `wasm recommend ${kind}, ${n} cand. (k ${K})`, timeSync(() => e.recommend(ctx, profile)),
+    const ctx = variants((v) => ctxFor(n, K, v)), e = engines[kind];
+    row(`wasm_${kind}_${n}`, `wasm recommend ${kind}, ${n} cand. (k ${K})`, timeSync((i) => e.recommend(ctx[i % VARIANTS], profile)),
       'end to end: JSON parse, features, score, top-k, JSON out');
   }
 for (const kind of ['linear', 'trees']) {
-  const ctx = ctxFor(200, K), ff = featFn[kind];
-  row(`wasm_features_${kind}_200`, `wasm er_features ${kind}, 200 cand.`, timeSync(() => ff(ctx)),
+  const ctx = variants((v) => ctxFor(200, K, v)), ff = featFn[kind];
+  row(`wasm_features_${kind}_200`, `wasm er_features ${kind}, 200 cand.`, timeSync((i) => ff(ctx[i % VARIANTS])),
     'parse + candidates + features, binary out; no scoring');
 }
 
 // wasm scoring only: the same precomputed features the JS and ORT peers get (like for like)
 for (const kind of ['linear', 'trees'])
   for (const n of SIZES) {
-    const run = featFn[kind].load(featBytes[kind][n]);
-    const got = run(), want = jsOut[kind][n];
-    for (let c = 0; c < n; c++) if (got[c] !== want[c]) die(`${kind}/${n}: er_score_features margin ${got[c]} != JS ${want[c]} (candidate ${c})`);
-    row(`wasm_score_${kind}_${n}`, `wasm scoring only ${kind}, ${n} cand.`, timeSync(run), 'scoring only, features precomputed (er_score_features)');
+    const runs = varFeat[kind][n].map((fb) => featFn[kind].load(fb));
+    for (let v = 0; v < VARIANTS; v++) {
+      const got = runs[v](), want = varJs[kind][n][v];
+      for (let c = 0; c < n; c++) if (got[c] !== want[c]) die(`${kind}/${n}: er_score_features margin ${got[c]} != JS ${want[c]} (candidate ${c}, request ${v})`);
+    }
+    row(`wasm_score_${kind}_${n}`, `wasm scoring only ${kind}, ${n} cand.`, timeSync((i) => runs[i % VARIANTS]()), 'scoring only, features precomputed (er_score_features)');
   }
 
 // rerank of a 48-item Venia category page
@@ -297,44 +310,77 @@ function veniaFromBench(n) { // the same shape as tests/data/make-venia.mjs, fro
   } });
 }
 const benchVenia = veniaFromBench(48);
-const rerankCtx = (skus) => JSON.stringify({ ...shopper, recent: skus });
+const rerankCtx = (skus, at) => variants((v) => JSON.stringify({ ...shopper, recent: skus.slice(at(v), at(v) + 5) }));
 const rerankJobs = [];
 if (venia) {
   const doc = JSON.parse(venia);
   const skus = doc.data.products.items.map((it) => it.sku);
-  const known = engines.linear.rerank(venia, rerankCtx(skus.slice(0, 5)), profile);
+  const known = engines.linear.rerank(venia, rerankCtx(skus, (v) => v)[0], profile);
   // the committed page is built from the sample catalog: use the bundle that knows its skus
-  if (known.ok) rerankJobs.push(['rerank48', 'linear (bench bundle)', engines.linear, venia, rerankCtx(skus.slice(0, 5)), null]);
-  else if (existsSync(SAMPLE_BUNDLE)) rerankJobs.push(['rerank48', 'build/sample.erb', new Engine(module, bytesOf(SAMPLE_BUNDLE)), venia, rerankCtx(skus.slice(0, 5)), null]);
+  if (known.ok) rerankJobs.push(['rerank48', 'linear (bench bundle)', engines.linear, venia, rerankCtx(skus, (v) => v), null]);
+  else if (existsSync(SAMPLE_BUNDLE)) rerankJobs.push(['rerank48', 'build/sample.erb', new Engine(module, bytesOf(SAMPLE_BUNDLE)), venia, rerankCtx(skus, (v) => v), null]);
   else log(`rerank: ${VENIA} is not for the bench catalog and build/sample.erb is missing`);
 }
 {
   const skus = pool.slice(0, 48);
-  if (!rerankJobs.length) rerankJobs.push(['rerank48', 'bench linear (generated page)', engines.linear, benchVenia, rerankCtx(skus.slice(40, 45)), profile]);
-  rerankJobs.push(['rerank48_bench_linear', 'bench linear', engines.linear, benchVenia, rerankCtx(skus.slice(40, 45)), profile]);
-  rerankJobs.push(['rerank48_bench_trees', 'bench trees', engines.trees, benchVenia, rerankCtx(skus.slice(40, 45)), profile]);
+  const at = (v) => 40 - 3 * v;
+  if (!rerankJobs.length) rerankJobs.push(['rerank48', 'bench linear (generated page)', engines.linear, benchVenia, rerankCtx(skus, at), profile]);
+  rerankJobs.push(['rerank48_bench_linear', 'bench linear', engines.linear, benchVenia, rerankCtx(skus, at), profile]);
+  rerankJobs.push(['rerank48_bench_trees', 'bench trees', engines.trees, benchVenia, rerankCtx(skus, at), profile]);
 }
 for (const [key, what, e, doc, ctx, prof] of rerankJobs) {
-  const r = e.rerank(doc, ctx, prof);
+  const r = e.rerank(doc, ctx[0], prof);
   if (!r.ok) die(`rerank (${what}) bypassed: ${r.reason} ${r.message}`);
   if (r.body.length !== Buffer.byteLength(doc)) die('rerank changed the response length');
   const src = key === 'rerank48' && venia ? 'tests/data/parity/…/venia-category-48.json' : 'generated from the bench catalog';
-  row(key, `wasm rerank 48 items, ${(Buffer.byteLength(doc) / 1024).toFixed(1)} KB (${what})`, timeSync(() => e.rerank(doc, ctx, prof)),
+  row(key, `wasm rerank 48 items, ${(Buffer.byteLength(doc) / 1024).toFixed(1)} KB (${what})`, timeSync((i) => e.rerank(doc, ctx[i % VARIANTS], prof)),
     `end to end; ${src}`);
+}
+
+// where the time goes: each phase is timed as a request that stops after it (p50s; differences of p50s)
+const phases = [];
+{
+  for (const kind of ['linear', 'trees']) {
+    const e = engines[kind];
+    // the same 200 candidates under a filter no item passes: context parse, profile, shopper (co-occurrence
+    // map), candidate lookup and rules, an empty answer; no features, scoring or top-k
+    const none = variants((v) => JSON.stringify({ ...shopper, k: K, candidates: candidates(200, v), filter: { price_max: 0 } }));
+    if (JSON.parse(e.recommend(none[0], profile)).items.length) die('phase request: the filter kept candidates');
+    const a = row(`phase_front_${kind}`, `  phase: parse + shopper + lookup (${kind}, 200)`, timeSync((i) => e.recommend(none[i % VARIANTS], profile)), 'recommend whose filter drops every candidate');
+    const t = R[`wasm_${kind}_200`], sc = R[`wasm_score_${kind}_200`];
+    // er_features is not used here: its 45 KB binary out costs more than the features themselves
+    phases.push([`recommend ${kind}, 200 cand.`, t.p50, [
+      ['context JSON parse, profile, shopper (co-occurrence map), candidate lookup + rules', a.p50],
+      ['features, scoring, top-k, JSON out (total − the above)', t.p50 - a.p50],
+      ['  of which scoring (er_score_features alone, on precomputed features)', sc.p50],
+      ['  of which features, top-k, JSON out (the rest)', t.p50 - a.p50 - sc.p50],
+    ]]);
+  }
+  for (const [key, , e, doc, ctx, prof] of rerankJobs.filter((j) => j[0] === 'rerank48')) {
+    // the same page with a GraphQL error appended: the JS copy, context parse, JSON validation and the walk
+    // over the response, then the bypass (no skus read, no scoring)
+    const bad = doc.replace(/\}\s*$/, ',"errors":[{"message":"bench"}]}');
+    if (e.rerank(bad, ctx[0], prof).reason !== 'errors') die('phase request: the rerank did not stop at the errors member');
+    const a = row('phase_rerank_front', '  phase: rerank48 up to the response walk', timeSync((i) => e.rerank(bad, ctx[i % VARIANTS], prof)), 'the page with a GraphQL error: bypassed after parsing');
+    phases.push(['rerank48', R[key].p50, [
+      ['copy in, context parse, response JSON validation + walk, copy out', a.p50],
+      ['items\' skus and prices, shopper, features, scoring, order, splice', R[key].p50 - a.p50],
+    ]]);
+  }
 }
 
 // plain JS scorers: scoring only, features precomputed by the engine
 for (const kind of ['linear', 'trees'])
   for (const n of SIZES) {
-    const f = feats[kind][n], m = jsModel[kind], out = new Int32Array(n), fn = kind === 'linear' ? scoreLinear : scoreTrees;
-    row(`js_${kind}_${n}`, `plain JS ${kind}, ${n} cand.`, timeSync(() => fn(m, f, out)), 'scoring only, features precomputed');
+    const fs = varDec[kind][n], m = jsModel[kind], out = new Int32Array(n), fn = kind === 'linear' ? scoreLinear : scoreTrees;
+    row(`js_${kind}_${n}`, `plain JS ${kind}, ${n} cand.`, timeSync((i) => fn(m, fs[i % VARIANTS], out)), 'scoring only, features precomputed');
   }
 
 // ONNX Runtime Web: session.run on the same features
 for (const kind of ['linear', 'trees'])
   for (const n of SIZES) {
-    const s = sess[kind], fd = feeds[kind][n];
-    row(`ort_${kind}_${n}`, `ORT-web ${kind}, ${n} cand.`, await timeAsync(() => s.run(fd), { seconds: n === 1000 ? 1.5 : 1.2 }),
+    const s = sess[kind], fds = varDec[kind][n].map((f, v) => (v ? ortFeeds(kind, f) : feeds[kind][n]));
+    row(`ort_${kind}_${n}`, `ORT-web ${kind}, ${n} cand.`, await timeAsync((i) => s.run(fds[i % VARIANTS]), { seconds: n === 1000 ? 1.5 : 1.2 }),
       'session.run only, features precomputed');
   }
 
@@ -352,6 +398,7 @@ function withNonce(bytes, i) {
 }
 {
   const N = 30, cold = new Float64Array(N), compile = new Float64Array(N), first = new Float64Array(N);
+  const comp2 = new Float64Array(N), inst = new Float64Array(N), load = new Float64Array(N);
   const ctx = ctxFor(200, K);
   for (let i = 0; i < N; i++) {
     const b = withNonce(wasmBytes, i);
@@ -363,10 +410,29 @@ function withNonce(bytes, i) {
     e.recommend(ctx, profile);
     const t3 = hr();
     compile[i] = Number(t1 - t0) / 1e3; cold[i] = Number(t2 - t0) / 1e3; first[i] = Number(t3 - t2) / 1e3;
+    // the same split apart, on another fresh module (nothing of the one above is warm): compile,
+    // instantiate (+ _initialize), then copy the bundle in and er_engine_create
+    const t4 = hr();
+    const mod2 = await WebAssembly.compile(withNonce(wasmBytes, 1000 + i));
+    const t5 = hr();
+    const { exports: x, memory } = reactorInstantiator(mod2);
+    const t6 = hr();
+    const bp = x.er_alloc(bundles.linear.length);
+    new Uint8Array(memory.buffer).set(bundles.linear, bp);
+    if (!x.er_engine_create(bp, bundles.linear.length)) die('cold start: er_engine_create failed');
+    const t7 = hr();
+    comp2[i] = Number(t5 - t4) / 1e3; inst[i] = Number(t6 - t5) / 1e3; load[i] = Number(t7 - t6) / 1e3;
   }
   row('cold_start', `cold start: compile + instantiate + load ${(bundles.linear.length / 1048576).toFixed(1)} MB bundle`, stats(cold, N), `${N} fresh modules; the bench linear bundle`);
   row('cold_compile', 'cold start: WebAssembly.compile alone', stats(compile, N), `${N} fresh modules`);
   row('cold_first', 'first recommend on a fresh instance (linear, 200)', stats(first, N), 'lazy compilation / tier-up shows here');
+  const ci = row('cold_instantiate', '  phase: instantiate + _initialize', stats(inst, N), `${N} fresh modules (after their compile)`);
+  const cl = row('cold_load', `  phase: bundle copy in + er_engine_create (checksum, validation)`, stats(load, N), `${N} fresh instances`);
+  const cc = stats(comp2, N);
+  phases.push([`cold start (${(bundles.linear.length / 1048576).toFixed(1)} MB bundle; the phases on other fresh modules)`, cc.p50 + ci.p50 + cl.p50, [
+    ['WebAssembly.compile', cc.p50], ['instantiate + _initialize', ci.p50], ['bundle copy in + er_engine_create (checksum, validation)', cl.p50],
+    ['(then the first request on the instance: lazy compilation)', R.cold_first.p50],
+  ]]);
   if (existsSync(SAMPLE_BUNDLE)) { // the same with the small sample bundle: what scales with the bundle
     const small = bytesOf(SAMPLE_BUNDLE);
     for (let i = 0; i < N; i++) {
@@ -411,16 +477,30 @@ const like = [
 ];
 console.log('the same targets like for like (every side scores the same precomputed features):');
 for (const [what, x, goal] of like) console.log(`  ${what}: ${x.toFixed(2)}× — ${x >= goal ? 'met' : 'NOT met'}`);
+// issue 16's targets: row, target, measured p50 / p99, met or not (p50 against the target)
+const coldMB = bundles.linear.length / 1048576;
 const lim = [
-  ['rerank48 ≤ 100 µs', R.rerank48.p50, 100, 'µs'],
-  ['trees scoring only ≤ 80 µs (200 cand., 128 trees × depth 6)', R.wasm_score_trees_200.p50, 80, 'µs'],
-  ['linear scoring only ≤ 2.5 µs (200 cand.)', R.wasm_score_linear_200.p50, 2.5, 'µs'],
-  ['recommend trees ≤ 100 µs (200 cand.)', R.wasm_trees_200.p50, 100, 'µs'],
-  ['recommend linear ≤ 15 µs (200 cand.)', R.wasm_linear_200.p50, 15, 'µs'],
-  ['cold start ≤ 5 ms', R.cold_start.p50 / 1e3, 5, 'ms'],
-  ['reactor ≤ 64 KB gzip', wasmGzip / 1024, 64, 'KB'],
+  ['trees, scoring only, 200 cand. × 128 trees × depth 6', R.wasm_score_trees_200, 80, 'µs', 'stretch ≤ 40'],
+  ['linear, scoring only, 200 cand.', R.wasm_score_linear_200, 2.5, 'µs', ''],
+  ['recommend trees end to end, 200 cand.', R.wasm_trees_200, 100, 'µs', 'stretch ≤ 60'],
+  ['recommend linear end to end, 200 cand.', R.wasm_linear_200, 15, 'µs', ''],
+  ['rerank48 (Venia category page, 48 items)', R.rerank48, 40, 'µs', ''],
+  [`cold start: compile + instantiate + ${coldMB.toFixed(1)} MB bundle`, { p50: R.cold_start.p50 / 1e3, p99: R.cold_start.p99 / 1e3 }, 3, 'ms',
+    coldMB < 2 ? 'the issue asks for a 2 MB bundle: this one is smaller' : ''],
+  ['reactor size, gzip -9', { p50: wasmGzip / 1024, p99: NaN }, 64, 'KB', ''],
 ];
-for (const [what, x, goal, unit] of lim) console.log(`  ${what}: ${x.toFixed(unit === 'µs' ? 1 : 2)} ${unit} — ${x <= goal ? 'met' : 'NOT met'}`);
+console.log('\nissue 16 targets (p50 decides; p99 shown):');
+const tw = Math.max(...lim.map((l) => l[0].length));
+console.log(`  ${'row'.padEnd(tw)}  ${'target'.padStart(10)}  ${'p50'.padStart(8)}  ${'p99'.padStart(8)}  result`);
+for (const [what, st, goal, unit, note] of lim) {
+  const f = (x) => (Number.isNaN(x) ? '—' : x.toFixed(unit === 'µs' ? 1 : 2));
+  console.log(`  ${what.padEnd(tw)}  ${`≤ ${goal} ${unit}`.padStart(10)}  ${f(st.p50).padStart(8)}  ${f(st.p99).padStart(8)}  ${st.p50 <= goal ? 'met' : 'NOT met'}${note ? ` (${note})` : ''}`);
+}
+console.log('\nwhere the time goes (p50 µs; each phase is a request that stops after it, or a difference of two p50s):');
+for (const [what, total, parts] of phases) {
+  console.log(`  ${what}: ${f1(total)}`);
+  for (const [part, us] of parts) console.log(`    ${f1(us).padStart(8)}  ${(100 * us / total).toFixed(0).padStart(3)} %  ${part}`);
+}
 const secs = Number(hr() - T_START) / 1e9;
 console.log(`\n(bench ran ${secs.toFixed(0)} s)`);
 
@@ -450,6 +530,11 @@ const json = {
   cold_start_small_bundle_ms: R.cold_start_small ? r2(R.cold_start_small.p50 / 1e3) : null,
   ratio_ort_over_wasm_linear: r2(targets[0][1]), ratio_ort_over_wasm_trees: r2(targets[1][1]),
   ratio_js_over_wasm_linear: r2(targets[2][1]), ratio_js_over_wasm_trees: r2(targets[3][1]),
+  wasm_score_linear_p99_us_200: r2(R.wasm_score_linear_200.p99), wasm_score_trees_p99_us_200: r2(R.wasm_score_trees_200.p99),
+  cold_start_p99_ms: r2(R.cold_start.p99 / 1e3), cold_instantiate_ms: r2(R.cold_instantiate.p50 / 1e3), cold_load_ms: r2(R.cold_load.p50 / 1e3),
+  phase_front_linear_us: r2(R.phase_front_linear.p50), phase_front_trees_us: r2(R.phase_front_trees.p50),
+  phase_rerank_front_us: R.phase_rerank_front ? r2(R.phase_rerank_front.p50) : null,
+  targets_met: lim.filter((l) => l[1].p50 <= l[2]).length, targets: lim.length,
 };
 console.log(JSON.stringify(json));
 process.exit(0); // ORT keeps handles open

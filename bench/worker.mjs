@@ -6,7 +6,8 @@
 // workerd in front).  Part of `./build.sh bench`.  Prints a table on stderr, then one JSON line.
 //
 //   node bench/worker.mjs [--via miniflare|wrangler] [--samples 400] [--seconds 5] [--concurrency 8]
-//                         [--port 18797] [--origin-port 18798] [--gap-ms 0]
+//                         [--port 18797] [--origin-port 18798] [--gap-ms 0] [--bundle FILE]
+//   --bundle FILE   serve this .erb (any catalog size; its own model version) instead of training the demo's
 //
 // What is timed (client side, process.hrtime.bigint() from sending the request to the last body
 // byte; node:http with keep-alive, one connection for the sequential rows):
@@ -31,16 +32,15 @@
 // shopper's clicks; without it (the default) that work overlaps the next sample, whatever its kind.
 // Then requests/s at N concurrent connections for N seconds each (origin, pass, rerank).
 // Every kind is checked before it is timed (its x-edgerec, 48 items): the bench aborts otherwise.
-import http from 'node:http';
-import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import { GET_CATEGORIES } from '../tests/lib/venia-queries.mjs';
 import { explicitSort, isListing, pageType, productViewKey, readOperation } from '../worker-shim/core/graphql.js';
+import { writeBundle } from '../worker-shim/cloudflare/bundle-shards.js';
+import { ROOT, agentFor, closeAgents, cookieHeader, keepCookies, request, startMiniflare as startWorkerd, syncCatalogView } from './worker-stack.mjs';
 
-const ROOT = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
 const CLI = process.env.EDGEREC_CLI || `${ROOT}/build/edgerec`;
 const LUMA = process.env.EDGEREC_LUMA || `${ROOT}/../shared/data/luma`;
 const OUT = `${ROOT}/build/bench/worker`;
@@ -66,112 +66,28 @@ const sh = (cmd, args, o = {}) => {
   return r.stdout;
 };
 sh(CLI, ['import', 'luma-catalog', LUMA, '--out', `${OUT}/catalog.json`]);
-sh(process.execPath, [`${ROOT}/tests/standin/synthetic-sessions.mjs`, '--catalog', `${OUT}/catalog.json`, '--out', `${OUT}/synthetic.ndjson`]);
-sh(CLI, ['train', '--events', `${OUT}/synthetic.ndjson`, '--catalog', `${OUT}/catalog.json`, '--version', 'bench-1', '--quiet', '--out', `${OUT}/bench.erb`]);
+if (!argv.includes('--bundle')) sh(process.execPath, [`${ROOT}/tests/standin/synthetic-sessions.mjs`, '--catalog', `${OUT}/catalog.json`, '--out', `${OUT}/synthetic.ndjson`]);
+const BUNDLE = argv.includes('--bundle') ? resolve(argv[argv.indexOf('--bundle') + 1]) : `${OUT}/bench.erb`;
+if (BUNDLE === `${OUT}/bench.erb`) sh(CLI, ['train', '--events', `${OUT}/synthetic.ndjson`, '--catalog', `${OUT}/catalog.json`, '--version', 'bench-1', '--quiet', '--out', BUNDLE]);
+else if (!existsSync(BUNDLE)) die(`--bundle ${BUNDLE}: no such file`);
+const MODEL = JSON.parse(sh(CLI, ['inspect', BUNDLE])).model_version;
 const catalog = JSON.parse(readFileSync(`${OUT}/catalog.json`, 'utf8'));
-
-// ---- HTTP ---------------------------------------------------------------------------------------
-const agents = new Map();
-function agentFor(key, max) {
-  if (!agents.has(key)) agents.set(key, new http.Agent({ keepAlive: true, maxSockets: max }));
-  return agents.get(key);
-}
-/** One request → {status, headers, body (Buffer), us}. */
-function request(base, { method = 'POST', path = '/graphql', headers = {}, body, agent }) {
-  return new Promise((resolve, reject) => {
-    const u = new URL(path, base);
-    const t0 = process.hrtime.bigint();
-    const req = http.request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method, headers, agent }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks), us: Number(process.hrtime.bigint() - t0) / 1000 }));
-      res.on('error', reject);
-    });
-    req.setTimeout(30_000, () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    if (body) req.end(body); else req.end();
-  });
-}
-function keepCookies(jar, res) {
-  for (const sc of [].concat(res.headers['set-cookie'] ?? [])) {
-    const pair = sc.split(';')[0], eq = pair.indexOf('=');
-    const name = pair.slice(0, eq), value = pair.slice(eq + 1);
-    if (value === '' || /max-age=0/i.test(sc)) jar.delete(name); else jar.set(name, value);
-  }
-}
-const cookieHeader = (jar) => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
 
 const GET_PRODUCT = `query getProductDetailForProductPage($urlKey: String!) { products(filter: {url_key: {eq: $urlKey}}) { items { id sku name url_key } } }`;
 
-// ---- the two ways of running the Worker -----------------------------------------------------------
+// ---- the two ways of running the Worker (worker-stack.mjs) -------------------------------------
 
-/** The Worker's modules: worker.js and what it imports (relative imports, followed), the reactor. */
-/** The Worker as wrangler ships it: `wrangler deploy --dry-run --outdir` bundles worker.js and its
- * imports (graphql-js among them) with esbuild, exactly as a deploy would; the .wasm stays a module. */
-function workerModules() {
-  const out = `${OUT}/worker-dist`;
-  rmSync(out, { recursive: true, force: true });
-  const r = spawnSync(process.execPath, [`${ROOT}/node_modules/wrangler/wrangler-dist/cli.js`, 'deploy', '--dry-run', '--outdir', out],
-    { cwd: ROOT, encoding: 'utf8', env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' } });
-  if (r.status !== 0) throw new Error(`wrangler deploy --dry-run failed:\n${r.stdout}${r.stderr}`);
-  // worker.js is the entry (first); .wasm files are CompiledWasm; everything else wrangler emitted beside it
-  // (the storefront script, the console's files, uPlot: wrangler.toml's Text rules) is Text
-  return readdirSync(out).filter((f) => !/\.map$|^README\.md$/.test(f)).sort((a, b) => Number(b === 'worker.js') - Number(a === 'worker.js'))
-    .map((f) => ({ type: f === 'worker.js' ? 'ESModule' : f.endsWith('.wasm') ? 'CompiledWasm' : 'Text', path: `${out}/${f}` }));
-}
-
-async function startStandin() {
-  const child = spawn(process.execPath, [`${ROOT}/tests/standin/server.mjs`, '--catalog', `${OUT}/catalog.json`, '--port', String(ORIGIN_PORT), '--host', '127.0.0.1', '--quiet'],
-    { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  child.stderr.on('data', (b) => { err += b; });
-  await new Promise((res, rej) => {
-    const t = setTimeout(() => rej(new Error(`the stand-in did not start:\n${err}`)), 30_000);
-    child.stdout.on('data', (b) => { if (/listening on/.test(b)) { clearTimeout(t); res(); } });
-    child.on('exit', (c) => { clearTimeout(t); rej(new Error(`the stand-in exited (${c}):\n${err}`)); });
+const startMiniflare = () => startWorkerd({ out: OUT, catalog: `${OUT}/catalog.json`, port: PORT, originPort: ORIGIN_PORT })
+  .then(async (s) => {
+    await writeBundle(s.kv, MODEL, new Uint8Array(readFileSync(BUNDLE))); // over 8 MiB: KV shards, as the admin PUT stores it
+    await s.kv.put('bundle:active', MODEL);
+    return s;
   });
-  return { url: `http://127.0.0.1:${ORIGIN_PORT}`, stop: () => { try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ } } };
-}
-
-async function startMiniflare() {
-  const { Miniflare, convertV4MiniflareOptions } = await import('miniflare');
-  const origin = await startStandin();
-  const toml = readFileSync(`${ROOT}/wrangler.toml`, 'utf8');
-  const compatibilityDate = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)?.[1] ?? '2026-10-01';
-  const secret = (n) => randomBytes(n).toString('base64url');
-  let mf;
-  try {
-    rmSync(`${OUT}/kv`, { recursive: true, force: true });
-    const opts = convertV4MiniflareOptions({
-      host: '127.0.0.1', port: PORT, kvPersist: `${OUT}/kv`, // persisted: a restart (a fresh isolate) keeps the bundle and the catalog view
-      workers: [{
-        name: 'edgerec', compatibilityDate, modulesRoot: `${OUT}/worker-dist`, modules: workerModules(),
-        kvNamespaces: { EDGEREC: 'edgerec-kv' }, r2Buckets: { EDGEREC_EVENTS: 'edgerec-events' },
-        queueProducers: { EVENTS: 'edgerec-events' }, queueConsumers: { 'edgerec-events': { maxBatchSize: 100, maxBatchTimeout: 5 } },
-        bindings: { ORIGIN_URL: origin.url, CONSENT_COOKIE: '', EDGEREC_ID_SECRET: secret(32), EDGEREC_COOKIE_KEY: secret(32), EDGEREC_ADMIN_TOKEN: secret(24) },
-      }],
-    });
-    mf = new Miniflare(opts);
-    const url = await mf.ready;
-    const kv = await mf.getKVNamespace('EDGEREC');
-    await kv.put('bundle:bench-1', readFileSync(`${OUT}/bench.erb`));
-    await kv.put('bundle:active', 'bench-1');
-    // one cron run: the catalog view synced from the stand-in, so recommendation units have products
-    const cron = async () => { const w = await mf.getWorker(); await w.scheduled({ cron: 'edgerec:catalog' }); };
-    // a fresh isolate: workerd reconfigured with the same options (module state gone, KV kept)
-    const restart = async () => { await mf.setOptions(opts); await mf.ready; };
-    return { worker: url.origin, origin: origin.url, cron, restart, stop: async () => { await mf.dispose().catch(() => {}); origin.stop(); } };
-  } catch (e) {
-    await mf?.dispose().catch(() => {});
-    origin.stop();
-    throw e;
-  }
-}
 
 async function startWrangler() {
   const { startStack } = await import('../worker-shim/dev/stack.mjs');
   rmSync(`${OUT}/state`, { recursive: true, force: true });
-  const s = await startStack({ bundle: `${OUT}/bench.erb`, catalog: `${OUT}/catalog.json`, port: PORT, originPort: ORIGIN_PORT,
+  const s = await startStack({ bundle: BUNDLE, catalog: `${OUT}/catalog.json`, port: PORT, originPort: ORIGIN_PORT,
     stateDir: `${OUT}/state`, quiet: true, standinArgs: ['--quiet'] });
   return { ...s, cron: async () => { const { runCron } = await import('../worker-shim/dev/stack.mjs'); await runCron(s.worker, 'catalog'); } };
 }
@@ -180,7 +96,7 @@ async function startWrangler() {
 log(VIA === 'miniflare' ? 'starting the stand-in and the Worker in workerd (Miniflare)' : 'starting the stand-in and wrangler dev --local');
 const stack = await (VIA === 'miniflare' ? startMiniflare() : startWrangler()).catch((e) => die(e.stack || e.message));
 started = true;
-const stopAll = async () => { for (const a of agents.values()) a.destroy(); await stack.stop(); };
+const stopAll = async () => { closeAgents(); await stack.stop(); };
 process.on('SIGINT', async () => { await stopAll(); process.exit(130); });
 
 try {
@@ -205,14 +121,10 @@ try {
   }
   if (!jar.has('er_p')) die('no profile cookie after the product views');
 
+  // one full pass of the catalog sync (a run asks for at most 2,500 skus): every unit can show its products
+  await syncCatalogView(W, stack.cron);
   // Adobe's recommendations document (the commerce boilerplate block's query) on a product page:
   // answered by the Worker alone; the sku varies between samples
-  await stack.cron();
-  for (let i = 0; i < 40; i++) { // the sync runs in the cron's waitUntil: wait for its manifest
-    const h = JSON.parse((await request(W, { method: 'GET', path: '/edge/health', agent: seq })).body);
-    if (h.catalog?.stores?.[0]?.version) break;
-    await new Promise((r) => setTimeout(r, 250));
-  }
   const RECS = 'query GetRecommendations($pageType: PageType!, $currentSku: String) { recommendations(pageType: $pageType, currentSku: $currentSku) { results { unitId typeId storefrontLabel totalProducts productsView { __typename sku name url urlKey images { url } ... on SimpleProductView { price { final { amount { currency value } } } } } } totalResults } }';
   let unitN = 0;
   const unitsPath = () => `/graphql?${new URLSearchParams({ query: RECS, operationName: 'GetRecommendations', variables: JSON.stringify({ pageType: 'Product', currentSku: jackets[unitN++ % jackets.length].sku }) })}`;
@@ -224,7 +136,7 @@ try {
     noop: () => request(W, { method: 'GET', path: '/edge/bench-noop', agent: agentFor('n', 1), headers: post }),
     rerank_get_cached: async () => { const r = await request(W, { method: 'GET', path: getPath, agent: agentFor('g', 1), headers: { ...post, cookie: cookieHeader(jar) } }); keepCookies(jar, r); return r; },
   };
-  const expectEdge = { units: (e) => /^recommended; model=bench-1$/.test(e ?? ''), origin: (e) => e === undefined, pass: (e) => e === 'bypass; reason=opt-out', rerank: (e) => /^reranked; model=bench-1$/.test(e ?? ''), rerank_get_cached: (e) => /^reranked/.test(e ?? ''), noop: (e) => e === undefined };
+  const expectEdge = { units: (e) => e === `recommended; model=${MODEL}`, origin: (e) => e === undefined, pass: (e) => e === 'bypass; reason=opt-out', rerank: (e) => e === `reranked; model=${MODEL}`, rerank_get_cached: (e) => /^reranked/.test(e ?? ''), noop: (e) => e === undefined };
   let items = 0, bytes = 0;
   for (const [k, fn] of Object.entries(kinds)) { // check before timing
     const r = await fn();

@@ -39,26 +39,51 @@ static int any_at_or_above(const uint8_t *p, uint32_t count, uint32_t stride, ui
   return bad != 0;
 }
 
-static er_status check_index(const er_bundle *b, uint32_t id, er_error *err) {
-  er_status st = check_records(b, id, 16, err);
+/* SKU_INDEX: u32 item indices whose sku keys (in the item records) ascend
+ * strictly; every item appears once (strictly ascending keys of n valid
+ * indices over n records: a permutation). */
+static er_status check_sku_index(const er_bundle *b, er_error *err) {
+  er_status st = check_records(b, ER_SEC_SKU_INDEX, 4, err);
   if (st) return st;
-  const er_section *s = &b->sec[id];
+  const er_section *s = &b->sec[ER_SEC_SKU_INDEX];
+  if (s->count != b->n_items) return CORRUPT("bundle section sku_index: %u records for %u items", s->count, b->n_items);
   uint64_t prev = 0;
   uint32_t bad = 0;
   for (uint32_t k = 0; k < s->count; k++) { /* call-free first (see any_at_or_above) */
-    const uint8_t *r = s->p + (size_t)k * 16;
-    uint64_t key = er_rd64(r);
-    bad |= ((uint32_t)(k != 0) & (uint32_t)(key <= prev)) | (uint32_t)(er_rd32(r + 8) >= b->n_items);
+    uint32_t it = er_rd32(s->p + 4 * (size_t)k), in = (uint32_t)(it < b->n_items);
+    uint64_t key = er_item_key(b, in ? it : 0);
+    bad |= (in ^ 1u) | ((uint32_t)(k != 0) & (uint32_t)(key <= prev));
     prev = key;
   }
-  if (!bad) return ER_OK;
-  prev = 0;
-  for (uint32_t k = 0; k < s->count; k++) {
-    const uint8_t *r = s->p + (size_t)k * 16;
-    uint64_t key = er_rd64(r);
-    if (k && key <= prev) return CORRUPT("bundle section %s: keys not strictly ascending at record %u", er_section_name(id), k);
-    if (er_rd32(r + 8) >= b->n_items) return CORRUPT("bundle section %s: record %u points past the item table", er_section_name(id), k);
+  for (uint32_t k = 0; bad && k < s->count; k++) {
+    uint32_t it = er_rd32(s->p + 4 * (size_t)k);
+    if (it >= b->n_items) return CORRUPT("bundle section sku_index: record %u points past the item table", k);
+    uint64_t key = er_item_key(b, it);
+    if (k && key <= prev) return CORRUPT("bundle section sku_index: keys not strictly ascending at record %u", k);
     prev = key;
+  }
+  return ER_OK;
+}
+
+/* URL_INDEX: {u32 high half of er_key(url_key), u32 item}, high halves
+ * ascending, items with a url_key. */
+static er_status check_url_index(const er_bundle *b, er_error *err) {
+  er_status st = check_records(b, ER_SEC_URL_INDEX, 8, err);
+  if (st) return st;
+  const er_section *s = &b->sec[ER_SEC_URL_INDEX];
+  if (s->count && !b->n_items) return CORRUPT("bundle section url_index: record 0 points past the item table");
+  uint32_t bad = 0;
+  for (uint32_t k = 0; k < s->count; k++) { /* call-free first (see any_at_or_above) */
+    const uint8_t *r = s->p + 8 * (size_t)k;
+    uint32_t it = er_rd32(r + 4), in = (uint32_t)(it < b->n_items);
+    bad |= ((uint32_t)(k != 0) & (uint32_t)(k && er_rd32(r) < er_rd32(r - 8))) | (in ^ 1u) | (uint32_t)(er_item(b, in ? it : 0)[13] == 0);
+  }
+  for (uint32_t k = 0; bad && k < s->count; k++) {
+    const uint8_t *r = s->p + 8 * (size_t)k;
+    if (k && er_rd32(r) < er_rd32(r - 8)) return CORRUPT("bundle section url_index: keys not ascending at record %u", k);
+    uint32_t it = er_rd32(r + 4);
+    if (it >= b->n_items) return CORRUPT("bundle section url_index: record %u points past the item table", k);
+    if (!er_item(b, it)[13]) return CORRUPT("bundle section url_index: record %u names item %u, which has no url_key", k, it);
   }
   return ER_OK;
 }
@@ -72,29 +97,28 @@ static er_status check_str(const er_bundle *b, uint32_t off, uint32_t len, const
 static er_status check_items(const er_bundle *b, er_error *err) {
   er_status st = check_records(b, ER_SEC_ITEMS, ER_ITEM_BYTES, err);
   if (st) return st;
-  uint32_t ncat = b->sec[ER_SEC_ITEM_CATS].count, nattr = b->sec[ER_SEC_ITEM_ATTRS].count;
+  uint32_t ncat = b->sec[ER_SEC_ITEM_CATS].count;
   uint64_t pool = b->sec[ER_SEC_STRINGS].len;
   uint32_t bad = 0;
   for (uint32_t k = 0; k < b->n_items; k++) { /* call-free first (see any_at_or_above) */
     const uint8_t *r = er_item(b, k);
-    uint32_t sl = er_rd16(r + 12), parent = er_rd32(r + 16);
+    uint32_t sl = r[12], parent = er_rd32(r + 16);
     bad |= (uint32_t)(sl - 1 >= ER_MAX_SKU_BYTES); /* 0 or over the limit */
-    bad |= (uint32_t)((uint64_t)er_rd32(r + 8) + sl > pool);
-    bad |= (uint32_t)((uint64_t)er_rd32(r + 20) + er_rd16(r + 24) > pool);
+    bad |= (uint32_t)((uint64_t)er_rd32(r + 8) + sl + r[13] > pool);
     bad |= (uint32_t)(parent != ER_NONE) & (uint32_t)(parent >= b->n_items);
-    bad |= (uint32_t)((uint64_t)er_rd32(r + 28) + er_rd16(r + 26) > ncat);
-    bad |= (uint32_t)((uint64_t)er_rd32(r + 44) + er_rd16(r + 48) > nattr);
+    bad |= (uint32_t)((uint64_t)er_rd32(r + 20) + r[15] > ncat) | (uint32_t)(r[15] > 64) | (uint32_t)(er_rd16(r + 38) != 0);
   }
   for (uint32_t k = 0; bad && k < b->n_items; k++) {
     const uint8_t *r = er_item(b, k);
-    uint32_t sl = er_rd16(r + 12);
+    uint32_t sl = r[12];
     if (sl == 0 || sl > ER_MAX_SKU_BYTES) return CORRUPT("bundle: item %u has a sku length of %u", k, sl);
     if ((st = check_str(b, er_rd32(r + 8), sl, "sku", k, err))) return st;
-    if ((st = check_str(b, er_rd32(r + 20), er_rd16(r + 24), "url_key", k, err))) return st;
+    if ((st = check_str(b, er_rd32(r + 8) + sl, r[13], "url_key", k, err))) return st;
     uint32_t parent = er_rd32(r + 16);
     if (parent != ER_NONE && parent >= b->n_items) return CORRUPT("bundle: item %u has parent %u past the item table", k, parent);
-    if ((uint64_t)er_rd32(r + 28) + er_rd16(r + 26) > ncat) return CORRUPT("bundle: item %u categories lie outside item_categories", k);
-    if ((uint64_t)er_rd32(r + 44) + er_rd16(r + 48) > nattr) return CORRUPT("bundle: item %u attributes lie outside item_attributes", k);
+    if (r[15] > 64) return CORRUPT("bundle: item %u has %u categories, more than 64", k, r[15]);
+    if ((uint64_t)er_rd32(r + 20) + r[15] > ncat) return CORRUPT("bundle: item %u categories lie outside item_categories", k);
+    if (er_rd16(r + 38)) return CORRUPT("bundle: item %u has non-zero reserved bytes", k);
   }
   return ER_OK;
 }
@@ -116,27 +140,55 @@ static er_status check_lists(const er_bundle *b, er_error *err) {
   return ER_OK;
 }
 
+/* Weight codes of neighbour entries (docs/bundle.md): 0..31 as they are,
+ * then round(32 · (65535/32)^((q − 32)/223)); strictly increasing. */
+const uint16_t er_nbr_weights[256] = {
+      0,     1,     2,     3,     4,     5,     6,     7,     8,     9,    10,    11,    12,    13,    14,    15,
+     16,    17,    18,    19,    20,    21,    22,    23,    24,    25,    26,    27,    28,    29,    30,    31,
+     32,    33,    34,    35,    37,    38,    39,    41,    42,    44,    45,    47,    48,    50,    52,    53,
+     55,    57,    59,    61,    63,    66,    68,    70,    73,    75,    78,    81,    83,    86,    89,    92,
+     96,    99,   102,   106,   110,   113,   117,   121,   126,   130,   135,   139,   144,   149,   154,   160,
+    165,   171,   177,   183,   189,   196,   203,   210,   217,   225,   232,   241,   249,   258,   267,   276,
+    285,   295,   306,   316,   327,   339,   350,   363,   375,   388,   402,   416,   430,   445,   461,   477,
+    493,   510,   528,   547,   566,   585,   606,   627,   648,   671,   694,   718,   743,   769,   796,   824,
+    852,   882,   913,   944,   977,  1011,  1047,  1083,  1121,  1160,  1200,  1242,  1285,  1330,  1376,  1424,
+   1473,  1524,  1577,  1632,  1689,  1748,  1809,  1871,  1937,  2004,  2074,  2146,  2220,  2298,  2378,  2460,
+   2546,  2634,  2726,  2821,  2919,  3020,  3125,  3234,  3347,  3463,  3584,  3708,  3837,  3971,  4109,  4252,
+   4400,  4553,  4711,  4875,  5044,  5220,  5401,  5589,  5784,  5985,  6193,  6408,  6631,  6862,  7101,  7347,
+   7603,  7867,  8141,  8424,  8717,  9021,  9334,  9659,  9995, 10343, 10702, 11075, 11460, 11858, 12271, 12698,
+  13139, 13596, 14069, 14559, 15065, 15589, 16131, 16692, 17273, 17874, 18495, 19139, 19804, 20493, 21206, 21943,
+  22707, 23497, 24314, 25159, 26035, 26940, 27877, 28847, 29850, 30888, 31963, 33075, 34225, 35415, 36647, 37922,
+  39241, 40606, 42018, 43480, 44992, 46557, 48176, 49852, 51586, 53380, 55237, 57158, 59146, 61203, 63332, 65535,
+};
+
+/* A compact neighbour section (er_bundle.h): block offsets that add up to
+ * the item counts exactly, and every target inside the item table. */
 static er_status check_neighbours(const er_bundle *b, uint32_t id, er_error *err) {
   const er_section *s = &b->sec[id];
   if (!s->len) return ER_OK;
-  uint64_t need = ((uint64_t)b->n_items + 1) * 4 + (uint64_t)s->count * 8;
+  uint32_t n = b->n_items, nb = (n + ER_NBR_BLOCK - 1) / ER_NBR_BLOCK, stride = b->nbr_stride;
+  uint64_t head = 4 * ((uint64_t)nb + 1) + (((uint64_t)n + 3) & ~3ull);
+  uint64_t need = head + (uint64_t)s->count * stride;
   if (need != s->len) return CORRUPT("bundle section %s: length %u, expected %llu", er_section_name(id), s->len, (unsigned long long)need);
-  uint32_t prev = 0, bad = (uint32_t)(er_rd32(s->p) != 0);
-  for (uint32_t k = 0; k <= b->n_items; k++) { /* call-free first (see any_at_or_above) */
-    uint32_t o = er_rd32(s->p + 4 * (size_t)k);
-    bad |= (uint32_t)(o < prev) | (uint32_t)(o > s->count);
-    prev = o;
+  const uint8_t *cnt = s->p + 4 * ((size_t)nb + 1), *e = s->p + head;
+  for (uint32_t k = n; k < ((n + 3) & ~3u); k++)
+    if (cnt[k]) return CORRUPT("bundle section %s: non-zero padding after the counts", er_section_name(id));
+  uint32_t at = 0;
+  for (uint32_t blk = 0; blk < nb; blk++) { /* the block offsets are the running sums of the counts */
+    if (er_rd32(s->p + 4 * (size_t)blk) != at) return CORRUPT("bundle section %s: bad offset at item %u", er_section_name(id), blk * ER_NBR_BLOCK);
+    uint32_t end = blk * ER_NBR_BLOCK + ER_NBR_BLOCK < n ? blk * ER_NBR_BLOCK + ER_NBR_BLOCK : n;
+    for (uint32_t i = blk * ER_NBR_BLOCK; i < end; i++) at += cnt[i];
   }
-  for (uint32_t k = 0, p2 = 0; bad && k <= b->n_items; k++) {
-    uint32_t o = er_rd32(s->p + 4 * (size_t)k);
-    if ((k == 0 && o != 0) || o < p2 || o > s->count) return CORRUPT("bundle section %s: bad offset at item %u", er_section_name(id), k);
-    p2 = o;
-  }
-  if (prev != s->count) return CORRUPT("bundle section %s: offsets end at %u of %u", er_section_name(id), prev, s->count);
-  const uint8_t *e = s->p + ((size_t)b->n_items + 1) * 4;
-  if (!any_at_or_above(e, s->count, 8, b->n_items)) return ER_OK;
-  for (uint32_t k = 0; k < s->count; k++)
-    if (er_rd32(e + 8 * (size_t)k) >= b->n_items) return CORRUPT("bundle section %s: entry %u points past the item table", er_section_name(id), k);
+  if (er_rd32(s->p + 4 * (size_t)nb) != at || at != s->count)
+    return CORRUPT("bundle section %s: offsets end at %u of %u", er_section_name(id), er_rd32(s->p + 4 * (size_t)nb), s->count);
+  uint32_t bad = 0;
+  if (stride == 3) {
+    if (n < 65536) /* call-free first (see any_at_or_above) */
+      for (uint32_t k = 0; k < s->count; k++) bad |= (uint32_t)(er_rd16(e + 3 * (size_t)k) >= n);
+  } else
+    for (uint32_t k = 0; k < s->count; k++) bad |= (uint32_t)((er_rd32(e + 4 * (size_t)k) & 0xFFFFFFu) >= n);
+  for (uint32_t k = 0; bad && k < s->count; k++)
+    if (er_nbr_item(b, e, k) >= n) return CORRUPT("bundle section %s: entry %u points past the item table", er_section_name(id), k);
   return ER_OK;
 }
 
@@ -250,10 +302,11 @@ er_status er_bundle_load(er_bundle *b, const uint8_t *buf, uint32_t len, er_erro
   b->data = buf;
   b->size = total;
   b->n_items = b->sec[ER_SEC_ITEMS].count;
+  b->nbr_stride = ER_NBR_INDEX_BYTES(b->n_items) + 1;
+  if (b->sec[ER_SEC_ITEM_ATTRS].p) return CORRUPT("bundle: section item_attributes is not part of format %u", ER_BUNDLE_VERSION);
   er_status st;
-  if ((st = check_records(b, ER_SEC_ITEM_CATS, 4, err)) || (st = check_records(b, ER_SEC_ITEM_ATTRS, 4, err)) ||
-      (st = check_items(b, err)) || (st = check_index(b, ER_SEC_SKU_INDEX, err)) ||
-      (st = check_index(b, ER_SEC_URL_INDEX, err)) || (st = check_lists(b, err)) ||
+  if ((st = check_records(b, ER_SEC_ITEM_CATS, 4, err)) || (st = check_items(b, err)) ||
+      (st = check_sku_index(b, err)) || (st = check_url_index(b, err)) || (st = check_lists(b, err)) ||
       (st = check_records(b, ER_SEC_RULES, 16, err)) || (st = check_records(b, ER_SEC_CATEGORIES, 12, err)) ||
       (st = check_model(b, err)))
     return st;
@@ -281,27 +334,27 @@ er_status er_bundle_load(er_bundle *b, const uint8_t *buf, uint32_t len, er_erro
 
 const char *er_item_sku(const er_bundle *b, uint32_t i, uint32_t *len) {
   const uint8_t *r = er_item(b, i);
-  *len = er_rd16(r + 12);
+  *len = r[12];
   return (const char *)b->sec[ER_SEC_STRINGS].p + er_rd32(r + 8);
 }
 
 const char *er_item_url_key(const er_bundle *b, uint32_t i, uint32_t *len) {
   const uint8_t *r = er_item(b, i);
-  *len = er_rd16(r + 24);
-  return (const char *)b->sec[ER_SEC_STRINGS].p + er_rd32(r + 20);
+  *len = r[13];
+  return (const char *)b->sec[ER_SEC_STRINGS].p + er_rd32(r + 8) + r[12];
 }
 
 const uint8_t *er_item_cats(const er_bundle *b, uint32_t i, uint32_t *n) {
   const uint8_t *r = er_item(b, i);
-  *n = er_rd16(r + 26);
+  *n = r[15];
   if (!*n) return r; /* any valid pointer: nothing is read (the section may be absent) */
-  return b->sec[ER_SEC_ITEM_CATS].p + 4 * (size_t)er_rd32(r + 28);
+  return b->sec[ER_SEC_ITEM_CATS].p + 4 * (size_t)er_rd32(r + 20);
 }
 
 /* ---- sorted-table lookup ----------------------------------------------------
- * SKU_INDEX, URL_INDEX (u64 keys) and CATEGORIES (u32 keys) are tables of
- * fixed-size records sorted by a strictly ascending little-endian key at
- * offset 0 (the loader checks the order).  Their keys are XXH3 hashes, i.e.
+ * SKU_INDEX (u32 item indices, keyed by the items' u64 sku keys) and
+ * CATEGORIES (u32 keys at offset 0) are tables of fixed-size records sorted
+ * by a strictly ascending key (the loader checks the order).  Their keys are XXH3 hashes, i.e.
  * uniform over the key range, so a key's rank is close to key / 2^bits * n:
  * one multiply (an interpolation probe over the whole table) gives a window
  * of about ±sqrt(n) records that holds the key in most lookups.  The window
@@ -314,7 +367,10 @@ const uint8_t *er_item_cats(const er_bundle *b, uint32_t i, uint32_t *n) {
  * branches cost more than the probes they save).  In place, no allocation,
  * exact: the estimate only chooses where to look, keys decide. */
 
-static inline uint64_t rec_key(const uint8_t *r, int wide) {
+/* The key of a record: a u32 (wide 0) or u64 (wide 1) at its offset 0, or
+ * (wide 2, SKU_INDEX) the sku key of the item whose index the record holds. */
+static inline uint64_t rec_key(const er_bundle *b, const uint8_t *r, int wide) {
+  if (wide == 2) return er_item_key(b, er_rd32(r));
   if (!wide) return er_rd32(r);
 #if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
   uint64_t v;
@@ -327,18 +383,19 @@ static inline uint64_t rec_key(const uint8_t *r, int wide) {
 
 /* Branch-free binary search of records [a, a+len) (len >= 1): the record
  * index of key, or ER_NONE. */
-static inline uint32_t find_branchless(const uint8_t *p, uint32_t rec, int wide, uint32_t a, uint32_t len, uint64_t key) {
+static inline uint32_t find_branchless(const er_bundle *b, const uint8_t *p, uint32_t rec, int wide, uint32_t a, uint32_t len,
+                                       uint64_t key) {
   while (len > 1) { /* invariant: key, if present, is at or after a, before a+len */
     uint32_t half = len / 2;
-    a = rec_key(p + (size_t)rec * (a + half), wide) <= key ? a + half : a;
+    a = rec_key(b, p + (size_t)rec * (a + half), wide) <= key ? a + half : a;
     len -= half;
   }
-  return rec_key(p + (size_t)rec * a, wide) == key ? a : ER_NONE;
+  return rec_key(b, p + (size_t)rec * a, wide) == key ? a : ER_NONE;
 }
 
 /* Record index of key among count records of rec bytes at p, whose key is
- * a u64 (wide) or a u32 at offset 0, or ER_NONE. */
-static inline uint32_t find_sorted(const uint8_t *p, uint32_t count, uint32_t rec, int wide, uint64_t key) {
+ * as rec_key reads it, or ER_NONE. */
+static inline uint32_t find_sorted(const er_bundle *b, const uint8_t *p, uint32_t count, uint32_t rec, int wide, uint64_t key) {
   if (!count) return ER_NONE;
   /* bit length of count: the window is 2 * 2^(bits/2), about 2 sqrt(count) */
 #if defined(__GNUC__)
@@ -352,19 +409,38 @@ static inline uint32_t find_sorted(const uint8_t *p, uint32_t count, uint32_t re
     uint64_t top = wide ? key >> 32 : key; /* the key's top 32 bits */
     uint32_t est = (uint32_t)((top * count) >> 32), a = est > half ? est - half : 0;
     if (a > count - 2 * half) a = count - 2 * half;
-    if (rec_key(p + (size_t)rec * a, wide) <= key && key <= rec_key(p + (size_t)rec * (a + 2 * half - 1), wide))
-      return find_branchless(p, rec, wide, a, 2 * half, key);
+    if (rec_key(b, p + (size_t)rec * a, wide) <= key && key <= rec_key(b, p + (size_t)rec * (a + 2 * half - 1), wide))
+      return find_branchless(b, p, rec, wide, a, 2 * half, key);
   }
-  return find_branchless(p, rec, wide, 0, count, key);
+  return find_branchless(b, p, rec, wide, 0, count, key);
 }
 
-static uint32_t find_in_index(const er_section *s, uint64_t key) {
-  uint32_t r = find_sorted(s->p, s->count, 16, 1, key);
-  return r == ER_NONE ? ER_NONE : er_rd32(s->p + 16 * (size_t)r + 8);
+/* SKU_INDEX holds item indices in key order; the keys are in the item
+ * records (one load through the index per probe). */
+uint32_t er_bundle_find_sku(const er_bundle *b, uint64_t key) {
+  const er_section *s = &b->sec[ER_SEC_SKU_INDEX];
+  uint32_t r = find_sorted(b, s->p, s->count, 4, 2, key);
+  return r == ER_NONE ? ER_NONE : er_rd32(s->p + 4 * (size_t)r);
 }
 
-uint32_t er_bundle_find_sku(const er_bundle *b, uint64_t key) { return find_in_index(&b->sec[ER_SEC_SKU_INDEX], key); }
-uint32_t er_bundle_find_url(const er_bundle *b, uint64_t key) { return find_in_index(&b->sec[ER_SEC_URL_INDEX], key); }
+/* URL_INDEX holds {high half of the key, item}: the first record of the
+ * key's high half, then each item with that high half is checked by the
+ * full key of its url_key (one hash per candidate, nearly always one). */
+uint32_t er_bundle_find_url(const er_bundle *b, uint64_t key) {
+  const er_section *s = &b->sec[ER_SEC_URL_INDEX];
+  uint32_t hi = (uint32_t)(key >> 32), lo = 0, n = s->count;
+  while (lo < n) { /* first record whose high half is >= hi */
+    uint32_t mid = lo + (n - lo) / 2;
+    if (er_rd32(s->p + 8 * (size_t)mid) < hi) lo = mid + 1;
+    else n = mid;
+  }
+  for (; lo < s->count && er_rd32(s->p + 8 * (size_t)lo) == hi; lo++) {
+    uint32_t it = er_rd32(s->p + 8 * (size_t)lo + 4), len;
+    const char *u = er_item_url_key(b, it, &len);
+    if (er_key(u, len) == key) return it;
+  }
+  return ER_NONE;
+}
 
 const uint8_t *er_bundle_list(const er_bundle *b, uint32_t kind, uint32_t *n) {
   const er_section *d = &b->sec[ER_SEC_LIST_DIR];
@@ -382,14 +458,17 @@ const uint8_t *er_bundle_list(const er_bundle *b, uint32_t kind, uint32_t *n) {
 const uint8_t *er_bundle_neighbours(const er_bundle *b, int r, uint32_t item, uint32_t *n) {
   const er_section *s = &b->sec[ER_SEC_NBR_VV + r];
   if (!s->len || item >= b->n_items) { *n = 0; return NULL; }
-  uint32_t a = er_rd32(s->p + 4 * (size_t)item), e = er_rd32(s->p + 4 * (size_t)item + 4);
-  *n = e - a;
-  return s->p + ((size_t)b->n_items + 1) * 4 + 8 * (size_t)a;
+  uint32_t nb = (b->n_items + ER_NBR_BLOCK - 1) / ER_NBR_BLOCK, blk = item / ER_NBR_BLOCK;
+  const uint8_t *cnt = s->p + 4 * ((size_t)nb + 1);
+  uint32_t a = er_rd32(s->p + 4 * (size_t)blk);
+  for (uint32_t i = blk * ER_NBR_BLOCK; i < item; i++) a += cnt[i];
+  *n = cnt[item];
+  return cnt + ((b->n_items + 3) & ~3u) + (size_t)b->nbr_stride * a;
 }
 
 const char *er_bundle_category_name(const er_bundle *b, uint32_t key, uint32_t *len) {
   const er_section *s = &b->sec[ER_SEC_CATEGORIES];
-  uint32_t r = find_sorted(s->p, s->count, 12, 0, key);
+  uint32_t r = find_sorted(b, s->p, s->count, 12, 0, key);
   if (r == ER_NONE) {
     *len = 0;
     return NULL;

@@ -38,7 +38,6 @@ void er_engine_free(er_engine *e) {
   if (!e) return;
   free(e->arena_mem);
   free(e->map);
-  free(e->tok);
   free(e->lists);
   er_dtrees_free(&e->trees);
   free(e->out);
@@ -53,17 +52,6 @@ er_status er_engine_reserve(er_engine *e, uint32_t n) {
   if (!p) return er_fail(&e->err, ER_E_NOMEM, ER_NO_OFFSET, "engine: cannot grow the output buffer to %u bytes", cap);
   e->out = p;
   e->out_cap = cap;
-  return ER_OK;
-}
-
-er_status er_engine_reserve_tokens(er_engine *e, uint32_t n) {
-  if (n <= e->tok_cap) return ER_OK;
-  uint32_t cap = e->tok_cap ? e->tok_cap : 4096;
-  while (cap < n) cap *= 2;
-  jsmntok_t *p = realloc(e->tok, sizeof(jsmntok_t) * cap);
-  if (!p) return er_fail(&e->err, ER_E_NOMEM, ER_NO_OFFSET, "engine: cannot grow the token buffer to %u tokens", cap);
-  e->tok = p;
-  e->tok_cap = cap;
   return ER_OK;
 }
 
@@ -123,8 +111,8 @@ er_status er_score_features(er_engine *e, const uint8_t *f, uint32_t len, const 
   int linear = e->b.model_kind == ER_MODEL_LINEAR;
   float *x = linear ? NULL : er_arena_alloc(&e->arena, sizeof(float) * ER_DENSE_COUNT * (n + 1));
   if (!linear && !x) return er_fail(&e->err, ER_E_NOMEM, ER_NO_OFFSET, "features: out of arena memory");
-  uint32_t at = 12;
-  for (uint32_t c = 0; c < n; c++) {
+  uint32_t at = 12; /* linear: er_score_linear_records scores the records; the loop only reports a bad one */
+  for (uint32_t c = linear ? er_score_linear_records(&e->b, f, len, &at, n, o, &e->units) : 0; c < n; c++) {
     if (len - at < 4) return er_fail(&e->err, ER_E_SHAPE, at, "features: truncated at candidate %u", c);
     uint32_t m = er_rd32(f + at);
     at += 4;

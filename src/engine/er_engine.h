@@ -19,8 +19,6 @@ struct er_engine {
   uint8_t *arena_mem;
   char *out;
   uint32_t out_cap;
-  jsmntok_t *tok;           /* response tokens (rerank), grown on demand   */
-  uint32_t tok_cap;
   er_error err;
   const char *reason;
   uint64_t units;
@@ -35,8 +33,6 @@ struct er_engine {
 
 /* Make the output buffer at least n bytes (grows once, keeps it). */
 er_status er_engine_reserve(er_engine *e, uint32_t n);
-/* Make the response token buffer hold at least n tokens. */
-er_status er_engine_reserve_tokens(er_engine *e, uint32_t n);
 /* The first `max` distinct catalog items of sku keys (unknown skus skipped,
  * a configurable's child standing for its parent); returns how many. */
 uint32_t er_engine_items(er_engine *e, const uint64_t *keys, uint32_t n, uint32_t *out, uint32_t max);

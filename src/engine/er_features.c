@@ -88,9 +88,9 @@ void er_shopper_build(er_shopper *s, const er_bundle *b, const er_profile *p, co
       const uint8_t *e = er_bundle_neighbours(b, r, s->anchors[a], &n);
       *units += n;
       for (uint32_t k = 0; k < n && s->map; k++) {
-        er_shopper_slot *sl = slot_for(s, er_rd32(e + 8 * k), 1);
+        er_shopper_slot *sl = slot_for(s, er_nbr_item(b, e, k), 1);
         if (!sl) continue;
-        uint32_t w = er_rd32(e + 8 * k + 4);
+        uint32_t w = er_nbr_weight(b, e, k);
         if (r == ER_NBR_CONTENT) {
           if (a == 0) sl->content_last = sat16(w);
         } else {
@@ -116,6 +116,37 @@ void er_shopper_build(er_shopper *s, const er_bundle *b, const er_profile *p, co
   s->pre_page = prefix(ER_NS_PAGE, (uint64_t)s->page);
   s->pre_last = s->n_anchors ? prefix(ER_NS_LAST_X, er_item_key(b, s->anchors[0])) : 0;
   s->pre_country = prefix(ER_NS_COUNTRY_CAT, s->country);
+  s->h_page[0] = er_mix64(s->pre_page, 0);
+  s->h_page[1] = er_mix64(s->pre_page, 1);
+  s->n_first = (s->device ? 1u : 0u) + (s->hour >= 0 ? 1u : 0u) + (s->country ? 1u : 0u);
+  memset(s->cat_valid, 0, sizeof s->cat_valid);
+}
+
+/* The request's hashes for category `key` (the memo's entry, filled on first
+ * use): exactly what er_feature_hash / er_mix64 give for each feature. */
+static const er_cat_memo *cat_hashes(const er_shopper *cs, uint32_t key) {
+  er_shopper *s = (er_shopper *)(uintptr_t)cs; /* the memo is scratch: the shopper is otherwise read-only here */
+  uint32_t slot = (key * 2654435761u) >> 27;  /* 32 slots */
+  er_cat_memo *m = &s->cat_memo[slot];
+  if (s->cat_valid[slot] && m->key == key) return m;
+  m->key = key;
+  m->cat = er_feature_hash(ER_NS_CAT, key, 0);
+  for (uint32_t t = 0; t < s->n_top; t++) m->affx[t] = er_mix64(s->pre_affx[t], key);
+  m->device = er_mix64(s->pre_device, key);
+  m->hour = er_mix64(s->pre_hour, key);
+  m->country = er_mix64(s->pre_country, key);
+  m->dot_cats = m->dot_first = 0;
+  if (s->b->model_kind == ER_MODEL_LINEAR) { /* the same terms er_features_sparse adds, summed once */
+    const int8_t *w = (const int8_t *)s->b->sec[ER_SEC_LINEAR].p;
+    uint64_t mask = ((uint64_t)1 << s->b->bits) - 1;
+    m->dot_cats = 256 * w[m->cat & mask];
+    for (uint32_t t = 0; t < s->n_top; t++) m->dot_cats += (int32_t)(s->top_aff[t] > 512 ? 512 : s->top_aff[t]) * w[m->affx[t] & mask];
+    if (s->device) m->dot_first += 256 * w[m->device & mask];
+    if (s->hour >= 0) m->dot_first += 256 * w[m->hour & mask];
+    if (s->country) m->dot_first += 256 * w[m->country & mask];
+  }
+  s->cat_valid[slot] = 1;
+  return m;
 }
 
 /* Profile entry of a candidate: position (0 newest) or -1. */
@@ -179,20 +210,32 @@ static void gather(const er_shopper *s, const er_candidate *c, cand_info *ci) {
 
 static uint32_t recency_bucket(int pos) { return pos < 0 ? 5u : pos < 1 ? 0u : pos < 2 ? 1u : pos < 5 ? 2u : pos < 10 ? 3u : 4u; }
 
-uint32_t er_features_sparse(const er_shopper *s, const er_candidate *c, uint64_t *h, int16_t *v) {
+/* The sparse features of one candidate, one list for both uses: with w NULL
+ * written to h / v; else dotted with the weights w (mask: the bucket mask)
+ * into *acc, the per-category terms from the memo.  Returns the count. */
+static inline __attribute__((always_inline)) uint32_t sparse(const er_shopper *s, const er_candidate *c, uint64_t *h, int16_t *v,
+                                                             const int8_t *w, uint64_t mask, int32_t *acc) {
   cand_info ci;
   gather(s, c, &ci);
   uint32_t n = 0;
+  int32_t sum = 0;
   /* every ADD equals er_feature_hash(ns, a, b); prefixes and band tables only
    * avoid recomputing the parts that do not depend on the candidate */
-#define ADDH(hash, val) do { h[n] = (hash); v[n] = (int16_t)(val); n++; } while (0)
+#define ADDH(hash, val)                                                            \
+  do {                                                                             \
+    if (w) sum += (int32_t)w[(hash) & mask] * (int32_t)(int16_t)(val);             \
+    else { h[n] = (hash); v[n] = (int16_t)(val); }                                 \
+    n++;                                                                           \
+  } while (0)
   ADDH(band_h(ER_NS_BIAS, 0), 256);
   ADDH(er_feature_hash(ER_NS_ITEM, c->sku_key, 0), 256);
   for (uint32_t k = 0; k < ci.ncat; k++) {
-    ADDH(er_feature_hash(ER_NS_CAT, ci.cats[k], 0), 256);
+    const er_cat_memo *m = cat_hashes(s, ci.cats[k]);
+    if (w) { sum += m->dot_cats; n += 1 + s->n_top; continue; }
+    ADDH(m->cat, 256);
     for (uint32_t t = 0; t < s->n_top; t++) {
       uint32_t a = s->top_aff[t] > 512 ? 512 : s->top_aff[t]; /* value: affinity capped at 2.0 */
-      ADDH(er_mix64(s->pre_affx[t], ci.cats[k]), a);
+      ADDH(m->affx[t], a);
     }
   }
   ADDH(band_h(ER_NS_AFF_BAND, er_band(ci.affinity >> 6)), 256);
@@ -204,18 +247,30 @@ uint32_t er_features_sparse(const er_shopper *s, const er_candidate *c, uint64_t
   ADDH(band_h(ER_NS_POP_VIEW, er_band(ci.pop[0] >> 4)), 256);
   ADDH(band_h(ER_NS_POP_PURCHASE, er_band(ci.pop[2] >> 4)), 256);
   ADDH(band_h(ER_NS_TRENDING, er_band(ci.pop[3] >> 4)), 256);
-  uint32_t cat0 = ci.ncat ? ci.cats[0] : 0;
-  if (s->device) ADDH(er_mix64(s->pre_device, cat0), 256);
-  if (s->hour >= 0) ADDH(er_mix64(s->pre_hour, cat0), 256);
-  if (s->page) ADDH(er_mix64(s->pre_page, (uint64_t)(ci.page_cat > 0)), 256);
+  const er_cat_memo *m0 = cat_hashes(s, ci.ncat ? ci.cats[0] : 0);
+  if (w) { sum += m0->dot_first; n += s->n_first; } /* DEVICE, HOUR, COUNTRY below */
+  if (s->device && !w) ADDH(m0->device, 256);
+  if (s->hour >= 0 && !w) ADDH(m0->hour, 256);
+  if (s->page) ADDH(s->h_page[ci.page_cat > 0], 256);
   if (s->n_anchors) ADDH(er_mix64(s->pre_last, c->sku_key), 256);
   if (ci.types & ER_SEEN_CART) ADDH(band_h(ER_NS_CARTED, 1), 256);
-  if (s->country) ADDH(er_mix64(s->pre_country, cat0), 256);
+  if (s->country && !w) ADDH(m0->country, 256);
   if (ci.pos >= 0) ADDH(er_feature_hash(ER_NS_REVISIT, er_band(ci.count), ci.age < 0 ? 63u : er_band((uint64_t)ci.age / 60)), 256);
   if (ci.types & ER_SEEN_WISH) ADDH(band_h(ER_NS_WISHED, 1), 256);
   if (ci.repeat) ADDH(er_feature_hash(ER_NS_REPEAT, er_band(ci.repeat >> 10), (ci.types & ER_SEEN_PURCHASE) != 0), 256);
 #undef ADDH
+  if (acc) *acc = sum;
   return n;
+}
+
+uint32_t er_features_sparse(const er_shopper *s, const er_candidate *c, uint64_t *h, int16_t *v) {
+  return sparse(s, c, h, v, NULL, 0, NULL);
+}
+
+int32_t er_features_linear_dot(const er_shopper *s, const er_candidate *c, uint32_t *n) {
+  int32_t acc;
+  *n = sparse(s, c, NULL, NULL, (const int8_t *)s->b->sec[ER_SEC_LINEAR].p, ((uint64_t)1 << s->b->bits) - 1, &acc);
+  return acc;
 }
 
 static const float NaNf = __builtin_nanf("");

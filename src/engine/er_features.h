@@ -21,6 +21,14 @@ er_page_type er_page_from(const char *s, uint32_t n);
 
 /* Everything about the shopper and the request that features need, built
  * once per request (er_shopper_build), then read per candidate. */
+/* Per-request hashes of one category's features (see er_shopper.cat_memo). */
+#define ER_CAT_MEMO 32
+typedef struct {
+  uint32_t key;
+  uint64_t cat, affx[3], device, hour, country; /* the features' hashes */
+  int32_t dot_cats, dot_first; /* a linear bundle's Σ weight × value of the CAT + AFFX features, and of the
+                                  DEVICE / HOUR / COUNTRY ones (when this is the first category) */
+} er_cat_memo;
 typedef struct er_shopper_slot { uint32_t item, gen; uint16_t cooc_last, content_last; uint32_t cooc_recent; } er_shopper_slot;
 typedef struct {
   const er_bundle *b;
@@ -47,6 +55,13 @@ typedef struct {
   /* per-request feature-hash prefixes: er_feature_hash(ns, a, b) is
    * er_mix64(prefix(ns, a), b), so the shopper side is mixed once */
   uint64_t pre_affx[3], pre_pricex, pre_device, pre_hour, pre_page, pre_last, pre_country;
+  /* the finished hashes of the features that depend on the request and one
+   * category only (er_features_sparse), filled per request on first use:
+   * candidates share few categories, so most are mixed once a request */
+  uint8_t cat_valid[ER_CAT_MEMO];
+  er_cat_memo cat_memo[ER_CAT_MEMO];
+  uint64_t h_page[2];       /* the page feature for page_cat 0 / 1          */
+  uint32_t n_first;         /* DEVICE / HOUR / COUNTRY features present (0..3) */
 } er_shopper;
 
 /* Build the per-request shopper state.  `extra` (n_extra <= ER_CART_ANCHORS
@@ -68,6 +83,11 @@ typedef struct {
 /* Sparse features of one candidate: 64-bit hashes (bucket = hash & (2^b-1))
  * and Q8 values (256 == 1.0).  Returns the count (<= ER_MAX_SPARSE). */
 uint32_t er_features_sparse(const er_shopper *s, const er_candidate *c, uint64_t *hash, int16_t *val_q8);
+/* The same features dotted with a linear bundle's int8 weights: Σ w[hash &
+ * mask] × value (int32, exactly what er_score_linear sums over
+ * er_features_sparse's output), and their count in *n.  Without writing the
+ * hashes: the request's per-category sums are taken from the shopper's memo. */
+int32_t er_features_linear_dot(const er_shopper *s, const er_candidate *c, uint32_t *n);
 /* Dense vector of one candidate; missing values are NaN. */
 void er_features_dense(const er_shopper *s, const er_candidate *c, float *out);
 /* One candidate's features in er_features_for's binary layout (edgerec.h):
@@ -77,7 +97,7 @@ void er_features_dense(const er_shopper *s, const er_candidate *c, float *out);
 uint32_t er_features_record(const er_shopper *s, const er_candidate *c, uint64_t mask, uint8_t *out);
 
 /* Integer log2 band of a non-negative value (0 for 0): no transcendental math. */
-static inline uint32_t er_band(uint64_t v) { uint32_t b = 0; while (v) { b++; v >>= 1; } return b; }
+static inline uint32_t er_band(uint64_t v) { return v ? 64u - (uint32_t)__builtin_clzll(v) : 0u; }
 /* Mix a 64-bit value into a hash (the finalizer of XXH3, avalanche). */
 static inline uint64_t er_mix64(uint64_t h, uint64_t v) {
   h ^= v + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);

@@ -196,7 +196,7 @@ static void add_neighbours(gen *g, int rel, uint32_t anchor, uint32_t limit) {
   const uint8_t *e = er_bundle_neighbours(&g->e->b, rel, anchor, &n);
   if (n > limit) n = limit;
   g->e->units += n;
-  for (uint32_t k = 0; k < n; k++) add_item(g, er_rd32(e + 8 * k), (int32_t)er_rd32(e + 8 * k + 4));
+  for (uint32_t k = 0; k < n; k++) add_item(g, er_nbr_item(&g->e->b, e, k), (int32_t)er_nbr_weight(&g->e->b, e, k));
 }
 
 /* Neighbours (relation rel) of several anchors: a candidate's weight is the
@@ -216,7 +216,7 @@ static er_status add_neighbours_merged(gen *g, int rel, const uint32_t *anchors,
     if (n > ER_MAX_CANDIDATES) n = ER_MAX_CANDIDATES;
     g->e->units += 2 * n;
     for (uint32_t k = 0; k < n; k++) {
-      uint32_t it = er_rd32(e + 8 * k), w = er_rd32(e + 8 * k + 4), shown = er_item_shown(b, it);
+      uint32_t it = er_nbr_item(b, e, k), w = er_nbr_weight(b, e, k), shown = er_item_shown(b, it);
       uint32_t h = (shown * 2654435761u) & (slots - 1);
       while (item[h] != ER_NONE && item[h] != shown) h = (h + 1) & (slots - 1);
       if (item[h] == shown) { /* a candidate already: add this anchor's weight once */

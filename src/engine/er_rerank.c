@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "er_engine.h"
+#include "er_jscan.h"
 #include "er_topk.h"
 
 static er_status bypass(er_engine *e, const char *reason, er_status code, uint32_t at, const char *msg) {
@@ -12,12 +13,82 @@ static er_status bypass(er_engine *e, const char *reason, er_status code, uint32
   return er_fail(&e->err, code, at, "rerank: %s (byte %u)", msg, at);
 }
 
-/* Child object/array token at key path, or -1. */
-static int32_t path(const er_json *j, int32_t obj, const char *key, jsmntype_t want) {
-  if (obj < 0) return -1;
-  int32_t t = er_json_get(j, (uint32_t)obj, key);
-  if (t < 0 || j->tok[t].type != want) return -1;
-  return t;
+#define IS(k, lit) er_jscan_is(w->s, &(k), lit, sizeof lit - 1)
+
+/* What the walk over the response finds (the first member of each name, as
+ * er_json_get): the errors member, the items array, the items' spans. */
+typedef struct {
+  const char *s;
+  uint32_t len;
+  int has_errs, errs_empty, has_items;
+  er_jspan errs, items;
+  er_jspan *it;   /* the first ER_MAX_RERANK_ITEMS items (ends completed) */
+  er_jspan *sku, *uid, *price; /* each item's members (type 0: absent) */
+  uint32_t n;     /* items, all of them */
+} walk;
+
+/* Member `key` of completed object span obj (its type checked by the caller), completed; 0 if absent. */
+static int member(const walk *w, const er_jspan *obj, const char *key, er_jspan *v) {
+  er_jspan k;
+  uint32_t i = obj->start + 1;
+  while (er_jscan_member(w->s, w->len, &i, &k, v)) {
+    i = er_jscan_skip(w->s, w->len, v);
+    if (er_jscan_is(w->s, &k, key, (uint32_t)strlen(key))) return 1;
+  }
+  return 0;
+}
+
+/* The items: each one's span, and an object's sku, uid and price_range in one pass over it. */
+static uint32_t walk_items(walk *w, er_jspan *arr) {
+  uint32_t i = arr->start + 1;
+  er_jspan v, k, m;
+  while (er_jscan_element(w->s, w->len, &i, &v)) {
+    uint32_t x = w->n++;
+    if (x >= ER_MAX_RERANK_ITEMS || v.type != JSMN_OBJECT) { i = er_jscan_skip(w->s, w->len, &v); if (x < ER_MAX_RERANK_ITEMS) w->it[x] = v; continue; }
+    w->sku[x].type = w->uid[x].type = w->price[x].type = JSMN_UNDEFINED;
+    uint32_t j = v.start + 1;
+    while (er_jscan_member(w->s, w->len, &j, &k, &m)) {
+      j = er_jscan_skip(w->s, w->len, &m);
+      er_jspan *slot = IS(k, "sku") ? &w->sku[x] : IS(k, "uid") ? &w->uid[x] : IS(k, "price_range") ? &w->price[x] : NULL;
+      if (slot && slot->type == JSMN_UNDEFINED) *slot = m;
+    }
+    v.end = j; /* after the closing brace */
+    w->it[x] = v;
+    i = j;
+  }
+  return arr->end = i;
+}
+
+/* Descend data.products.items (each the first of its name), skipping the rest. */
+static uint32_t walk_down(walk *w, er_jspan *obj, int level) {
+  static const char *const names[] = {"data", "products", "items"};
+  uint32_t i = obj->start + 1;
+  int seen = 0;
+  er_jspan k, v;
+  while (er_jscan_member(w->s, w->len, &i, &k, &v)) {
+    if (level == 0 && !w->has_errs && IS(k, "errors")) {
+      w->has_errs = 1;
+      i = er_jscan_skip(w->s, w->len, &v);
+      w->errs = v;
+      uint32_t q = v.start + 1;
+      er_jspan first;
+      w->errs_empty = v.type == JSMN_ARRAY && !er_jscan_element(w->s, w->len, &q, &first);
+      continue;
+    }
+    if (!seen && er_jscan_is(w->s, &k, names[level], (uint32_t)strlen(names[level]))) {
+      seen = 1;
+      if (level < 2 && v.type == JSMN_OBJECT) { i = walk_down(w, &v, level + 1); continue; }
+      if (level == 2 && v.type == JSMN_ARRAY) { w->has_items = 1; i = walk_items(w, &v); w->items = v; continue; }
+    }
+    i = er_jscan_skip(w->s, w->len, &v);
+  }
+  return obj->end = i;
+}
+
+/* A one-token view of a completed span. */
+static er_json *one(const walk *w, const er_jspan *v, er_json *j, jsmntok_t *t) {
+  er_jscan_tok(w->s, w->len, v, j, t);
+  return j;
 }
 
 er_status er_rerank(er_engine *e, const char *resp, uint32_t resp_len, const char *ctx, uint32_t ctx_len,
@@ -36,7 +107,7 @@ er_status er_rerank(er_engine *e, const char *resp, uint32_t resp_len, const cha
   if (!c) return bypass(e, "limit", ER_E_NOMEM, ER_NO_OFFSET, "out of arena memory");
   er_status st = er_context_parse(c, ctx_len ? ctx : "{}", ctx_len ? ctx_len : 2, profile, profile_len, &e->arena, &e->err);
   if (st) { e->reason = "context"; return st; }
-  /* validate the whole response, then tokenize */
+  /* validate the whole response (then walk it once: er_jscan.h) */
   uint32_t ntok = 0;
   st = er_json_validate(resp, resp_len, ER_MAX_JSON_DEPTH, "response", &e->err, &ntok);
   e->units += resp_len / 16 + ctx_len / 16;
@@ -45,37 +116,41 @@ er_status er_rerank(er_engine *e, const char *resp, uint32_t resp_len, const cha
     e->reason = "limit";
     return er_fail(&e->err, ER_E_LIMIT, ER_NO_OFFSET, "rerank: response has %u JSON tokens, more than the limit of %u", ntok, ER_MAX_RESPONSE_TOKENS);
   }
-  if (er_engine_reserve_tokens(e, ntok)) { e->reason = "limit"; return ER_E_NOMEM; }
-  er_json jj, *j = &jj;
-  if ((st = er_json_tokenize(j, resp, resp_len, e->tok, ntok, &e->err))) { e->reason = "json"; return st; }
-  if (j->tok[0].type != JSMN_OBJECT) return bypass(e, "shape", ER_E_SHAPE, 0, "response is not a JSON object");
-  int32_t errs = er_json_get(j, 0, "errors");
-  if (errs >= 0 && !er_json_is_null(j, (uint32_t)errs) && !(j->tok[errs].type == JSMN_ARRAY && j->tok[errs].size == 0))
-    return bypass(e, "errors", ER_E_SHAPE, (uint32_t)j->tok[errs].start, "response carries GraphQL errors");
-  int32_t items = path(j, path(j, path(j, 0, "data", JSMN_OBJECT), "products", JSMN_OBJECT), "items", JSMN_ARRAY);
-  if (items < 0) return bypass(e, "no-items", ER_E_SHAPE, ER_NO_OFFSET, "response has no data.products.items array");
-  uint32_t n = (uint32_t)j->tok[items].size;
-  if (n < 2) return bypass(e, "no-items", ER_E_SHAPE, (uint32_t)j->tok[items].start, "fewer than 2 items, nothing to re-rank");
+  /* the document is valid: one walk reads the spans needed, no tokens */
+  walk w = {.s = resp, .len = resp_len};
+  er_jspan doc;
+  if (!er_jscan_at(resp, resp_len, 0, &doc) || doc.type != JSMN_OBJECT) return bypass(e, "shape", ER_E_SHAPE, 0, "response is not a JSON object");
+  w.it = er_arena_alloc(&e->arena, sizeof(er_jspan) * ER_MAX_RERANK_ITEMS);
+  w.sku = er_arena_alloc(&e->arena, sizeof(er_jspan) * ER_MAX_RERANK_ITEMS);
+  w.uid = er_arena_alloc(&e->arena, sizeof(er_jspan) * ER_MAX_RERANK_ITEMS);
+  w.price = er_arena_alloc(&e->arena, sizeof(er_jspan) * ER_MAX_RERANK_ITEMS);
+  if (!w.it || !w.sku || !w.uid || !w.price) return bypass(e, "limit", ER_E_NOMEM, ER_NO_OFFSET, "out of arena memory");
+  walk_down(&w, &doc, 0);
+  if (w.has_errs && !(w.errs.type == JSMN_PRIMITIVE && resp[w.errs.start] == 'n') && !w.errs_empty)
+    return bypass(e, "errors", ER_E_SHAPE, w.errs.start, "response carries GraphQL errors");
+  if (!w.has_items) return bypass(e, "no-items", ER_E_SHAPE, ER_NO_OFFSET, "response has no data.products.items array");
+  uint32_t n = w.n;
+  if (n < 2) return bypass(e, "no-items", ER_E_SHAPE, w.items.start, "fewer than 2 items, nothing to re-rank");
   if (n > ER_MAX_RERANK_ITEMS) {
     e->reason = "limit";
-    return er_fail(&e->err, ER_E_LIMIT, (uint32_t)j->tok[items].start, "rerank: %u items, more than the limit of %u (byte %d)", n, ER_MAX_RERANK_ITEMS, j->tok[items].start);
+    return er_fail(&e->err, ER_E_LIMIT, w.items.start, "rerank: %u items, more than the limit of %u (byte %u)", n, ER_MAX_RERANK_ITEMS, w.items.start);
   }
-  uint32_t *tix = er_arena_alloc(&e->arena, sizeof(uint32_t) * n);
   er_candidate *cand = er_arena_alloc(&e->arena, sizeof(er_candidate) * n);
   er_scored *sc = er_arena_alloc(&e->arena, sizeof(er_scored) * n);
   er_scored *heap = er_arena_alloc(&e->arena, sizeof(er_scored) * n);
   er_scored *order = er_arena_alloc(&e->arena, sizeof(er_scored) * n);
   uint8_t *known = er_arena_alloc(&e->arena, n);
-  if (!tix || !cand || !sc || !heap || !order || !known) return bypass(e, "limit", ER_E_NOMEM, ER_NO_OFFSET, "out of arena memory");
+  if (!cand || !sc || !heap || !order || !known) return bypass(e, "limit", ER_E_NOMEM, ER_NO_OFFSET, "out of arena memory");
   uint32_t nknown = 0;
-  uint32_t i = (uint32_t)items + 1;
+  const er_jspan *it = w.it;
   for (uint32_t k = 0; k < n; k++) {
-    tix[k] = i;
-    if (j->tok[i].type != JSMN_OBJECT) return bypass(e, "shape", ER_E_SHAPE, (uint32_t)j->tok[i].start, "an item is not an object");
+    if (it[k].type != JSMN_OBJECT) return bypass(e, "shape", ER_E_SHAPE, it[k].start, "an item is not an object");
     char buf[ER_MAX_SKU_BYTES];
-    int32_t t = er_json_get(j, i, "sku"), sn = -1;
-    if (t >= 0) sn = er_json_str(j, (uint32_t)t, buf, sizeof buf);
-    if (sn <= 0 && (t = er_json_get(j, i, "uid")) >= 0) sn = er_json_str(j, (uint32_t)t, buf, sizeof buf);
+    er_json j;
+    jsmntok_t tk;
+    int32_t sn = -1;
+    if (w.sku[k].type) sn = er_json_str(one(&w, &w.sku[k], &j, &tk), 0, buf, sizeof buf);
+    if (sn <= 0 && w.uid[k].type) sn = er_json_str(one(&w, &w.uid[k], &j, &tk), 0, buf, sizeof buf);
     cand[k] = (er_candidate){ER_NONE, 0, 0};
     known[k] = 0;
     if (sn > 0) {
@@ -84,12 +159,12 @@ er_status er_rerank(er_engine *e, const char *resp, uint32_t resp_len, const cha
       known[k] = cand[k].item != ER_NONE;
       nknown += known[k];
     }
-    int32_t pv = path(j, path(j, path(j, (int32_t)i, "price_range", JSMN_OBJECT), "minimum_price", JSMN_OBJECT), "final_price", JSMN_OBJECT);
-    if (pv >= 0 && (pv = er_json_get(j, (uint32_t)pv, "value")) >= 0) {
+    er_jspan mp, fp, v;
+    if (w.price[k].type == JSMN_OBJECT && member(&w, &w.price[k], "minimum_price", &mp) && mp.type == JSMN_OBJECT &&
+        member(&w, &mp, "final_price", &fp) && fp.type == JSMN_OBJECT && member(&w, &fp, "value", &v)) {
       int64_t cents;
-      if (er_json_fixed(j, (uint32_t)pv, 2, 0, 0xFFFFFFFFll, &cents) == ER_OK) cand[k].price_cents = (uint32_t)cents;
+      if (er_json_fixed(one(&w, &v, &j, &tk), 0, 2, 0, 0xFFFFFFFFll, &cents) == ER_OK) cand[k].price_cents = (uint32_t)cents;
     }
-    i = er_json_skip(j, i);
   }
   if (!nknown) return bypass(e, "no-known-items", ER_E_SHAPE, ER_NO_OFFSET, "no item of the response is in the bundle's catalog");
   er_shopper s;
@@ -121,20 +196,19 @@ er_status er_rerank(er_engine *e, const char *resp, uint32_t resp_len, const cha
   /* splice: prefix, items in new order with the original separators, suffix */
   if ((st = er_engine_reserve(e, resp_len))) return st;
   char *o = e->out;
-  uint32_t first = (uint32_t)j->tok[tix[0]].start, olen = first;
+  uint32_t first = it[0].start, olen = first;
   memcpy(o, resp, first);
   for (uint32_t r = 0; r < n; r++) {
-    const jsmntok_t *it = &j->tok[tix[order[r].pos]];
-    uint32_t w = (uint32_t)(it->end - it->start);
-    memcpy(o + olen, resp + it->start, w);
-    olen += w;
+    const er_jspan *x = &it[order[r].pos];
+    memcpy(o + olen, resp + x->start, x->end - x->start);
+    olen += x->end - x->start;
     if (r + 1 < n) { /* separator between original slots r and r+1 */
-      uint32_t a = (uint32_t)j->tok[tix[r]].end, b = (uint32_t)j->tok[tix[r + 1]].start;
+      uint32_t a = it[r].end, b = it[r + 1].start;
       memcpy(o + olen, resp + a, b - a);
       olen += b - a;
     }
   }
-  uint32_t last = (uint32_t)j->tok[tix[n - 1]].end;
+  uint32_t last = it[n - 1].end;
   memcpy(o + olen, resp + last, resp_len - last);
   olen += resp_len - last;
   *out = e->out;

@@ -26,10 +26,10 @@ int32_t er_score_linear(const er_bundle *b, const uint64_t *hash, const int16_t 
   return er_score_margin(b, acc);
 }
 
-int32_t er_score_linear_wire(const er_bundle *b, const uint8_t *p, uint32_t n, uint64_t *units) {
-  const int8_t *w = (const int8_t *)b->sec[ER_SEC_LINEAR].p;
-  uint32_t mask = (uint32_t)(((uint64_t)1 << b->bits) - 1);
-  int32_t acc = 0; /* as er_score_linear: the value is the low 16 bits, signed */
+/* The integer dot product of n wire pairs (u32 bucket, i32 value of which
+ * the low 16 bits count, little-endian at p) with the int8 weights. */
+static inline int32_t wire_dot(const int8_t *w, uint32_t mask, const uint8_t *p, uint32_t n) {
+  int32_t acc = 0; /* |w| <= 127, |v| <= 32767, n <= 32: fits */
   uint32_t k = 0;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
   /* four pairs at a time: buckets and values deinterleaved in vector lanes,
@@ -49,8 +49,30 @@ int32_t er_score_linear_wire(const er_bundle *b, const uint8_t *p, uint32_t n, u
   acc = va[0] + va[1] + va[2] + va[3];
 #endif
   for (; k < n; k++, p += 8) acc += (int32_t)w[er_rd32(p) & mask] * (int32_t)(int16_t)er_rd16(p + 4);
+  return acc;
+}
+
+int32_t er_score_linear_wire(const er_bundle *b, const uint8_t *p, uint32_t n, uint64_t *units) {
   *units += n;
-  return er_score_margin(b, acc);
+  return er_score_margin(b, wire_dot((const int8_t *)b->sec[ER_SEC_LINEAR].p, (uint32_t)(((uint64_t)1 << b->bits) - 1), p, n));
+}
+
+uint32_t er_score_linear_records(const er_bundle *b, const uint8_t *f, uint32_t len, uint32_t *at, uint32_t n, int32_t *out,
+                                 uint64_t *units) {
+  const int8_t *w = (const int8_t *)b->sec[ER_SEC_LINEAR].p;
+  uint32_t mask = (uint32_t)(((uint64_t)1 << b->bits) - 1), a = *at, c = 0;
+  uint64_t pairs = 0;
+  for (; c < n; c++) {
+    if (a > len || len - a < 4) break;
+    uint32_t m = er_rd32(f + a);
+    if (m > ER_MAX_SPARSE || (uint64_t)m * 8 + 4 * ER_DENSE_COUNT > len - a - 4) break;
+    out[c] = er_score_margin(b, wire_dot(w, mask, f + a + 4, m));
+    pairs += m;
+    a += 4 + 8 * m + 4 * ER_DENSE_COUNT;
+  }
+  *units += pairs;
+  *at = a;
+  return c;
 }
 
 int32_t er_score_trees(const er_bundle *b, const float *x, uint64_t *units) {
@@ -85,12 +107,11 @@ int32_t er_score_trees(const er_bundle *b, const float *x, uint64_t *units) {
 }
 
 int32_t er_score_candidate(const er_shopper *s, const er_candidate *c, uint64_t *units) {
-  if (s->b->model_kind == ER_MODEL_LINEAR) {
-    uint64_t h[ER_MAX_SPARSE];
-    int16_t v[ER_MAX_SPARSE];
-    uint32_t n = er_features_sparse(s, c, h, v);
-    *units += 4;
-    return er_score_linear(s->b, h, v, n, units);
+  if (s->b->model_kind == ER_MODEL_LINEAR) { /* er_score_linear over er_features_sparse, without the arrays */
+    uint32_t n;
+    int32_t acc = er_features_linear_dot(s, c, &n);
+    *units += 4 + (uint64_t)n;
+    return er_score_margin(s->b, acc);
   }
   float x[ER_DENSE_COUNT];
   er_features_dense(s, c, x);

@@ -12,6 +12,13 @@ int32_t er_score_linear(const er_bundle *b, const uint64_t *hash, const int16_t 
 /* The same for features in er_features' wire form: n pairs (u32 bucket,
  * i32 value Q8 of which the low 16 bits count) little-endian at p. */
 int32_t er_score_linear_wire(const er_bundle *b, const uint8_t *p, uint32_t n, uint64_t *units);
+/* Score linear records of er_features_for's layout (u32 m, m wire pairs,
+ * ER_DENSE_COUNT floats) from byte *at of f[0..len) into out[0..n), in one
+ * loop; stops at the first record that does not fit (or whose m passes
+ * ER_MAX_SPARSE) and returns how many were scored, with *at at that record.
+ * Adds one work unit per pair. */
+uint32_t er_score_linear_records(const er_bundle *b, const uint8_t *f, uint32_t len, uint32_t *at, uint32_t n, int32_t *out,
+                                 uint64_t *units);
 /* Margin (Q16) of the tree ensemble for a dense vector (NaN = missing).
  * Adds one work unit per node visited. */
 int32_t er_score_trees(const er_bundle *b, const float *x, uint64_t *units);

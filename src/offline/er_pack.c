@@ -217,8 +217,19 @@ static uint32_t find_sku(const keyidx *ks, uint32_t n, const er_pack_item *items
   return ER_NONE;
 }
 
-/* Quantized neighbour weight. */
-static uint32_t q_weight(float w) { return (uint32_t)lround((double)w * 65535.0); }
+/* Weight code (er_nbr_weights) nearest a source weight 0..1, the lower code on a tie. */
+static uint32_t weight_code(float w) {
+  uint32_t v = (uint32_t)lround((double)w * 65535.0), lo = 0, hi = 255;
+  while (lo < hi) { /* first code whose weight is >= v */
+    uint32_t mid = (lo + hi) / 2;
+    if (er_nbr_weights[mid] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo && v - er_nbr_weights[lo - 1] <= er_nbr_weights[lo] - v ? lo - 1 : lo;
+}
+
+/* Quantized neighbour weight: the weight the engine reads for it. */
+static uint32_t q_weight(float w) { return er_nbr_weights[weight_code(w)]; }
 
 /* Choose shift/mul so that mul / 2^shift == unit_q16 (the Q16 margin of one
  * accumulator step) with mul in [2^29, 2^31). */
@@ -273,15 +284,18 @@ static int cmp_qedge(const void *a, const void *b) {
 
 static const char *const REL_NAMES[ER_NBR_KINDS] = {"viewed_viewed", "viewed_bought", "bought_bought", "content"};
 
-/* CSR section of one relation: u32 offsets[n+1], then {u32 item, u32 w}. */
-static er_status build_nbr(const er_pack_edge *e, uint32_t ne, uint32_t n, int rel, gbuf *out, uint32_t *count,
-                           er_error *err) {
+/* One relation's links, checked, without self-links and repeated targets
+ * (the heavier kept), by source then weight descending then target, at most
+ * ER_PACK_MAX_NEIGHBOURS per source: q[0..*m) (malloc'd) and per-item
+ * counts cnt[0..n). */
+static er_status prep_nbr(const er_pack_edge *e, uint32_t ne, uint32_t n, int rel, qedge **out, uint32_t *m_out,
+                          uint8_t *cnt, er_error *err) {
   er_status st = ER_OK;
   qedge *q = (qedge *)xcalloc(ne, sizeof *q);
   uint32_t *mark = (uint32_t *)xcalloc(n, sizeof *mark);
-  uint32_t *offs = (uint32_t *)xcalloc((size_t)n + 1, sizeof *offs);
-  gbuf ent = {0};
-  if (!q || !mark || !offs) { st = er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "pack: out of memory"); goto done; }
+  *out = NULL;
+  *m_out = 0;
+  if (!q || !mark) { st = er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "pack: out of memory"); goto done; }
   uint32_t m = 0;
   for (uint32_t k = 0; k < ne; k++) {
     if (e[k].from >= n || e[k].to >= n) {
@@ -298,32 +312,83 @@ static er_status build_nbr(const er_pack_edge *e, uint32_t ne, uint32_t n, int r
     q[m].from = e[k].from;
     q[m].to = e[k].to;
     q[m].w = w;
-    q[m].q = q_weight(w);
+    q[m].q = weight_code(w);
     m++;
   }
   sort_(q, m, sizeof *q, cmp_qedge);
-  uint32_t c = 0, kept = 0;
+  uint32_t c = 0;
   for (uint32_t k = 0; k < m; k++) {
     uint32_t f = q[k].from;
-    if (k == 0 || f != q[k - 1].from) kept = 0;
-    if (mark[q[k].to] == f + 1 || kept >= ER_PACK_MAX_NEIGHBOURS) continue; /* duplicate link / cap */
+    if (mark[q[k].to] == f + 1 || cnt[f] >= ER_PACK_MAX_NEIGHBOURS) continue; /* duplicate link / cap */
     mark[q[k].to] = f + 1;
-    kept++;
-    offs[f + 1]++;
-    if (!gb_u32(&ent, q[k].to) || !gb_u32(&ent, q[k].q)) { st = er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "pack: out of memory"); goto done; }
-    c++;
+    cnt[f]++;
+    q[c++] = q[k];
   }
-  for (uint32_t k = 0; k < n; k++) offs[k + 1] += offs[k];
-  for (uint32_t k = 0; k <= n; k++)
-    if (!gb_u32(out, offs[k])) { st = er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "pack: out of memory"); goto done; }
-  if (gb_bytes(out, ent.p, ent.len) < 0) { st = er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "pack: out of memory"); goto done; }
-  *count = c;
+  *out = q;
+  *m_out = c;
+  q = NULL;
 done:
   free(q);
   free(mark);
-  free(offs);
-  free(ent.p);
   return st;
+}
+
+/* Bytes of a compact neighbour section of n items (er_bundle.h) holding
+ * `entries` entries. */
+static uint64_t nbr_bytes(uint32_t n, uint64_t entries) {
+  return 4 * ((uint64_t)(n + ER_NBR_BLOCK - 1) / ER_NBR_BLOCK + 1) + (((uint64_t)n + 3) & ~3ull) +
+         entries * (ER_NBR_INDEX_BYTES(n) + 1);
+}
+
+/* The compact section of prepared links q[0..m) with at most `cap` per
+ * item: block offsets, u8 counts, then {target, weight code} entries. */
+static er_status emit_nbr(const qedge *q, uint32_t m, uint32_t n, uint32_t cap, gbuf *out, uint32_t *count, er_error *err) {
+  uint32_t nb = (n + ER_NBR_BLOCK - 1) / ER_NBR_BLOCK, ib = ER_NBR_INDEX_BYTES(n);
+  uint8_t *cnt = (uint8_t *)xcalloc(((size_t)n + 3) & ~(size_t)3, 1);
+  if (!cnt) return er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "pack: out of memory");
+  gbuf ent = {0};
+  uint32_t c = 0;
+  for (uint32_t k = 0; k < m; k++) {
+    if (cnt[q[k].from] >= cap) continue;
+    cnt[q[k].from]++;
+    uint8_t *r = gb_add(&ent, ib + 1);
+    if (!r) { free(cnt); free(ent.p); return er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "pack: out of memory"); }
+    for (uint32_t b = 0; b < ib; b++) r[b] = (uint8_t)(q[k].to >> (8 * b));
+    r[ib] = (uint8_t)q[k].q;
+    c++;
+  }
+  int ok = 1;
+  uint32_t at = 0;
+  for (uint32_t blk = 0; blk <= nb; blk++) {
+    ok &= gb_u32(out, at) != 0;
+    for (uint32_t i = blk * ER_NBR_BLOCK; i < n && i < blk * ER_NBR_BLOCK + ER_NBR_BLOCK; i++) at += cnt[i];
+  }
+  ok = ok && gb_bytes(out, cnt, ((size_t)n + 3) & ~(size_t)3) >= 0 && gb_bytes(out, ent.p, ent.len) >= 0;
+  free(cnt);
+  free(ent.p);
+  if (!ok) return er_fail(err, ER_E_NOMEM, ER_NO_OFFSET, "pack: out of memory");
+  *count = c;
+  return ER_OK;
+}
+
+/* The largest per-item cap (1..ER_PACK_MAX_NEIGHBOURS, the same for every
+ * relation) whose neighbour sections fit max(budget × n, ER_PACK_NBR_MIN_BYTES)
+ * bytes; cnt[r][i]: links available to item i in relation r (NULL: none). */
+static uint32_t choose_cap(uint8_t *const cnt[ER_NBR_KINDS], uint32_t n, uint32_t budget) {
+  uint64_t limit = (uint64_t)budget * n;
+  if (limit < ER_PACK_NBR_MIN_BYTES) limit = ER_PACK_NBR_MIN_BYTES;
+  uint32_t cap = ER_PACK_MAX_NEIGHBOURS;
+  for (; cap > 1; cap--) {
+    uint64_t total = 0;
+    for (int r = 0; r < ER_NBR_KINDS; r++) {
+      if (!cnt[r]) continue;
+      uint64_t e = 0;
+      for (uint32_t i = 0; i < n; i++) e += cnt[r][i] < cap ? cnt[r][i] : cap;
+      total += nbr_bytes(n, e);
+    }
+    if (total <= limit) break;
+  }
+  return cap;
 }
 
 typedef struct {
@@ -359,7 +424,20 @@ static er_status compute_content(const uint32_t *set_off, const uint32_t *set_ke
     uint32_t si = set_off[i + 1] - set_off[i], nt = 0, nc = 0;
     if (!si) continue;
     for (uint32_t k = set_off[i]; k < set_off[i + 1]; k++) {
-      for (uint32_t p = lower_bound(post, m, set_keys[k]); p < m && post[p].key == set_keys[k]; p++) {
+      /* the key's visible items; of a long list only the ER_PACK_CONTENT_SCAN nearest i in catalog order */
+      uint32_t lo = lower_bound(post, m, set_keys[k]), hi = lower_bound(post, m, (uint64_t)set_keys[k] + 1);
+      if (hi - lo > ER_PACK_CONTENT_SCAN) {
+        uint32_t a = lo, b = hi;
+        while (a < b) { /* first posting of an item >= i */
+          uint32_t mid = a + (b - a) / 2;
+          if (post[mid].idx < i) a = mid + 1;
+          else b = mid;
+        }
+        lo = a > lo + ER_PACK_CONTENT_SCAN / 2 ? a - ER_PACK_CONTENT_SCAN / 2 : lo;
+        if (lo > hi - ER_PACK_CONTENT_SCAN) lo = hi - ER_PACK_CONTENT_SCAN;
+        hi = lo + ER_PACK_CONTENT_SCAN;
+      }
+      for (uint32_t p = lo; p < hi; p++) {
         uint32_t j = post[p].idx;
         if (j == i) continue;
         if (cnt[j]++ == 0) touched[nt++] = j;
@@ -696,13 +774,17 @@ er_status er_pack_build(const er_pack_input *in, uint8_t **out, uint32_t *out_le
   er_status st = ER_OK;
   er_bw *w = er_bw_new();
   gbuf strs = {0}, items = {0}, skuix = {0}, urlix = {0}, icats = {0}, iattrs = {0}, cats = {0}, dir = {0}, li = {0},
-       nbr = {0}, rules = {0}, model = {0}, lin = {0}, trs = {0}, ths = {0}, meta = {0};
+       rules = {0}, model = {0}, lin = {0}, trs = {0}, ths = {0}, meta = {0};
   keyidx *sk = (keyidx *)xcalloc(n, sizeof *sk), *uk = (keyidx *)xcalloc(n, sizeof *uk);
   vec catv = {0}, content = {0};
   uint32_t *attr_tmp = (uint32_t *)xcalloc(ER_PACK_MAX_ITEM_ATTRS, sizeof *attr_tmp);
   uint32_t *set_off = (uint32_t *)xcalloc((size_t)n + 1, sizeof *set_off);
   vec setv = {0};
   er_pack_quant qz = {0};
+  qedge *qe[ER_NBR_KINDS] = {0};
+  uint32_t nq[ER_NBR_KINDS] = {0}, nbr_cap_used = 0, nbr_n[ER_NBR_KINDS] = {0};
+  gbuf nbrs[ER_NBR_KINDS] = {{0}};
+  uint8_t *ncnt[ER_NBR_KINDS] = {0};
   if (!w || !sk || !uk || !attr_tmp || !set_off) goto oom;
 
   /* ---- sku and url indexes ---- */
@@ -714,7 +796,7 @@ er_status er_pack_build(const er_pack_input *in, uint8_t **out, uint32_t *out_le
     if (sl == 0 || sl > ER_MAX_SKU_BYTES) { st = er_fail(err, ER_E_RANGE, ER_NO_OFFSET, "pack: item %u sku is %zu bytes (expected 1..%u)", i, sl, ER_MAX_SKU_BYTES); goto done; }
     sk[i] = (keyidx){er_key(it->sku, sl), i};
     size_t ul = it->url_key ? strlen(it->url_key) : 0;
-    if (ul > 65535) { st = er_fail(err, ER_E_RANGE, ER_NO_OFFSET, "pack: item %u (sku '%s') url_key is longer than 65535 bytes", i, it->sku); goto done; }
+    if (ul > ER_PACK_MAX_URL_KEY) { st = er_fail(err, ER_E_RANGE, ER_NO_OFFSET, "pack: item %u (sku '%s') url_key is longer than %u bytes", i, it->sku, ER_PACK_MAX_URL_KEY); goto done; }
     if (ul) uk[nu++] = (keyidx){er_key(it->url_key, ul), i};
     if (it->n_categories > ER_PACK_MAX_ITEM_CATS || it->n_attributes > ER_PACK_MAX_ITEM_ATTRS) { st = er_fail(err, ER_E_LIMIT, ER_NO_OFFSET, "pack: item %u (sku '%s') has more than %u categories or %u attributes", i, it->sku, ER_PACK_MAX_ITEM_CATS, ER_PACK_MAX_ITEM_ATTRS); goto done; }
     if ((it->n_categories && !it->categories) || (it->n_attributes && !it->attributes)) { st = er_fail(err, ER_E_USAGE, ER_NO_OFFSET, "pack: item %u has no categories/attributes array", i); goto done; }
@@ -741,18 +823,10 @@ er_status er_pack_build(const er_pack_input *in, uint8_t **out, uint32_t *out_le
       st = er_fail(err, ER_E_RANGE, ER_NO_OFFSET, "pack: duplicate url_key '%s' (items %u and %u)", in->items[uk[k].idx].url_key, uk[k - 1].idx, uk[k].idx);
       goto done;
     }
-  for (uint32_t k = 0; k < n; k++) {
-    uint8_t *r = gb_add(&skuix, 16);
-    if (!r) goto oom;
-    er_wr64(r, sk[k].key);
-    er_wr32(r + 8, sk[k].idx);
-  }
-  for (uint32_t k = 0; k < nu; k++) {
-    uint8_t *r = gb_add(&urlix, 16);
-    if (!r) goto oom;
-    er_wr64(r, uk[k].key);
-    er_wr32(r + 8, uk[k].idx);
-  }
+  for (uint32_t k = 0; k < n; k++)
+    if (!gb_u32(&skuix, sk[k].idx)) goto oom;
+  for (uint32_t k = 0; k < nu; k++)
+    if (!gb_u32(&urlix, (uint32_t)(uk[k].key >> 32)) || !gb_u32(&urlix, uk[k].idx)) goto oom;
 
   /* ---- items, categories, attributes, string pool ---- */
   for (uint32_t i = 0; i < n; i++) {
@@ -764,7 +838,7 @@ er_status er_pack_build(const er_pack_input *in, uint8_t **out, uint32_t *out_le
       if (parent == i) { st = er_fail(err, ER_E_RANGE, ER_NO_OFFSET, "pack: item %u (sku '%s') is its own parent", i, it->sku); goto done; }
     }
     size_t sl = strlen(it->sku), ul = it->url_key ? strlen(it->url_key) : 0;
-    int64_t so = gb_bytes(&strs, it->sku, sl), uo = ul ? gb_bytes(&strs, it->url_key, ul) : 0;
+    int64_t so = gb_bytes(&strs, it->sku, sl), uo = ul ? gb_bytes(&strs, it->url_key, ul) : 0; /* url_key follows */
     if (so < 0 || uo < 0) goto oom;
     /* categories: keys in input order, duplicates dropped */
     uint32_t cfirst = (uint32_t)(icats.len / 4), nc = 0;
@@ -812,25 +886,23 @@ er_status er_pack_build(const er_pack_input *in, uint8_t **out, uint32_t *out_le
     /* the record */
     uint8_t *r = gb_add(&items, ER_ITEM_BYTES);
     if (!r) goto oom;
+    (void)uo;
     er_wr64(r, er_key(it->sku, sl));
     er_wr32(r + 8, (uint32_t)so);
-    er_wr16(r + 12, (uint16_t)sl);
-    er_wr16(r + 14, (uint16_t)((it->in_stock ? ER_ITEM_IN_STOCK : 0) | (it->visible ? ER_ITEM_VISIBLE : 0)));
+    r[12] = (uint8_t)sl;
+    r[13] = (uint8_t)ul;
+    r[14] = (uint8_t)((it->in_stock ? ER_ITEM_IN_STOCK : 0) | (it->visible ? ER_ITEM_VISIBLE : 0));
+    r[15] = (uint8_t)nc;
     er_wr32(r + 16, parent);
-    er_wr32(r + 20, ul ? (uint32_t)uo : 0);
-    er_wr16(r + 24, (uint16_t)ul);
-    er_wr16(r + 26, (uint16_t)nc);
-    er_wr32(r + 28, cfirst);
-    er_wr32(r + 32, it->price_cents);
-    er_wr16(r + 36, (uint16_t)(maxv[0] ? it->view * 65535u / maxv[0] : 0));
-    er_wr16(r + 38, (uint16_t)(maxv[1] ? it->cart * 65535u / maxv[1] : 0));
-    er_wr16(r + 40, (uint16_t)(maxv[2] ? it->purchase * 65535u / maxv[2] : 0));
+    er_wr32(r + 20, cfirst);
+    er_wr32(r + 24, it->price_cents);
+    er_wr16(r + 28, (uint16_t)(maxv[0] ? it->view * 65535u / maxv[0] : 0));
+    er_wr16(r + 30, (uint16_t)(maxv[1] ? it->cart * 65535u / maxv[1] : 0));
+    er_wr16(r + 32, (uint16_t)(maxv[2] ? it->purchase * 65535u / maxv[2] : 0));
     double tr = round(it->trending * 1000.0);
-    er_wr16(r + 42, (uint16_t)(tr > 65535.0 ? 65535u : (uint32_t)tr));
-    er_wr32(r + 44, afirst);
-    er_wr16(r + 48, (uint16_t)nua);
+    er_wr16(r + 34, (uint16_t)(tr > 65535.0 ? 65535u : (uint32_t)tr));
     double rp = round(it->repeat * 65535.0);
-    er_wr16(r + 50, (uint16_t)(rp > 65535.0 ? 65535u : rp < 0 ? 0u : (uint32_t)rp));
+    er_wr16(r + 36, (uint16_t)(rp > 65535.0 ? 65535u : rp < 0 ? 0u : (uint32_t)rp));
   }
   if (strs.len > 0xFFFFFFF0u) { st = er_fail(err, ER_E_LIMIT, ER_NO_OFFSET, "pack: string pool exceeds 4 GiB"); goto done; }
 
@@ -891,10 +963,32 @@ er_status er_pack_build(const er_pack_input *in, uint8_t **out, uint32_t *out_le
     er_wr32(h + 16, n_nodes);
   }
 
+  /* ---- neighbours ---- */
+  for (int r = 0; r < ER_NBR_KINDS; r++) { /* every relation's links, then one cap for all (choose_cap) */
+    const er_pack_edge *e = in->nbr[r].edges;
+    uint32_t ne = in->nbr[r].n_edges;
+    if (ne && !e) { st = er_fail(err, ER_E_USAGE, ER_NO_OFFSET, "pack: neighbours %s has no edges array", REL_NAMES[r]); goto done; }
+    if (r == ER_NBR_CONTENT && !ne && !in->no_auto_content && n) {
+      if ((st = compute_content(set_off, (const uint32_t *)setv.p, in->items, n, &content, err))) goto done;
+      e = (const er_pack_edge *)content.p;
+      ne = content.n;
+    }
+    if (!ne) continue;
+    if (!(ncnt[r] = (uint8_t *)xcalloc(n, 1))) goto oom;
+    if ((st = prep_nbr(e, ne, n, r, &qe[r], &nq[r], ncnt[r], err))) goto done;
+  }
+  {
+    uint32_t cap = in->nbr_cap ? in->nbr_cap : choose_cap(ncnt, n, in->nbr_budget ? in->nbr_budget : ER_PACK_NBR_BUDGET);
+    for (int r = 0; r < ER_NBR_KINDS; r++) {
+      if (ncnt[r] && (st = emit_nbr(qe[r], nq[r], n, cap, &nbrs[r], &nbr_n[r], err))) goto done;
+    }
+    nbr_cap_used = cap;
+  }
+
   /* ---- meta ---- */
   if (!gb_printf(&meta, "{\"source\":") || !gb_json_str(&meta, in->source) || !gb_printf(&meta, ",\"version\":") ||
       !gb_json_str(&meta, in->version) ||
-      !gb_printf(&meta, ",\"items\":%u,\"model\":\"%s\"", n, in->model.kind == ER_MODEL_LINEAR ? "linear" : "trees"))
+      !gb_printf(&meta, ",\"items\":%u,\"neighbour_cap\":%u,\"model\":\"%s\"", n, nbr_cap_used, in->model.kind == ER_MODEL_LINEAR ? "linear" : "trees"))
     goto oom;
   if (in->model.kind == ER_MODEL_LINEAR ? !gb_printf(&meta, ",\"bits\":%u", in->model.bits)
                                         : !gb_printf(&meta, ",\"trees\":%u,\"nodes\":%u", in->model.n_trees, n_nodes))
@@ -910,23 +1004,10 @@ er_status er_pack_build(const er_pack_input *in, uint8_t **out, uint32_t *out_le
   ADD(ER_SEC_SKU_INDEX, skuix, n);
   if (nu) ADD(ER_SEC_URL_INDEX, urlix, nu);
   if (icats.len) ADD(ER_SEC_ITEM_CATS, icats, (uint32_t)(icats.len / 4));
-  if (iattrs.len) ADD(ER_SEC_ITEM_ATTRS, iattrs, (uint32_t)(iattrs.len / 4));
   ADD(ER_SEC_LIST_DIR, dir, (uint32_t)(dir.len / 16));
   if (li.len) ADD(ER_SEC_LIST_ITEMS, li, (uint32_t)(li.len / 4));
-  for (int r = 0; r < ER_NBR_KINDS; r++) {
-    const er_pack_edge *e = in->nbr[r].edges;
-    uint32_t ne = in->nbr[r].n_edges, cnt = 0;
-    if (ne && !e) { st = er_fail(err, ER_E_USAGE, ER_NO_OFFSET, "pack: neighbours %s has no edges array", REL_NAMES[r]); goto done; }
-    if (r == ER_NBR_CONTENT && !ne && !in->no_auto_content && n) {
-      if ((st = compute_content(set_off, (const uint32_t *)setv.p, in->items, n, &content, err))) goto done;
-      e = (const er_pack_edge *)content.p;
-      ne = content.n;
-    }
-    if (!ne) continue;
-    nbr.len = 0;
-    if ((st = build_nbr(e, ne, n, r, &nbr, &cnt, err))) goto done;
-    ADD((uint32_t)(ER_SEC_NBR_VV + r), nbr, cnt);
-  }
+  for (int r = 0; r < ER_NBR_KINDS; r++)
+    if (nbrs[r].len) ADD((uint32_t)(ER_SEC_NBR_VV + r), nbrs[r], nbr_n[r]);
   if (rules.len) ADD(ER_SEC_RULES, rules, in->n_rules);
   ADD(ER_SEC_MODEL, model, 1);
   if (lin.len) ADD(ER_SEC_LINEAR, lin, (uint32_t)lin.len);
@@ -943,9 +1024,10 @@ oom:
 done:
   er_bw_free(w);
   free(strs.p); free(items.p); free(skuix.p); free(urlix.p); free(icats.p); free(iattrs.p); free(cats.p);
-  free(dir.p); free(li.p); free(nbr.p); free(rules.p); free(model.p); free(lin.p); free(trs.p); free(ths.p);
+  free(dir.p); free(li.p); free(rules.p); free(model.p); free(lin.p); free(trs.p); free(ths.p);
   free(meta.p); free(setv.p);
   free(sk); free(uk); free(catv.p); free(content.p); free(attr_tmp); free(set_off);
+  for (int r = 0; r < ER_NBR_KINDS; r++) { free(qe[r]); free(ncnt[r]); free(nbrs[r].p); }
   return st;
 }
 
@@ -1189,7 +1271,7 @@ static er_status parse_item(jpack *P, uint32_t it, uint32_t k) {
   o->in_stock = o->visible = 1;
   if ((t = member(d, it, "url_key")) >= 0) {
     if ((st = rd_str(d, pl, (uint32_t)t, 0, &s, &len, "items[%u].url_key", k))) return st;
-    if (len > 65535) return jerr(d, ER_E_RANGE, (uint32_t)t, "is longer than 65535 bytes", "items[%u].url_key", k);
+    if (len > ER_PACK_MAX_URL_KEY) return jerr(d, ER_E_RANGE, (uint32_t)t, "is longer than 255 bytes", "items[%u].url_key", k);
     o->url_key = s;
     if (len) P->url_tok[k] = t;
   }

@@ -36,9 +36,13 @@ er_status er_bw_finish(er_bw *w, const char *model_version, uint32_t budget, uin
 /* ---- in-memory description -------------------------------------------------- */
 
 #define ER_PACK_MAX_LIST 200u      /* popularity list length cap            */
-#define ER_PACK_MAX_NEIGHBOURS 50u /* neighbours kept per item and relation */
+#define ER_PACK_MAX_NEIGHBOURS 50u /* neighbours kept per item and relation, at most */
+#define ER_PACK_NBR_BUDGET 24u     /* default neighbour bytes per catalog item (choose_cap) */
+#define ER_PACK_NBR_MIN_BYTES (1u << 20) /* ...but never fewer than this in all */
+#define ER_PACK_MAX_URL_KEY 255u   /* url_key bytes                           */
 #define ER_PACK_CONTENT_TOP 20u    /* computed content neighbours per item   */
 #define ER_PACK_CONTENT_MIN 0.1    /* minimum Jaccard similarity kept        */
+#define ER_PACK_CONTENT_SCAN 1024u /* items compared per shared key, at most (the nearest in catalog order) */
 #define ER_PACK_MAX_COUNT (1ull << 40) /* popularity counts are below this  */
 #define ER_PACK_MAX_DEPTH 64u      /* deepest tree accepted                  */
 #define ER_PACK_MAX_ITEMS (1u << 24)  /* items per bundle                     */
@@ -123,6 +127,9 @@ typedef struct {
   uint32_t n_items;
   er_pack_nbrs nbr[ER_NBR_KINDS];   /* ER_NBR_VV, _VB, _BB, _CONTENT            */
   int no_auto_content;              /* 0: content given no edges is computed     */
+  uint32_t nbr_cap;                 /* neighbours per item and relation, 1..50; 0: the
+                                       largest cap that fits nbr_budget */
+  uint32_t nbr_budget;              /* neighbour bytes per item; 0: ER_PACK_NBR_BUDGET */
   er_pack_list lists[ER_LIST_KINDS];/* by kind - 1                              */
   const er_pack_rule *rules;
   uint32_t n_rules;

@@ -1,9 +1,12 @@
 /* fuzz_bundle.c — libFuzzer target: er_bundle_load on arbitrary bytes.
  * Mode 1: the input as is (mostly exercises magic/version/size/checksum).
- * Mode 2: inputs of >= 64 bytes that start with the magic get their total
- * size field (bytes 20..23) set to the input length, the engine's schema
- * hash (bytes 24..31) and their checksum (bytes 8..15, XXH64 seed 0 of
- * [16, total)) recomputed, so mutations reach the section validators.  A bundle that loads must then serve every API
+ * Mode 2: inputs of >= 64 bytes that start with the magic get their format
+ * version (bytes 16..17) set to this engine's, their total size field
+ * (bytes 20..23) set to the input length, the engine's schema hash (bytes
+ * 24..31) and their checksum (bytes 8..15, XXH64 seed 0 of [16, total))
+ * recomputed, so mutations reach the section validators (format 2's compact
+ * items, sku and url indexes and neighbour lists included; the accessors of
+ * each are read for every item below).  A bundle that loads must then serve every API
  * call (recommend for every unit, with and without the unit rules — cart,
  * purchased, filter, backfill —, features, rerank, profile update/show, info,
  * the sku pages) without crashing: the loader's validation is all the engine relies on. */
@@ -35,8 +38,34 @@ static void sku_of(const er_bundle *b, uint32_t i, char *out, size_t cap) {
   out[n] = 0;
 }
 
+/* The format-2 accessors over the whole bundle: every item's neighbour
+ * entries in range, every sku key found at its item, url keys found. */
+static void accessors(const er_bundle *b) {
+  uint32_t n = b->n_items < 4096 ? b->n_items : 4096;
+  for (uint32_t i = 0; i < n; i++) {
+    for (int r = 0; r < ER_NBR_KINDS; r++) {
+      uint32_t m, w = 0;
+      const uint8_t *e = er_bundle_neighbours(b, r, i, &m);
+      for (uint32_t k = 0; k < m; k++) {
+        CHECK(er_nbr_item(b, e, k) < b->n_items);
+        w += er_nbr_weight(b, e, k);
+      }
+      CHECK(w <= 65535u * m);
+    }
+    CHECK(er_bundle_find_sku(b, er_item_key(b, i)) == i); /* the loader made sku_index a permutation by key */
+    uint32_t ul, got;
+    const char *u = er_item_url_key(b, i, &ul);
+    if (ul && (got = er_bundle_find_url(b, er_key(u, ul))) != ER_NONE) {
+      uint32_t gl;
+      const char *g = er_item_url_key(b, got, &gl);
+      CHECK(er_key(g, gl) == er_key(u, ul));
+    }
+  }
+}
+
 static void exercise(const uint8_t *buf, uint32_t len, const er_bundle *b) {
   er_error err;
+  accessors(b);
   er_engine *e = er_engine_new(buf, len, &err);
   CHECK(e != NULL); /* er_bundle_load accepted it: so must the engine */
   char s0[ER_MAX_SKU_BYTES + 1], s1[ER_MAX_SKU_BYTES + 1];
@@ -128,6 +157,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   uint8_t *buf = malloc(size);
   if (!buf) return 0;
   memcpy(buf, data, size);
+  er_wr16(buf + 16, ER_BUNDLE_VERSION); /* seeds of an older format reach the validators too */
   er_wr32(buf + 20, (uint32_t)size);
   er_wr64(buf + 24, er_features_schema_hash()); /* seeds stay useful across schema changes */
   er_wr64(buf + 8, er_xxh64(buf + 16, size - 16, 0));

@@ -214,7 +214,7 @@ check "bad context: response unchanged, reason=context" test $RC -eq 0 -a -n "$(
 
 # bundles
 IN=/dev/null; run $E inspect $S
-check "inspect: valid JSON, checksum ok, two request sizes" test "$(jq_py "$OUT" 'd["checksum_ok"] and d["valid"] and [r["candidates"] for r in d["requests"]]==[50,200] and all(r["work_units"]>0 for r in d["requests"])')" = True
+check "inspect: valid JSON, checksum ok, two request sizes and generated candidates, load time, p50 <= p99" test "$(jq_py "$OUT" 'd["checksum_ok"] and d["valid"] and [r["candidates"] for r in d["requests"]]==[50,200,"generated"] and all(r["work_units"]>0 and 0<r["us_p50"]<=r["us_p99"] for r in d["requests"]) and d["load_us"]>=0')" = True
 printf 'NOTABUNDLE-NOTABUNDLE' >"$TMP/bad.erb"; run $E inspect "$TMP/bad.erb"
 check "inspect of garbage: exit 4, bad magic" test $RC -eq 4 -a -n "$(grep -i 'magic' <<<"$OUT$ERR")"
 head -c 1000 $S >"$TMP/trunc.erb"; IN=$TMP/empty.json; run $E recommend --bundle "$TMP/trunc.erb"

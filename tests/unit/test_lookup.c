@@ -4,11 +4,14 @@
  *
  * The lookups estimate a key's position from the key itself (the keys are
  * uniform hashes), check a window around it and fall back to a search of the
- * whole table.  These tests build bundles whose index keys are chosen freely
+ * whole table.  These tests build bundles whose sku keys are chosen freely
  * (er_bw_*) — uniform, sequential from 0, clustered at either end, sharing
  * their top 32 bits, 0 and UINT64_MAX themselves — at sizes around every
  * window boundary, and compare every answer with the C library's bsearch:
- * present keys, their neighbours, the extremes and random misses. */
+ * present keys, their neighbours, the extremes and random misses.  The url
+ * index (high key halves, checked against the url_key's own hash) is tested
+ * with real url keys and with a record whose high half matches but whose
+ * item is another. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,23 +39,44 @@ static uint32_t sort_unique(uint64_t *k, uint32_t n) {
   return m;
 }
 
-/* A loadable linear bundle of n items whose sku and url indexes hold the
- * sorted keys k[0..n) (record r -> item perm(r)) and whose categories table
- * holds the sorted u32 keys c[0..nc) (record r -> name at string offset r).
- * *out is malloc'd. */
-static uint32_t perm(uint32_t r, uint32_t n) { return (uint32_t)(((uint64_t)r * 7 + 3) % n); }
+/* A loadable linear bundle of n items whose sku index holds the sorted
+ * keys k[0..n) (record r -> item perm(r), whose record holds k[r]), whose
+ * items have url_keys "u0000007" (their index, 8 bytes after a 1-byte sku)
+ * indexed by their real keys, and whose categories table holds the sorted
+ * u32 keys c[0..nc) (record r -> name at string offset r).  *out is
+ * malloc'd. */
+static uint32_t perm(uint32_t r, uint32_t n) { /* a permutation of 0..n-1: the multiplier is coprime with n */
+  return (uint32_t)(((uint64_t)r * (n % 7 ? 7 : 11) + 3) % n);
+}
+static uint64_t url_of(uint32_t item, char *s) { snprintf(s, 9, "u%07u", item); return er_key(s, 8); }
+static int cmp_url(const void *a, const void *b) {
+  uint64_t x = er_rd64((const uint8_t *)a), y = er_rd64((const uint8_t *)b);
+  return x < y ? -1 : x > y;
+}
 static int build(const uint64_t *k, uint32_t n, const uint32_t *c, uint32_t nc, uint8_t **out, uint32_t *len) {
   er_error err;
-  uint32_t nstr = (nc > 1 ? nc : 1);
-  uint8_t *strings = calloc(nstr, 1), *items = calloc(n, ER_ITEM_BYTES), *index = calloc(n, 16), *cats = calloc(nc ? nc : 1, 12);
+  uint32_t nstr = 9 * n > nc ? 9 * n : nc;
+  uint8_t *strings = calloc(nstr, 1), *items = calloc(n, ER_ITEM_BYTES), *index = calloc(n, 4), *cats = calloc(nc ? nc : 1, 12);
+  uint8_t *uk = calloc(n, 12), *urls = calloc(n, 8);
   uint8_t model[ER_MODEL_BYTES] = {0}, *weights = calloc(1024, 1);
   memset(strings, 'x', nstr);
   for (uint32_t i = 0; i < n; i++) {
-    uint8_t *r = items + (size_t)i * ER_ITEM_BYTES;
-    er_wr16(r + 12, 1);        /* sku: one byte at offset 0 */
-    er_wr32(r + 16, ER_NONE);  /* no parent */
-    er_wr64(index + 16 * (size_t)i, k[i]);
-    er_wr32(index + 16 * (size_t)i + 8, perm(i, n));
+    uint8_t *r = items + (size_t)perm(i, n) * ER_ITEM_BYTES;
+    er_wr64(r, k[i]);
+    er_wr32(r + 8, 9 * perm(i, n)); /* sku: one byte, then the url_key */
+    r[12] = 1;
+    r[13] = 8;
+    er_wr32(r + 16, ER_NONE); /* no parent */
+    er_wr32(index + 4 * (size_t)i, perm(i, n));
+    char s[9];
+    er_wr64(uk + 12 * (size_t)i, url_of(i, s));
+    er_wr32(uk + 12 * (size_t)i + 8, i);
+    memcpy(strings + 9 * (size_t)i + 1, s, 8);
+  }
+  qsort(uk, n, 12, cmp_url);
+  for (uint32_t i = 0; i < n; i++) {
+    er_wr32(urls + 8 * (size_t)i, (uint32_t)(er_rd64(uk + 12 * (size_t)i) >> 32));
+    er_wr32(urls + 8 * (size_t)i + 4, er_rd32(uk + 12 * (size_t)i + 8));
   }
   for (uint32_t i = 0; i < nc; i++) {
     er_wr32(cats + 12 * (size_t)i, c[i]);
@@ -64,14 +88,14 @@ static int build(const uint64_t *k, uint32_t n, const uint32_t *c, uint32_t nc, 
   er_bw *w = er_bw_new();
   int ok = w && !er_bw_add(w, ER_SEC_STRINGS, strings, nstr, nstr, &err) &&
            !er_bw_add(w, ER_SEC_ITEMS, items, n * ER_ITEM_BYTES, n, &err) &&
-           !er_bw_add(w, ER_SEC_SKU_INDEX, index, n * 16, n, &err) &&
-           !er_bw_add(w, ER_SEC_URL_INDEX, index, n * 16, n, &err) &&
+           !er_bw_add(w, ER_SEC_SKU_INDEX, index, n * 4, n, &err) &&
+           !er_bw_add(w, ER_SEC_URL_INDEX, urls, n * 8, n, &err) &&
            (!nc || !er_bw_add(w, ER_SEC_CATEGORIES, cats, nc * 12, nc, &err)) &&
            !er_bw_add(w, ER_SEC_MODEL, model, sizeof model, 1, &err) &&
            !er_bw_add(w, ER_SEC_LINEAR, weights, 1024, 1024, &err) &&
            !er_bw_finish(w, "lookup-test", 0, out, len, &err);
   er_bw_free(w);
-  free(strings); free(items); free(index); free(cats); free(weights);
+  free(strings); free(items); free(index); free(cats); free(weights); free(uk); free(urls);
   return ok;
 }
 
@@ -92,7 +116,7 @@ static int32_t ref_cat(const uint32_t *c, uint32_t nc, uint32_t key) {
 static unsigned lookups_ok, lookups_bad;
 static void probe(const er_bundle *b, const uint64_t *k, uint32_t n, uint64_t key) {
   uint32_t want = ref_find(k, n, key);
-  if (er_bundle_find_sku(b, key) == want && er_bundle_find_url(b, key) == want) lookups_ok++;
+  if (er_bundle_find_sku(b, key) == want) lookups_ok++;
   else if (lookups_bad++ < 10)
     printf("lookup of %016llx among %u keys: got %u, want %u\n", (unsigned long long)key, n, er_bundle_find_sku(b, key), want);
 }
@@ -133,6 +157,12 @@ static void check_table(uint64_t *k, uint32_t n, const char *what) {
   uint64_t ext[] = {0, 1, 2, UINT64_MAX, UINT64_MAX - 1, 1ull << 63, (1ull << 63) - 1, 0xFFFFFFFFull, 1ull << 32};
   for (unsigned e = 0; e < sizeof ext / sizeof ext[0]; e++) probe(&b, k, n, ext[e]);
   for (int r = 0; r < 200; r++) probe(&b, k, n, rnd64());
+  for (uint32_t i = 0; i < n; i++) { /* every url_key, and its key with the low half changed */
+    char s[9];
+    uint64_t key = url_of(i, s);
+    if (er_bundle_find_url(&b, key) == i && er_bundle_find_url(&b, key ^ 1) == ER_NONE) lookups_ok++;
+    else if (lookups_bad++ < 10) printf("url lookup of item %u among %u failed\n", i, n);
+  }
   for (uint32_t i = 0; i < nc; i++) {
     probe_cat(&b, c, nc, c[i]);
     probe_cat(&b, c, nc, c[i] - 1);
@@ -204,8 +234,42 @@ static void test_lookup_absent_sections(void) {
   CHECK_EQ_INT(er_bundle_load(&b, buf, len, &err), ER_OK);
   CHECK_EQ_INT(er_bundle_find_sku(&b, 9), perm(1, 3));
   CHECK(er_bundle_category_name(&b, 0, &nl) == NULL && nl == 0);
+  char s[9];
+  uint64_t u2 = url_of(2, s);
+  CHECK_EQ_INT(er_bundle_find_url(&b, u2), 2);
   b.sec[ER_SEC_URL_INDEX].count = 0; /* as when the section is missing */
-  CHECK_EQ_INT(er_bundle_find_url(&b, 9), ER_NONE);
+  CHECK_EQ_INT(er_bundle_find_url(&b, u2), ER_NONE);
+  free(buf);
+}
+
+/* A url_index record whose high half matches but whose item's url_key is
+ * another: the lookup checks the full key and goes on to the next record. */
+static void test_url_high_half_shared(void) {
+  uint64_t k[3] = {5, 9, 77};
+  uint8_t *buf = NULL;
+  uint32_t len = 0;
+  er_bundle b;
+  er_error err;
+  CHECK(build(k, 3, NULL, 0, &buf, &len));
+  CHECK_EQ_INT(er_bundle_load(&b, buf, len, &err), ER_OK);
+  /* the last record's item; the record before it takes its high half and names another item */
+  uint8_t *r = buf + (b.sec[ER_SEC_URL_INDEX].p - buf) + 8;
+  uint32_t item = er_rd32(r + 8 + 4), wrong = er_rd32(r + 4);
+  char s[9];
+  uint64_t key = url_of(item, s), wkey = url_of(wrong, s);
+  CHECK_EQ_INT(er_bundle_find_url(&b, wkey), wrong);
+  er_wr32(r, (uint32_t)(key >> 32));
+  er_wr64(buf + 8, er_xxh64(buf + 16, len - 16, 0));
+  CHECK_EQ_INT(er_bundle_load(&b, buf, len, &err), ER_OK);
+  CHECK_EQ_INT(er_bundle_find_url(&b, key), item);
+  CHECK_EQ_INT(er_bundle_find_url(&b, key ^ 2), ER_NONE);
+  CHECK_EQ_INT(er_bundle_find_url(&b, wkey), ER_NONE); /* its record's high half is no longer its own */
+  /* a record naming an item without a url_key is refused */
+  er_wr32(r + 4, 0);
+  uint8_t *items = buf + (b.sec[ER_SEC_ITEMS].p - buf);
+  items[13] = 0;
+  er_wr64(buf + 8, er_xxh64(buf + 16, len - 16, 0));
+  CHECK_EQ_INT(er_bundle_load(&b, buf, len, &err), ER_E_BUNDLE_CORRUPT);
   free(buf);
 }
 
@@ -332,6 +396,7 @@ int main(void) {
   RUN(test_lookup_uniform);
   RUN(test_lookup_skewed);
   RUN(test_lookup_absent_sections);
+  RUN(test_url_high_half_shared);
   RUN(test_lookup_totals);
   RUN(test_json_str);
   RUN(test_json_skip_get);

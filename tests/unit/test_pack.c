@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "edgerec.h"
 #include "er_bundle.h"
 #include "er_features.h"
 #include "er_json.h"
@@ -44,6 +45,20 @@ typedef struct {
 static sources S;
 
 static uint64_t key_of(const char *s) { return er_key(s, strlen(s)); }
+
+/* The weight the engine reads for a source weight w: the nearest of the
+ * 256 coded weights (the lower on a tie), by a plain scan. */
+static uint32_t qw(double w) {
+  uint32_t v = (uint32_t)lround(w * 65535.0), best = 0;
+  for (uint32_t q = 1; q < 256; q++) {
+    uint32_t d = er_nbr_weights[q] > v ? er_nbr_weights[q] - v : v - er_nbr_weights[q];
+    uint32_t d0 = er_nbr_weights[best] > v ? er_nbr_weights[best] - v : v - er_nbr_weights[best];
+    if (d < d0) best = q;
+  }
+  return er_nbr_weights[best];
+}
+#define NI(b, e, k) er_nbr_item((b), (e), (k))
+#define NW(b, e, k) er_nbr_weight((b), (e), (k))
 
 /* Pack from JSON strings (NUL-terminated); returns status, *out malloc'd. */
 static er_status pack_json(const char *model, const char *catalog, const char *xgb, uint8_t **out, uint32_t *len, er_error *err) {
@@ -177,9 +192,9 @@ static void test_sample_linear(void) {
   s = er_bundle_category_name(&b, er_cat_key("Men/Tops/Jackets", 16), &sl);
   CHECK(s && sl == 16 && !memcmp(s, "Men/Tops/Jackets", 16));
   CHECK_EQ_INT(b.sec[ER_SEC_CATEGORIES].count, 11);
-  /* attributes: "activity" has two values → two keys */
-  const uint8_t *it = er_item(&b, 0);
-  CHECK_EQ_INT(er_rd16(it + 48), 4);
+  /* attributes are not stored (format 2): no attribute section */
+  CHECK(b.sec[ER_SEC_ITEM_ATTRS].p == NULL);
+  CHECK_EQ_INT(er_item(&b, 0)[15], 2); /* the record's category count */
   /* popularity: the most viewed item has 65535 */
   uint16_t maxv = 0;
   for (uint32_t i = 0; i < b.n_items; i++)
@@ -211,9 +226,9 @@ static void test_sample_linear(void) {
   const uint8_t *e = er_bundle_neighbours(&b, ER_NBR_VV, item_of(&b, "ER-BAG-01"), &n);
   CHECK_EQ_INT(n, 4);
   if (n == 4) {
-    CHECK(er_rd32(e) == bag3 && er_rd32(e + 4) == (uint32_t)lround((double)0.82f * 65535.0));
-    CHECK(er_rd32(e + 8) == item_of(&b, "ER-BAG-09") && er_rd32(e + 12) == (uint32_t)lround((double)0.61f * 65535.0));
-    CHECK(er_rd32(e + 24) == item_of(&b, "ER-FIT-04"));
+    CHECK(NI(&b, e, 0) == bag3 && NW(&b, e, 0) == qw(0.82f));
+    CHECK(NI(&b, e, 1) == item_of(&b, "ER-BAG-09") && NW(&b, e, 1) == qw(0.61f));
+    CHECK(NI(&b, e, 3) == item_of(&b, "ER-FIT-04"));
   }
   e = er_bundle_neighbours(&b, ER_NBR_CONTENT, item_of(&b, "ER-BAG-01"), &n);
   CHECK(n == 3);
@@ -323,7 +338,7 @@ static void test_writer(void) {
   CHECK(er_bw_finish(w, "12345678901234567890123", 7, &out, &len, &err) == ER_OK);
   /* header: magic, version, size, section table, alignment, checksum */
   CHECK(len == 64 + 16 + 8 && !memcmp(out, "EDGERECB", 8));
-  CHECK(er_rd16(out + 16) == 1 && er_rd16(out + 18) == 64 && er_rd32(out + 20) == len);
+  CHECK(er_rd16(out + 16) == 2 && er_rd16(out + 18) == 64 && er_rd32(out + 20) == len);
   CHECK(er_rd64(out + 24) == er_features_schema_hash() && er_rd32(out + 32) == 7 && er_rd32(out + 36) == 1);
   CHECK(!memcmp(out + 40, "12345678901234567890123", 24));
   CHECK(er_rd32(out + 64) == ER_SEC_STRINGS && er_rd32(out + 68) == 80 && er_rd32(out + 72) == 3 && er_rd32(out + 76) == 3);
@@ -555,15 +570,14 @@ static void test_lists_and_neighbours(void) {
   CHECK_EQ_INT(n, 50);
   int ok = 1;
   for (uint32_t k = 0; k < n; k++) {
-    if (er_rd32(nb + 8 * k) == 0) ok = 0;
-    if (k && (er_rd32(nb + 8 * k + 4) > er_rd32(nb + 8 * k - 4) ||
-              (er_rd32(nb + 8 * k + 4) == er_rd32(nb + 8 * k - 4) && er_rd32(nb + 8 * k) < er_rd32(nb + 8 * k - 8))))
+    if (NI(&b, nb, k) == 0) ok = 0;
+    if (k && (NW(&b, nb, k) > NW(&b, nb, k - 1) || (NW(&b, nb, k) == NW(&b, nb, k - 1) && NI(&b, nb, k) < NI(&b, nb, k - 1))))
       ok = 0;
   }
   CHECK(ok);
-  CHECK(er_rd32(nb) == 10 && er_rd32(nb + 4) == (uint32_t)lround((double)0.9f * 65535));
+  CHECK(NI(&b, nb, 0) == 10 && NW(&b, nb, 0) == qw(0.9f));
   nb = er_bundle_neighbours(&b, ER_NBR_VV, 2, &n);
-  CHECK(n == 2 && er_rd32(nb) == 1 && er_rd32(nb + 8) == 5 && er_rd32(nb + 12) == er_rd32(nb + 4));
+  CHECK(n == 2 && NI(&b, nb, 0) == 1 && NI(&b, nb, 1) == 5 && NW(&b, nb, 1) == NW(&b, nb, 0));
   CHECK(b.sec[ER_SEC_NBR_CONTENT].len == 0 && b.sec[ER_SEC_NBR_VB].len == 0);
   free(out);
   /* bad edges */
@@ -598,8 +612,8 @@ static void test_auto_content(void) {
   CHECK(out && er_bundle_load(&b, out, len, &err) == ER_OK);
   if (!out) return;
   const uint8_t *nb = er_bundle_neighbours(&b, ER_NBR_CONTENT, 0, &n);
-  CHECK(n == 2 && er_rd32(nb) == 1 && er_rd32(nb + 4) == 65535 && er_rd32(nb + 8) == 2 &&
-        er_rd32(nb + 12) == (uint32_t)lround((double)(float)(1.0 / 3) * 65535));
+  CHECK(n == 2 && NI(&b, nb, 0) == 1 && NW(&b, nb, 0) == 65535 && NI(&b, nb, 1) == 2 &&
+        NW(&b, nb, 1) == qw((float)(1.0 / 3)));
   er_bundle_neighbours(&b, ER_NBR_CONTENT, 3, &n); /* an invisible source still gets neighbours */
   CHECK(n == 3);
   free(out);
@@ -609,8 +623,7 @@ static void test_auto_content(void) {
   const char *model = "{\"version\":\"v\",\"kind\":\"linear\",\"bits\":10}";
   CHECK(pack_json(model, cat, NULL, &out, &len, &err) == ER_OK && er_bundle_load(&b, out, len, &err) == ER_OK);
   nb = er_bundle_neighbours(&b, ER_NBR_CONTENT, 0, &n);
-  CHECK(n == 1 && er_rd32(nb) == 1 && er_rd32(nb + 4) == (uint32_t)lround((double)(float)(2.0 / 3) * 65535));
-  CHECK(er_rd16(er_item(&b, 1) + 48) == 2);
+  CHECK(n == 1 && NI(&b, nb, 0) == 1 && NW(&b, nb, 0) == qw((float)(2.0 / 3)));
   free(out);
   char *cat2 = replace(cat, "}}]}", "}}],\"neighbours\":{\"content\":{}}}");
   CHECK(pack_json(model, cat2, NULL, &out, &len, &err) == ER_OK && er_bundle_load(&b, out, len, &err) == ER_OK);
@@ -675,7 +688,7 @@ static void test_content_bruteforce(void) {
         for (uint32_t c = 0; c < nk[j]; c++) inter += keys[i][a] == keys[j][c];
       double sim = (double)inter / (double)(nk[i] + nk[j] - inter);
       if (sim < 0.1) continue;
-      uint32_t q = (uint32_t)lround((double)(float)sim * 65535.0), at;
+      uint32_t q = qw((float)sim), at;
       if (nb == 20 && q <= best_q[19]) continue; /* j ascends: equal q loses */
       at = nb < 20 ? nb++ : 19;
       while (at > 0 && best_q[at - 1] < q) { best_q[at] = best_q[at - 1]; best_j[at] = best_j[at - 1]; at--; }
@@ -686,7 +699,7 @@ static void test_content_bruteforce(void) {
     const uint8_t *e = er_bundle_neighbours(&b, ER_NBR_CONTENT, (uint32_t)i, &n);
     if (n != nb) ok = 0;
     for (uint32_t k = 0; k < n && ok; k++)
-      if (er_rd32(e + 8 * k) != best_j[k] || er_rd32(e + 8 * k + 4) != best_q[k]) ok = 0;
+      if (NI(&b, e, k) != best_j[k] || NW(&b, e, k) != best_q[k]) ok = 0;
     if (!ok) fprintf(stderr, "  content neighbours of item %d differ (%u vs %u)\n", i, n, nb);
   }
   CHECK(ok);
@@ -1028,6 +1041,197 @@ static void test_sweep(void) {
   }
 }
 
+/* ---- format 2 at scale (bench/scale.mjs's short form) ----------------------------------------- */
+
+/* A pack input of items with viewed-viewed links only and a zero linear model. */
+static er_pack_input vv_input(const char *version, const er_pack_item *items, uint32_t n, const er_pack_edge *e, uint32_t ne) {
+  static float w[1 << 10];
+  er_pack_input in;
+  memset(&in, 0, sizeof in);
+  in.version = version;
+  in.items = items;
+  in.n_items = n;
+  in.nbr[ER_NBR_VV] = (er_pack_nbrs){e, ne};
+  in.no_auto_content = 1;
+  in.model.kind = ER_MODEL_LINEAR;
+  in.model.bits = 10;
+  in.model.weights = w;
+  return in;
+}
+
+/* A generated catalog of n items in 100 categories, each item with `per`
+ * viewed-viewed links to pseudo-random items (weights descending with the
+ * link's rank), packed at the default settings: the bundle loads, stays
+ * within max_per_item bytes per item, every sku is found at its item, every
+ * item keeps its strongest links (the one cap: the largest whose sections
+ * fit the budget), in order, targets read back past 65,535 (3-byte indices),
+ * and the engine serves recommendations anchored anywhere in the catalog. */
+static void scale_case(uint32_t n, uint32_t per, double max_per_item) {
+  char *skus = malloc((size_t)n * 10), cats[100][8];
+  const char **catp = malloc(sizeof(char *) * 100);
+  er_pack_item *items = malloc(sizeof *items * n);
+  er_pack_edge *e = malloc(sizeof *e * (size_t)n * per);
+  for (int c = 0; c < 100; c++) { snprintf(cats[c], sizeof cats[c], "C%d", c); catp[c] = cats[c]; }
+  for (uint32_t i = 0; i < n; i++) {
+    snprintf(skus + 10 * (size_t)i, 10, "S%07u", i);
+    items[i] = simple_item(skus + 10 * (size_t)i);
+    items[i].categories = &catp[i % 100];
+    items[i].n_categories = 1;
+    items[i].view = 1 + i % 977;
+    items[i].price_cents = 100 + i % 5000;
+    for (uint32_t k = 0; k < per; k++) {
+      uint32_t to = (uint32_t)(((uint64_t)i * 2654435761u + (uint64_t)(k + 1) * 40503u) % n);
+      if (to == i) to = (to + 1) % n;
+      e[(size_t)i * per + k] = (er_pack_edge){i, to, (float)(per - k) / (float)(per + 1)};
+    }
+  }
+  er_pack_input in = vv_input("scale", items, n, e, n * per);
+  uint8_t *out = NULL;
+  uint32_t len = 0;
+  er_error err;
+  er_bundle b;
+  CHECK(er_pack_build(&in, &out, &len, &err) == ER_OK);
+  CHECK(out && er_bundle_load(&b, out, len, &err) == ER_OK);
+  if (out && b.n_items == n) {
+    printf("  %u items, %u links each: %u bytes, %.1f per item\n", n, per, len, (double)len / n);
+    CHECK((double)len / n <= max_per_item);
+    CHECK_EQ_INT(b.nbr_stride, n > 65536 ? 4 : 3);
+    /* all but the neighbour lists: 40 (record) + 4 (sku index) + 8 (sku) + 4 (category) + lists and meta */
+    uint64_t rest = (uint64_t)len;
+    for (int r = 0; r < ER_NBR_KINDS; r++) rest -= b.sec[ER_SEC_NBR_VV + r].len;
+    CHECK(rest <= 56ull * n + 8192); /* + the model, the four lists, meta and the header */
+    /* the cap: what every item kept (they all have `per` distinct links or one fewer) */
+    uint32_t cap = 0, m;
+    for (uint32_t i = 0; i < n; i++) {
+      er_bundle_neighbours(&b, ER_NBR_VV, i, &m);
+      if (m > cap) cap = m;
+    }
+    uint64_t ib = n > 65536 ? 3 : 2, head = 4 * ((uint64_t)(n + 15) / 16 + 1) + ((n + 3) & ~3u);
+    uint64_t limit = (uint64_t)ER_PACK_NBR_BUDGET * n > ER_PACK_NBR_MIN_BYTES ? (uint64_t)ER_PACK_NBR_BUDGET * n : ER_PACK_NBR_MIN_BYTES;
+    CHECK(cap >= 1 && head + (uint64_t)cap * n * (ib + 1) <= limit + (uint64_t)n * (ib + 1)); /* fits (a few items have fewer) */
+    CHECK(cap == ER_PACK_MAX_NEIGHBOURS || cap == per || head + (uint64_t)(cap + 1) * n * (ib + 1) > limit); /* the next would not */
+    int ok = 1, far = 0, found = 1;
+    for (uint32_t i = 0; i < n; i++) {
+      found &= er_bundle_find_sku(&b, er_key(skus + 10 * (size_t)i, 8)) == i;
+      const uint8_t *p = er_bundle_neighbours(&b, ER_NBR_VV, i, &m);
+      uint32_t k = 0, got = 0;
+      for (uint32_t src = 0; src < per && got < m; src++) { /* the given links in rank order, repeats and self-links dropped */
+        const er_pack_edge *x = &e[(size_t)i * per + src];
+        int dup = 0;
+        for (uint32_t q = 0; q < src; q++) dup |= e[(size_t)i * per + q].to == x->to;
+        if (dup) continue;
+        uint32_t want_w = qw(x->weight);
+        if (k < m && NI(&b, p, k) != x->to && NW(&b, p, k) == want_w) { /* equal weights: by item index */
+          ok &= k + 1 < m || src + 1 == per;
+        } else ok &= NI(&b, p, k) == x->to && NW(&b, p, k) == want_w;
+        far |= NI(&b, p, k) > 65535;
+        k++;
+        got++;
+      }
+      if (!ok) { printf("  item %u: neighbours differ\n", i); break; }
+    }
+    CHECK(ok);
+    CHECK(found);
+    CHECK(far == (n > 65536));
+    er_engine *eng = er_engine_new(out, len, &err);
+    CHECK(eng != NULL);
+    for (uint32_t r = 0; eng && r < 20; r++) {
+      char ctx[128];
+      uint32_t at = (uint32_t)(((uint64_t)r * 2654435761u) % n);
+      int cl = snprintf(ctx, sizeof ctx, "{\"unit\":\"viewed-this-viewed-that\",\"recent\":[\"%s\"],\"k\":10}", skus + 10 * (size_t)at);
+      const char *o;
+      uint32_t ol;
+      CHECK_EQ_INT(er_recommend(eng, ctx, (uint32_t)cl, NULL, 0, &o, &ol), ER_OK);
+      CHECK(ol > 20 && strstr(o, "\"sku\":\"S") != NULL);
+    }
+    er_engine_free(eng);
+  }
+  free(out);
+  free(skus); free(catp); free(items); free(e);
+}
+
+static void test_compact_scale(void) {
+  scale_case(20000, 30, 56.5 + (double)ER_PACK_NBR_MIN_BYTES / 20000); /* 2-byte targets; the 1 MiB floor caps the lists */
+  scale_case(70000, 8, 80.0);  /* 3-byte targets; 24 bytes per item cap them: within 80 bytes per item */
+  scale_case(3000, 60, 250.0); /* a small catalog keeps 50 per item (the floor) */
+}
+
+/* The weight codes: strictly increasing from 0 to 65535, exact below 32, steps
+ * of at most 5 % above; every source weight maps to its nearest code. */
+static void test_weight_codes(void) {
+  int ok = er_nbr_weights[0] == 0 && er_nbr_weights[255] == 65535;
+  for (int q = 1; q < 256; q++) {
+    ok &= er_nbr_weights[q] > er_nbr_weights[q - 1];
+    if (q < 32) ok &= er_nbr_weights[q] == q;
+    else ok &= er_nbr_weights[q] * 100u <= er_nbr_weights[q - 1] * 105u + 100u;
+  }
+  CHECK(ok);
+  /* the writer's code for a weight is the nearest (qw: a scan), through a packed bundle */
+  static char skus[64][4];
+  er_pack_item items[64];
+  static er_pack_edge e[63];
+  for (uint32_t i = 0; i < 64; i++) {
+    snprintf(skus[i], sizeof skus[i], "W%u", i);
+    items[i] = simple_item(skus[i]);
+  }
+  uint32_t seed = 11;
+  for (uint32_t k = 0; k < 63; k++) e[k] = (er_pack_edge){0, k + 1, (float)(lcg(&seed) % 1000001u) / 1e6f};
+  e[5].weight = 0.0f;
+  e[6].weight = 1.0f;
+  e[7].weight = 1e-5f;
+  er_pack_input in = vv_input("w", items, 64, e, 63);
+  uint8_t *out = NULL;
+  uint32_t len, n;
+  er_error err;
+  er_bundle b;
+  CHECK(er_pack_build(&in, &out, &len, &err) == ER_OK && er_bundle_load(&b, out, len, &err) == ER_OK);
+  if (!out) return;
+  const uint8_t *p = er_bundle_neighbours(&b, ER_NBR_VV, 0, &n);
+  CHECK_EQ_INT(n, 50);
+  int all = 1;
+  for (uint32_t k = 0; k < n; k++) all &= NW(&b, p, k) == qw(e[NI(&b, p, k) - 1].weight);
+  CHECK(all);
+  CHECK(NI(&b, p, 0) == 7 && NW(&b, p, 0) == 65535);
+  free(out);
+}
+
+/* Computed content neighbours compare at most ER_PACK_CONTENT_SCAN items per
+ * shared key, the nearest in catalog order: 3,000 items in one category are
+ * all alike (similarity 1, ties by index), so the first item's are items
+ * 1..20 as with every item compared, and the last item's are the first 20 of
+ * its window, not items 0..19. */
+static void test_content_scan_bound(void) {
+  enum { N = 3000 };
+  static char skus[N][8];
+  static er_pack_item items[N];
+  static const char *cat[] = {"All"};
+  for (uint32_t i = 0; i < N; i++) {
+    snprintf(skus[i], sizeof skus[i], "K%u", i);
+    items[i] = simple_item(skus[i]);
+    items[i].categories = cat;
+    items[i].n_categories = 1;
+  }
+  er_pack_input in = vv_input("k", items, N, NULL, 0);
+  in.no_auto_content = 0;
+  uint8_t *out = NULL;
+  uint32_t len, n;
+  er_error err;
+  er_bundle b;
+  CHECK(er_pack_build(&in, &out, &len, &err) == ER_OK && er_bundle_load(&b, out, len, &err) == ER_OK);
+  if (!out) return;
+  const uint8_t *p = er_bundle_neighbours(&b, ER_NBR_CONTENT, 0, &n);
+  CHECK_EQ_INT(n, ER_PACK_CONTENT_TOP);
+  int ok = 1;
+  for (uint32_t k = 0; k < n; k++) ok &= NI(&b, p, k) == k + 1 && NW(&b, p, k) == 65535;
+  CHECK(ok);
+  p = er_bundle_neighbours(&b, ER_NBR_CONTENT, N - 1, &n);
+  CHECK_EQ_INT(n, ER_PACK_CONTENT_TOP);
+  ok = 1;
+  for (uint32_t k = 0; k < n; k++) ok &= NI(&b, p, k) == N - ER_PACK_CONTENT_SCAN + k;
+  CHECK(ok);
+  free(out);
+}
+
 int main(void) {
   S.catalog = read_file("sample-catalog.json", &S.catalog_len);
   S.linear = read_file("sample-linear.json", &S.linear_len);
@@ -1046,6 +1250,9 @@ int main(void) {
   RUN(test_json_errors);
   RUN(test_xgboost);
   RUN(test_sweep);
+  RUN(test_compact_scale);
+  RUN(test_weight_codes);
+  RUN(test_content_scan_bound);
   free(S.catalog);
   free(S.linear);
   free(S.trees);

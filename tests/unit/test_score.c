@@ -265,6 +265,114 @@ static void test_linear_wire(void) {
   free(bytes);
 }
 
+/* The linear score of a candidate (er_score_candidate: er_features_linear_dot,
+ * the per-category sums from the shopper's memo) equals er_score_linear over
+ * er_features_sparse's hashes, with the same work units, for shoppers with and
+ * without device, hour, country, page, profile categories; and
+ * er_score_linear_records equals er_score_linear_wire record by record,
+ * stopping at the first record that does not fit. */
+static void test_linear_dot(void) {
+  enum { NI = 240, BITS = 12 };
+  static char skus[NI][12];
+  static er_pack_item items[NI];
+  static const char *cats[5][2] = {{"A", "A/x"}, {"A", "A/y"}, {"B", "B/z"}, {"C", "C/w"}, {"D", "A/x"}};
+  static float w[1 << BITS];
+  for (int i = 0; i < (1 << BITS); i++) w[i] = (float)((int)(rnd() % 2001) - 1000) / 700.0f;
+  for (int i = 0; i < NI; i++) {
+    snprintf(skus[i], sizeof skus[i], "L-%d", i);
+    items[i] = (er_pack_item){.sku = skus[i], .categories = cats[i % 5], .n_categories = i % 7 ? 2 : (i % 2),
+                              .price_cents = i % 11 ? 100 + rnd() % 9000 : 0, .in_stock = 1, .visible = 1,
+                              .view = rnd() % 5000, .cart = rnd() % 300, .purchase = rnd() % 80};
+  }
+  uint32_t len = 0;
+  uint8_t *bytes = pack((er_pack_model){.kind = ER_MODEL_LINEAR, .bits = BITS, .weights = w, .bias = 0.25}, items, NI, &len);
+  if (!bytes) return;
+  er_error err;
+  er_engine *e = er_engine_new(bytes, len, &err);
+  CHECK(e != NULL);
+  if (!e) { free(bytes); return; }
+  static const char *shoppers[] = {
+      "", "\"device\":\"mobile\",\"hour\":7,\"country\":\"US\",\"page\":{\"type\":\"category\",\"category\":\"A/x\"},",
+      "\"device\":\"desktop\",", "\"hour\":23,\"country\":\"DE\",", "\"page\":{\"type\":\"product\",\"sku\":\"L-3\"},\"now\":1763900000,"};
+  static char ctx[8192];
+  static uint8_t prof[4096];
+  int same = 1, units_same = 1;
+  uint32_t checked = 0;
+  for (uint32_t sh = 0; sh < 5; sh++)
+    for (int with_profile = 0; with_profile < 2; with_profile++) {
+      uint32_t plen = 0;
+      if (with_profile) /* views and a purchase: categories with affinities (AFFX), recency, revisits */
+        for (int k = 0; k < 6; k++) {
+          char ev[160];
+          snprintf(ev, sizeof ev, "{\"type\":\"%s\",\"item\":\"L-%u\",\"ts\":%u,\"price\":12.5,\"qty\":1}", k == 5 ? "purchase" : "view",
+                   (unsigned)(rnd() % NI), 1763800000u + (unsigned)k * 60u);
+          const uint8_t *out;
+          uint32_t on;
+          if (er_profile_update(e, prof, plen, ev, (uint32_t)strlen(ev), &out, &on) == ER_OK && on <= sizeof prof) {
+            memcpy(prof, out, on);
+            plen = on;
+          }
+        }
+      int at = snprintf(ctx, sizeof ctx, "{%s\"k\":50,\"candidates\":[", shoppers[sh]);
+      for (int i = 0; i < 150; i++) at += snprintf(ctx + at, sizeof ctx - (size_t)at, "%s\"L-%u\"", i ? "," : "", (unsigned)(rnd() % NI));
+      snprintf(ctx + at, sizeof ctx - (size_t)at, ",\"UNKNOWN\"]}");
+      const er_shopper *s;
+      const er_candidate *c;
+      uint32_t n = 0;
+      CHECK_EQ_INT(er_engine_candidates(e, ctx, (uint32_t)strlen(ctx), plen ? prof : NULL, plen, &s, &c, &n), ER_OK);
+      for (uint32_t k = 0; k < n; k++) {
+        uint64_t h[ER_MAX_SPARSE], u1 = 0, u2 = 0;
+        int16_t v[ER_MAX_SPARSE];
+        uint32_t m = er_features_sparse(s, &c[k], h, v);
+        int32_t want = er_score_linear(&e->b, h, v, m, &u1);
+        int32_t got = er_score_candidate(s, &c[k], &u2);
+        same &= got == want;
+        units_same &= u2 == u1 + 4;
+        checked++;
+      }
+    }
+  CHECK(same);
+  CHECK(units_same);
+  CHECK(checked > 1000);
+  /* records: m pairs then ER_DENSE_COUNT floats each; the last one truncated */
+  static uint8_t rec[64 * (4 + 8 * ER_MAX_SPARSE + 4 * ER_DENSE_COUNT)];
+  uint32_t at = 0, n_rec = 0, ms[64];
+  static int32_t out[64];
+  for (; n_rec < 60; n_rec++) {
+    uint32_t m = rnd() % (ER_MAX_SPARSE + 1);
+    ms[n_rec] = m;
+    er_wr32(rec + at, m);
+    for (uint32_t k = 0; k < m; k++) {
+      er_wr32(rec + at + 4 + 8 * k, rnd());
+      er_wr32(rec + at + 8 + 8 * k, rnd() % 2 ? 256 : rnd());
+    }
+    at += 4 + 8 * m + 4 * ER_DENSE_COUNT;
+  }
+  uint32_t full = at, cut = full - 3, pos = 0;
+  uint64_t units = 0;
+  CHECK_EQ_INT(er_score_linear_records(&e->b, rec, full, &pos, n_rec, out, &units), n_rec);
+  CHECK_EQ_INT(pos, full);
+  uint64_t pairs = 0;
+  int rec_same = 1;
+  for (uint32_t r = 0, o = 0; r < n_rec; r++) {
+    uint64_t u = 0;
+    rec_same &= out[r] == er_score_linear_wire(&e->b, rec + o + 4, ms[r], &u);
+    pairs += ms[r];
+    o += 4 + 8 * ms[r] + 4 * ER_DENSE_COUNT;
+  }
+  CHECK(rec_same);
+  CHECK_EQ_INT(units, pairs);
+  pos = 0;
+  CHECK_EQ_INT(er_score_linear_records(&e->b, rec, cut, &pos, n_rec, out, &units), n_rec - 1); /* the last one is cut */
+  CHECK_EQ_INT(pos, full - (4 + 8 * ms[n_rec - 1] + 4 * ER_DENSE_COUNT));
+  er_wr32(rec, ER_MAX_SPARSE + 1); /* a bad count stops at once */
+  pos = 0;
+  CHECK_EQ_INT(er_score_linear_records(&e->b, rec, full, &pos, n_rec, out, &units), 0);
+  CHECK_EQ_INT(pos, 0);
+  er_engine_free(e);
+  free(bytes);
+}
+
 int main(void) {
   RUN(test_binned_equals_walk);
   RUN(test_deep_trees_fall_back);
@@ -272,5 +380,6 @@ int main(void) {
   RUN(test_int16_flush);
   RUN(test_budget_blocks);
   RUN(test_linear_wire);
+  RUN(test_linear_dot);
   return DONE();
 }

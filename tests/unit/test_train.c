@@ -447,7 +447,7 @@ static uint32_t nbr_w(const er_bundle *B, uint32_t a, uint32_t b) {
   uint32_t n;
   const uint8_t *p = er_bundle_neighbours(B, ER_NBR_VV, a, &n);
   for (uint32_t k = 0; k < n; k++)
-    if (er_rd32(p + 8 * k) == b) return er_rd32(p + 8 * k + 4);
+    if (er_nbr_item(B, p, k) == b) return er_nbr_weight(B, p, k);
   return 0;
 }
 
@@ -642,8 +642,8 @@ static void test_flagged_excluded(void) {
         for (uint32_t k = 0; k < n1 && same; k++) { /* as sets: ties are ordered by item index */
           int found = 0;
           for (uint32_t m = 0; m < n2 && !found; m++)
-            found = er_item_key(&B1, er_rd32(p1 + 8 * k)) == er_item_key(&B2, er_rd32(p2 + 8 * m)) &&
-                    er_rd32(p1 + 8 * k + 4) == er_rd32(p2 + 8 * m + 4);
+            found = er_item_key(&B1, er_nbr_item(&B1, p1, k)) == er_item_key(&B2, er_nbr_item(&B2, p2, m)) &&
+                    er_nbr_weight(&B1, p1, k) == er_nbr_weight(&B2, p2, m);
           same &= found;
         }
       }

@@ -63,7 +63,7 @@ const resp = (n) => readFileSync(`tests/data/parity/responses/${n}.json`);
 const dense = '0.5,1,,3,0,0,1,2,0.25,,1,0,0,0,1,2\n1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1\n,,,,,,,,,,,,,,,\n';
 
 // Inspect prints timings: compare everything else byte for byte.
-const maskTimes = (b) => b.toString().replace(/"us_(min|mean)":[0-9.]+/g, '"us_$1":T');
+const maskTimes = (b) => b.toString().replace(/"(us_min|us_mean|us_p50|us_p99|load_us)":[0-9.]+/g, '"$1":T');
 
 const cases = [
   ['recommend {}', ['recommend', '--bundle', 'build/sample.erb'], '{}'],

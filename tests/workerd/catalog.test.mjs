@@ -15,6 +15,7 @@ import { env } from 'cloudflare:test';
 import wasm from '../../wasm/edgerec.wasm';
 import luma from '../../build/workerd/luma.erb';
 import { Engine } from '../../worker-shim/core/engine.js';
+import { clearKv } from './clear-kv.mjs';
 import { STATE_KEY, catalogHealth, catalogLookup, kvStorage, syncCatalog } from '../../worker-shim/cloudflare/catalog-sync.js';
 import {
   CACHE_BUDGET_BYTES, Catalog, MAX_SHARD_BYTES, MANIFEST_TTL_MS, Shard, chooseShardCount, manifestKey, readManifest, sha256Hex, shardOf, writeCatalog,
@@ -34,14 +35,6 @@ const VISIBLE = 179;
 
 // ---- helpers -------------------------------------------------------------------------------------
 
-async function clearKv() {
-  let cursor;
-  do {
-    const l = await env.EDGEREC.list({ cursor });
-    for (const k of l.keys) await env.EDGEREC.delete(k.name);
-    cursor = l.list_complete ? undefined : l.cursor;
-  } while (cursor);
-}
 beforeEach(clearKv);
 
 let n = 0;

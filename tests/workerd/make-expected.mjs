@@ -41,7 +41,7 @@ const EVENTS = [
 
 const out = { info: null, recommend: {}, errors: [], rerank: [], profiles: [], profileShow: null };
 const ins = JSON.parse(cli(['inspect', B]).stdout.toString());
-delete ins.valid; delete ins.requests;
+delete ins.valid; delete ins.requests; delete ins.load_us; // timings: the CLI measures them, the engine does not
 out.info = ins;
 for (const [name, ctx] of Object.entries(CONTEXTS)) {
   const r = cli(['recommend', '--bundle', B], ctx);

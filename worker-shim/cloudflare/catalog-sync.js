@@ -459,8 +459,10 @@ export async function syncCatalog(env, nowMs = Date.now(), { engine = null, fetc
 // ---- health ------------------------------------------------------------------------------------------
 
 /** The catalog's part of /edge/health: {ok, mode, stores: [{store, currency, version, updated, records,
- * shards, bytes, unavailable, lastSuccess, lastError, failing, lagSeconds, pass, watermark}], lastRun,
- * writesToday}.  ok: every configured store view has a catalog and its last run did not fail. */
+ * shards, bytes, unavailable, lastSuccess, lastError, failing, lagSeconds, pass, watermark, synced}], lastRun,
+ * writesToday}.  ok: every configured store view has a catalog, has finished its first full pass (a run
+ * asks for at most CATALOG_SYNC_BATCHES × 100 skus, so a big bundle's first pass takes many runs) and
+ * its last run did not fail. */
 export async function catalogHealth(env, nowMs = Date.now()) {
   try {
     if (!env.EDGEREC) return { ok: false, error: 'KV binding EDGEREC is missing' };
@@ -479,10 +481,11 @@ export async function catalogHealth(env, nowMs = Date.now()) {
         failing: !!ps.failing, lagSeconds: Number.isFinite(fresh) ? Math.max(0, Math.round((nowMs - fresh) / 1000)) : null,
         pass: ps.pass ? { startedAt: iso(ps.pass.startedAt), shard: ps.pass.shard, of: ps.pass.count } : null,
         watermark: ps.watermark ?? null,
+        synced: ps.passStartedAt !== undefined, // a full pass has finished: until then units lack the skus not reached yet
       });
     }
     return {
-      ok: stores.every((s) => s.version !== null && !s.failing), mode: cfg.token ? 'incremental' : 'full',
+      ok: stores.every((s) => s.version !== null && s.synced && !s.failing), mode: cfg.token ? 'incremental' : 'full',
       stores, lastRun: iso(state.lastRun), writesToday: state.writes?.day === utcDay(nowMs) ? state.writes.count : 0,
     };
   } catch (e) {
