@@ -5,8 +5,9 @@
 #   ./build.sh test       build, then run every suite; ends with one line "N passed, N failed"
 #   ./build.sh bench      benchmarks: engine (Node/V8) and the import/train/eval pipeline; tables, JSON lines
 #   ./build.sh bench scale  opt-in: train 20 M generated events on one core, eval speed, 100k-item bundle
-#   ./build.sh fuzz S     run each libFuzzer target for S seconds
+#   ./build.sh fuzz S     run each libFuzzer target for S seconds, then the JS parsers' fast-check properties (FUZZ_RUNS, default 20000)
 #   ./build.sh demo [--origin URL]  the edge locally: demo bundle, Magento stand-in, wrangler dev
+#   ./build.sh soak [MINUTES]  the demo stack under 32 connections of mixed traffic (default 10 min): non-2xx, p99, memory, R2
 #   ./build.sh retrain --url URL [--token T] [--days N]  pull events, train, evaluate, publish a canary if it wins
 #   ./build.sh lambda --origin URL [--bundle FILE] [--trigger viewer|origin]  the Lambda@Edge package
 #   ./build.sh clean      remove build outputs
@@ -226,12 +227,23 @@ fuzz() {
   deps
   build_all
   bash tests/fuzz/run.sh "$secs"
+  # the JS-side parsers (tests/js/*.fuzz.test.mjs, fast-check): many more runs than ./build.sh test's 200
+  FUZZ_RUNS=${FUZZ_RUNS:-20000} "$(node_bin)" --test tests/js/*.fuzz.test.mjs
+}
+
+soak() { # bench/soak.mjs: the demo stack (stand-in + wrangler dev) under load for MINUTES; tables and checks
+  deps
+  build_all
+  "$(node_bin)" bench/soak.mjs "$@"
 }
 
 bench() {
   deps
   build_all
   if [ "${1:-}" = scale ]; then "$(node_bin)" bench/scale.mjs; return; fi # opt-in: 20 M events, minutes, ~3 GB
+  if [ "${1:-}" = edge-scale ]; then # opt-in: 2,000 / 100,000-item catalogs and a 20 MB bundle in the Worker; Lambda@Edge fit
+    "$(node_bin)" bench/edge-scale.mjs && "$(node_bin)" bench/lambda-fit.mjs build/bench/edge-scale/items-*.erb; return
+  fi
   "$(node_bin)" bench/bench.mjs
   "$(node_bin)" bench/pipeline.mjs   # import + train + eval of Online Retail, events/s per step
   "$(node_bin)" bench/worker.mjs     # the Worker in workerd: added latency, re-rank vs pass-through, req/s
@@ -347,8 +359,9 @@ case "${1:-}" in
   bench) bench "${2:-}" ;;
   fuzz) fuzz "${2:-60}" ;;
   demo) shift; demo "$@" ;;
+  soak) shift; soak "$@" ;;
   retrain) shift; retrain "$@" ;;
   lambda) shift; lambda "$@" ;;
   clean) rm -rf "$B" dist wasm/*.wasm wasm/edgerec.emscripten.mjs ;;
-  *) die "unknown command '$1' (use: deps, test, bench, fuzz SECONDS, demo, retrain, lambda, clean)" ;;
+  *) die "unknown command '$1' (use: deps, test, bench, fuzz SECONDS, demo, soak [MINUTES], retrain, lambda, clean)" ;;
 esac

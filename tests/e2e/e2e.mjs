@@ -39,7 +39,7 @@ import { fileURLToPath } from 'node:url';
 import { createMagento } from '../standin/magento.mjs';
 import { startStack } from '../../worker-shim/dev/stack.mjs';
 import { findChromium, launchChromium } from './cdp.mjs';
-import { GET_CATEGORIES } from '../lib/venia-queries.mjs';
+import { ADD_TO_CART, CREATE_CART, GET_CATEGORIES, GET_PRODUCT, PLACE_ORDER, PRODUCT_SEARCH } from '../lib/venia-queries.mjs';
 import { BOILERPLATE } from '../lib/adobe-queries.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -102,30 +102,10 @@ const edge = (r) => r.headers.get('x-edgerec') ?? '';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // Venia's queries (magento/pwa-studio, as tests/standin/demo.html sends them)
-const PRODUCT_SEARCH = `query ProductSearch($currentPage: Int = 1, $inputText: String!, $pageSize: Int = 6, $filters: ProductAttributeFilterInput!, $sort: ProductAttributeSortInput) {
-  products(currentPage: $currentPage, pageSize: $pageSize, search: $inputText, filter: $filters, sort: $sort) {
-    items { id uid name price_range { maximum_price { final_price { currency value } } } sku small_image { url } url_key __typename }
-    page_info { total_pages } total_count
-  }
-}`;
-const GET_PRODUCT = `query getProductDetailForProductPage($urlKey: String!) {
-  products(filter: {url_key: {eq: $urlKey}}) { items { id ...ProductDetailsFragment } }
-}
-fragment ProductDetailsFragment on ProductInterface {
-  __typename categories { uid name breadcrumbs { category_uid } } id uid name sku stock_status url_key
-  price { regularPrice { amount { currency value } } }
-  price_range { minimum_price { final_price { currency value } } }
-  ... on ConfigurableProduct { configurable_options { attribute_code label values { uid label } } }
-}`;
 const GET_NAVIGATION = `query GetNavigationCategories {
   categoryList { uid name url_path children { uid name url_path product_count children { uid name url_path product_count } } }
 }`;
 const STORE_CONFIG = `query GetStoreConfigData { storeConfig { store_code store_name locale base_currency_code default_display_currency_code catalog_default_sort_by category_url_suffix product_url_suffix } }`;
-const CREATE_CART = `mutation createCart { cartId: createEmptyCart }`;
-const ADD_TO_CART = `mutation AddProductToCart($cartId: String!, $product: CartItemInput!) {
-  addProductsToCart(cartId: $cartId, cartItems: [$product]) { cart { id total_quantity items { uid product { sku } quantity } } user_errors { code message } }
-}`;
-const PLACE_ORDER = `mutation placeOrder($cartId: String!) { placeOrder(input: {cart_id: $cartId}) { order { order_number } } }`;
 const listingVars = (uid, pageSize = 48, sort = { position: 'ASC' }, extra = {}) =>
   ({ currentPage: 1, uid, filters: { category_uid: { eq: uid } }, pageSize, sort, ...extra });
 

@@ -11,7 +11,8 @@
 # extension rendered in Chromium against the Worker (venia-e2e.mjs, about 30 s)
 # and the storefront script /edge/recs.js on the demo's home, product and cart
 # pages in Chromium (storefront-e2e.mjs, about 35 s; screenshot build/e2e/storefront.png) and the
-# operators' console after a seeded history (console-e2e.mjs, about 85 s; screenshot build/e2e/console.png).
+# operators' console after a seeded history (console-e2e.mjs, about 85 s; screenshot build/e2e/console.png)
+# and other sites' pages driving a shopper's browser against the edge's routes (crosssite-e2e.mjs, about 30 s).
 # About 2–3 minutes.  Nothing is skipped: missing data or tools
 # (Luma data, Chromium: Debian package `chromium`) are failures.
 # Prints "e2e: N passed, N failed".
@@ -56,4 +57,5 @@ fold lifecycle-e2e tests/e2e/lifecycle-e2e.mjs # the admin CLI against the real 
 fold venia-e2e tests/e2e/venia-e2e.mjs # the PWA Studio (Venia) extension in Chromium against the real Worker (ports 18817/18818)
 fold storefront-e2e tests/e2e/storefront-e2e.mjs # the storefront script /edge/recs.js on the demo pages in Chromium (ports 18807/18808)
 fold console-e2e tests/e2e/console-e2e.mjs # the operators' console /edge/admin/ in Chromium: panels = status, roles, XSS (ports 18827/18828)
+fold crosssite-e2e tests/e2e/crosssite-e2e.mjs # other sites' pages against the edge's routes in Chromium, before/after table (ports 19120-19122)
 finish

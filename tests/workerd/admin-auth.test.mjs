@@ -6,7 +6,7 @@
 // vitest.config.mjs), and the actor each audit row records.
 // Each test uses its own client address (CF-Connecting-IP) so the backoff of one never touches another.
 import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
-import { env, createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { env, createExecutionContext, waitOnExecutionContext, createScheduledController } from 'cloudflare:test';
 import worker from '../../worker-shim/cloudflare/worker.js';
 import {
   ACTOR_HEADER, CSRF_HEADER, FREE_BEARER_FAILURES, FREE_FAILURES, LOCK_BASE_S, SESSION_COOKIE, SESSION_TTL_S, parseTokens,
@@ -350,5 +350,282 @@ describe('/edge/health: checks.admin_token', () => {
     expect(await health({ ...none, EDGEREC_ADMIN_TOKENS: `alice:viewer:${'y'.repeat(32)}` })).toBe(true);
     expect(await health({ ...none, CF_ACCESS_TEAM_DOMAIN: 'team', CF_ACCESS_AUD: 'aud' })).toBe(true);
     expect(await health({ ...none, CF_ACCESS_TEAM_DOMAIN: 'team' })).toBe(false); // Access without an audience verifies nothing
+  });
+});
+
+// ---- issue 17: rotation, per-client backoff, path tricks, response splitting, secrets in logs ----------
+
+/** A request to any path (as sent: the URL parser of Request resolves dot segments, as on the edge):
+ * {status, headers, text, json}.  The origin is the pool's echo ("origin METHOD /path …"). */
+async function raw(method, path, { token, headers = {}, body, ip = newClient(), e = E } = {}) {
+  const h = { 'cf-connecting-ip': ip, ...headers };
+  if (token) h.authorization = `Bearer ${token}`;
+  if (body !== undefined) h['content-type'] ??= 'application/json';
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(new Request(`${SHOP}${path}`, { method, headers: h, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body), redirect: 'manual' }), e, ctx);
+  const text = await res.text();
+  await waitOnExecutionContext(ctx);
+  let json = null;
+  try { json = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: res.status, headers: res.headers, text, json };
+}
+const ECHO = { ...E, ORIGIN_URL: 'http://origin-echo.test' }; // anything passed to the origin comes back as "origin …"
+
+describe('two tokens valid at once for one name (rotation)', () => {
+  const NEW = 'alice-new-token-abcdefghijklmnop', OLD = TOK.alice;
+  const ringJson = { ...E, EDGEREC_ADMIN_TOKENS: JSON.stringify({ alice: { role: 'operator', tokens: [NEW, OLD] }, vera: { role: 'viewer', token: TOK.vera } }) };
+  const ringList = { ...E, EDGEREC_ADMIN_TOKENS: `alice:operator:${NEW},alice:operator:${OLD},vera:viewer:${TOK.vera}` };
+
+  it('parses a ring in both forms; refuses mixed roles, a token twice and "tokens" with "token"', () => {
+    for (const e of [ringJson, ringList]) {
+      expect(parseTokens(e).tokens.filter((t) => t.name === 'alice').map((t) => [t.actor, t.role, t.token])).toEqual([['token:alice', 'operator', NEW], ['token:alice', 'operator', OLD]]);
+    }
+    expect(parseTokens({ EDGEREC_ADMIN_TOKENS: `alice:operator:${NEW},alice:viewer:${OLD}` }).error).toMatch(/entry 2 \(alice\): every token of one name must have the same role/);
+    expect(parseTokens({ EDGEREC_ADMIN_TOKENS: `alice:operator:${NEW},bob:viewer:${NEW}` }).error).toMatch(/entry 2 \(bob\): this token is configured twice/);
+    expect(parseTokens({ EDGEREC_ADMIN_TOKENS: JSON.stringify({ alice: { role: 'operator', token: NEW, tokens: [OLD] } }) }).error).toMatch(/\(alice\): "tokens" must be an array/);
+    expect(parseTokens({ EDGEREC_ADMIN_TOKENS: JSON.stringify({ alice: { role: 'operator', tokens: [] } }) }).error).toMatch(/1\.\.4 tokens/);
+    expect(parseTokens({ EDGEREC_ADMIN_TOKENS: JSON.stringify({ alice: { role: 'operator', tokens: ['short'] } }) }).error).toMatch(/at least 16/);
+  });
+
+  it('both tokens work as bearer and login, acting as the same actor; sessions end only with their own token', async () => {
+    for (const e of [ringJson, ringList]) {
+      for (const t of [NEW, OLD]) {
+        const ip = newClient();
+        expect((await raw('POST', '/edge/admin/pause', { token: t, e, ip })).status).toBe(200);
+        expect(await lastAudit()).toMatchObject({ action: 'pause', actor: 'token:alice' });
+        expect((await raw('POST', '/edge/admin/resume', { token: t, e, ip })).status).toBe(200);
+      }
+    }
+    // the procedure: add NEW beside OLD, move clients over, remove OLD
+    const ip = newClient();
+    const viaOld = await call('POST', 'login', { body: { token: OLD }, headers: { origin: SHOP }, ip, e: ringJson });
+    const viaNew = await call('POST', 'login', { body: { token: NEW }, headers: { origin: SHOP }, ip, e: ringJson });
+    const pair = (r) => r.setCookie.find((c) => c.startsWith(`${SESSION_COOKIE}=`)).split(';')[0];
+    for (const r of [viaOld, viaNew]) {
+      expect(r.status).toBe(200);
+      expect((await call('GET', 'status', { headers: { cookie: pair(r) }, ip, e: ringJson })).status).toBe(200);
+    }
+    const after = { ...E, EDGEREC_ADMIN_TOKENS: JSON.stringify({ alice: { role: 'operator', token: NEW } }) };
+    expect((await call('GET', 'status', { headers: { cookie: pair(viaNew) }, ip, e: after })).status).toBe(200);
+    expect((await call('GET', 'status', { headers: { cookie: pair(viaOld) }, ip, e: after })).status).toBe(401);
+    expect((await raw('GET', '/edge/admin/status', { token: OLD, e: after })).status).toBe(401);
+    expect((await raw('GET', '/edge/admin/status', { token: NEW, e: after })).status).toBe(200);
+  });
+});
+
+describe('token guessing backs off per client, never globally', () => {
+  it('an attacker locked out on login and bearer locks out no other client (other /24s, IPv6, the same ASN)', async () => {
+    const attacker = newClient();
+    const lockedRows = async () => (await env.DB.prepare('SELECT client FROM admin_auth_failures WHERE failures >= ?').bind(FREE_FAILURES).all()
+      .catch(() => ({ results: [] }))).results.map((r) => r.client); // no table yet when this test runs alone
+    const earlier = new Set(await lockedRows());
+    for (let i = 0; i < FREE_FAILURES + 3; i++) await login(`guess-${i}-0123456789abcdef`, attacker);
+    for (let i = 0; i < FREE_BEARER_FAILURES + 2; i++) await raw('GET', '/edge/admin/status', { token: `bearer-guess-${i}-0123456789`, ip: attacker });
+    expect((await login(TOK.alice, attacker)).status).toBe(429);
+    expect((await raw('GET', '/edge/admin/status', { token: TOK.alice, ip: attacker })).status).toBe(429);
+    const [a, b] = attacker.split('.');
+    const others = [`${a}.${b}.250.1`, '192.0.2.77', '2001:db8:1::5', '2001:db8:2::5', newClient()];
+    for (const ip of others) {
+      expect((await login(TOK.alice, ip)).status, `login from ${ip}`).toBe(200);
+      expect((await raw('GET', '/edge/admin/status', { token: TOK.vera, ip })).status, `bearer from ${ip}`).toBe(200);
+    }
+    // nothing is kept but the attacker's two rows (login, bearer): no shared counter anyone could fill
+    const rows = (await lockedRows()).filter((c) => !earlier.has(c));
+    expect(rows.map((c) => c.split(':')[0]).sort()).toEqual(['bearer', 'login']);
+    expect(rows.every((c) => !c.includes(attacker) && !c.includes(`${a}.${b}`))).toBe(true); // no address at rest
+  });
+});
+
+describe('path tricks on /edge/admin', () => {
+  // canonical: routed as /edge/admin/status (the URL parser resolves these before the Worker sees them);
+  // auth404: an admin path, checked like every admin path, then 404; refused: 404 before any handler.
+  const TABLE = [
+    ['/edge/admin/status', 'canonical'],
+    ['/edge/admin/./status', 'canonical'],
+    ['/edge/admin/x/../status', 'canonical'],
+    ['/edge/admin/%2e%2e/admin/status', 'canonical'],
+    ['/edge/admin/%2E/status', 'canonical'],
+    ['/foo/../edge/admin/status', 'canonical'],
+    ['/graphql/../edge/admin/status', 'canonical'],
+    ['/edge\\admin\\status', 'canonical'],
+    ['/edge/admin/STATUS', 'auth404'],
+    ['/edge/admin/status/', 'auth404'],
+    ['/edge/admin/status.', 'auth404'],
+    ['/edge/admin/status%2e', 'auth404'],
+    ['/edge/admin/status;x', 'auth404'],
+    ['/edge/admin/status%00', 'auth404'],
+    ['/edge/admin/%73tatus', 'auth404'],
+    ['/edge/admin/..%2fstatus', 'auth404'],
+    ['/edge/admin/%252Fstatus', 'auth404'],
+    ['/edge/admin/bundles%2Factive', 'auth404'],
+    ['/edge/admin/bundles%2factive', 'auth404'],
+    ['/edge/admin%2Fstatus', 'refused'],
+    ['/edge/admin%2fstatus', 'refused'],
+    ['/edge/Admin/status', 'refused'],
+    ['/edge/ADMIN/status', 'refused'],
+    ['/edge//admin/status', 'refused'],
+    ['/edge/admin./status', 'refused'],
+    ['/edge/%61dmin/status', 'refused'],
+    ['/edge/admin', 'refused'],
+    ['/EDGE/ADMIN/status', 'refused'],
+    ['/Edge/Admin/status', 'refused'],
+    ['/edge%2Fadmin%2Fstatus', 'refused'],
+    ['/edge%252Fadmin%252Fstatus', 'refused'],
+    ['/%2565dge/admin/status', 'refused'],
+    ['/edge./admin/status', 'refused'],
+    ['/edge%2e/admin/status', 'refused'],
+    ['/edge;x/admin/status', 'refused'],
+    ['//edge/admin/status', 'refused'],
+    ['/graphql%2F..%2Fedge%2Fadmin%2Fstatus', 'refused'],
+    ['/x/..%2F..%2Fedge/admin/status', 'refused'],
+    ['/edge', 'refused'],
+  ];
+
+  it('each path is routed exactly like /edge/admin/status with auth, or refused; none reaches a handler unauthenticated or the origin', async () => {
+    const canon = await raw('GET', '/edge/admin/status', { token: TOK.vera, e: ECHO });
+    expect(canon.status).toBe(200);
+    for (const [path, want] of TABLE) {
+      const anon = await raw('GET', path, { e: ECHO });
+      const viewer = await raw('GET', path, { token: TOK.vera, e: ECHO });
+      const op = await raw('GET', path, { token: TOK.alice, e: ECHO });
+      for (const r of [anon, viewer, op]) {
+        expect(r.text.startsWith('origin '), `${path}: passed to the origin`).toBe(false);
+        expect(r.status, `${path}: a server error`).toBeLessThan(500);
+        expect(r.headers.get('cache-control'), path).toBe('no-store');
+      }
+      expect(anon.status, `${path} without auth`).not.toBe(200);
+      if (want === 'canonical') {
+        expect(anon.status, path).toBe(401);
+        expect([viewer.status, Object.keys(viewer.json ?? {}).sort()], path).toEqual([200, Object.keys(canon.json).sort()]);
+      } else if (want === 'auth404') {
+        expect(anon.status, path).toBe(401);
+        expect([viewer.status, op.status], path).toEqual([404, 404]);
+      } else {
+        expect([anon.status, viewer.status, op.status], path).toEqual([404, 404, 404]);
+        expect(anon.json.error, path).toMatch(/no (admin )?route/);
+      }
+    }
+  });
+
+  it('state changes through a disguised path are refused and change nothing', async () => {
+    const before = (await lastAudit())?.id ?? 0;
+    for (const path of ['/EDGE/ADMIN/pause', '/edge/Admin/pause', '/edge%2Fadmin%2Fpause', '/edge/admin/pause/', '/edge/admin/PAUSE', '/edge/admin%2fpause']) {
+      const r = await raw('POST', path, { token: TOK.alice, e: ECHO, body: {} });
+      expect(r.status, path).toBe(404);
+      expect(r.text.startsWith('origin '), path).toBe(false);
+    }
+    expect((await lastAudit())?.id ?? 0).toBe(before);
+  });
+
+  it('other paths still go to the origin untouched', async () => {
+    for (const path of ['/', '/checkout/cart', '/edgewise/admin', '/static/edge/admin.js', '/media/Edge%20Admin.png']) {
+      const r = await raw('GET', path, { e: ECHO });
+      expect(r.text, path).toMatch(/^origin GET \//);
+    }
+  });
+
+  it('malformed percent-encoding in an admin path is a 400 naming it, not a 500', async () => {
+    for (const path of ['/edge/admin/bundles/%E0%A4%A', '/edge/admin/units/%E0']) {
+      const r = await raw('GET', path, { token: TOK.alice });
+      expect(r.status, path).toBe(400);
+      expect(r.json.error, path).toMatch(/percent-encoding/);
+    }
+  });
+});
+
+describe('response splitting: no CR, LF or NUL reaches a header', () => {
+  const EVIL = ['a\r\nx-injected: 1', 'b\nset-cookie: pwn=1', 'c\r\0d', 'e\u2028f'];
+  it('values from paths, queries and bodies that could be echoed into headers', async () => {
+    const cases = [];
+    for (const v of EVIL) {
+      const enc = encodeURIComponent(v);
+      cases.push(
+        ['GET', `/edge/admin/bundles/${enc}`, { token: TOK.alice }],
+        ['PUT', `/edge/admin/bundles/${enc}`, { token: TOK.alice, body: 'x' }],
+        ['GET', `/edge/admin/events?cursor=${enc}&since=${enc}`, { token: TOK.alice }],
+        ['GET', `/edge/admin/units/${enc}`, { token: TOK.alice }],
+        ['PUT', `/edge/admin/units/${enc}`, { token: TOK.alice, body: { ...UNIT, unitName: v } }],
+        ['POST', '/edge/admin/rollout', { token: TOK.alice, body: { canary: v, percent: 5 } }],
+        ['POST', '/edge/admin/pause', { token: TOK.alice, body: { reason: v } }],
+        ['POST', '/edge/admin/resume', { token: TOK.alice, body: { reason: v } }],
+        ['GET', `/edge/admin/console/timeline?days=${enc}`, { token: TOK.alice }],
+        ['POST', '/edge/admin/login', { body: { token: v }, headers: { origin: SHOP } }],
+        ['POST', '/edge/admin/login', { body: `token=${enc}`, headers: { origin: SHOP, 'content-type': 'application/x-www-form-urlencoded' } }],
+        ['POST', '/edge/feedback', { body: { item: v, rating: 3, text: v } }],
+        ['POST', '/edge/events', { body: { type: 'view', item: v } }],
+        ['GET', `/edge/recommend?${enc}=${enc}`, {}],
+        ['GET', `/edge/${enc}`, {}],
+        ['GET', `/${enc}/edge/admin`, {}],
+      );
+    }
+    cases.push(['OPTIONS', '/edge/events', { headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'x-evil' } }]);
+    cases.push(['POST', '/edge/events', { headers: { origin: 'https://evil.example' }, body: { type: 'view', item: '24-MB01' } }]);
+    for (const [method, path, opts] of cases) {
+      const r = await raw(method, path, { ...opts, e: ECHO });
+      expect(r.status, `${method} ${path}`).toBeLessThan(500);
+      for (const [k, v] of r.headers) {
+        expect(/[\r\n\0\u2028]/.test(v), `${method} ${path}: header ${k}`).toBe(false);
+        expect(k, `${method} ${path}`).not.toMatch(/^(x-injected|pwn)$/);
+        if (k === 'access-control-allow-origin') expect(v, `${method} ${path}`).not.toBe('https://evil.example');
+        if (k === 'retry-after') expect(v).toMatch(/^\d+$/);
+        if (k === 'location') expect(v).toBe('/edge/admin/');
+      }
+      expect(r.headers.getSetCookie().some((c) => c.startsWith('pwn=')), `${method} ${path}`).toBe(false);
+    }
+  });
+
+  it('a stored value cannot bring a header in later (versions are checked when stored)', async () => {
+    const r = await raw('PUT', `/edge/admin/bundles/${encodeURIComponent('v1\r\nx-injected: 1')}`, { token: TOK.alice, body: 'x' });
+    expect(r.status).toBe(400);
+    expect(r.json.error).toMatch(/version must be 1\.\.23 printable ASCII/);
+  });
+});
+
+describe('secrets are never logged', () => {
+  it('admin, login, survey, shopper and failure paths: no token, key, secret or cookie value in any console output', async () => {
+    const lines = [];
+    const spies = ['log', 'info', 'warn', 'error', 'debug', 'trace'].map((m) => vi.spyOn(console, m).mockImplementation((...a) => { lines.push(a.map((x) => (x instanceof Error ? `${x.message}\n${x.stack}` : typeof x === 'string' ? x : JSON.stringify(x))).join(' ')); }));
+    const SURVEY = 'survey-webhook-secret-0123456789';
+    const e = { ...E, SURVEY_WEBHOOK_TOKEN: SURVEY };
+    const cookies = [];
+    const keep = (r) => { for (const c of r.headers.getSetCookie()) cookies.push(c.split(';')[0].split('=').slice(1).join('=')); return r; };
+    try {
+      const ip = newClient();
+      keep(await raw('POST', '/edge/admin/login', { body: { token: TOK.alice }, headers: { origin: SHOP }, ip, e }));
+      for (let i = 0; i < FREE_FAILURES + 1; i++) await raw('POST', '/edge/admin/login', { body: { token: `${TOK.alice}x${i}` }, headers: { origin: SHOP }, ip, e });
+      await raw('GET', '/edge/admin/status', { token: TOK.vera, e });
+      await raw('GET', '/edge/admin/status', { token: `${TOK.vera}-wrong`, e });
+      await raw('GET', '/edge/admin/status', { headers: { cookie: `${SESSION_COOKIE}=${cookies[0]}` }, e });
+      await raw('POST', '/edge/admin/pause', { headers: { cookie: `${SESSION_COOKIE}=${cookies[0]}`, origin: 'https://evil.example' }, e });
+      await raw('GET', '/edge/admin/status', { token: TOK.alice, e: { ...e, EDGEREC_ADMIN_TOKENS: `alice:operator:${TOK.alice},broken` } });
+      await raw('POST', '/edge/admin/login', { body: { token: TOK.alice }, headers: { origin: SHOP }, e: { ...e, EDGEREC_COOKIE_KEY: 'short' } });
+      await raw('POST', `/edge/feedback/survey?token=${SURVEY}`, { body: { sku: '24-MB01', rating: 4 }, e });
+      await raw('POST', '/edge/feedback/survey', { token: `${SURVEY}-wrong`, body: { sku: '24-MB01', rating: 4 }, e });
+      const shopper = keep(await raw('POST', '/edge/events', { body: { type: 'view', item: '24-MB01' }, e }));
+      const jar = shopper.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+      await raw('GET', '/edge/profile', { headers: { cookie: jar }, e });
+      await raw('POST', '/edge/feedback', { headers: { cookie: jar }, body: { item: '24-MB01', rating: 1, text: 'private words' }, e: { ...e, FEEDBACK_TEXT_DAYS: '1' } });
+      // failures that log: KV and D1 down while erasing and while checking a token, a bad cursor
+      const down = { ...e, EDGEREC: { get: async () => { throw new Error('KV down'); }, put: async () => { throw new Error('KV down'); }, list: async () => { throw new Error('KV down'); }, delete: async () => { throw new Error('KV down'); } },
+        DB: { prepare: () => { throw new Error('D1 down'); } } };
+      await raw('DELETE', '/edge/profile', { headers: { cookie: jar }, e: down });
+      await raw('GET', '/edge/admin/status', { token: TOK.alice, e: down }).catch(() => null);
+      await raw('POST', '/edge/admin/login', { body: { token: TOK.alice }, headers: { origin: SHOP }, e: down }).catch(() => null);
+      const ctx = createExecutionContext();
+      await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: '*/5 * * * *' }), down, ctx);
+      await waitOnExecutionContext(ctx);
+    } finally { for (const s of spies) s.mockRestore(); }
+    expect(lines.length, 'the failure paths logged something').toBeGreaterThan(0);
+    const secrets = {
+      ...TOK, legacy: LEGACY, survey: SURVEY, cookieKey: env.EDGEREC_COOKIE_KEY, idSecret: env.EDGEREC_ID_SECRET,
+      ...Object.fromEntries(cookies.filter((c) => c.length >= 16).map((c, i) => [`cookie${i}`, c])),
+    };
+    expect(cookies.length).toBeGreaterThanOrEqual(2);
+    const all = lines.join('\n');
+    for (const [name, s] of Object.entries(secrets)) {
+      expect(all.includes(s), `${name} appears in the logs`).toBe(false);
+      expect(all.includes(s.slice(0, 12)), `a prefix of ${name} appears in the logs`).toBe(false);
+    }
+    expect(all).not.toMatch(/private words/);
   });
 });

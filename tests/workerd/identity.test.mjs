@@ -6,7 +6,7 @@ import { describe, it, expect, vi, afterEach } from 'vitest';
 import {
   identify, erasureIds, hmacId, customerKey, sealProfile, openProfile, parseCookies, serializeCookie,
   stripEdgerecCookies, profileCookie, clearCookies, checkConfig, ConfigError, fromBase64url, toBase64url,
-  MAX_PROFILE_BYTES, MAX_PROFILE_COOKIE, UID_MAX_AGE, SESSION_IDLE,
+  MAX_PROFILE_BYTES, MAX_PROFILE_COOKIE, UID_MAX_AGE, SESSION_IDLE, forgetProfiles, MAX_PREVIOUS_KEYS,
 } from '../../worker-shim/core/identity.js';
 
 const keyB64 = (seed) => btoa(String.fromCharCode(...Array.from({ length: 32 }, (_, i) => (i * 37 + seed) & 255)));
@@ -502,5 +502,44 @@ describe('configuration errors', () => {
     await expect(hmacId(new Uint8Array(0), 'x')).rejects.toBeInstanceOf(ConfigError);
     await expect(customerKey(req({ authorization: 'Bearer abcdefgh12345678' }), { EDGEREC_ID_SECRET: 'short' }))
       .rejects.toMatchObject({ reason: 'config', variable: 'EDGEREC_ID_SECRET' });
+  });
+});
+
+describe('the cookie key ring (EDGEREC_COOKIE_KEY_PREVIOUS)', () => {
+  const H = 'cd'.repeat(32);
+  const A = keyB64(21), B = keyB64(22), C = keyB64(23);
+
+  it('seals with the newest key, opens with it or any previous one; a key outside the ring opens nothing', async () => {
+    const underA = await sealProfile({ ...ENV, EDGEREC_COOKIE_KEY: A }, H, bytes(40));
+    const ring = { ...ENV, EDGEREC_COOKIE_KEY: B, EDGEREC_COOKIE_KEY_PREVIOUS: ` ${C} , ${A} ` };
+    expect(await openProfile(ring, H, underA)).toEqual(bytes(40));
+    const underB = await sealProfile(ring, H, bytes(41));
+    expect(await openProfile({ ...ENV, EDGEREC_COOKIE_KEY: B }, H, underB)).toEqual(bytes(41)); // the newest sealed it
+    expect(await openProfile({ ...ENV, EDGEREC_COOKIE_KEY: A }, H, underB)).toBeNull();
+    expect(await openProfile({ ...ENV, EDGEREC_COOKIE_KEY: B, EDGEREC_COOKIE_KEY_PREVIOUS: C }, H, underA)).toBeNull(); // A left the ring
+    expect(await openProfile(ring, 'ef'.repeat(32), underA)).toBeNull(); // still bound to its shopper
+    expect(checkConfig(ring)).toBeNull();
+  });
+
+  it('a malformed or overlong ring is a ConfigError naming EDGEREC_COOKIE_KEY_PREVIOUS and the entry', () => {
+    const err = (v) => checkConfig({ ...ENV, EDGEREC_COOKIE_KEY_PREVIOUS: v });
+    expect(err('')).toBeNull();
+    expect(err(undefined)).toBeNull();
+    expect(err(`${A},short`)).toMatchObject({ variable: 'EDGEREC_COOKIE_KEY_PREVIOUS', message: expect.stringMatching(/key 2 is not base64|key 2 must decode to 32 bytes/) });
+    expect(err(Array(MAX_PREVIOUS_KEYS + 1).fill(A).join(','))).toMatchObject({ message: `EDGEREC_COOKIE_KEY_PREVIOUS has ${MAX_PREVIOUS_KEYS + 1} keys: at most ${MAX_PREVIOUS_KEYS} (comma-separated)` });
+    expect(err(42)).toMatchObject({ message: 'EDGEREC_COOKIE_KEY_PREVIOUS must be a string (got number)' });
+  });
+
+  it('forgetProfiles evicts one id\'s memoized plaintexts, under every ring, and no other id\'s', async () => {
+    const other = 'ab'.repeat(32);
+    const v1 = await sealProfile(ENV, H, bytes(12)), v2 = await sealProfile(ENV, other, bytes(13));
+    const decrypt = vi.spyOn(crypto.subtle, 'decrypt');
+    expect(await openProfile(ENV, H, v1)).toEqual(bytes(12));
+    expect(decrypt).not.toHaveBeenCalled();
+    expect(forgetProfiles(H)).toBeGreaterThanOrEqual(1);
+    expect(await openProfile(ENV, H, v1)).toEqual(bytes(12)); // decrypted again
+    expect(await openProfile(ENV, other, v2)).toEqual(bytes(13)); // still memoized
+    expect(decrypt).toHaveBeenCalledTimes(1);
+    expect(forgetProfiles('')).toBe(0);
   });
 });

@@ -184,7 +184,7 @@ describe('GET /edge/admin/metrics', () => {
 
     // rejected events, by reason
     const post = (body, headers = { 'content-type': 'application/json' }) => send(new Request(`${SHOP}/edge/events`, { method: 'POST', headers, body }), e);
-    const sentRejects = { 'not-json': 0, empty: 0, 'too-many': 0, 'not-object': 0, 'too-large': 0, invalid: 0 };
+    const sentRejects = { 'not-json': 0, empty: 0, 'too-many': 0, 'not-object': 0, 'too-large': 0, 'cross-site': 0, invalid: 0 };
     for (const [body, reason, status] of [
       ['{nope', 'not-json', 400], ['also not json', 'not-json', 400], ['[]', 'empty', 400],
       [JSON.stringify(Array.from({ length: 501 }, () => ({ type: 'view', item: 'X' }))), 'too-many', 400],
@@ -195,6 +195,11 @@ describe('GET /edge/admin/metrics', () => {
       expect(r.status, `${reason}: ${r.text}`).toBe(status);
       sentRejects[reason]++;
     }
+    // another site driving a shopper's browser (core/request-site.js)
+    const evil = await post(JSON.stringify({ type: 'view', item: items[0].sku }),
+      { 'content-type': 'text/plain', origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' });
+    expect(evil.status, evil.text).toBe(403);
+    sentRejects['cross-site']++;
     const ok = await post(JSON.stringify({ type: 'view', item: items[0].sku }));
     expect(ok.status).toBe(202);
 
@@ -224,7 +229,7 @@ describe('GET /edge/admin/metrics', () => {
     expect(valueOf(m, 'edgerec_requests_total', { path: 'graphql' })).toBe(graphqlRequests);
     for (const [reason, n] of Object.entries(reasons)) expect(valueOf(m, 'edgerec_bypasses_total', { reason }), reason).toBe(n);
     expect(m.edgerec_bypasses_total.length).toBe(Object.keys(reasons).length);
-    for (const reason of ['not-json', 'empty', 'too-many', 'not-object', 'too-large']) {
+    for (const reason of ['not-json', 'empty', 'too-many', 'not-object', 'too-large', 'cross-site']) {
       expect(valueOf(m, 'edgerec_rejected_events_total', { reason }), reason).toBe(sentRejects[reason]);
     }
     const invalid = m.edgerec_rejected_events_total.filter((s) => s.labels.reason.startsWith('invalid'));

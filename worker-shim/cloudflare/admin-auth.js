@@ -35,8 +35,9 @@ const CLOCK_SKEW_S = 60;
 const MAX_LOGIN_BYTES = 4096;
 const SESSION_AD = 'er_admin/1'; // the cookie's additional data: never valid as a profile cookie
 const ROLES = ['viewer', 'operator', 'metrics'];
+const MAX_RING = 4;                 // tokens one name may hold at once (a rotation needs two)
 const AUTOMATION_ACTOR = /^[a-z][a-z0-9-]{0,31}$/;
-const RESERVED_ACTORS = new Set(['guardrail', 'admin']);
+const RESERVED_ACTORS = new Set(['guardrail', 'admin', 'retention']); // the cron's own rows, the legacy token
 const NO_STORE = { 'cache-control': 'no-store' };
 const enc = new TextEncoder();
 
@@ -58,10 +59,39 @@ export function requiredRole(method, path) {
   return 'viewer';
 }
 
+// ---- paths ---------------------------------------------------------------------------------------
+
+/** Whether `pathname` (as the URL parser left it: dot segments resolved, nothing decoded) is an
+ * edgerec path in disguise: it does not start with /edge/, but read as another server might read it
+ * (percent-decoded up to 3 times, `\` as `/`, any case, `;params`, a segment's trailing dots and
+ * spaces dropped, `.` / `..` resolved, empty segments dropped) it is /edge or under /edge/.  The
+ * Worker refuses those (404) rather than pass them, with their headers, to the origin. */
+export function disguisedEdgePath(pathname) {
+  if (pathname.startsWith('/edge/')) return false; // routed by the Worker, exactly (anything else: 404)
+  let p = pathname;
+  for (let i = 0; i < 3; i++) {
+    let d;
+    try { d = decodeURIComponent(p); } catch { d = p.replace(/%([0-9a-f]{2})/gi, (_, h) => String.fromCharCode(parseInt(h, 16))); }
+    if (d === p) break;
+    p = d;
+  }
+  const out = [];
+  for (const raw of p.replace(/\\/g, '/').toLowerCase().split('/')) {
+    const seg = raw.replace(/;.*$/s, '');
+    if (seg === '..') { out.pop(); continue; }
+    const bare = seg.replace(/[.\s\0]+$/, '');
+    if (bare) out.push(bare);
+  }
+  const n = `/${out.join('/')}`;
+  return n === '/edge' || n.startsWith('/edge/');
+}
+
 // ---- configuration ------------------------------------------------------------------------------
 
 /** The configured tokens [{name, role, token}] (EDGEREC_ADMIN_TOKENS, then EDGEREC_ADMIN_TOKEN as
- * "admin"), or {error} naming the malformed entry. */
+ * "admin"), or {error} naming the malformed entry.  A name may hold a ring of tokens, all valid at
+ * once (rotation without downtime, docs/admin.md): {"alice":{"role":"operator","tokens":["NEW","OLD"]}}
+ * or the name repeated in the list form (alice:operator:NEW,alice:operator:OLD); one name, one role. */
 export function parseTokens(env) {
   const out = [];
   const raw = env.EDGEREC_ADMIN_TOKENS;
@@ -71,13 +101,21 @@ export function parseTokens(env) {
     if (t.startsWith('{')) {
       let obj;
       try { obj = JSON.parse(t); } catch { return { error: 'EDGEREC_ADMIN_TOKENS is not valid JSON' }; }
-      entries = Object.entries(obj ?? {}).map(([name, v]) => [name, v?.role, v?.token]);
+      entries = [];
+      for (const [name, v] of Object.entries(obj ?? {})) {
+        if (v?.tokens === undefined) { entries.push([name, v?.role, v?.token]); continue; }
+        if (!Array.isArray(v.tokens) || !v.tokens.length || v.tokens.length > MAX_RING || v.token !== undefined) {
+          return { error: `EDGEREC_ADMIN_TOKENS (${name}): "tokens" must be an array of 1..${MAX_RING} tokens, without "token"` };
+        }
+        for (const token of v.tokens) entries.push([name, v.role, token]);
+      }
     } else {
       entries = t.split(',').map((e) => e.trim()).filter(Boolean).map((e) => {
         const a = e.indexOf(':'), b = e.indexOf(':', a + 1);
         return a < 0 || b < 0 ? [e.slice(0, Math.max(a, 0)) || e, undefined, undefined] : [e.slice(0, a), e.slice(a + 1, b), e.slice(b + 1)];
       });
     }
+    const roleOf = new Map();
     for (const [i, [name, role, token]] of entries.entries()) {
       const where = `EDGEREC_ADMIN_TOKENS entry ${i + 1}`;
       if (typeof name !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(name)) return { error: `${where}: the name must be 1..64 of A-Z a-z 0-9 . _ -` };
@@ -85,6 +123,9 @@ export function parseTokens(env) {
       if (typeof token !== 'string' || token.length < 16 || /[^\x21-\x7e]/.test(token)) {
         return { error: `${where} (${name}): the token must be at least 16 visible ASCII characters` };
       }
+      if (roleOf.has(name) && roleOf.get(name) !== role) return { error: `${where} (${name}): every token of one name must have the same role` };
+      if (out.some((t) => t.token === token)) return { error: `${where} (${name}): this token is configured twice` };
+      roleOf.set(name, role);
       out.push({ name, role, token, actor: `token:${name}` });
     }
   }
@@ -278,10 +319,9 @@ async function openSession(request, env, nowMs) {
   let s;
   try { s = JSON.parse(new TextDecoder().decode(bytes)); } catch { return null; }
   if (!s || typeof s.e !== 'number' || s.e <= nowMs / 1000) return null;
-  const conf = parseTokens(env);
-  const t = conf.tokens?.find((x) => x.name === s.t);
-  if (!t || t.role !== s.r || (await fingerprint(t.token)) !== s.f) return null; // token removed, re-roled or rotated
-  return s;
+  const ring = (parseTokens(env).tokens ?? []).filter((x) => x.name === s.t && x.role === s.r);
+  for (const t of ring) if ((await fingerprint(t.token)) === s.f) return s; // any token of the name's ring
+  return null; // its token removed from the ring, re-roled or rotated out
 }
 
 const cookieAttrs = { path: '/edge/admin', secure: true, httpOnly: true, sameSite: 'Strict' };
@@ -312,7 +352,7 @@ export async function authorize(request, env, need, nowMs = Date.now()) {
     const named = request.headers.get(ACTOR_HEADER);
     if (named !== null) { // an automation acting with an operator token (the retrain job)
       if (r.token.role !== 'operator') return deny(403, `${ACTOR_HEADER} is honoured only for operator tokens`);
-      if (!AUTOMATION_ACTOR.test(named) || RESERVED_ACTORS.has(named)) return deny(400, `${ACTOR_HEADER} must be 1..32 of a-z 0-9 - (not guardrail or admin)`);
+      if (!AUTOMATION_ACTOR.test(named) || RESERVED_ACTORS.has(named)) return deny(400, `${ACTOR_HEADER} must be 1..32 of a-z 0-9 - (not guardrail, admin or retention)`);
       actor = { name: named, role: 'operator', via: 'token', token: r.token.actor };
     }
   } else if (jwt) {

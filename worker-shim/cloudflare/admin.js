@@ -15,12 +15,14 @@
 //   PUT  /edge/admin/units/:id          create or replace (400 naming the field; 409 over a limit or on a concurrent change)
 //   POST /edge/admin/units              create; the id is the body's unitId or a new UUID (409 when it exists)
 //   DELETE /edge/admin/units/:id        (404 unknown; 409 for a default that is not stored)
+//   GET  /edge/admin/retention          event-log / feedback-text retention, the erasure purge's progress (retention.js)
 //   GET  /edge/admin/live-lists         the published live popularity lists, their age, the last run (popularity.js)
 //   GET  /edge/admin/metrics            Prometheus text exposition 0.0.4 (metrics.js; role 'metrics' or operator)
 //   GET  /edge/admin/ and /edge/admin/console/*   the operators' console and its JSON (console-data.js)
 import { readBounded } from '../core/body.js';
 import { Engine } from '../core/engine.js';
 import { tombstoneKey } from './events.js';
+import { readBundle, writeBundle } from './bundle-shards.js';
 import { ConflictError, audit, changeManifest, ensureSchema, publicManifest, readManifest } from './lifecycle.js';
 import { armStats, kpisByVersion } from './kpi.js';
 import { unitKpis } from './attribution.js';
@@ -29,11 +31,12 @@ import { UnitError } from '../core/units.js';
 import { createUnit, deleteUnit, getUnit, listUnits, putUnit } from './units-store.js';
 import { liveListsStatus } from './popularity.js';
 import { metricsResponse } from './metrics.js';
+import { retentionStatus } from './retention.js';
 import { parseSegment } from '../core/segments.js';
 import { consoleRoute, loginPage } from './console-data.js';
 import { authorize, requiredRole, sessionRoute } from './admin-auth.js';
 
-export const MAX_BUNDLE_BYTES = 25 * 1024 * 1024; // KV's value limit
+export const MAX_BUNDLE_BYTES = 48 * 1024 * 1024; // over 8 MiB: stored as KV shards (bundle-shards.js)
 const MAX_ADMIN_JSON_BYTES = 64 * 1024; // an admin request's JSON body
 const EVENTS_OBJECTS_PER_PAGE = 20;               // bounded work per request
 const VERSION_RE = /^[\x21-\x7e]{1,23}$/;
@@ -84,8 +87,10 @@ export async function adminRoute(request, env, url, wasm) {
   try {
     const page = await consoleRoute(request, env, url, path); // the console (console-data.js): the page and its JSON
     if (page) return page;
-    if (m && request.method === 'PUT') return await putBundle(request, env, decodeURIComponent(m[1]), wasm, actor);
-    if (m && request.method === 'GET') return await getBundle(env, decodeURIComponent(m[1]));
+    const version = m ? decodePart(m[1]) : null;
+    if (m && version === null && (request.method === 'PUT' || request.method === 'GET')) return fail(400, 'version: the path is not valid percent-encoding');
+    if (m && request.method === 'PUT') return await putBundle(request, env, version, wasm, actor);
+    if (m && request.method === 'GET') return await getBundle(env, version);
     if (path === 'status' && request.method === 'GET') return await status(env);
     if (path === 'rollout' && request.method === 'POST') return await rollout(request, env, actor);
     if (path === 'promote' && request.method === 'POST') return await promote(env, actor, `promoted by ${actor}`);
@@ -94,6 +99,7 @@ export async function adminRoute(request, env, url, wasm) {
     if ((path === 'pause' || path === 'resume') && request.method === 'POST') return await pauseResume(request, env, actor, path === 'pause');
     if (path === 'events' && request.method === 'GET') return await exportEvents(env, url);
     if (path === 'live-lists' && request.method === 'GET') return json(await liveListsStatus(env));
+    if (path === 'retention' && request.method === 'GET') return json(await retentionStatus(env)); // retention.js
     if (path === 'metrics' && request.method === 'GET') return await metricsResponse(env); // Prometheus text (metrics.js)
     const u = /^units(?:\/([^/]+))?$/.exec(path);
     if (u) { const r = await units(request, env, u[1], actor); if (r) return r; }
@@ -103,6 +109,11 @@ export async function adminRoute(request, env, url, wasm) {
     throw e;
   }
   return fail(404, `no admin route ${request.method} /edge/admin/${path}`);
+}
+
+/** A path segment percent-decoded, or null when it is not valid percent-encoding. */
+function decodePart(s) {
+  try { return decodeURIComponent(s); } catch { return null; }
 }
 
 async function putBundle(request, env, version, wasm, actor) {
@@ -122,7 +133,7 @@ async function putBundle(request, env, version, wasm, actor) {
   if (have && have.sha256 !== sha) return refuse(409, `a different bundle is already stored as ${version}: publish under a new version`);
   const body = { version, bytes: bytes.length, model: v.info.model.kind, work_units: v.units, sha256: sha };
   if (have) return json(body, 200);
-  await env.EDGEREC.put(`bundle:${version}`, bytes);
+  await writeBundle(env.EDGEREC, version, bytes); // one value, or shards then their manifest
   await env.DB.batch([
     env.DB.prepare('INSERT INTO bundles (version, bytes, sha256, model, work_units, created) VALUES (?, ?, ?, ?, ?, ?)')
       .bind(version, bytes.length, sha, v.info.model.kind, v.units, Date.now()),
@@ -138,9 +149,9 @@ async function getBundle(env, version) {
     version = m[version];
     if (!version) return fail(404, 'no such live bundle');
   }
-  const bytes = await env.EDGEREC.get(`bundle:${version}`, 'arrayBuffer');
-  if (!bytes) return fail(404, `no bundle ${version}`);
-  return new Response(bytes, { headers: { ...NO_STORE, 'content-type': 'application/octet-stream', 'x-edgerec-version': version } });
+  const got = await readBundle(env.EDGEREC, version);
+  if (!got) return fail(404, `no bundle ${version}`);
+  return new Response(got.bytes, { headers: { ...NO_STORE, 'content-type': 'application/octet-stream', 'x-edgerec-version': version } });
 }
 
 async function status(env) {
@@ -225,8 +236,8 @@ async function units(request, env, rawId, actor) {
     const r = await createUnit(env, body, { actor });
     return json(r, 201);
   }
-  let id;
-  try { id = decodeURIComponent(rawId); } catch { return fail(400, 'unitId: the path is not valid percent-encoding'); }
+  const id = decodePart(rawId);
+  if (id === null) return fail(400, 'unitId: the path is not valid percent-encoding');
   if (request.method === 'GET') return json(await getUnit(env, id));
   if (request.method === 'DELETE') return json(await deleteUnit(env, id, { actor }));
   if (request.method !== 'PUT') return null;

@@ -33,18 +33,6 @@ async function repairMirror(env, m) {
   } catch (e) { console.error(`edgerec: manifest mirror: ${e.message}`); }
 }
 
-/** Delete stored feedback text past its retention (FEEDBACK_TEXT_DAYS): the day is in the key,
- * so whole days are listed in order and at most `limit` objects go per run (bounded work). */
-export async function expireFeedbackText(env, now = Date.now(), limit = 200) {
-  const days = Number(env.FEEDBACK_TEXT_DAYS ?? 0);
-  if (!env.EDGEREC_EVENTS) return 0;
-  const cutoff = new Date(now - (days > 0 ? days : 0) * 86_400_000).toISOString().slice(0, 10).replaceAll('-', '/');
-  const l = await env.EDGEREC_EVENTS.list({ prefix: 'feedback-text/', limit });
-  const old = l.objects.map((o) => o.key).filter((k) => k.slice('feedback-text/'.length, 'feedback-text/'.length + 10) < cutoff);
-  if (old.length) await env.EDGEREC_EVENTS.delete(old);
-  return old.length;
-}
-
 /** One guardrail look; returns the decision (and applies it). */
 export async function runGuardrail(env, now = Date.now()) {
   if (!env.DB) return { action: 'none', reason: 'D1 binding DB is missing' };

@@ -30,26 +30,53 @@ export function hourPrefix(ts) {
   return `events/${d.getUTCFullYear()}/${p(d.getUTCMonth() + 1)}/${p(d.getUTCDate())}/${p(d.getUTCHours())}/`;
 }
 
-/** Send events (objects with an id) to the queue; resolves when sent. */
-export async function enqueue(env, events) {
-  if (!events.length) return;
+export const SEND_ATTEMPTS = 3; // a failed (or, under deadline.js, hung) Queue send is tried this many times in all
+export const SEND_BACKOFF_MS = 100; // then 200 ms: after the response (waitUntil), never in front of it
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function sendOnce(env, events) {
   if (!env.EVENTS) throw new Error('Queue binding EVENTS is missing');
   if (events.length === 1) await env.EVENTS.send(events[0], { contentType: 'json' });
   else await env.EVENTS.sendBatch(events.map((body) => ({ body, contentType: 'json' })));
+}
+
+/**
+ * Send events (objects with an id) to the queue; resolves when sent.  A failed send is retried
+ * (SEND_ATTEMPTS in all, backing off); when every attempt failed, a log line says how many events
+ * were lost and why, `lost(n, error)` is called (the Worker counts them: edgerec_events_lost_total),
+ * and the promise rejects with the last error.
+ */
+export async function enqueue(env, events, { lost = null, attempts = SEND_ATTEMPTS, backoffMs = SEND_BACKOFF_MS } = {}) {
+  if (!events.length) return;
+  let error = null;
+  for (let i = 0; i < attempts; i++) {
+    if (i) await sleep(backoffMs * 2 ** (i - 1));
+    try { await sendOnce(env, events); return; } catch (e) { error = e; }
+  }
+  console.error(`edgerec: queue: ${events.length} message(s) lost after ${attempts} attempts: ${error?.message}`);
+  try { lost?.(events.length, error); } catch { /* counting never hides the error */ }
+  throw error;
 }
 
 /** KV key of an erased shopper's tombstone. */
 export const tombstoneKey = (userHash) => `tombstone:${userHash}`;
 
 /** The queue consumer: write one NDJSON object per hour touched; ack on success, retry on failure. */
+/** The batch's shoppers → erased? (one KV read per distinct shopper, all at once); throws when KV does. */
+async function erasedUsers(batch, env) {
+  const tomb = new Map();
+  const users = [...new Set(batch.messages.map((m) => m.body?.user).filter((u) => typeof u === 'string' && u))];
+  const found = await Promise.all(users.map((u) => env.EDGEREC.get(tombstoneKey(u))));
+  users.forEach((u, i) => tomb.set(u, found[i] != null));
+  return tomb;
+}
+
 export async function consume(batch, env) {
   const seen = new Set();
   const byHour = new Map();
-  const tomb = new Map(); // user hash → erased?
-  try { // one KV read per distinct shopper in the batch, all at once
-    const users = [...new Set(batch.messages.map((m) => m.body?.user).filter((u) => typeof u === 'string' && u))];
-    const found = await Promise.all(users.map((u) => env.EDGEREC.get(tombstoneKey(u))));
-    users.forEach((u, i) => tomb.set(u, found[i] != null));
+  let tomb; // user hash → erased?
+  try {
+    tomb = await erasedUsers(batch, env);
   } catch (e) { // without the tombstones an erased shopper's events could be written: try again later
     console.error(`edgerec: reading tombstones failed, retrying the batch: ${e.message}`);
     batch.retryAll();
@@ -83,10 +110,11 @@ export async function consume(batch, env) {
       evs.sort((a, b) => (a.ts - b.ts) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       const id = (await sha256Hex(evs.map((e) => e.id).sort().join('\n'))).slice(0, 24);
       const body = evs.map((e) => JSON.stringify(e)).join('\n') + '\n';
-      await env.EDGEREC_EVENTS.put(`${prefix}${id}.ndjson`, body, {
+      const put = await env.EDGEREC_EVENTS.put(`${prefix}${id}.ndjson`, body, {
         httpMetadata: { contentType: 'application/x-ndjson' },
         customMetadata: { events: String(evs.length) },
       });
+      if (!put || typeof put.key !== 'string') throw new Error(`R2 put of ${prefix}${id}.ndjson returned no object`); // written, or retried
       met.written += evs.length;
     }
     if (env.DB) await recordKpis(env.DB, kpi, env); // de-duplicated by event id: a retried batch counts once
@@ -101,4 +129,40 @@ export async function consume(batch, env) {
     console.error(`edgerec: writing an event batch (R2, KPIs, popularity) failed, retrying: ${e.message}`);
     batch.retryAll();
   }
+}
+
+/** The dead-letter queue of `edgerec-events` (wrangler.toml dead_letter_queue): where a batch goes
+ * after the consumer failed it max_retries times (a poison message, or R2 / D1 down that long). */
+export const DEAD_LETTER_QUEUE = 'edgerec-events-dlq';
+
+/** R2 key of a dead-lettered message: the day it was queued, then its message id. */
+export function deadLetterKey(msg) {
+  const t = msg.timestamp instanceof Date && Number.isFinite(msg.timestamp.getTime()) ? msg.timestamp : new Date();
+  const safe = String(msg.id ?? crypto.randomUUID()).replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 128);
+  return `dead-letter/${t.toISOString().slice(0, 10).replaceAll('-', '/')}/${safe}.json`;
+}
+
+/** The dead-letter consumer: each message is kept in R2 under dead-letter/ (without `conn`, as
+ * everything stored; an erased shopper's not at all) for an operator to look at or replay, counted in
+ * edgerec_events_dropped_total{reason="dead-letter"} and logged; the batch is retried when R2 or KV
+ * fails (the DLQ's own retries). */
+export async function consumeDeadLetters(batch, env) {
+  let kept = 0;
+  try {
+    const tomb = await erasedUsers(batch, env); // an erased shopper's events are not kept here either
+    for (const msg of batch.messages) {
+      if (tomb.get(msg.body?.user)) continue;
+      const body = msg.body && typeof msg.body === 'object' && !Array.isArray(msg.body) ? (({ conn: _c, ...rest }) => rest)(msg.body) : msg.body;
+      await env.EDGEREC_EVENTS.put(deadLetterKey(msg), JSON.stringify({ message_id: msg.id, queued: msg.timestamp, attempts: msg.attempts, body }),
+        { httpMetadata: { contentType: 'application/json' } });
+      if (!(body && typeof body === 'object' && body.type === '_metric')) kept++;
+    }
+  } catch (e) {
+    console.error(`edgerec: keeping dead-lettered events failed, retrying: ${e.message}`);
+    batch.retryAll();
+    return;
+  }
+  console.error(`edgerec: ${batch.messages.length} message(s) dead-lettered (${kept} event(s)) under dead-letter/`);
+  if (env.DB && kept) await recordBatchMetrics(env.DB, { dropped: { 'dead-letter': kept }, now: Date.now() }).catch((e) => console.error(`edgerec: dead-letter metrics: ${e.message}`));
+  batch.ackAll();
 }

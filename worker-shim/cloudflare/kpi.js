@@ -127,9 +127,11 @@ export async function kpisByVersion(db, versions) {
  * {shoppers, converted, revenue_sum, revenue_sumsq, requests, errors, bypasses} and the unit CTR's
  * {unit_viewers (shoppers who viewed a unit), unit_clickers (of those, who clicked one)}. */
 export async function armStats(db, run) {
-  const perArm = async (table, cols) => (await (run
+  // every answer must be rows: a guardrail decision is never taken on part of the figures
+  const rows = (r, what) => { if (!Array.isArray(r?.results)) throw new Error(`D1 answered ${what} without rows`); return r.results; };
+  const perArm = async (table, cols) => rows(await (run
     ? db.prepare(`SELECT arm, ${cols} FROM ${table} WHERE run = ? GROUP BY arm`).bind(run)
-    : db.prepare(`SELECT arm, ${cols} FROM ${table} WHERE arm IN ('holdout', 'control') GROUP BY arm`)).all()).results;
+    : db.prepare(`SELECT arm, ${cols} FROM ${table} WHERE arm IN ('holdout', 'control') GROUP BY arm`)).all(), table);
   const out = {};
   const arm = (name) => (out[name] ??= { shoppers: 0, converted: 0, revenue_sum: 0, revenue_sumsq: 0, requests: 0, errors: 0, bypasses: 0, unit_viewers: 0, unit_clickers: 0 });
   for (const r of await perArm('run_shoppers', 'COUNT(*) shoppers, SUM(converted) converted, SUM(revenue) revenue_sum, SUM(revenue * revenue) revenue_sumsq')) {
@@ -141,8 +143,8 @@ export async function armStats(db, run) {
   if (run) {
     const [version, startMs] = [run.slice(0, run.lastIndexOf('@')), Number(run.slice(run.lastIndexOf('@') + 1))];
     const fromHour = Math.floor(startMs / 3_600_000);
-    const m = (await db.prepare(`SELECT arm, SUM(requests) requests, SUM(errors) errors, SUM(bypasses) bypasses FROM kpi_hourly
-      WHERE hour >= ? AND ((arm = 'canary' AND version = ?) OR arm = 'control') GROUP BY arm`).bind(fromHour, version).all()).results;
+    const m = rows(await db.prepare(`SELECT arm, SUM(requests) requests, SUM(errors) errors, SUM(bypasses) bypasses FROM kpi_hourly
+      WHERE hour >= ? AND ((arm = 'canary' AND version = ?) OR arm = 'control') GROUP BY arm`).bind(fromHour, version).all(), 'kpi_hourly');
     for (const r of m) Object.assign(arm(r.arm), { requests: r.requests ?? 0, errors: r.errors ?? 0, bypasses: r.bypasses ?? 0 });
   }
   return out;

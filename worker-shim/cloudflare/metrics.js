@@ -25,7 +25,7 @@ export const CRON_INTERVAL_MS = 5 * 60_000; // wrangler.toml [triggers] crons = 
 export const CRON_SLACK_MS = 2 * 60_000;
 /** Bypass reasons that are failures (the rest — holdout, product, no-listing, explicit-sort,
  * mutation, cart, order, … — are the Worker doing what it should). */
-export const FAILURE_REASONS = new Set(['error', 'trap', 'config', 'no-bundle', 'budget', 'origin-body', 'oversized']);
+export const FAILURE_REASONS = new Set(['error', 'trap', 'config', 'no-bundle', 'budget', 'origin-body', 'oversized', 'deadline', 'origin-timeout', 'origin-unreachable']);
 export const ERROR_REASONS = new Set(['error', 'trap']);
 const KPI_FIELDS = ['requests', 'impressions', 'clicks', 'carts', 'purchases', 'revenue', 'feedback', 'errors', 'bypasses', 'work_units'];
 const RETENTION = { kpiHourlyDays: 90, hourShoppersDays: 7, seenEventsDays: 7, metricHourlyDays: 35, metricSeenDays: 7 };
@@ -60,10 +60,18 @@ const labelKey = (labels) => JSON.stringify(Object.fromEntries(Object.entries(la
 export class RequestTally {
   constructor() { this.counts = new Map(); this.since = Date.now(); }
 
-  /** Count one occurrence of `name` (requests | bypass | rejected) with `labels`. */
-  note(name, labels = {}) {
+  /** Count `n` (default one) occurrences of `name` (requests | bypass | rejected | events_lost) with `labels`. */
+  note(name, labels = {}, n = 1) {
     const k = `${name}\u0000${labelKey(labels)}`;
-    this.counts.set(k, (this.counts.get(k) ?? 0) + 1);
+    this.counts.set(k, (this.counts.get(k) ?? 0) + n);
+  }
+
+  /** Put back the counts of a message take() gave that could not be sent (they go with the next). */
+  restore(m) {
+    for (const [name, labels, n] of m?.counts ?? []) {
+      const k = `${name}\u0000${labels}`;
+      this.counts.set(k, (this.counts.get(k) ?? 0) + n);
+    }
   }
 
   /** The message to send now (and the tallies reset), or null when not yet due / nothing counted. */
@@ -88,6 +96,7 @@ export function bypassReason(response) {
 export function rejectReason(status, error) {
   if (status === 413) return 'too-large';
   if (status === 503) return 'not-configured';
+  if (status === 403) return 'cross-site'; // core/request-site.js refused it
   const e = String(error ?? '');
   if (/^body is not JSON|^body must be JSON/.test(e)) return 'not-json';
   if (/^no events/.test(e)) return 'empty';
@@ -280,7 +289,8 @@ export function prometheusText(s) {
   family(out, 'edgerec_rejected_events_total', 'counter', 'POST /edge/events answered 4xx/5xx, by reason.', c('rejected'));
   family(out, 'edgerec_events_received_total', 'counter', 'Events delivered to the queue consumer (deliveries, not distinct ids).', [{ value: one('events_received') }]);
   family(out, 'edgerec_events_written_total', 'counter', 'Events written to the R2 event log.', [{ value: one('events_written') }]);
-  family(out, 'edgerec_events_dropped_total', 'counter', 'Delivered events not written, by reason (erased shopper, repeated id).', c('events_dropped'));
+  family(out, 'edgerec_events_dropped_total', 'counter', 'Delivered events not written, by reason (erased shopper, repeated id, dead-letter).', c('events_dropped'));
+  family(out, 'edgerec_events_lost_total', 'counter', 'Messages the Worker could not queue after its retries, by kind (event, metric).', c('events_lost'));
   family(out, 'edgerec_event_batches_total', 'counter', 'Queue batches consumed.', [{ value: one('event_batches') }]);
   family(out, 'edgerec_event_log_lag_seconds', 'summary', 'Time from queueing an event to writing it to R2.', [
     { suffix: '_sum', value: one('event_lag_seconds_sum') }, { suffix: '_count', value: one('event_lag_seconds_count') }]);

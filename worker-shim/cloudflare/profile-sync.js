@@ -29,7 +29,7 @@
 // device) has been quiet for PARITY_QUIET_MS, is one sample; it is equal when the state served
 // equals the KV copy read at this edge AND that copy is the customer's newest version.  Counters in
 // D1 (`profile_parity`, bucket 0 = since the start, hourly buckets kept 30 days).
-import { openProfile, sealProfile } from '../core/identity.js';
+import { forgetProfiles, openProfile, sealProfile } from '../core/identity.js';
 import { decodeState, encodeState } from '../core/state.js';
 import { tombstoneKey } from './events.js';
 
@@ -202,8 +202,10 @@ export async function consumeProfileSync(batch, env, nowMs = Date.now()) {
   }
 }
 
-/** Forget a customer's sync row (DELETE /edge/profile); pending trailing writes then find none. */
+/** Forget a customer's sync row (DELETE /edge/profile); pending trailing writes then find none.  The
+ * isolate's memo of their sealed states goes first (identity.js forgetProfiles). */
 export async function forgetCustomer(env, key) {
+  if (key) forgetProfiles(sealedFor(key));
   if (!env.DB || !key) return;
   await ensureTables(env.DB);
   await env.DB.prepare('DELETE FROM profile_sync WHERE customer = ?1').bind(key).run();

@@ -14,6 +14,8 @@ import { executeRecommendations, mixedError, recommendationsRequest, resolveUnit
 import { catalogLookup, parseStores } from './catalog-sync.js';
 import { liveUnits } from './units-store.js';
 import { parseWebsites } from '../core/segments.js';
+import { edgeDeadlineMs, withDeadline } from './deadline.js';
+import { cacheMatch, cachePut } from './origin.js';
 
 const SHARED_MAX_AGE = 300; // seconds a document that is the same for everyone may be kept
 const sharedSeen = new Set(); // cache keys answered the same for everyone (per isolate, bounded)
@@ -97,7 +99,7 @@ export async function answerRecommendations(request, env, ctx, op, io) {
   // looked up only when it can hit: for a shopper who may be personalized, only documents this
   // isolate has seen answered the same for everyone (a Cache API round trip costs as much as the answer)
   if (key && (!s.personal || sharedSeen.has(key))) {
-    const hit = await cache.match(new Request(key, { method: 'GET' })).catch(() => undefined);
+    const hit = await cacheMatch(cache, new Request(key, { method: 'GET' }), edgeDeadlineMs(env)); // a hung or failing lookup is a miss
     if (hit) {
       const headers = new Headers(hit.headers);
       for (const [k, v] of Object.entries(cors)) headers.set(k, v);
@@ -114,7 +116,7 @@ export async function answerRecommendations(request, env, ctx, op, io) {
   if (shared && key) {
     sharedSeen.add(key);
     if (sharedSeen.size > 1000) sharedSeen.delete(sharedSeen.values().next().value);
-    const put = cache.put(new Request(key, { method: 'GET' }), new Response(body, { headers: { 'content-type': 'application/json', 'cache-control': `public, max-age=${SHARED_MAX_AGE}` } })).catch(() => {});
+    const put = cachePut(cache, new Request(key, { method: 'GET' }), new Response(body, { headers: { 'content-type': 'application/json', 'cache-control': `public, max-age=${SHARED_MAX_AGE}` } }));
     ctx.waitUntil?.(put);
   }
   logImpressions(request, env, ctx, s, result.units, headers, io);
@@ -134,8 +136,20 @@ function sharedKey(request, where, personal) {
   return k.toString();
 }
 
-/** GET /edge/recommend?pageType=&sku=&category=&cart=&unit=&k=&exclude= : the same units as JSON. */
+/** GET /edge/recommend?pageType=&sku=&category=&cart=&unit=&k=&exclude= : the same units as JSON.
+ * Bounded by EDGE_DEADLINE_MS; past it, or when something fails, an empty answer (200, no units,
+ * `x-edgerec: bypass; reason=deadline|trap|error`): the page shows no unit, never an error. */
 export async function recommendRest(request, env, ctx, url, io) {
+  try {
+    return await withDeadline(restAnswerFor(request, env, ctx, url, io), edgeDeadlineMs(env), 'recommendations');
+  } catch (e) {
+    console.error(`edgerec: /edge/recommend: ${e.stack || e}`);
+    const reason = e?.code === 'trap' || e?.code === 'deadline' ? e.code : 'error';
+    return json(200, { results: [], totalResults: 0 }, { ...corsHeaders(request, originsOf(env)), 'cache-control': 'no-store', 'x-edgerec': `bypass; reason=${reason}` });
+  }
+}
+
+async function restAnswerFor(request, env, ctx, url, io) {
   const cors = corsHeaders(request, originsOf(env));
   const q = restArgs(url.searchParams);
   if (q.error) return json(400, { error: q.error }, { ...cors, 'cache-control': 'no-store' });

@@ -6,7 +6,9 @@
 //                    from the operations a stock storefront already sends
 //   POST /edge/events    events from apps and pages (one or an array, ≤ 64 KiB)
 //   POST /edge/feedback/survey  survey tools' webhooks → feedback events (survey.js)
-//   GET|DELETE /edge/profile  what is stored about the shopper / erase it
+//   GET|DELETE /edge/profile  what is stored about the shopper / erase it (an app id: with its
+//                        install key, POST /edge/profile/key — app-keys.js)
+//   other sites' pages may not use the shopper routes (core/request-site.js)
 //   GET /edge/health     bundle version and binding checks
 //   GET /edge/recs.js    the storefront script (worker-shim/browser/recs.js, docs/storefront.md)
 //   queue            the consumer of `edgerec-events`: NDJSON batches to R2
@@ -18,9 +20,13 @@
 // response as it came, plus `x-edgerec: bypass; reason=…`.
 import wasm from '../../wasm/edgerec.wasm';
 import { adminRoute } from './admin.js';
+import { disguisedEdgePath } from './admin-auth.js';
 import { BundleStore, REFRESH_MS } from './bundles.js';
-import { expireFeedbackText, runGuardrail } from './cron.js';
-import { consume, enqueue, tombstoneKey } from './events.js';
+import { readBundle } from './bundle-shards.js';
+import { runGuardrail } from './cron.js';
+import { runRetention } from './retention.js';
+import { consume, consumeDeadLetters, DEAD_LETTER_QUEUE, enqueue, tombstoneKey } from './events.js';
+import { edgeDeadlineMs, guardEnv, withDeadline } from './deadline.js';
 import { assignArm } from '../core/arms.js';
 import { surveyWebhook } from './survey.js';
 import { consumeProfileSync, forgetCustomer, PROFILE_QUEUE, syncProfile, withCustomerCopy } from './profile-sync.js';
@@ -28,13 +34,15 @@ import { RequestTally, bypassReason, cronStatus, rejectReason } from './metrics.
 import { runAlerts } from './alerts.js';
 import { readBounded } from '../core/body.js';
 import { cartSkus, explicitSort, firstProduct, isListing, isPlaceOrder, listedSkus, pageType, productViewKey, readOperation, wishlistSkus } from '../core/graphql.js';
-import { checkConfig, clearCookies, erasureIds, identify, openProfile, profileCookie, sealProfile, stripEdgerecCookies } from '../core/identity.js';
+import { checkConfig, clearCookies, erasureIds, forgetProfiles, identify, openProfile, profileCookie, sealProfile, stripEdgerecCookies } from '../core/identity.js';
+import { appProofRefusal, forgetAppKey, registerAppKey } from './app-keys.js';
 import { fetchOrigin, originUrl } from './origin.js';
 import { answerRecommendations, originsOf, recommendRest, storeFor, websitesOf } from './recommend.js';
 import { repairUnitsMirror } from './units-store.js';
 import { catalogHealth, syncCatalog } from './catalog-sync.js';
 import { publishLiveLists } from './popularity.js';
 import { preflight } from '../core/cors.js';
+import { refuseCrossSite, siteRefusal } from '../core/request-site.js';
 import { scriptAnswer } from '../core/storefront-script.js';
 import recsScript from '../browser/recs.js'; // the storefront script's text (wrangler.toml [[rules]] Text)
 import { recommendationsRequest } from '../core/recommendations.js';
@@ -56,30 +64,44 @@ const tally = new RequestTally(); // request counts, sent to the metrics at most
 const dec = new TextDecoder();
 
 export default {
-  async fetch(request, env, ctx) {
+  async fetch(request, rawEnv, ctx) {
     const url = new URL(request.url);
+    // every binding call is bounded (deadline.js): EDGE_DEADLINE_MS on the shopper's paths, 10× for the admin API
+    const env = guardEnv(rawEnv, (url.pathname.startsWith('/edge/admin/') ? 10 : 1) * edgeDeadlineMs(rawEnv));
+    store.prefetch(env, ctx); // a due bundle load starts now, kept alive by this request (bundles.js)
     const pre = request.method === 'OPTIONS' ? preflight(request, originsOf(env)) : null;
     if (pre) return pre; // the storefront's own origins (CORS_ORIGINS); any other preflight goes on as before
     try {
       if (url.pathname.startsWith('/edge/')) return await edgeRoute(request, env, ctx, url);
     } catch (e) {
       console.error(`edgerec: ${url.pathname}: ${e.stack || e}`);
+      if (e?.code === 'deadline') return Response.json({ error: e.message }, { status: 503, headers: NO_STORE }); // names the binding call, nothing else
       return Response.json({ error: 'internal error' }, { status: 500, headers: NO_STORE });
     }
     if (url.pathname === '/graphql' || url.pathname.startsWith('/graphql/')) return countRequest(env, ctx, await graphql(request, env, ctx, url));
+    if (disguisedEdgePath(url.pathname)) { // e.g. /EDGE/ADMIN/…, /edge%2Fadmin/…: never to the origin (admin-auth.js)
+      return Response.json({ error: `no route ${request.method} ${url.pathname}: edgerec's paths are /edge/… exactly` }, { status: 404, headers: NO_STORE });
+    }
     return passThrough(request, env); // production routes send only /graphql* and /edge/* here
   },
   // edgerec-events → R2 (events.js); edgerec-profile-sync → trailing KV profile writes (profile-sync.js)
-  queue: (batch, env) => (batch.queue === PROFILE_QUEUE ? consumeProfileSync(batch, env) : consume(batch, env)),
-  // every 5 minutes (wrangler.toml [triggers]): the guardrail, feedback-text expiry, the units mirror and
+  // edgerec-events-dlq → dead-letter/ in R2, counted (events.js); the consumers' binding calls are bounded
+  // by 10 × EDGE_DEADLINE_MS (a hung R2 / D1 / KV call fails the batch, which the Queue retries)
+  queue: (batch, env) => {
+    if (batch.queue === PROFILE_QUEUE) return consumeProfileSync(batch, env);
+    const genv = guardEnv(env, 10 * edgeDeadlineMs(env));
+    return batch.queue === DEAD_LETTER_QUEUE ? consumeDeadLetters(batch, genv) : consume(batch, genv);
+  },
+  // every 5 minutes (wrangler.toml [triggers]): the guardrail, retention (feedback text, event log, erasure purge), the units mirror and
   // the catalog sync; `edgerec:catalog` (a local trigger: wrangler dev's /__scheduled?cron=edgerec:catalog,
   // used by the dev stack at start) runs the catalog sync alone
   scheduled: (controller, env, ctx) => {
     const now = controller.scheduledTime ?? Date.now();
     if (controller.cron === 'edgerec:catalog') return ctx.waitUntil(syncCatalogStep(env, now));
     return ctx.waitUntil(Promise.all([
-      runGuardrail(env, now).finally(() => runAlerts(env, now)), // alerts after the guardrail's decision; never throws
-      expireFeedbackText(env, now).catch((e) => console.error(`edgerec: feedback text: ${e.message}`)),
+      runGuardrail(guardEnv(env, 10 * edgeDeadlineMs(env)), now) // a hung D1 read fails the look: no decision on partial data
+        .catch((e) => console.error(`edgerec: guardrail: ${e.message}`)).finally(() => runAlerts(env, now)), // alerts after the guardrail's decision; never throws
+      runRetention(env, now), // feedback text, the event log's age, the erasure purge (retention.js); never throws
       repairUnitsMirror(env), // never throws
       publishLiveLists(env, now), // never throws; computes every LIVE_LISTS_MINUTES, writes KV only on a change
       syncCatalogStep(env, now),
@@ -90,7 +112,7 @@ export default {
 /** The catalog view's sync (catalog-sync.js) over the active bundle's skus; never throws. */
 async function syncCatalogStep(env, now) {
   try {
-    const engine = await store.get(env);
+    const engine = await store.get(env, Date.now(), { waitMs: Infinity }); // the cron waits for a first load
     if (!engine) return { skipped: 'no bundle' };
     return await syncCatalog(env, now, { engine });
   } catch (e) {
@@ -123,8 +145,8 @@ async function engineFor(env, version) {
   if (!e || (!e.engine && Date.now() - e.at >= REFRESH_MS)) {
     e = { engine: null, at: Date.now() };
     try {
-      const bytes = await env.EDGEREC.get(`bundle:${version}`, 'arrayBuffer');
-      if (bytes) e.engine = new Engine(wasm, new Uint8Array(bytes));
+      const got = await readBundle(env.EDGEREC, version); // one value or its shards (bundle-shards.js)
+      if (got) e.engine = new Engine(wasm, got.bytes);
     } catch (err) { console.error(`edgerec: bundle ${version}: ${err.message}`); }
     if (versionEngines.size > 4) versionEngines.delete(versionEngines.keys().next().value);
     versionEngines.set(version, e);
@@ -161,7 +183,7 @@ function flushTally(env, ctx) {
     .then((engine) => { const b = engine?.info().budget; if (b > 0) m.budget = { version: store.version, units: b }; })
     .catch(() => { /* no budget this time */ })
     .then(() => enqueue(env, [m]))
-    .catch((e) => console.error(`edgerec: metrics: ${e.message}`));
+    .catch(() => tally.restore(m)); // not sent (enqueue logged it): the counts go with the next flush
   ctx.waitUntil?.(sent);
 }
 
@@ -169,7 +191,13 @@ function flushTally(env, ctx) {
 function metric(env, ctx, kind, who) {
   if (!who.version) return;
   const m = { type: '_metric', kind, arm: who.arm, model: who.version, run: who.run ?? undefined, id: crypto.randomUUID(), ts: Date.now() / 1000 };
-  ctx.waitUntil?.(enqueue(env, [m]).catch(() => {}));
+  ctx.waitUntil?.(enqueue(env, [m], { lost: lostCounter('metric') }).catch(() => { /* logged and counted */ }));
+}
+
+/** What enqueue calls when messages are lost after its retries: they are counted in the isolate's
+ * tallies (edgerec_events_lost_total{kind}), sent with the next flush. */
+function lostCounter(kind) {
+  return (n) => tally.note('events_lost', { kind }, n);
 }
 
 // ---- the origin ---------------------------------------------------------------
@@ -215,7 +243,8 @@ async function graphql(request, env, ctx, url) {
     const r = readOperation(request.method, url, bodyText);
     op = r.op;
     if (!op) reason = r.reason;
-    else if (recommendationsRequest(op)) return await recommendations(request, env, ctx, op);
+    else if (recommendationsRequest(op)) return refuseCrossSite(request, originsOf(env), { graphql: true }) ?? await recommendations(request, env, ctx, op);
+    else if (siteRefusal(request, originsOf(env))) reason = 'cross-site'; // another site's page (core/request-site.js): the origin's answer, nothing recorded
   } catch (e) {
     console.error(`edgerec: operation: ${e.stack || e}`);
     reason = 'error';
@@ -225,7 +254,10 @@ async function graphql(request, env, ctx, url) {
   if (bodyBytes !== null) init.body = bodyBytes;
   // The origin request goes out first; who the shopper is and their stored state are read while it
   // is in flight (nothing of that reaches the origin request, and all of it is only read).
-  const pending = fetchOrigin(originUrl(request, env), init, ctx);
+  const started = performance.now(); // (tests move Date.now(); the deadline is real time)
+  const deadlineMs = edgeDeadlineMs(env);
+  const originTimeoutMs = op && !op.mutation ? Number(env.ORIGIN_TIMEOUT_MS) || 0 : 0; // queries only: a mutation is never cut short
+  const pending = fetchOrigin(originUrl(request, env), init, ctx, { cacheDeadlineMs: deadlineMs, originTimeoutMs });
   pending.catch(() => { /* awaited below: not an unhandled rejection meanwhile */ });
   let ready = null;
   if (!reason) {
@@ -239,7 +271,15 @@ async function graphql(request, env, ctx, url) {
     }
     if (id && !id.optedOut) ready = settled(shopperState(request, env, id, op));
   }
-  const { response: origin } = await pending;
+  let origin;
+  try {
+    ({ response: origin } = await pending);
+  } catch (e) { // no answer from the origin: what Cloudflare would say without edgerec (502 / 504), and why
+    const timeout = e?.code === 'origin-timeout';
+    console.error(`edgerec: origin: ${e.message}`);
+    return new Response(timeout ? 'the origin did not answer in time\n' : 'the origin could not be reached\n', {
+      status: timeout ? 504 : 502, headers: { 'content-type': 'text/plain', ...NO_STORE, 'x-edgerec': `bypass; reason=${timeout ? 'origin-timeout' : 'origin-unreachable'}` } });
+  }
   if (reason) return bypass(origin, null, reason);
   if (id.optedOut) return bypass(origin, null, id.reason === 'no-consent' ? 'no-consent' : 'opt-out', id.setCookies ?? []);
   if (origin.status !== 200) return bypass(origin, null, 'origin-status');
@@ -252,7 +292,11 @@ async function graphql(request, env, ctx, url) {
   if (read.over) return bypass(origin, read.body, 'oversized'); // the same bytes, streamed through
   const bytes = read.bytes;
   try {
-    const shopper = await ready;
+    // the shopper's state was read while the origin answered; it may hold the answer EDGE_DEADLINE_MS
+    // from the request's start at most (a hung KV or D1 read: the origin's response, bypass deadline)
+    const left = Math.max(0, deadlineMs - (performance.now() - started));
+    const shopper = await withDeadline(ready, left, 'the shopper\'s state').catch((e) => ({ error: e }));
+    if (shopper.error?.code === 'deadline') return bypass(origin, bytes, 'deadline');
     if (shopper.error) throw shopper.error;
     return await personalize({ request, env, ctx, op, id, origin, bytes, ...shopper.value });
   } catch (e) {
@@ -281,11 +325,13 @@ async function shopperState(request, env, id, op) {
  * storefront gets a GraphQL error (200), never a 5xx and never Magento's "unknown field". */
 async function recommendations(request, env, ctx, op) {
   try {
-    return await answerRecommendations(request, env, ctx, op, IO);
+    // bounded like a listing: a hung binding never holds a unit past EDGE_DEADLINE_MS
+    return await withDeadline(answerRecommendations(request, env, ctx, op, IO), edgeDeadlineMs(env), 'recommendations');
   } catch (e) {
     console.error(`edgerec: recommendations: ${e.stack || e}`);
+    const reason = e.code === 'trap' || e.code === 'deadline' ? e.code : 'error';
     return Response.json({ errors: [{ message: 'recommendations are temporarily unavailable', extensions: { category: 'edgerec-unavailable' } }] },
-      { status: 200, headers: { 'cache-control': 'no-store', 'x-edgerec': `bypass; reason=${e.code === 'trap' ? 'trap' : 'error'}` } });
+      { status: 200, headers: { 'cache-control': 'no-store', 'x-edgerec': `bypass; reason=${reason}` } });
   }
 }
 
@@ -439,7 +485,7 @@ function queueMarked({ request, env, ctx, id, before, full }) {
 function sendMarked(request, env, id, before, full) {
   return classify(request, env, id, before)
     .catch((e) => { console.error(`edgerec: traffic: ${e.message}`); return null; })
-    .then((t) => enqueue(env, full.map((ev) => markEvent(ev, t))))
+    .then((t) => { const marked = full.map((ev) => markEvent(ev, t)); return enqueue(env, marked, { lost: lostCounter('event') }).catch(() => { /* logged and counted */ }); })
     .catch((e) => console.error(`edgerec: queue: ${e.message}`));
 }
 
@@ -480,6 +526,10 @@ async function edgeRoute(request, env, ctx, url) {
   if (path === '/edge/health' && request.method === 'GET') return health(env);
   if (path.startsWith('/edge/admin/')) return adminRoute(request, env, url, wasm);
   if (path === '/edge/feedback/survey') return surveyWebhook(request, env, ctx, SURVEY_IO);
+  if (SHOPPER_ROUTES.has(path)) { // another site's page may not act for the shopper (core/request-site.js)
+    const refused = refuseCrossSite(request, originsOf(env), { navigation: path === '/edge/profile' });
+    if (refused) return path === '/edge/events' ? countRejected(env, ctx, refused) : refused;
+  }
   if (path === '/edge/feedback') {
     if (request.method !== 'POST') return methodNotAllowed('POST');
     return postFeedback(request, env, ctx);
@@ -498,12 +548,20 @@ async function edgeRoute(request, env, ctx, url) {
     return new Response(a.body, { status: a.status, headers: a.headers });
   }
   if (path === '/edge/profile') {
-    if (request.method === 'GET') return getProfile(request, env);
-    if (request.method === 'DELETE') return deleteProfile(request, env);
-    return methodNotAllowed('GET, DELETE');
+    if (request.method !== 'GET' && request.method !== 'DELETE') return methodNotAllowed('GET, DELETE');
+    const unproven = await appProofRefusal(request, env); // an app id needs its install key (app-keys.js)
+    if (unproven) return unproven;
+    return request.method === 'GET' ? getProfile(request, env) : deleteProfile(request, env);
+  }
+  if (path === '/edge/profile/key') { // an app's install key, issued once (app-keys.js, docs/profile.md)
+    if (request.method !== 'POST') return methodNotAllowed('POST');
+    return registerAppKey(request, env);
   }
   return Response.json({ error: `no route ${request.method} ${path}` }, { status: 404, headers: NO_STORE });
 }
+
+/** The routes that act for the shopper whose browser sends them: refused from other sites' pages. */
+const SHOPPER_ROUTES = new Set(['/edge/events', '/edge/feedback', '/edge/profile', '/edge/profile/key', '/edge/recommend']);
 
 const methodNotAllowed = (allow) =>
   Response.json({ error: `method not allowed (use ${allow})` }, { status: 405, headers: { ...NO_STORE, allow } });
@@ -662,12 +720,14 @@ async function deleteProfile(request, env) {
   const now = Math.floor(Date.now() / 1000);
   const headers = new Headers(NO_STORE);
   for (const c of clearCookies()) headers.append('set-cookie', c); // the cookie profile goes at once, whatever KV does
+  for (const k of keys) forgetProfiles(k); // no plaintext of it stays in this isolate's memo
   try {
     for (const k of keys) await env.EDGEREC.put(tombstoneKey(k), String(now)); // excluded from every later export and training run
     if (id.customerKey) {
       await env.EDGEREC.delete(`profile:${id.customerKey}`);
       await forgetCustomer(env, id.customerKey); // pending trailing writes find no row
     }
+    await forgetAppKey(request, env, id.uidHash); // an app id's install key registration
   } catch (e) {
     console.error(`edgerec: erase: ${e.message}`);
     return Response.json({ erased: false, cookies_cleared: true, error: 'the erasure could not be recorded: try again' }, { status: 503, headers });

@@ -10,7 +10,7 @@
 /** Request headers a storefront may send with a recommendations or events request. */
 export const ALLOWED_HEADERS = ['content-type', 'store', 'content-currency', 'magento-store-view-code', 'magento-store-code',
   'magento-website-code', 'magento-customer-group', 'magento-environment-id', 'x-api-key', 'x-edgerec-id', 'x-edgerec-session',
-  'x-edgerec-profile', 'authorization'];
+  'x-edgerec-profile', 'x-edgerec-key', 'authorization'];
 const EXPOSED = 'x-edgerec, x-edgerec-profile';
 
 /** The set of allowed origins from a comma-separated setting (scheme://host[:port], no path). */

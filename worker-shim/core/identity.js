@@ -11,6 +11,7 @@
 //          setCookies: string[] /* append each as its own Set-Cookie on the response */ }
 //   await openProfile(env, id.uidHash, id.profileValue)  → Uint8Array | null   (never throws)
 //   await sealProfile(env, id.uidHash, bytes)            → er_p value | null   (null: bytes invalid or > 1 KB)
+//   forgetProfiles(uidHash)                               evict this id's opened profiles from the memo (erasure)
 //   profileCookie(value), clearCookies()                  → Set-Cookie strings (clear: DELETE /edge/profile)
 //   stripEdgerecCookies(request.headers)                  → Headers for the origin request
 //   await hmacId(secret, id) → 64 lowercase hex;  await customerKey(request, env[, nowSec]) → hex | null
@@ -31,6 +32,7 @@
 //   devices; a forged, expired or non-customer token gives NO key.  Without it (opaque tokens of
 //   older stores), HMAC(…, "customer:" + bearer token), which changes at every login
 //   (docs/profile-sync.md).
+// * Never sent to the origin: er_uid, er_sid, er_p, x-edgerec-id, -session, -profile and -key.
 // * Browsers: er_uid (16 random bytes, base64url, one year; re-issued when a session starts,
 //   so the year rolls) and er_sid = "<sid>.<unix seconds of last activity>" (30 min; a new sid
 //   after 30 min idle), both HttpOnly; Secure; SameSite=Lax; Path=/.  Apps: x-edgerec-id
@@ -41,6 +43,10 @@
 // * er_p = base64url(12-byte random IV || AES-256-GCM ciphertext || 16-byte tag) under
 //   EDGEREC_COOKIE_KEY, additional data "er_p/1:" + uidHash.  Profiles up to 1024 bytes, so
 //   the value is at most 1403 characters and its Set-Cookie well under 4 KB.
+// * The key ring: sealed with EDGEREC_COOKIE_KEY (the newest), opened with it or any key of the
+//   optional EDGEREC_COOKIE_KEY_PREVIOUS (comma-separated, at most MAX_PREVIOUS_KEYS): rotation
+//   without losing anyone's profile; a value opened with an older key is sealed again with the
+//   newest on the next write (docs/profile.md, *Rotating the cookie key*).
 // * Signed-in customers: only `Authorization: Bearer <token>` makes a customer key.
 //   x-magento-cache-id is NOT per customer (Magento hashes store, currency, logged-in flag,
 //   customer group and tax rate: every customer of a group shares it), so it is never a key.
@@ -61,14 +67,17 @@ export const ID_HEADER = 'x-edgerec-id';
 export const SESSION_HEADER = 'x-edgerec-session';
 /** Apps keep their sealed profile in this header (request and response) instead of the er_p cookie. */
 export const PROFILE_HEADER = 'x-edgerec-profile';
+/** An app's install key (proof of possession of its x-edgerec-id, core/app-key.js): request only. */
+export const KEY_HEADER = 'x-edgerec-key';
 export const UID_MAX_AGE = 365 * 24 * 3600; // seconds
 export const SESSION_IDLE = 30 * 60; // seconds of inactivity that end a session
 export const MAX_PROFILE_BYTES = 1024;
 export const MAX_PROFILE_COOKIE = Math.ceil(((12 + MAX_PROFILE_BYTES + 16) * 4) / 3); // 1403 chars
 export const MIN_ID_SECRET = 32; // characters
+export const MAX_PREVIOUS_KEYS = 2; // older cookie keys still opened (EDGEREC_COOKIE_KEY_PREVIOUS)
 
 const EDGEREC_COOKIES = new Set([UID_COOKIE, SESSION_COOKIE, PROFILE_COOKIE]);
-const EDGEREC_HEADERS = [ID_HEADER, SESSION_HEADER, PROFILE_HEADER];
+const EDGEREC_HEADERS = [ID_HEADER, SESSION_HEADER, PROFILE_HEADER, KEY_HEADER];
 const BASE_ATTRS = { path: '/', secure: true, httpOnly: true, sameSite: 'Lax' };
 const CLOCK_SKEW = 60; // seconds a session timestamp may be ahead of this edge's clock
 const RANDOM_ID = /^[A-Za-z0-9_-]{22}$/; // 16 bytes, base64url, no padding
@@ -156,6 +165,27 @@ function decodeCookieKey(s) {
   return Uint8Array.from(bin, (c) => c.charCodeAt(0));
 }
 
+// The older cookie keys (EDGEREC_COOKIE_KEY_PREVIOUS, comma-separated; unset or empty: none) as
+// setting strings, or a problem string naming the entry.
+let lastPrevious = { setting: undefined, value: [] }; // checkConfig runs on every request: parsed once per setting
+function previousKeys(env) {
+  const s = env?.EDGEREC_COOKIE_KEY_PREVIOUS;
+  if (s === undefined || s === null || s === '') return [];
+  if (typeof s !== 'string') return `must be a string (got ${typeof s})`;
+  if (lastPrevious.setting !== s) lastPrevious = { setting: s, value: parsePrevious(s) };
+  return lastPrevious.value;
+}
+
+function parsePrevious(s) {
+  const list = s.split(',').map((x) => x.trim()).filter(Boolean);
+  if (list.length > MAX_PREVIOUS_KEYS) return `has ${list.length} keys: at most ${MAX_PREVIOUS_KEYS} (comma-separated)`;
+  for (const [i, x] of list.entries()) {
+    const k = decodeCookieKey(x);
+    if (typeof k === 'string') return `key ${i + 1} ${k}`;
+  }
+  return list;
+}
+
 function consentName(env) {
   const n = env?.CONSENT_COOKIE;
   if (n === undefined || n === null || n === '') return { name: null, problem: null };
@@ -169,6 +199,8 @@ export function checkConfig(env) {
   if (p) return new ConfigError('EDGEREC_ID_SECRET', p);
   const k = decodeCookieKey(env?.EDGEREC_COOKIE_KEY);
   if (typeof k === 'string') return new ConfigError('EDGEREC_COOKIE_KEY', k);
+  const prev = previousKeys(env);
+  if (typeof prev === 'string') return new ConfigError('EDGEREC_COOKIE_KEY_PREVIOUS', prev);
   const c = consentName(env);
   if (c.problem) return new ConfigError('CONSENT_COOKIE', c.problem);
   return jwtProblem(env);
@@ -202,13 +234,19 @@ function envIdSecret(env) {
 }
 
 function aesKey(env) {
-  const s = env?.EDGEREC_COOKIE_KEY;
+  return aesKeyOf(env?.EDGEREC_COOKIE_KEY, 'EDGEREC_COOKIE_KEY');
+}
+
+function aesKeyOf(s, variable) {
   const cached = typeof s === 'string' && keyCache.get('a\0' + s);
   if (cached) return cached;
   const k = decodeCookieKey(s);
-  if (typeof k === 'string') return Promise.reject(new ConfigError('EDGEREC_COOKIE_KEY', k));
+  if (typeof k === 'string') return Promise.reject(new ConfigError(variable, k));
   return cachedKey('a', s, () => crypto.subtle.importKey('raw', k, { name: 'AES-GCM' }, false, ['encrypt', 'decrypt']));
 }
+
+// What the memo of opened profiles is keyed by: the whole ring (a changed ring opens afresh).
+const ringOf = (env) => `${env?.EDGEREC_COOKIE_KEY}\u0001${env?.EDGEREC_COOKIE_KEY_PREVIOUS ?? ''}`;
 
 // ---- per-isolate memo of crypto results ----------------------------------------
 
@@ -224,7 +262,20 @@ class Memo {
   }
 }
 const uidHashes = new Memo(MEMO_MAX); // secret \0 uid → uidHash
-const openedProfiles = new Memo(MEMO_MAX); // cookie key \0 uidHash \0 er_p value → profile bytes
+const openedProfiles = new Memo(MEMO_MAX); // key ring \0 uidHash \0 er_p value → profile bytes
+
+/** Forget every opened or sealed profile of this id (uidHash, or "customer:" + customer key) held in
+ * this isolate's memo, and the raw uid that hashes to it: after DELETE /edge/profile no plaintext of
+ * it stays in memory.  Returns how many entries went. */
+export function forgetProfiles(uidHash) {
+  if (typeof uidHash !== 'string' || uidHash === '') return 0;
+  let n = 0;
+  for (const k of [...openedProfiles.map.keys()]) {
+    if (k.split('\0')[1] === uidHash) { openedProfiles.map.delete(k); n++; }
+  }
+  for (const [k, h] of [...uidHashes.map]) if (h === uidHash) { uidHashes.map.delete(k); n++; }
+  return n;
+}
 
 /** uidHash = HMAC(secret, "uid:" + uid), remembered per isolate. */
 async function uidHashOf(secret, uid) {
@@ -337,7 +388,7 @@ export function clearCookies() {
 
 /** A copy of the request headers for the origin: er_uid, er_sid and er_p removed from Cookie
  * (other pairs kept in order, the header removed when nothing is left, left byte-identical when
- * it holds no edgerec cookie), x-edgerec-id and x-edgerec-session removed.  Accepts anything
+ * it holds no edgerec cookie), x-edgerec-id, -session, -profile and -key removed.  Accepts anything
  * `new Headers()` does. */
 export function stripEdgerecCookies(headers) {
   const out = new Headers(headers);
@@ -375,28 +426,33 @@ export async function sealProfile(env, uidHash, bytes) {
   out.set(iv);
   out.set(ct, 12);
   const value = toBase64url(out);
-  openedProfiles.set(env.EDGEREC_COOKIE_KEY + '\0' + uidHash + '\0' + value, bytes.slice());
+  openedProfiles.set(ringOf(env) + '\0' + uidHash + '\0' + value, bytes.slice());
   return value;
 }
 
 /** Decrypt an er_p value → the profile bytes, or null for anything wrong: no value, not strict
- * base64url, too short or too long, another shopper's cookie, a wrong key, any changed bit, or
- * a bad EDGEREC_COOKIE_KEY (identify() reports that one).  Never throws. */
+ * base64url, too short or too long, another shopper's cookie, a key outside the ring, any changed
+ * bit, or a bad EDGEREC_COOKIE_KEY (identify() reports that one).  Tries EDGEREC_COOKIE_KEY, then
+ * each key of EDGEREC_COOKIE_KEY_PREVIOUS.  Never throws. */
 export async function openProfile(env, uidHash, value) {
   try {
     if (typeof uidHash !== 'string' || uidHash === '') return null;
     if (typeof value !== 'string' || value.length > MAX_PROFILE_COOKIE) return null;
-    const memoKey = env?.EDGEREC_COOKIE_KEY + '\0' + uidHash + '\0' + value;
+    const memoKey = ringOf(env) + '\0' + uidHash + '\0' + value;
     const known = typeof env?.EDGEREC_COOKIE_KEY === 'string' ? openedProfiles.get(memoKey) : undefined;
     if (known) return known.slice(); // sealed or opened here before under this key: what decrypt would give
     const raw = fromBase64url(value);
     if (!raw || raw.length < 12 + 16) return null;
-    const key = await aesKey(env);
-    const pt = await crypto.subtle.decrypt(
-      { name: 'AES-GCM', iv: raw.subarray(0, 12), additionalData: additionalData(uidHash), tagLength: 128 }, key, raw.subarray(12));
-    const bytes = new Uint8Array(pt);
-    openedProfiles.set(memoKey, bytes.slice());
-    return bytes;
+    const params = { name: 'AES-GCM', iv: raw.subarray(0, 12), additionalData: additionalData(uidHash), tagLength: 128 };
+    const prev = previousKeys(env);
+    for (const [s, variable] of [[env?.EDGEREC_COOKIE_KEY, 'EDGEREC_COOKIE_KEY'], ...(Array.isArray(prev) ? prev : []).map((x) => [x, 'EDGEREC_COOKIE_KEY_PREVIOUS'])]) {
+      let pt;
+      try { pt = await crypto.subtle.decrypt(params, await aesKeyOf(s, variable), raw.subarray(12)); } catch { continue; } // not this key: the next
+      const bytes = new Uint8Array(pt);
+      openedProfiles.set(memoKey, bytes.slice());
+      return bytes;
+    }
+    return null;
   } catch {
     return null;
   }

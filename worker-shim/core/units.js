@@ -48,9 +48,15 @@ export class UnitError extends Error {
 }
 
 const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
-const shown = (v) => { const s = JSON.stringify(v); return s === undefined ? String(v) : s.length > 40 ? `${s.slice(0, 40)}…` : s; };
+const shown = (v) => { // JSON, clipped; DEL, C1 and U+2028/9 (which JSON.stringify leaves raw) escaped too
+  const s = JSON.stringify(v)?.replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return s === undefined ? String(v) : s.length > 40 ? `${s.slice(0, 40)}…` : s;
+};
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
+/** How an unknown key is named in an error: as is when it is a plain name, else quoted and clipped
+ * (`[""]`, `["a\nb"]`), so that the field is never empty and no control character reaches a message or a log. */
+const keyName = (k, dot = '') => (/^[A-Za-z_$][\w$-]{0,63}$/.test(k) ? `${dot}${k}` : `[${shown(k)}]`);
 
 /** One unit from JSON input: every field checked, defaults filled in.  `prefix` names where the
  * unit is in a larger document ('units[2].'); `id` is the id the unit is stored under (the
@@ -59,12 +65,12 @@ export function normalizeUnit(input, { prefix = '', id } = {}) {
   const errors = [];
   const bad = (field, message) => errors.push({ field: `${prefix}${field}`, message });
   if (!isObject(input)) throw invalid([{ field: prefix ? prefix.replace(/\.$/, '') : 'unit', message: 'must be a JSON object' }]);
-  for (const k of Object.keys(input)) if (!FIELDS.has(k) && !READ_ONLY.has(k)) bad(k, `unknown field (the fields are ${[...FIELDS].join(', ')})`);
+  for (const k of Object.keys(input)) if (!FIELDS.has(k) && !READ_ONLY.has(k)) bad(keyName(k), `unknown field (the fields are ${[...FIELDS].join(', ')})`);
 
   let unitId = input.unitId;
   if (unitId === undefined || unitId === null) unitId = id ?? crypto.randomUUID();
   else if (typeof unitId !== 'string' || !UNIT_ID_RE.test(unitId)) bad('unitId', `must be 1..64 characters of A-Z a-z 0-9 . _ - (got ${shown(unitId)})`);
-  else if (id !== undefined && unitId !== id) bad('unitId', `'${unitId}' is not the id in the path ('${id}')`);
+  else if (id !== undefined && unitId !== id) bad('unitId', `'${unitId}' is not the id in the path (${UNIT_ID_RE.test(id) ? `'${id}'` : shown(id)})`);
   if (id !== undefined && !UNIT_ID_RE.test(id)) bad('unitId', `must be 1..64 characters of A-Z a-z 0-9 . _ - (got ${shown(id)})`);
 
   const text = (field, { required, fallback }) => {
@@ -111,7 +117,7 @@ function normalizeFilters(f, bad) {
   const out = { categories: [], excludeCategories: [], priceMin: null, priceMax: null, inStockOnly: true };
   if (f === undefined || f === null) return out;
   if (!isObject(f)) { bad('filters', 'must be an object {categories, excludeCategories, priceMin, priceMax, inStockOnly}'); return out; }
-  for (const k of Object.keys(f)) if (!FILTER_FIELDS.has(k)) bad(`filters.${k}`, `unknown filter (the filters are ${[...FILTER_FIELDS].join(', ')})`);
+  for (const k of Object.keys(f)) if (!FILTER_FIELDS.has(k)) bad(`filters${keyName(k, '.')}`, `unknown filter (the filters are ${[...FILTER_FIELDS].join(', ')})`);
   const paths = (field) => {
     const v = f[field];
     if (v === undefined || v === null) return [];

@@ -120,7 +120,9 @@ async function waitFor(url, { timeoutMs = 90_000, ok = (r) => r.status < 500, pr
 /**
  * Start the stack.  Options: bundle, catalog, origin (URL; no stand-in), port, originPort, stateDir, quiet,
  * standinArgs (extra arguments for tests/standin/server.mjs, e.g. ['--record', '--timeout-ms', '10000']),
- * vars ({NAME: value} for the Worker, over wrangler.toml's [vars], e.g. {CORS_ORIGINS: 'http://127.0.0.1:8788'}).
+ * vars ({NAME: value} for the Worker, over wrangler.toml's [vars], e.g. {CORS_ORIGINS: 'http://127.0.0.1:8788'}),
+ * inspectorPort (wrangler dev's devtools port; default: wrangler's own choice), config (another wrangler
+ * configuration file, e.g. a snapshot of the Worker that edits of the sources do not reload; .dev.vars still applies).
  * @returns {Promise<{worker: string, origin: string, stop: () => Promise<void>}>}
  */
 /** Run the Worker's scheduled handler once (wrangler dev --test-scheduled): `all` is the 5-minute
@@ -155,7 +157,8 @@ export async function startStack(o) {
     }
     procs.push(startProcess('wrangler', process.execPath, [WRANGLER, 'dev', '--local', '--ip', '127.0.0.1', '--port', String(port),
       '--persist-to', stateDir, '--var', `ORIGIN_URL:${origin}`, ...Object.entries(o.vars ?? {}).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
-      '--show-interactive-dev-session=false', '--test-scheduled'], { quiet: o.quiet }));
+      '--show-interactive-dev-session=false', '--test-scheduled', ...(o.inspectorPort ? ['--inspector-port', String(o.inspectorPort)] : []),
+      ...(o.config ? ['--config', o.config, '--env-file', `${ROOT}.dev.vars`] : [])], { quiet: o.quiet }));
     const worker = `http://127.0.0.1:${port}`;
     await waitFor(`${worker}/edge/health`, { procs, ok: (r) => r.status === 200 || (!o.bundle && r.status === 503) });
     // one cron run now (wrangler dev --test-scheduled): the catalog view is synced from the origin, so
