@@ -4,7 +4,7 @@
 // creates `since` once and removes client-sent edge fields.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_CART, applyEvents, decodeState, encodeState } from '../../worker-shim/core/state.js';
+import { MAX_CART, MAX_FUTURE_TS_S, applyEvents, decodeState, encodeState } from '../../worker-shim/core/state.js';
 
 const enc = new TextEncoder();
 const profile = Uint8Array.from({ length: 40 }, (_, i) => (i * 7 + 3) & 0xff);
@@ -86,4 +86,15 @@ test('applyEvents: since is set once (when the shopper had none) and kept; clien
   applyEvents({ engine: null, state: kept, events: [{ type: 'view', item: 'B' }], id, nowMs: 1_700_000_000_000 });
   assert.equal(kept.since, 1_600_000_000);
   assert.equal(decodeState(encodeState(kept)).since, 1_600_000_000, 're-sealing keeps it');
+});
+
+test('applyEvents: a client ts in the past is kept; more than MAX_FUTURE_TS_S ahead (or not a number) is the edge\'s time', () => {
+  const id = { uidHash: 'u'.repeat(64), sid: 's' };
+  const nowMs = 1_700_000_000_250;
+  const now = nowMs / 1000;
+  const events = [{ type: 'view', item: 'A', ts: now - 86_400 * 30 }, { type: 'view', item: 'B', ts: now + MAX_FUTURE_TS_S },
+    { type: 'view', item: 'C', ts: now + MAX_FUTURE_TS_S + 1 }, { type: 'view', item: 'D', ts: 4_294_967_295.999 }, { type: 'view', item: 'E', ts: '1' }, { type: 'view', item: 'F' }];
+  const full = applyEvents({ engine: null, state: {}, events, id, nowMs });
+  assert.deepEqual(full.map((e) => e.ts), [now - 86_400 * 30, now + MAX_FUTURE_TS_S, now, now, now, now]);
+  assert.equal(full.length, events.length); // nothing dropped
 });

@@ -35,7 +35,7 @@ const FORWARD = ['authorization', 'store', 'content-currency', 'x-magento-cache-
 const HEX64 = /^[0-9a-f]{64}$/;
 const EXPECTED_FILES = ['index.mjs', 'package.json', 'config.json', 'wasm/edgerec.wasm', 'bundle.erb',
   'worker-shim/core/arms.js', 'worker-shim/core/body.js', 'worker-shim/core/catalog.js', 'worker-shim/core/customer-token.js', 'worker-shim/core/engine.js', 'worker-shim/core/graphql.js',
-  'worker-shim/core/identity.js', 'worker-shim/core/live-lists.js', 'worker-shim/core/local-hour.js', 'worker-shim/core/recommendations.js', 'worker-shim/core/segments.js', 'worker-shim/core/state.js', 'worker-shim/core/storefront-script.js', 'worker-shim/core/traffic.js', 'worker-shim/core/units.js',
+  'worker-shim/core/identity.js', 'worker-shim/core/live-lists.js', 'worker-shim/core/local-hour.js', 'worker-shim/core/recommendations.js', 'worker-shim/core/request-site.js', 'worker-shim/core/segments.js', 'worker-shim/core/state.js', 'worker-shim/core/storefront-script.js', 'worker-shim/core/traffic.js', 'worker-shim/core/units.js',
   'worker-shim/lambda-edge/main.mjs', 'worker-shim/lambda-edge/handler.mjs', 'worker-shim/lambda-edge/cloudfront.mjs',
   'worker-shim/lambda-edge/runtime.mjs', 'worker-shim/lambda-edge/aws.mjs', 'worker-shim/browser/recs.js',
   'node_modules/graphql/package.json', 'node_modules/graphql/index.mjs'];
@@ -621,6 +621,34 @@ describe('/edge/* (viewer-request, within 40 KB)', () => {
     assert.equal(prof.stored, true);
     assert.equal(prof.id, await uidHash(shopper));
     assert.deepEqual(prof.cart, ['24-MB04']);
+  });
+
+  it('another site\'s page cannot act for the shopper (core/request-site.js, as the Worker): 403 on the shopper routes, nothing logged', async () => {
+    const shopper = new F.Browser();
+    const evil = { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'no-cors' };
+    const n0 = sunk.length;
+    for (const [method, path, body] of [['POST', '/edge/events', [{ type: 'view', item: '24-MB01' }]], ['POST', '/edge/feedback', { item: '24-MB01', thumbs: 'up' }],
+      ['GET', '/edge/recommend', undefined], ['DELETE', '/edge/profile', undefined]]) {
+      const r = await edge(method, path, body, shopper, evil);
+      assert.equal(r.status, 403, `${method} ${path}: ${r.text}`);
+      assert.match(JSON.parse(r.text).error, /cross-site request refused.*evil\.example/);
+      assert.deepEqual(r.setCookies, []);
+    }
+    const olderBrowser = await edge('POST', '/edge/events', [{ type: 'view', item: '24-MB01' }], shopper, { origin: 'https://evil.example' });
+    assert.equal(olderBrowser.status, 403); // no Sec-Fetch-Site, a foreign Origin
+    assert.equal(sunkSince(n0).length, 0);
+    const same = await edge('POST', '/edge/events', [{ type: 'view', item: '24-MB01' }], shopper, { 'sec-fetch-site': 'same-origin' });
+    assert.equal(same.status, 202);
+    const app = await edge('POST', '/edge/events', [{ type: 'view', item: '24-MB04' }], shopper); // neither header: an app, curl
+    assert.equal(app.status, 202);
+    assert.equal(sunkSince(n0).length, 2);
+    const listing = F.listing(await categoryUid('gear'), { n: F.nonce() });
+    const n1 = sunk.length;
+    const viaEvil = await send(listing, { browser: shopper, headers: evil });
+    assert.equal(viaEvil.status, 200);
+    assert.equal(viaEvil.edgerec, null); // the origin's answer, not re-ranked
+    assert.deepEqual(F.skusOf(viaEvil.text), F.skusOf((await direct(listing)).text));
+    assert.equal(sunkSince(n1).length, 0); // no impression recorded for the shopper
   });
 
   it('GET /edge/recs.js: the storefront script from the package, as the Worker serves it: compressed for the viewer, ETag, 304', async () => {

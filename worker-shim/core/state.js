@@ -100,6 +100,14 @@ export function decodeState(bytes) {
  * A state without `since` (the shopper had none) is created now.
  * @returns the events to log (state.profile / state.cart / state.since are updated in place)
  */
+/** A client's event time may lie in the past (an app's offline batch) but at most MAX_FUTURE_TS_S
+ * ahead of the edge's clock: later (or none) is the edge's time, so no event outlives the event log's
+ * retention by being dated years ahead (docs/events.md, *Retention and erasure*). */
+export const MAX_FUTURE_TS_S = 3600;
+function clientTs(ts, now) {
+  return typeof ts === 'number' && ts <= now + MAX_FUTURE_TS_S ? ts : Math.round(now * 1000) / 1000;
+}
+
 export function applyEvents({ engine, state, events, id, who = null, activeVersion = null, nowMs = Date.now() }) {
   const now = nowMs / 1000;
   if (!Number.isInteger(state.since)) state.since = Math.floor(now);
@@ -108,7 +116,7 @@ export function applyEvents({ engine, state, events, id, who = null, activeVersi
     const ev = stripEdgeFields({
       ...e,
       id: e.id ?? crypto.randomUUID(),
-      ts: typeof e.ts === 'number' ? e.ts : Math.round(now * 1000) / 1000,
+      ts: clientTs(e.ts, now),
       session: e.session ?? id.sid ?? undefined,
       user: id.uidHash ?? undefined,
     });

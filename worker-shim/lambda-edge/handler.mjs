@@ -31,6 +31,7 @@
 // 200 answer but does not re-rank it (engine reason, trap, budget), it returns those bytes with
 // `x-edgerec: bypass; reason=…`, as the Worker does.  An exception never leaves the handler.
 import { readBounded } from '../core/body.js';
+import { siteRefusal } from '../core/request-site.js';
 import { executeRecommendations, mixedError, recommendationsRequest, resolveUnits, restAnswer, restArgs, restUnits, storeOf, unitsPolicy } from '../core/recommendations.js';
 import { cartSkus, explicitSort, firstProduct, isListing, listedSkus, pageType, productViewKey, readOperation, wishlistSkus } from '../core/graphql.js';
 import { clearCookies, erasureIds, identify, openProfile, profileCookie, sealProfile } from '../core/identity.js';
@@ -109,7 +110,12 @@ async function graphql(x) {
   }
   const { op } = readOperation(method, requestUrl(request), bodyText);
   if (!op) return stepAside(request); // not ours (malformed, over the document limits, unknown operation)
-  if (recommendationsRequest(op)) return recommendationsGraphql(x, op); // answered here: Magento never sees it
+  const refused = crossSite(x); // another site's page (core/request-site.js): nothing recorded, nothing answered for the shopper
+  if (recommendationsRequest(op)) {
+    if (refused) return jsonResponse(403, { errors: [{ message: refused.error, extensions: { category: 'edgerec-cross-site' } }] }, [], x.limits.responseBytes);
+    return recommendationsGraphql(x, op); // answered here: Magento never sees it
+  }
+  if (refused) return stepAside(request); // the origin's answer, as if edgerec were not there
   if (op.mutation) {
     await logCart(x, op); // the mutation itself goes to Magento exactly once, untouched
     return stepAside(request);
@@ -350,6 +356,10 @@ async function edgeRoute(x) {
   const json = (status, value, extra = []) => jsonResponse(status, value, extra, limits.responseBytes);
   const allow = (a) => json(405, { error: `method not allowed (use ${a})` }, [['allow', a]]);
   if (path === '/edge/health') return method === 'GET' ? health(x) : allow('GET');
+  if (SHOPPER_ROUTES.has(path)) { // another site's page may not act for the shopper (core/request-site.js)
+    const refused = crossSite(x, { navigation: path === '/edge/profile' });
+    if (refused) return json(403, { error: refused.error, site: refused.site }, [['vary', 'Origin, Sec-Fetch-Site']]);
+  }
   if (path === '/edge/events') return method === 'POST' ? postEvents(x) : allow('POST');
   if (path === '/edge/feedback') return method === 'POST' ? postFeedback(x) : allow('POST');
   if (path === '/edge/recommend') return method === 'GET' ? recommend(x) : allow('GET');
@@ -360,6 +370,18 @@ async function edgeRoute(x) {
     return allow('GET, DELETE');
   }
   return json(404, { error: `no route ${method} ${path}` });
+}
+
+/** The routes that act for the shopper whose browser sends them: refused from other sites' pages. */
+const SHOPPER_ROUTES = new Set(['/edge/events', '/edge/feedback', '/edge/profile', '/edge/recommend']);
+const NO_OTHER_ORIGINS = new Set(); // the Lambda@Edge package serves no other storefront origin (no CORS)
+
+/** The Worker's Origin / Sec-Fetch-Site rule on a CloudFront request: null, or why it is refused. */
+function crossSite(x, opts = {}) {
+  const headers = toHeaders(x.request.headers);
+  const host = headers.get('host');
+  const url = host ? `https://${host}${x.request.uri}` : requestUrl(x.request).href;
+  return siteRefusal({ method: x.request.method, url, headers }, NO_OTHER_ORIGINS, opts);
 }
 
 let recsText = null; // the storefront script's text, read from the package on first use
