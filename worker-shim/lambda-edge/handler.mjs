@@ -110,7 +110,8 @@ async function graphql(x) {
   }
   const { op } = readOperation(method, requestUrl(request), bodyText);
   if (!op) return stepAside(request); // not ours (malformed, over the document limits, unknown operation)
-  const refused = crossSite(x); // another site's page (core/request-site.js): nothing recorded, nothing answered for the shopper
+  const headers = toHeaders(request.headers);
+  const refused = crossSite(x, {}, headers); // another site's page (core/request-site.js): nothing recorded, nothing answered for the shopper
   if (recommendationsRequest(op)) {
     if (refused) return jsonResponse(403, { errors: [{ message: refused.error, extensions: { category: 'edgerec-cross-site' } }] }, [], x.limits.responseBytes);
     return recommendationsGraphql(x, op); // answered here: Magento never sees it
@@ -125,7 +126,6 @@ async function graphql(x) {
   if (!viewKey && !isListing(op)) return stepAside(request); // no product listing asked
   if (!rt.config.origin) return stepAside(request);
   if (!(await ready(x))) return stepAside(request); // cold start still loading, or no secrets
-  const headers = toHeaders(request.headers);
   const id = await identify({ headers }, rt.env, rt.now());
   if (id.error || id.optedOut) return stepAside(request);
   const manifest = rt.manifest;
@@ -377,8 +377,7 @@ const SHOPPER_ROUTES = new Set(['/edge/events', '/edge/feedback', '/edge/profile
 const NO_OTHER_ORIGINS = new Set(); // the Lambda@Edge package serves no other storefront origin (no CORS)
 
 /** The Worker's Origin / Sec-Fetch-Site rule on a CloudFront request: null, or why it is refused. */
-function crossSite(x, opts = {}) {
-  const headers = toHeaders(x.request.headers);
+function crossSite(x, opts = {}, headers = toHeaders(x.request.headers)) {
   const host = headers.get('host');
   const url = host ? `https://${host}${x.request.uri}` : requestUrl(x.request).href;
   return siteRefusal({ method: x.request.method, url, headers }, NO_OTHER_ORIGINS, opts);
