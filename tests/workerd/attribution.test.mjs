@@ -194,9 +194,21 @@ describe('through the Worker: a browser clicks a unit and buys', () => {
     expect(t.ctr).toBeCloseTo(t.clicks / t.views, 12);
   });
 
-  it('the storefront script on a cart page names no cart: GET /edge/recommend answers from what the edge saw added (the profile)', async () => {
-    const [x] = skus.slice(5, 6);
-    const b = new Browser();
+  /** A new browser whose arm (the x-edgerec header of its first answer) is `want`: shoppers are
+   * placed by their id's hash, so a few new ones are tried (the holdout is DEFAULT_HOLDOUT %). */
+  async function browserIn(want) {
+    for (let i = 0; i < 400; i++) {
+      const b = new Browser();
+      const r = await b.send('/edge/recommend?pageType=CMS');
+      expect(r.status, r.text).toBe(200);
+      if ((/; arm=(\w+)/.exec(r.edgerec ?? '') ?? [])[1] === want) return b;
+    }
+    throw new Error(`no shopper in the ${want} arm in 400 tries`);
+  }
+  const cartItems = (r) => r.json.results.map((u) => u.productsView.map((p) => p.sku));
+  /** The browser adds sku to a cart through the Worker; then its cart page's units three ways: named
+   * by nothing (the profile), named by ?cart=, and for a new shopper (the same arm) with nothing in a cart. */
+  async function cartPages(b, x, arm) {
     const c = await b.graphql('mutation createCart { cartId: createEmptyCart }', 'createCart', {});
     const a = await b.graphql(`mutation AddProductToCart($cartId: String!, $product: CartItemInput!) {
       addProductsToCart(cartId: $cartId, cartItems: [$product]) { cart { id } user_errors { code message } } }`,
@@ -204,14 +216,29 @@ describe('through the Worker: a browser clicks a unit and buys', () => {
     expect(a.headers.get('x-edgerec'), a.text).toMatch(/^observed; events=cart/);
     const implicit = await b.send('/edge/recommend?pageType=Cart');
     const explicit = await b.send(`/edge/recommend?pageType=Cart&cart=${encodeURIComponent(x)}`);
-    const fresh = await new Browser().send('/edge/recommend?pageType=Cart');
-    expect(implicit.status, implicit.text).toBe(200);
-    const items = (r) => r.json.results.map((u) => u.productsView.map((p) => p.sku));
-    expect(items(implicit).flat().length).toBeGreaterThan(0);
-    expect(items(implicit)).toEqual(items(explicit)); // the profile's cart stands in for ?cart=
-    expect(items(implicit).flat()).not.toContain(x); // what is in the cart is not recommended
-    expect(items(implicit)).not.toEqual(items(fresh)); // a shopper with an empty cart gets something else
+    const fresh = await (await browserIn(arm)).send('/edge/recommend?pageType=Cart');
+    for (const r of [implicit, explicit, fresh]) expect(r.status, r.text).toBe(200);
+    expect(implicit.edgerec).toContain(`; arm=${arm}`);
     queued.splice(0, queued.length);
+    return { implicit: cartItems(implicit), explicit: cartItems(explicit), fresh: cartItems(fresh) };
+  }
+
+  it('the storefront script on a cart page names no cart: GET /edge/recommend answers from what the edge saw added (the profile)', async () => {
+    const [x] = skus.slice(5, 6);
+    const { implicit, explicit, fresh } = await cartPages(await browserIn('control'), x, 'control');
+    expect(implicit.flat().length).toBeGreaterThan(0);
+    expect(implicit).toEqual(explicit); // the profile's cart stands in for ?cart=
+    expect(implicit.flat()).not.toContain(x); // what is in the cart is not recommended
+    expect(implicit).not.toEqual(fresh); // a shopper with an empty cart gets something else
+  });
+
+  it("a holdout shopper's cart page is not personalized from the profile (the units of an empty cart); a cart the page names still counts", async () => {
+    const [x] = skus.slice(5, 6);
+    const { implicit, explicit, fresh } = await cartPages(await browserIn('holdout'), x, 'holdout');
+    expect(implicit.flat().length).toBeGreaterThan(0);
+    expect(implicit).toEqual(fresh); // the holdout's measure: nothing of the shopper's own is used
+    expect(explicit).not.toEqual(implicit); // ?cart= is the page's context, not the profile
+    expect(explicit.flat()).not.toContain(x);
   });
 
   it('a click in another session is not attributed (a shopper not signed in)', async () => {
