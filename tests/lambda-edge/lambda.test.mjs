@@ -34,7 +34,7 @@ const BUCKET = 'edgerec-test';
 const FORWARD = ['authorization', 'store', 'content-currency', 'x-magento-cache-id', 'x-standin-fault'];
 const HEX64 = /^[0-9a-f]{64}$/;
 const EXPECTED_FILES = ['index.mjs', 'package.json', 'config.json', 'wasm/edgerec.wasm', 'bundle.erb',
-  'worker-shim/core/arms.js', 'worker-shim/core/body.js', 'worker-shim/core/catalog.js', 'worker-shim/core/customer-token.js', 'worker-shim/core/engine.js', 'worker-shim/core/graphql.js',
+  'worker-shim/core/app-key.js', 'worker-shim/core/arms.js', 'worker-shim/core/body.js', 'worker-shim/core/catalog.js', 'worker-shim/core/customer-token.js', 'worker-shim/core/engine.js', 'worker-shim/core/graphql.js',
   'worker-shim/core/identity.js', 'worker-shim/core/live-lists.js', 'worker-shim/core/local-hour.js', 'worker-shim/core/recommendations.js', 'worker-shim/core/request-site.js', 'worker-shim/core/segments.js', 'worker-shim/core/state.js', 'worker-shim/core/storefront-script.js', 'worker-shim/core/traffic.js', 'worker-shim/core/units.js',
   'worker-shim/lambda-edge/main.mjs', 'worker-shim/lambda-edge/handler.mjs', 'worker-shim/lambda-edge/cloudfront.mjs',
   'worker-shim/lambda-edge/runtime.mjs', 'worker-shim/lambda-edge/aws.mjs', 'worker-shim/browser/recs.js',
@@ -157,7 +157,8 @@ describe('the package (build.mjs → dist/lambda-edge.zip)', () => {
     const all = Buffer.concat(entries.map((e) => Buffer.from(e.data)));
     for (const secret of [ID_SECRET, COOKIE_KEY]) assert.equal(all.includes(secret), false, 'a secret in the package');
     const config = JSON.parse(new TextDecoder().decode(entries.find((e) => e.name === 'config.json').data));
-    assert.deepEqual(config.secrets, { source: 'ssm', region: 'us-east-1', idSecret: '/edgerec-test/id-secret', cookieKey: '/edgerec-test/cookie-key' });
+    assert.deepEqual(config.secrets, { source: 'ssm', region: 'us-east-1', idSecret: '/edgerec-test/id-secret', cookieKey: '/edgerec-test/cookie-key',
+      cookieKeyPrevious: '/edgerec-test/cookie-key-previous' });
     assert.equal(config.origin, `${emu.url}/_edgerec/origin`);
     assert.equal(config.internalPrefix, '/_edgerec/origin');
     assert.deepEqual(config.rollout, { bucket: BUCKET, prefix: 'edgerec/', region: 'us-east-1', ttlSeconds: 0.3 });
@@ -837,6 +838,37 @@ describe('/edge/* (viewer-request, within 40 KB)', () => {
     assert.equal(health.secrets, true);
     assert.ok(!h.text.includes(ID_SECRET) && !h.text.includes(COOKIE_KEY));
   });
+
+  it('an app id is not enough to read or erase what is kept under it: the app\'s sealed profile is the proof (403 naming it otherwise)', async () => {
+    const id = { 'x-edgerec-id': 'app-install-proof-01' };
+    const ev = await edge('POST', '/edge/events', [{ type: 'view', item: '24-MB01' }], null, id);
+    assert.equal(ev.status, 202, ev.text);
+    const sealed = ev.headers.get('x-edgerec-profile');
+    assert.ok(sealed, 'the app was given its sealed profile');
+    const user = await hmacId(ID_SECRET, 'uid:app-install-proof-01');
+    const e0 = erasures.length;
+    for (const [what, extra] of [['nothing', {}], ['a key (not checked on Lambda@Edge)', { 'x-edgerec-key': 'k1.AAAAAAAAAAAAAAAAAAAAAA.' + '0'.repeat(64) }],
+      ['a garbled profile', { 'x-edgerec-profile': sealed.slice(0, -4) + 'AAAA' }]]) {
+      for (const method of ['GET', 'DELETE']) {
+        const r = await edge(method, '/edge/profile', undefined, null, { ...id, ...extra });
+        assert.equal(r.status, 403, `${method} with ${what}: ${r.text}`);
+        assert.match(JSON.parse(r.text).error, /proof of possession required for an app id: send the app's sealed profile in x-edgerec-profile/);
+      }
+    }
+    // another app's sealed profile does not open under this id
+    const other = await edge('POST', '/edge/events', [{ type: 'view', item: '24-MB02' }], null, { 'x-edgerec-id': 'app-install-proof-02' });
+    const stolen = await edge('DELETE', '/edge/profile', undefined, null, { ...id, 'x-edgerec-profile': other.headers.get('x-edgerec-profile') });
+    assert.equal(stolen.status, 403);
+    assert.equal(erasures.length, e0, 'nothing erased without proof');
+    const read = await edge('GET', '/edge/profile', undefined, null, { ...id, 'x-edgerec-profile': sealed });
+    assert.equal(read.status, 200, read.text);
+    assert.equal(JSON.parse(read.text).id, user);
+    const d = await edge('DELETE', '/edge/profile', undefined, null, { ...id, 'x-edgerec-profile': sealed });
+    assert.equal(d.status, 200, d.text);
+    assert.deepEqual(erasures.slice(e0).map((e) => e.erase), [user]);
+    const browser = await edge('GET', '/edge/profile', undefined, new F.Browser()); // no app id: the cookie is the shopper's
+    assert.equal(browser.status, 200);
+  });
 });
 
 describe('rollout from S3 without redeploying: manifest, arms, promotion, bad bundles', () => {
@@ -987,6 +1019,42 @@ describe('cold start, secrets and sinks (fresh instances of the same package)', 
     assert.ok(!h.body.includes(ID_SECRET));
     const ev = await m.handler(F.cfEvent({ method: 'POST', uri: '/edge/events', body: '{"type":"view","item":"A"}' }), F.lambdaContext());
     assert.equal(ev.status, '503');
+  });
+
+  it('a cookie-key rotation without downtime: PREFIX/cookie-key-previous keeps profiles sealed under the old key readable, new answers seal under the new key', async () => {
+    const shopper = new F.Browser();
+    const ev = await send({ method: 'POST', path: '/edge/events', headers: { 'content-type': 'application/json' }, body: JSON.stringify([{ type: 'cart', item: '24-MB04', qty: 1 }]) }, { browser: shopper });
+    assert.equal(ev.status, 202, ev.text);
+    const cookie = [...shopper.jar].map(([k, v]) => `${k}=${v}`).join('; ');
+    const user = await uidHash(shopper);
+    const NEW = randomBytes(32).toString('base64');
+    const fresh = async (ssm) => {
+      const saved = { ...aws.ssm };
+      Object.assign(aws.ssm, ssm);
+      for (const [k, v] of Object.entries(ssm)) if (v === undefined) delete aws.ssm[k];
+      try { const { m } = await unpackAndImport(pkg.out); await m.handler.runtime.initial; return m; } finally { for (const k of Object.keys(aws.ssm)) delete aws.ssm[k]; Object.assign(aws.ssm, saved); }
+    };
+    const profileOf = async (m) => JSON.parse((await m.handler(F.cfEvent({ uri: '/edge/profile', headers: { cookie } }), F.lambdaContext())).body);
+    // step 1 of the rotation: the new key is current, the old one previous
+    const rotating = await fresh({ '/edgerec-test/cookie-key': NEW, '/edgerec-test/cookie-key-previous': COOKIE_KEY });
+    const p = await profileOf(rotating);
+    assert.equal(p.stored, true);
+    assert.deepEqual(p.cart, ['24-MB04']);
+    const r = await rotating.handler(F.cfEvent({ method: 'POST', uri: '/edge/events', headers: { cookie, 'content-type': 'application/json' }, body: '[{"type":"view","item":"24-MB01"}]' }), F.lambdaContext());
+    assert.equal(r.status, '202', r.body);
+    const resealed = (r.headers['set-cookie'] ?? []).map((h) => h.value).find((v) => v.startsWith('er_p='))?.split(';')[0].slice(5);
+    assert.ok(resealed, 'the profile cookie is written again');
+    assert.ok(await openProfile({ EDGEREC_COOKIE_KEY: NEW }, user, resealed), 'sealed under the new key');
+    assert.equal(await openProfile({ EDGEREC_COOKIE_KEY: COOKIE_KEY }, user, resealed), null, 'not under the old one');
+    // without the previous key (the rotation skipped a step) the old cookie is unreadable: a fresh profile, no error
+    const abrupt = await fresh({ '/edgerec-test/cookie-key': NEW, '/edgerec-test/cookie-key-previous': undefined });
+    assert.equal((await profileOf(abrupt)).stored, false);
+    // a malformed previous key is a configuration error /edge/health names (never a value)
+    const bad = await fresh({ '/edgerec-test/cookie-key-previous': 'not-a-key' });
+    const h = await bad.handler(F.cfEvent({ uri: '/edge/health' }), F.lambdaContext());
+    assert.equal(h.status, '503', h.body);
+    assert.match(h.body, /EDGEREC_COOKIE_KEY_PREVIOUS/);
+    assert.ok(!h.body.includes('not-a-key') && !h.body.includes(COOKIE_KEY));
   });
 
   it('Secrets Manager as the source, Firehose as the sink', async () => {

@@ -14,8 +14,8 @@
 //   the id (only the app holds it).  Weaker — anyone who sent events under the id holds one — so
 //   apps register a key at their first launch, before they send anything.
 // KV `appkey:<uidHash>` → {"nonce", "at"}: no raw id, no key (the key needs EDGEREC_ID_SECRET to rebuild).
-import { appKeyMatches, newAppKey } from '../core/app-key.js';
-import { erasureIds, ID_HEADER, KEY_HEADER, openProfile, PROFILE_HEADER } from '../core/identity.js';
+import { appKeyMatches, newAppKey, sealedProfileProves } from '../core/app-key.js';
+import { erasureIds, ID_HEADER, KEY_HEADER, PROFILE_HEADER } from '../core/identity.js';
 
 const NO_STORE = { 'cache-control': 'no-store' };
 const json = (status, body) => Response.json(body, { status, headers: NO_STORE });
@@ -73,8 +73,7 @@ export async function appProofRefusal(request, env) {
     return json(403, { error: `${KEY_HEADER} is not the install key of this ${ID_HEADER}` });
   }
   if (rec) return json(403, { error: `this ${ID_HEADER} has an install key: send it in ${KEY_HEADER}` });
-  const sealed = (request.headers.get(PROFILE_HEADER) ?? '').trim();
-  if (sealed && await openProfile(env, a.uidHash, sealed)) return null;
+  if (await sealedProfileProves(env, a.uidHash, request.headers)) return null;
   return json(403, { error: `proof of possession required for an app id: send ${KEY_HEADER} (POST /edge/profile/key issues it) or the app's sealed profile in ${PROFILE_HEADER}` });
 }
 

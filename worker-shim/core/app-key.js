@@ -6,10 +6,11 @@
 //   await newAppKey(secret, uidHash)          → { key, nonce }   key = "k1.<nonce>.<mac>"
 //   parseAppKey(value)                        → { nonce, mac } | null (not the format)
 //   await appKeyMatches(secret, uidHash, value, nonce) → boolean (the key is the one issued with nonce)
+//   await sealedProfileProves(env, uidHash, headers)    → boolean (the app's sealed profile opens under the id)
 // nonce: 16 random bytes, base64url (22 characters); mac: HMAC-SHA256(EDGEREC_ID_SECRET, "app-key:" +
 // uidHash + ":" + nonce), 64 hex.  Bound to the id (another id's key never matches) and to the nonce the
 // edge registered for it (a re-issued key replaces the old one).  Compared in constant time.
-import { hmacId, toBase64url } from './identity.js';
+import { hmacId, openProfile, PROFILE_HEADER, toBase64url } from './identity.js';
 
 const FORMAT = /^k1\.([A-Za-z0-9_-]{22})\.([0-9a-f]{64})$/;
 
@@ -35,4 +36,12 @@ export async function appKeyMatches(secret, uidHash, value, nonce) {
   let diff = 0;
   for (let i = 0; i < want.length; i++) diff |= want.charCodeAt(i) ^ k.mac.charCodeAt(i);
   return diff === 0;
+}
+
+/** True when the request's sealed profile (x-edgerec-profile) opens under uidHash: the weaker proof
+ * of possession (anyone who sent events under the id was given one), for ids without an install key
+ * on the Worker and for every app id on Lambda@Edge (which keeps no key registry). */
+export async function sealedProfileProves(env, uidHash, headers) {
+  const sealed = (headers.get(PROFILE_HEADER) ?? '').trim();
+  return !!sealed && !!(await openProfile(env, uidHash, sealed));
 }

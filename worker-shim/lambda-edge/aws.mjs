@@ -21,7 +21,7 @@ function withTimeout(ms) {
   return typeof AbortSignal.timeout === 'function' ? AbortSignal.timeout(Math.max(1, Math.floor(ms))) : undefined;
 }
 
-export function ssmSecrets({ region = 'us-east-1', idSecret, cookieKey, timeoutMs = TIMEOUT_MS }) {
+export function ssmSecrets({ region = 'us-east-1', idSecret, cookieKey, cookieKeyPrevious = null, timeoutMs = TIMEOUT_MS }) {
   let client = null, Command = null;
   return async () => {
     if (!client) {
@@ -29,11 +29,14 @@ export function ssmSecrets({ region = 'us-east-1', idSecret, cookieKey, timeoutM
       client = new sdk.SSMClient({ region });
       Command = sdk.GetParametersCommand;
     }
-    const out = await client.send(new Command({ Names: [idSecret, cookieKey], WithDecryption: true }), { abortSignal: withTimeout(timeoutMs) });
+    const names = [idSecret, cookieKey, ...(cookieKeyPrevious ? [cookieKeyPrevious] : [])];
+    const out = await client.send(new Command({ Names: names, WithDecryption: true }), { abortSignal: withTimeout(timeoutMs) });
     const byName = new Map((out.Parameters ?? []).map((p) => [p.Name, p.Value]));
     const missing = [idSecret, cookieKey].filter((n) => typeof byName.get(n) !== 'string');
     if (missing.length) throw new Error(`Parameter Store has no ${missing.join(', ')} (in ${region})`);
-    return { idSecret: byName.get(idSecret), cookieKey: byName.get(cookieKey) };
+    // the older cookie keys are optional: absent (the usual case), no rotation is under way
+    const previous = cookieKeyPrevious ? byName.get(cookieKeyPrevious) : undefined;
+    return { idSecret: byName.get(idSecret), cookieKey: byName.get(cookieKey), ...(typeof previous === 'string' ? { cookieKeyPrevious: previous } : {}) };
   };
 }
 
@@ -51,7 +54,11 @@ export function secretsManagerSecrets({ region = 'us-east-1', secretId, timeoutM
     if (typeof v?.EDGEREC_ID_SECRET !== 'string' || typeof v?.EDGEREC_COOKIE_KEY !== 'string') {
       throw new Error(`secret ${secretId} needs the keys EDGEREC_ID_SECRET and EDGEREC_COOKIE_KEY`);
     }
-    return { idSecret: v.EDGEREC_ID_SECRET, cookieKey: v.EDGEREC_COOKIE_KEY };
+    if (v.EDGEREC_COOKIE_KEY_PREVIOUS !== undefined && typeof v.EDGEREC_COOKIE_KEY_PREVIOUS !== 'string') {
+      throw new Error(`secret ${secretId}: EDGEREC_COOKIE_KEY_PREVIOUS must be a string (comma-separated keys)`);
+    }
+    return { idSecret: v.EDGEREC_ID_SECRET, cookieKey: v.EDGEREC_COOKIE_KEY,
+      ...(typeof v.EDGEREC_COOKIE_KEY_PREVIOUS === 'string' ? { cookieKeyPrevious: v.EDGEREC_COOKIE_KEY_PREVIOUS } : {}) };
   };
 }
 

@@ -20,7 +20,8 @@
 // --init-wait-ms  how long the init phase waits for the secrets and the S3 reads (default 2500;
 //             requests step aside while they are still under way).
 // Secrets never go into the package: the configuration names where they are read at cold start
-// (Parameter Store SecureStrings PREFIX/id-secret and PREFIX/cookie-key by default, or one Secrets
+// (Parameter Store SecureStrings PREFIX/id-secret and PREFIX/cookie-key by default, and the optional
+// PREFIX/cookie-key-previous during a cookie-key rotation; or one Secrets
 // Manager secret).  Everything else here is non-secret and baked into config.json.
 //
 // The package: index.mjs (handler `index.handler`), package.json ({"type": "module"}), config.json,
@@ -88,7 +89,8 @@ export function makeConfig(o) {
     internalPrefix,
     secrets: o.secretsManager
       ? { source: 'secretsmanager', region: o.region, secretId: o.secretsManager }
-      : { source: 'ssm', region: o.region, idSecret: `${o.ssmPrefix.replace(/\/+$/, '')}/id-secret`, cookieKey: `${o.ssmPrefix.replace(/\/+$/, '')}/cookie-key` },
+      : { source: 'ssm', region: o.region, idSecret: `${o.ssmPrefix.replace(/\/+$/, '')}/id-secret`, cookieKey: `${o.ssmPrefix.replace(/\/+$/, '')}/cookie-key`,
+        cookieKeyPrevious: `${o.ssmPrefix.replace(/\/+$/, '')}/cookie-key-previous` },
     rollout: null,
     bundle: o.bundle ? 'bundle.erb' : null,
     consentCookie: o.consentCookie ?? null,

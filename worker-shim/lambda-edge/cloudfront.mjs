@@ -169,6 +169,6 @@ export function jsonResponse(status, value, extra = [], limit = LIMITS.viewer.re
 }
 
 export const STATUS_TEXT = {
-  200: 'OK', 202: 'Accepted', 204: 'No Content', 400: 'Bad Request', 404: 'Not Found', 405: 'Method Not Allowed',
+  200: 'OK', 202: 'Accepted', 204: 'No Content', 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
   413: 'Payload Too Large', 500: 'Internal Server Error', 503: 'Service Unavailable',
 };

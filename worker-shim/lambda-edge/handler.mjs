@@ -34,7 +34,8 @@ import { readBounded } from '../core/body.js';
 import { siteRefusal } from '../core/request-site.js';
 import { executeRecommendations, mixedError, recommendationsRequest, resolveUnits, restAnswer, restArgs, restUnits, storeOf, unitsPolicy } from '../core/recommendations.js';
 import { cartSkus, explicitSort, firstProduct, isListing, listedSkus, pageType, productViewKey, readOperation, wishlistSkus } from '../core/graphql.js';
-import { clearCookies, erasureIds, identify, openProfile, profileCookie, sealProfile } from '../core/identity.js';
+import { clearCookies, erasureIds, ID_HEADER, identify, KEY_HEADER, openProfile, PROFILE_HEADER, profileCookie, sealProfile } from '../core/identity.js';
+import { sealedProfileProves } from '../core/app-key.js';
 import { deviceOf, placeShopper, segmentOf } from '../core/segments.js';
 import { applyEvents, decodeState, encodeState } from '../core/state.js';
 import { classifyTraffic, markEvent, stripEdgeFields } from '../core/traffic.js';
@@ -365,9 +366,11 @@ async function edgeRoute(x) {
   if (path === '/edge/recommend') return method === 'GET' ? recommend(x) : allow('GET');
   if (path === '/edge/recs.js') return method === 'GET' || method === 'HEAD' ? storefrontScript(x) : allow('GET, HEAD');
   if (path === '/edge/profile') {
-    if (method === 'GET') return getProfile(x);
-    if (method === 'DELETE') return deleteProfile(x);
-    return allow('GET, DELETE');
+    if (method !== 'GET' && method !== 'DELETE') return allow('GET, DELETE');
+    if (!(await ready(x))) return notConfigured(x);
+    const unproven = await appProofRefusal(x); // an app id needs its sealed profile
+    if (unproven) return unproven;
+    return method === 'GET' ? getProfile(x) : deleteProfile(x);
   }
   return json(404, { error: `no route ${method} ${path}` });
 }
@@ -552,6 +555,22 @@ async function recommend(x) {
   }
   const sealed = await unitImpressions(x, s, resolved);
   return unitsAnswer(x, headers, 200, restAnswer(resolved), [['x-edgerec', s.edgerec], ...identityHeaders(s.id, sealed)], !resolved.some((r) => r.personal));
+}
+
+/** GET|DELETE /edge/profile naming an app id (x-edgerec-id): null when the request proves it is that
+ * app — its sealed profile opens under the id (core/app-key.js) — else the 403 naming what to send.
+ * Lambda@Edge has no writable store at the edge, so it keeps no install keys (the Worker's
+ * POST /edge/profile/key): the sealed profile is the proof here (docs/lambda-edge.md). */
+async function appProofRefusal(x) {
+  const { rt, limits } = x;
+  const headers = toHeaders(x.request.headers);
+  if (!headers.has(ID_HEADER)) return null; // a browser: its HttpOnly cookie, and the cross-site rule
+  let ids;
+  try { ids = await erasureIds({ headers }, rt.env); } catch { return notConfigured(x); }
+  if (!ids.uidHash) return null; // a malformed id: nothing of an app id is touched
+  if (await sealedProfileProves(rt.env, ids.uidHash, headers)) return null;
+  return jsonResponse(403, { error: `proof of possession required for an app id: send the app's sealed profile in ${PROFILE_HEADER} (Lambda@Edge keeps no install keys: ${KEY_HEADER} is not checked here)` },
+    [], limits.responseBytes);
 }
 
 async function getProfile(x) {

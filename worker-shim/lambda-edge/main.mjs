@@ -16,7 +16,7 @@ const fallbackBundle = config.bundle ? new Uint8Array(readFileSync(new URL(confi
 export function sourcesFor(cfg) {
   const s = cfg.secrets ?? {};
   const secrets = s.source === 'secretsmanager' ? secretsManagerSecrets({ region: s.region, secretId: s.secretId })
-    : s.source === 'ssm' ? ssmSecrets({ region: s.region, idSecret: s.idSecret, cookieKey: s.cookieKey })
+    : s.source === 'ssm' ? ssmSecrets({ region: s.region, idSecret: s.idSecret, cookieKey: s.cookieKey, cookieKeyPrevious: s.cookieKeyPrevious ?? null })
       : null;
   const r = cfg.rollout;
   const fetchObject = r?.bucket ? s3Fetcher({ bucket: r.bucket, region: r.region }) : null;

@@ -4,7 +4,8 @@
 // rollout.ttlSeconds), a fallback bundle shipped in the package, and the event sink.
 //
 // Every source is injected (tests pass fakes; main.mjs passes the AWS SDK v3 ones from aws.mjs):
-//   secrets()                      → {idSecret, cookieKey}
+//   secrets()                      → {idSecret, cookieKey, cookieKeyPrevious?} (the last: the key ring's
+//                                    older keys, comma-separated, during a rotation)
 //   fetchObject(key, {etag, signal}) → {status: 200, body: Uint8Array, etag} | {status: 304} | {status: 404}
 //   sink(events[])                 → resolves when the events are handed over
 //   ops(record)                    → operational records, one JSON object each, never events:
@@ -29,6 +30,7 @@
 // (docs/popularity.md), read with the manifest (a conditional read) and set on every engine handed
 // out (core/live-lists.js); absent → the bundles' own lists.  A failed read keeps the lists in force.
 import { Catalog } from '../core/catalog.js';
+import { checkConfig } from '../core/identity.js';
 import { Engine } from '../core/engine.js';
 import { LiveLists } from '../core/live-lists.js';
 import { parseSegment } from '../core/segments.js';
@@ -156,7 +158,12 @@ export class Runtime {
       if (!this.secretsSource) throw new Error('no secrets source configured');
       const s = await this.secretsSource();
       if (!s || typeof s.idSecret !== 'string' || typeof s.cookieKey !== 'string') throw new Error('the secrets source gave no idSecret / cookieKey');
-      this.env = { EDGEREC_ID_SECRET: s.idSecret, EDGEREC_COOKIE_KEY: s.cookieKey, CONSENT_COOKIE: this.config.consentCookie ?? undefined };
+      const env = { EDGEREC_ID_SECRET: s.idSecret, EDGEREC_COOKIE_KEY: s.cookieKey, CONSENT_COOKIE: this.config.consentCookie ?? undefined,
+        // older cookie keys still opened while a rotation is under way (core/identity.js's key ring)
+        ...(typeof s.cookieKeyPrevious === 'string' ? { EDGEREC_COOKIE_KEY_PREVIOUS: s.cookieKeyPrevious } : {}) };
+      const bad = checkConfig(env); // names the setting and the problem, never the value
+      if (bad) throw new Error(`bad setting: ${bad.message}`);
+      this.env = env;
       this.secretsError = null;
       this.secretsDue = this.now() + this.config.secretsTtlSeconds * 1000;
     } catch (e) {
