@@ -307,3 +307,90 @@ describe('erasure purges past events', () => {
     for (const k of await keys('events/')) await R2.delete(k);
   });
 });
+
+describe('an operator erases a shopper for a request made elsewhere (POST /edge/admin/erasures, erasure.js)', () => {
+  const op = (e, body, token = env.EDGEREC_ADMIN_TOKEN) => send(e, '/edge/admin/erasures', {
+    method: 'POST', body, headers: token ? { authorization: `Bearer ${token}` } : {},
+  });
+  const erasureRows = async () => (await env.DB.prepare("SELECT * FROM audit WHERE action = 'erase' ORDER BY id").all()).results;
+
+  it('by the pseudonymous id the shopper was shown: a tombstone (kept at its first time), the consumer and the purge leave the events out, an audit row without the id', async () => {
+    for (const k of await keys('events/')) await R2.delete(k);
+    const { env: e, queued } = recordingEnv();
+    const jar = new Map(), other = new Map();
+    for (const j of [jar, other]) expect((await send(e, '/edge/events', { method: 'POST', body: { type: 'view', item: '24-MB01' }, jar: j })).status).toBe(202);
+    const [user, keptUser] = queued.splice(0).map((m) => m.user);
+    const shown = JSON.parse((await send(e, '/edge/profile', { jar })).text);
+    expect(shown.id).toBe(user); // what the shopper quotes in their request to the store
+    const base = Date.now() - 3 * DAY;
+    for (let h = 0; h < 3; h++) await consume([ev(`op-${h}-a`, user, base + h * HOUR), ev(`op-${h}-b`, keptUser, base + h * HOUR + 1)], e);
+    const rows0 = (await erasureRows()).length;
+
+    const r = await op(e, { id: user, reason: 'ticket 4711' });
+    expect(r.status, r.text).toBe(200);
+    expect(JSON.parse(r.text)).toMatchObject({ erased: true, tombstones: 1, kind: 'id' });
+    const first = await env.EDGEREC.get(tombstoneKey(user));
+    expect(Math.abs(Number(first) - Date.now() / 1000)).toBeLessThan(60);
+    const tomb = String(Number(first) - 600); // as if the shopper had erased themselves ten minutes before
+    await env.EDGEREC.put(tombstoneKey(user), tomb);
+    const again = await op(e, { id: user });
+    expect(again.status).toBe(200);
+    expect(await env.EDGEREC.get(tombstoneKey(user))).toBe(tomb); // the purge's clock is not reset
+    const rows = (await erasureRows()).slice(rows0);
+    expect(rows.map((x) => [x.actor, x.reason])).toEqual([['admin', 'by id: ticket 4711'], ['admin', 'by id']]);
+    expect(JSON.stringify(rows)).not.toContain(user);
+
+    // what arrives later under the id is dropped by the consumer; the purge removes the past
+    await consume([ev('op-late', user, Date.now())], e);
+    const t0 = Number(tomb) * 1000 + 2 * PURGE_GRACE_S * 1000;
+    for (let i = 0; i < 10; i++) { const p = await purgeErased(e, t0 + i, 50); if (p.done || p.idle) break; }
+    const left = await loggedEvents();
+    expect(left.filter((x) => x.user === user)).toEqual([]);
+    expect(left.filter((x) => x.user === keptUser).map((x) => x.id).sort()).toEqual(['op-0-b', 'op-1-b', 'op-2-b']);
+  });
+
+  it('by Magento customer id (MAGENTO_JWT_KEY set): the key the customer\'s own token gives, their KV profile gone', async () => {
+    const CRYPT = 'f0e1d2c3b4a5968778695a4b3c2d1e0f';
+    const { env: e } = recordingEnv({ MAGENTO_JWT_KEY: CRYPT });
+    const { customerKey } = await import('../../worker-shim/core/identity.js');
+    const { magentoSigningKey } = await import('../../worker-shim/core/customer-token.js');
+    const b64 = (x) => btoa(typeof x === 'string' ? x : String.fromCharCode(...new Uint8Array(x))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    const now = Math.floor(Date.now() / 1000);
+    const head = `${b64(JSON.stringify({ alg: 'HS256', typ: 'JWT' }))}.${b64(JSON.stringify({ uid: 4711, utypid: 3, iat: now, exp: now + 3600 }))}`;
+    const k = await crypto.subtle.importKey('raw', new TextEncoder().encode(magentoSigningKey(CRYPT)), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+    const token = `${head}.${b64(await crypto.subtle.sign('HMAC', k, new TextEncoder().encode(head)))}`;
+    const key = await customerKey(new Request(SHOP, { headers: { authorization: `Bearer ${token}` } }), e);
+    expect(key).toMatch(/^[0-9a-f]{64}$/);
+    await env.EDGEREC.put(`profile:${key}`, 'sealed-state');
+    const r = await op(e, { customer_id: '4711' });
+    expect(r.status, r.text).toBe(200);
+    expect(JSON.parse(r.text)).toMatchObject({ erased: true, tombstones: 1, kind: 'customer_id' });
+    expect(await env.EDGEREC.get(tombstoneKey(key))).toMatch(/^\d+$/);
+    expect(await env.EDGEREC.get(`profile:${key}`)).toBeNull();
+    expect((await op(e, { customer_id: 4712 })).status).toBe(200); // a JSON number is a customer id too
+  });
+
+  it('refuses what it cannot act on, naming the field; operators only', async () => {
+    const { env: e } = recordingEnv();
+    const u = 'a'.repeat(64);
+    for (const [body, status, msg] of [
+      [[], 400, /must be a JSON object/], [{}, 400, /exactly one of id .* and customer_id/], [{ id: u, customer_id: '5' }, 400, /exactly one/],
+      [{ id: 'ABC' }, 400, /^id: must be 64 lowercase hex/], [{ id: u.toUpperCase() }, 400, /^id:/], [{ id: 42 }, 400, /^id:/],
+      [{ customer_id: '0' }, 400, /^customer_id: must be a Magento customer id/], [{ customer_id: '12345678901234567' }, 400, /^customer_id:/],
+      [{ customer_id: '42' }, 400, /^customer_id: needs MAGENTO_JWT_KEY/], [{ id: u, note: 1 }, 400, /unknown field 'note'/],
+      [{ id: u, reason: 'x'.repeat(201) }, 400, /^reason:/],
+    ]) {
+      const r = await op(e, body);
+      expect(r.status, JSON.stringify(body)).toBe(status);
+      expect(JSON.parse(r.text).error).toMatch(msg);
+    }
+    const raw = await send(e, '/edge/admin/erasures', { method: 'POST', headers: { authorization: `Bearer ${env.EDGEREC_ADMIN_TOKEN}`, 'content-type': 'application/json' } });
+    expect(raw.status).toBe(400);
+    expect(await env.EDGEREC.get(tombstoneKey(u))).toBeNull(); // nothing written by a refusal
+    expect((await op(e, { id: u }, null)).status).toBe(401);
+    const viewer = recordingEnv({ EDGEREC_ADMIN_TOKENS: 'vera:viewer:viewer-token-0123456789' }).env;
+    const v = await op(viewer, { id: u }, 'viewer-token-0123456789');
+    expect(v.status, v.text).toBe(403);
+    expect(await env.EDGEREC.get(tombstoneKey(u))).toBeNull();
+  });
+});

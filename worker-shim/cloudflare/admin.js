@@ -16,6 +16,7 @@
 //   POST /edge/admin/units              create; the id is the body's unitId or a new UUID (409 when it exists)
 //   DELETE /edge/admin/units/:id        (404 unknown; 409 for a default that is not stored)
 //   GET  /edge/admin/retention          event-log / feedback-text retention, the erasure purge's progress (retention.js)
+//   POST /edge/admin/erasures           {"id":"<64 hex>"} | {"customer_id":"…"}: erase a shopper for a request made elsewhere (erasure.js)
 //   GET  /edge/admin/live-lists         the published live popularity lists, their age, the last run (popularity.js)
 //   GET  /edge/admin/metrics            Prometheus text exposition 0.0.4 (metrics.js; role 'metrics' or operator)
 //   GET  /edge/admin/ and /edge/admin/console/*   the operators' console and its JSON (console-data.js)
@@ -32,6 +33,7 @@ import { createUnit, deleteUnit, getUnit, listUnits, putUnit } from './units-sto
 import { liveListsStatus } from './popularity.js';
 import { metricsResponse } from './metrics.js';
 import { retentionStatus } from './retention.js';
+import { adminErasure } from './erasure.js';
 import { parseSegment } from '../core/segments.js';
 import { consoleRoute, loginPage } from './console-data.js';
 import { authorize, requiredRole, sessionRoute } from './admin-auth.js';
@@ -100,6 +102,7 @@ export async function adminRoute(request, env, url, wasm) {
     if (path === 'events' && request.method === 'GET') return await exportEvents(env, url);
     if (path === 'live-lists' && request.method === 'GET') return json(await liveListsStatus(env));
     if (path === 'retention' && request.method === 'GET') return json(await retentionStatus(env)); // retention.js
+    if (path === 'erasures' && request.method === 'POST') return await adminErasure(request, env, actor); // erasure.js
     if (path === 'metrics' && request.method === 'GET') return await metricsResponse(env); // Prometheus text (metrics.js)
     const u = /^units(?:\/([^/]+))?$/.exec(path);
     if (u) { const r = await units(request, env, u[1], actor); if (r) return r; }

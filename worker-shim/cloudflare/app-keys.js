@@ -6,7 +6,7 @@
 //                                                   time an install id asks, 409 once it has a key
 //   await appProofRefusal(request, env) → Response | null   before GET|DELETE /edge/profile: null when
 //                                                   the request proves possession of its app id (or names none)
-//   await forgetAppKey(request, env, uidHash)        DELETE /edge/profile of an app id: its registration goes too
+//   await dropAppKey(env, uidHash)                   erasure of an app id (erasure.js): its registration goes too
 //
 // The proof, for a request with a well-formed x-edgerec-id:
 // * the id has a registered key: x-edgerec-key must be that key (nothing else will do);
@@ -77,8 +77,8 @@ export async function appProofRefusal(request, env) {
   return json(403, { error: `proof of possession required for an app id: send ${KEY_HEADER} (POST /edge/profile/key issues it) or the app's sealed profile in ${PROFILE_HEADER}` });
 }
 
-/** Drop the key registration of the request's app id (erasure; browsers have none, no KV call);
- * KV errors propagate (the erasure reports them). */
-export async function forgetAppKey(request, env, uidHash) {
-  if (uidHash && request.headers.has(ID_HEADER)) await env.EDGEREC.delete(recordKey(uidHash));
+/** Drop the key registration of the id with this uidHash (erasure.js: DELETE /edge/profile of an app
+ * id, an operator's erasure); KV errors propagate (the erasure reports them). */
+export async function dropAppKey(env, uidHash) {
+  await env.EDGEREC.delete(recordKey(uidHash));
 }

@@ -25,17 +25,18 @@ import { BundleStore, REFRESH_MS } from './bundles.js';
 import { readBundle } from './bundle-shards.js';
 import { runGuardrail } from './cron.js';
 import { runRetention } from './retention.js';
-import { consume, consumeDeadLetters, DEAD_LETTER_QUEUE, enqueue, tombstoneKey } from './events.js';
+import { consume, consumeDeadLetters, DEAD_LETTER_QUEUE, enqueue } from './events.js';
 import { edgeDeadlineMs, guardEnv, withDeadline } from './deadline.js';
 import { assignArm } from '../core/arms.js';
 import { surveyWebhook } from './survey.js';
-import { consumeProfileSync, forgetCustomer, PROFILE_QUEUE, syncProfile, withCustomerCopy } from './profile-sync.js';
+import { consumeProfileSync, PROFILE_QUEUE, syncProfile, withCustomerCopy } from './profile-sync.js';
 import { RequestTally, bypassReason, cronStatus, rejectReason } from './metrics.js';
 import { runAlerts } from './alerts.js';
 import { readBounded } from '../core/body.js';
 import { cartSkus, explicitSort, firstProduct, isListing, isPlaceOrder, listedSkus, pageType, productViewKey, readOperation, wishlistSkus } from '../core/graphql.js';
-import { checkConfig, clearCookies, erasureIds, forgetProfiles, identify, openProfile, profileCookie, sealProfile, stripEdgerecCookies } from '../core/identity.js';
-import { appProofRefusal, forgetAppKey, registerAppKey } from './app-keys.js';
+import { checkConfig, clearCookies, erasureIds, ID_HEADER, identify, openProfile, profileCookie, sealProfile, stripEdgerecCookies } from '../core/identity.js';
+import { appProofRefusal, registerAppKey } from './app-keys.js';
+import { eraseIds } from './erasure.js';
 import { fetchOrigin, originUrl } from './origin.js';
 import { answerRecommendations, originsOf, recommendRest, storeFor, websitesOf } from './recommend.js';
 import { repairUnitsMirror } from './units-store.js';
@@ -716,23 +717,16 @@ async function getProfile(request, env) {
 async function deleteProfile(request, env) {
   let id; // also for opted-out shoppers; never mints an id
   try { id = await erasureIds(request, env); } catch { return Response.json({ error: 'edge not configured' }, { status: 503, headers: NO_STORE }); }
-  const keys = [id.uidHash, id.customerKey].filter(Boolean);
-  const now = Math.floor(Date.now() / 1000);
   const headers = new Headers(NO_STORE);
   for (const c of clearCookies()) headers.append('set-cookie', c); // the cookie profile goes at once, whatever KV does
-  for (const k of keys) forgetProfiles(k); // no plaintext of it stays in this isolate's memo
-  try {
-    for (const k of keys) await env.EDGEREC.put(tombstoneKey(k), String(now)); // excluded from every later export and training run
-    if (id.customerKey) {
-      await env.EDGEREC.delete(`profile:${id.customerKey}`);
-      await forgetCustomer(env, id.customerKey); // pending trailing writes find no row
-    }
-    await forgetAppKey(request, env, id.uidHash); // an app id's install key registration
+  let tombstones;
+  try { // tombstones (excluded from every later export and training run), the KV copy, an app id's key (erasure.js)
+    tombstones = await eraseIds(env, id, Math.floor(Date.now() / 1000), { appKey: request.headers.has(ID_HEADER) });
   } catch (e) {
     console.error(`edgerec: erase: ${e.message}`);
     return Response.json({ erased: false, cookies_cleared: true, error: 'the erasure could not be recorded: try again' }, { status: 503, headers });
   }
-  return Response.json({ erased: true, tombstones: keys.length }, { headers });
+  return Response.json({ erased: true, tombstones }, { headers });
 }
 
 /** The Worker's plumbing, for the units routes (recommend.js). */

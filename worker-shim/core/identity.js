@@ -316,7 +316,14 @@ export async function customerKey(request, env, nowSec = Math.floor(Date.now() /
   if (bad) throw bad;
   if (!jwtMode(env)) return hmacId(secret, 'customer:' + token); // opaque tokens (Magento < 2.4.4)
   const v = await verifyCustomerToken(token, env, nowSec);
-  return v.uid ? hmacId(secret, 'customer-id:' + v.uid) : null;
+  return v.uid ? customerIdKey(env, v.uid) : null;
+}
+
+/** The key a signed-in customer's profile and events go under, from their Magento customer id (a
+ * decimal string; JWT mode): what customerKey gives for their token, and what an operator's erasure
+ * by customer id names (erasure.js). */
+export function customerIdKey(env, uid) {
+  return hmacId(envIdSecret(env), 'customer-id:' + uid);
 }
 
 // ---- cookies ----------------------------------------------------------------
