@@ -234,13 +234,14 @@ describe('CloudFront events in the documented shape, straight into index.handler
 
   it('origin-request on the cacheable behaviour: the prefix goes, so do edgerec\'s cookies and headers; the rest stays', async () => {
     const event = F.cfEvent({ eventType: 'origin-request', uri: '/_edgerec/origin/graphql', querystring: 'query=%7Bx%7D&variables=%7B%7D',
-      headers: { cookie: ['PHPSESSID=abc; er_uid=AAAAAAAAAAAAAAAAAAAAAA', 'er_p=zzz; theme=dark'], 'x-edgerec-id': 'app-install-123', store: 'default' } });
+      headers: { cookie: ['PHPSESSID=abc; er_uid=AAAAAAAAAAAAAAAAAAAAAA', 'er_p=zzz; theme=dark'], 'x-edgerec-id': 'app-install-123', 'x-edgerec-session': 's-1',
+        'x-edgerec-profile': 'sealed', 'x-edgerec-key': 'k1.AAAAAAAAAAAAAAAAAAAAAA.' + '0'.repeat(64), store: 'default' } });
     const origin = structuredClone(event.Records[0].cf.request.origin);
     const r = await handler(event, F.lambdaContext(30000));
     assert.equal(r.uri, '/graphql');
     assert.equal(r.querystring, 'query=%7Bx%7D&variables=%7B%7D');
     assert.deepEqual(r.headers.cookie, [{ key: 'Cookie', value: 'PHPSESSID=abc; theme=dark' }]);
-    assert.equal(r.headers['x-edgerec-id'], undefined);
+    for (const h of ['x-edgerec-id', 'x-edgerec-session', 'x-edgerec-profile', 'x-edgerec-key']) assert.equal(r.headers[h], undefined, h); // the key was passed before
     assert.deepEqual(r.headers.store, [{ key: 'Store', value: 'default' }]);
     assert.deepEqual(r.origin, origin);
   });

@@ -77,7 +77,8 @@ export const MIN_ID_SECRET = 32; // characters
 export const MAX_PREVIOUS_KEYS = 2; // older cookie keys still opened (EDGEREC_COOKIE_KEY_PREVIOUS)
 
 const EDGEREC_COOKIES = new Set([UID_COOKIE, SESSION_COOKIE, PROFILE_COOKIE]);
-const EDGEREC_HEADERS = [ID_HEADER, SESSION_HEADER, PROFILE_HEADER, KEY_HEADER];
+/** The request headers only edgerec reads (apps'): never passed to the origin, on either platform. */
+export const EDGEREC_HEADERS = [ID_HEADER, SESSION_HEADER, PROFILE_HEADER, KEY_HEADER];
 const BASE_ATTRS = { path: '/', secure: true, httpOnly: true, sameSite: 'Lax' };
 const CLOCK_SKEW = 60; // seconds a session timestamp may be ahead of this edge's clock
 const RANDOM_ID = /^[A-Za-z0-9_-]{22}$/; // 16 bytes, base64url, no padding

@@ -12,7 +12,7 @@
 //   function timeout            5 s               30 s
 //   package, compressed         1 MB              50 MB
 import { brotliCompressSync, constants as zc, gzipSync } from 'node:zlib';
-import { stripEdgerecCookies } from '../core/identity.js';
+import { EDGEREC_HEADERS, stripEdgerecCookies } from '../core/identity.js';
 
 export const LIMITS = {
   viewer: { responseBytes: 40_000, bodyBytes: 40_000, timeoutMs: 5_000, packageBytes: 1_000_000 },
@@ -78,7 +78,7 @@ export function requestBody(request) {
  * The body is not touched (read-only access: CloudFront forwards the original, even a truncated one). */
 export function stepAside(request) {
   const h = request.headers ?? {};
-  for (const n of ['x-edgerec-id', 'x-edgerec-session', 'x-edgerec-profile']) delete h[n];
+  for (const n of EDGEREC_HEADERS) delete h[n]; // core/identity.js's list: the Worker strips the same (x-edgerec-key too)
   if (Array.isArray(h.cookie) && h.cookie.length) {
     const joined = h.cookie.map((e) => e.value).join('; ');
     const stripped = stripEdgerecCookies(new Headers({ cookie: joined })).get('cookie');
