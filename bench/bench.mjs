@@ -239,23 +239,41 @@ function stats(s, n) {
   const q = (p) => a[Math.min(n - 1, Math.ceil(p * n) - 1)];
   return { p50: q(0.5), p99: q(0.99), n };
 }
+// Samples are taken in WINDOWS consecutive windows and the row is the window with the lowest p50 (its p99
+// too; n counts every sample); `spread` is the slowest window's p50 over it.  On this shared 2-core VM a
+// neighbour's load comes and goes in fractions of a second and slows the branchy, gather-heavy wasm scorers by
+// up to 70 % for a window while a JS loop slows 15 % (bench/noise.mjs shows it): one window would make a
+// process's figure "63 or 99 µs" by luck.  Every peer is timed the same way, so the ratios stay like for like.
+const WINDOWS = 3;
+function windowed(samplesOf, seconds) {
+  const ws = Array.from({ length: WINDOWS }, () => samplesOf(seconds / WINDOWS));
+  const best = ws.reduce((a, b) => (b.p50 < a.p50 ? b : a));
+  const worst = Math.max(...ws.map((w) => w.p50));
+  return { p50: best.p50, p99: best.p99, n: ws.reduce((a, w) => a + w.n, 0), spread: worst / best.p50 };
+}
 function timeSync(fn, { seconds = 1.2, warm = 0.3, min = 300, max = 20000 } = {}) {
   const wEnd = hr() + BigInt(Math.round(warm * 1e9));
   for (let i = 0; i < 30 || hr() < wEnd; i++) fn(i);
   const s = new Float64Array(max);
-  const end = hr() + BigInt(Math.round(seconds * 1e9));
-  let n = 0;
-  while (n < max && (n < min || hr() < end)) { const t0 = hr(); fn(n); s[n++] = Number(hr() - t0) / 1e3; }
-  return stats(s, n);
+  return windowed((sec) => {
+    const end = hr() + BigInt(Math.round(sec * 1e9));
+    let n = 0;
+    while (n < max && (n < min / WINDOWS || hr() < end)) { const t0 = hr(); fn(n); s[n++] = Number(hr() - t0) / 1e3; }
+    return stats(s, n);
+  }, seconds);
 }
 async function timeAsync(fn, { seconds = 1.2, warm = 0.3, min = 200, max = 10000 } = {}) {
   const wEnd = hr() + BigInt(Math.round(warm * 1e9));
   for (let i = 0; i < 20 || hr() < wEnd; i++) await fn(i);
   const s = new Float64Array(max);
-  const end = hr() + BigInt(Math.round(seconds * 1e9));
-  let n = 0;
-  while (n < max && (n < min || hr() < end)) { const t0 = hr(); await fn(n); s[n++] = Number(hr() - t0) / 1e3; }
-  return stats(s, n);
+  const ws = [];
+  for (let w = 0; w < WINDOWS; w++) {
+    const end = hr() + BigInt(Math.round((seconds / WINDOWS) * 1e9));
+    let n = 0;
+    while (n < max && (n < min / WINDOWS || hr() < end)) { const t0 = hr(); await fn(n); s[n++] = Number(hr() - t0) / 1e3; }
+    ws.push(stats(s, n));
+  }
+  return windowed(() => ws.shift(), seconds);
 }
 const rows = [];
 const R = {};
@@ -455,9 +473,9 @@ console.log(`shopper: ${profileNote}, category page, mobile; p50/p99 over one re
 const nCpu = cpus().length, loadEnd = loadavg()[0];
 console.log(`machine: ${nCpu} CPUs, load average ${LOAD_START.toFixed(2)} at start, ${loadEnd.toFixed(2)} at end${Math.max(LOAD_START, loadEnd) > nCpu - 1 ? ' — other work was running: expect noisy p99s' : ''}\n`);
 const w = Math.max(...rows.map((r) => r.label.length));
-console.log(`${'op'.padEnd(w)}  ${'p50 µs'.padStart(9)}  ${'p99 µs'.padStart(9)}  ${'samples'.padStart(7)}  note`);
+console.log(`${'op'.padEnd(w)}  ${'p50 µs'.padStart(9)}  ${'p99 µs'.padStart(9)}  ${'samples'.padStart(7)}  ${'spread'.padStart(6)}  note`);
 console.log(`${'-'.repeat(w)}  ${'-'.repeat(9)}  ${'-'.repeat(9)}  ${'-'.repeat(7)}  ----`);
-for (const r of rows) console.log(`${r.label.padEnd(w)}  ${f1(r.st.p50).padStart(9)}  ${f1(r.st.p99).padStart(9)}  ${String(r.st.n).padStart(7)}  ${r.note}`);
+for (const r of rows) console.log(`${r.label.padEnd(w)}  ${f1(r.st.p50).padStart(9)}  ${f1(r.st.p99).padStart(9)}  ${String(r.st.n).padStart(7)}  ${(r.st.spread ? `×${r.st.spread.toFixed(2)}` : '').padStart(6)}  ${r.note}`);
 console.log(`${'wasm/edgerec.wasm'.padEnd(w)}  ${wasmBytes.length} bytes, ${wasmGzip} gzip -9`);
 
 const ratio = (a, b) => a / b;
