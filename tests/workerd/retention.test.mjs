@@ -15,6 +15,8 @@ import {
   DEFAULT_EVENT_LOG_DAYS, PURGE_GRACE_S, expireEventLog, purgeErased, purgeState, retentionConfig, runRetention, withoutUsers,
 } from '../../worker-shim/cloudflare/retention.js';
 import { recordingEnv } from './recording-env.mjs';
+import { customerKey } from '../../worker-shim/core/identity.js';
+import { magentoJwt } from '../standin/magento.mjs';
 
 const SHOP = 'https://shop.example';
 const DAY = 86_400_000;
@@ -352,13 +354,8 @@ describe('an operator erases a shopper for a request made elsewhere (POST /edge/
   it('by Magento customer id (MAGENTO_JWT_KEY set): the key the customer\'s own token gives, their KV profile gone', async () => {
     const CRYPT = 'f0e1d2c3b4a5968778695a4b3c2d1e0f';
     const { env: e } = recordingEnv({ MAGENTO_JWT_KEY: CRYPT });
-    const { customerKey } = await import('../../worker-shim/core/identity.js');
-    const { magentoSigningKey } = await import('../../worker-shim/core/customer-token.js');
-    const b64 = (x) => btoa(typeof x === 'string' ? x : String.fromCharCode(...new Uint8Array(x))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
     const now = Math.floor(Date.now() / 1000);
-    const head = `${b64(JSON.stringify({ alg: 'HS256', typ: 'JWT' }))}.${b64(JSON.stringify({ uid: 4711, utypid: 3, iat: now, exp: now + 3600 }))}`;
-    const k = await crypto.subtle.importKey('raw', new TextEncoder().encode(magentoSigningKey(CRYPT)), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-    const token = `${head}.${b64(await crypto.subtle.sign('HMAC', k, new TextEncoder().encode(head)))}`;
+    const token = await magentoJwt(CRYPT, { uid: 4711, utypid: 3, iat: now, exp: now + 3600 }); // as the stand-in's Magento issues it
     const key = await customerKey(new Request(SHOP, { headers: { authorization: `Bearer ${token}` } }), e);
     expect(key).toMatch(/^[0-9a-f]{64}$/);
     await env.EDGEREC.put(`profile:${key}`, 'sealed-state');

@@ -102,7 +102,10 @@ export async function adminRoute(request, env, url, wasm) {
     if (path === 'events' && request.method === 'GET') return await exportEvents(env, url);
     if (path === 'live-lists' && request.method === 'GET') return json(await liveListsStatus(env));
     if (path === 'retention' && request.method === 'GET') return json(await retentionStatus(env)); // retention.js
-    if (path === 'erasures' && request.method === 'POST') return await adminErasure(request, env, actor); // erasure.js
+    if (path === 'erasures' && request.method === 'POST') { // erasure.js
+      const { body, response } = await readJson(request, '{"id":"<64 hex>"} or {"customer_id":"N"}');
+      return response ?? await adminErasure(body, env, actor);
+    }
     if (path === 'metrics' && request.method === 'GET') return await metricsResponse(env); // Prometheus text (metrics.js)
     const u = /^units(?:\/([^/]+))?$/.exec(path);
     if (u) { const r = await units(request, env, u[1], actor); if (r) return r; }

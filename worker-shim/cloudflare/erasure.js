@@ -5,7 +5,7 @@
 //
 //   await eraseIds(env, {uidHash, customerKey}, nowS, {appKey}) → tombstones written (0..2); KV / D1
 //                                                errors propagate (the caller answers 503: try again)
-//   await adminErasure(request, env, actor)     → Response   POST /edge/admin/erasures
+//   await adminErasure(body, env, actor)        → Response   POST /edge/admin/erasures (body: its JSON)
 //
 // The operator names the shopper by what edgerec can know without keeping anything else:
 //   {"id": "<64 hex>"}          the pseudonymous id GET /edge/profile shows the shopper (browser or app)
@@ -13,16 +13,13 @@
 //                               JWTs carry it; with opaque tokens the key is per token and cannot be derived)
 // A tombstone already there keeps its time (the purge's clock started then).  The audit log gets an `erase`
 // row with the actor and which kind of id, never the id (the tombstone is the record of it).
-import { readBounded } from '../core/body.js';
-import { customerIdKey, forgetProfiles } from '../core/identity.js';
+import { customerIdKey, forgetProfiles, isPseudonymousId } from '../core/identity.js';
 import { jwtMode } from '../core/customer-token.js';
 import { tombstoneKey } from './events.js';
 import { forgetCustomer } from './profile-sync.js';
 import { dropAppKey } from './app-keys.js';
 import { audit } from './lifecycle.js';
 
-const MAX_BODY_BYTES = 1024;
-const ID_RE = /^[0-9a-f]{64}$/;
 const CUSTOMER_RE = /^[1-9][0-9]{0,15}$/;
 const NO_STORE = { 'cache-control': 'no-store' };
 const json = (status, body) => Response.json(body, { status, headers: NO_STORE });
@@ -47,13 +44,10 @@ export async function eraseIds(env, { uidHash = null, customerKey = null }, nowS
 }
 
 /** POST /edge/admin/erasures: erase a shopper named by their pseudonymous id or Magento customer id
- * (400 naming the field otherwise); 200 {erased, tombstones, kind}.  Operators only (admin-auth.js). */
-export async function adminErasure(request, env, actor) {
+ * (400 naming the field otherwise); 200 {erased, tombstones, kind}.  `body`: the request's JSON, read by
+ * admin.js (bounded); operators only (admin-auth.js). */
+export async function adminErasure(body, env, actor) {
   if (!env.EDGEREC) return json(503, { error: 'KV binding EDGEREC is missing' });
-  const read = await readBounded(request, MAX_BODY_BYTES);
-  if (read.over) return json(413, { error: `body over ${MAX_BODY_BYTES} bytes` });
-  let body;
-  try { body = JSON.parse(new TextDecoder().decode(read.bytes)); } catch { return json(400, { error: 'body: not JSON (send {"id": "<64 hex>"} or {"customer_id": "<Magento customer id>"})' }); }
   if (!body || typeof body !== 'object' || Array.isArray(body)) return json(400, { error: 'body: must be a JSON object' });
   const names = ['id', 'customer_id'].filter((k) => body[k] !== undefined);
   const extra = Object.keys(body).filter((k) => k !== 'id' && k !== 'customer_id' && k !== 'reason');
@@ -62,7 +56,7 @@ export async function adminErasure(request, env, actor) {
   if (body.reason !== undefined && (typeof body.reason !== 'string' || body.reason.length > 200)) return json(400, { error: 'reason: a string of at most 200 characters' });
   let ids, kind;
   if (names[0] === 'id') {
-    if (typeof body.id !== 'string' || !ID_RE.test(body.id)) return json(400, { error: 'id: must be 64 lowercase hex characters (the pseudonymous id GET /edge/profile shows)' });
+    if (!isPseudonymousId(body.id)) return json(400, { error: 'id: must be 64 lowercase hex characters (the pseudonymous id GET /edge/profile shows)' });
     ids = { uidHash: body.id };
     kind = 'id';
   } else {

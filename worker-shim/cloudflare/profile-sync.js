@@ -29,7 +29,7 @@
 // device) has been quiet for PARITY_QUIET_MS, is one sample; it is equal when the state served
 // equals the KV copy read at this edge AND that copy is the customer's newest version.  Counters in
 // D1 (`profile_parity`, bucket 0 = since the start, hourly buckets kept 30 days).
-import { forgetProfiles, openProfile, sealProfile } from '../core/identity.js';
+import { forgetProfiles, isPseudonymousId, openProfile, sealProfile } from '../core/identity.js';
 import { decodeState, encodeState } from '../core/state.js';
 import { tombstoneKey } from './events.js';
 
@@ -41,7 +41,6 @@ export const PARITY_TARGET = 0.999;
 export const KV_PROFILE_TTL_S = 30 * 86400;
 const KEEP_MS = 30 * 86400 * 1000; // hourly parity buckets and idle customers' rows
 const HOUR_MS = 3600_000;
-const HEX64 = /^[0-9a-f]{64}$/;
 
 /** The KV key of a customer's profile copy. */
 export const profileKey = (customerKey) => `profile:${customerKey}`;
@@ -160,7 +159,7 @@ async function countParity(db, equal, nowMs) {
  * (else retryAfterS).  Throws when KV or D1 fail (the message is retried). */
 export async function applyTrailing(env, body, nowMs = Date.now()) {
   const { key, v, state } = body ?? {};
-  if (typeof key !== 'string' || !HEX64.test(key) || !Number.isSafeInteger(v) || typeof state !== 'string') return { applied: false, reason: 'malformed' };
+  if (!isPseudonymousId(key) || !Number.isSafeInteger(v) || typeof state !== 'string') return { applied: false, reason: 'malformed' };
   const erased = await env.EDGEREC.get(tombstoneKey(key));
   if (erased !== null && Number(erased) * 1000 >= v) return { applied: false, reason: 'erased' };
   const db = env.DB;

@@ -13,6 +13,7 @@
 //   id     `response_id` / `responseId` / `id`: the tool's id; a re-sent response is one event
 // Free text is never stored from a webhook.  The answer: 202 {accepted, rejected: [{index, error}]}.
 import { readBounded } from '../core/body.js';
+import { isPseudonymousId } from '../core/identity.js';
 import { matchToken } from './admin-auth.js';
 import { enqueue } from './events.js';
 
@@ -56,7 +57,7 @@ export function surveyEvent(r) {
   const event = { type: 'feedback', item, rating, source: 'survey' };
   const user = field(r, ['edgerec_id']);
   if (user !== undefined) {
-    if (typeof user !== 'string' || !/^[0-9a-f]{64}$/.test(user)) return { error: 'edgerec_id must be the 64-hex id GET /edge/profile shows' };
+    if (!isPseudonymousId(user)) return { error: 'edgerec_id must be the 64-hex id GET /edge/profile shows' };
     event.user = user;
   }
   const rid = field(r, ['response_id', 'responseId', 'id']);

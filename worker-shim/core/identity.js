@@ -320,6 +320,9 @@ export async function customerKey(request, env, nowSec = Math.floor(Date.now() /
   return v.uid ? customerIdKey(env, v.uid) : null;
 }
 
+/** Whether s has the shape of a pseudonymous id: a uid hash or a customer key (HMAC-SHA256, 64 lowercase hex). */
+export const isPseudonymousId = (s) => typeof s === 'string' && /^[0-9a-f]{64}$/.test(s);
+
 /** The key a signed-in customer's profile and events go under, from their Magento customer id (a
  * decimal string; JWT mode): what customerKey gives for their token, and what an operator's erasure
  * by customer id names (erasure.js). */
